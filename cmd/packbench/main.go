@@ -1,0 +1,97 @@
+// Command packbench is the operator and integrator CLI for a packbench bench:
+// render labels, list printers, run a printer emulator, read scales and work
+// with the job queue. Each subcommand lives in its own file; this file only
+// dispatches.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// stdio is what a subcommand may touch of the process: its streams and logger.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	log      *slog.Logger
+}
+
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, io *stdio, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"render", "render a label spec (JSON) or a carrier PNG as ZPL or PNG", runRender},
+		{"jobs", "list, show, retry, cancel or mark printed the bench's jobs", runJobs},
+		{"printers", "list attached printers and what they speak", runPrinters},
+		{"printer-emulator", "run a ZPL printer emulator on TCP (and a pty)", runPrinterEmulator},
+		{"weigh", "read weights from a scale", runWeigh},
+	}
+}
+
+// errUsage marks an error whose message was already printed with the usage.
+var errUsage = errors.New("usage")
+
+func main() {
+	if err := run(); err != nil {
+		if !errors.Is(err, errUsage) && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "packbench:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	std := &stdio{
+		in: os.Stdin, out: os.Stdout, err: os.Stderr,
+		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey && len(groups) == 0 {
+					return slog.Attr{}
+				}
+				return a
+			},
+		})),
+	}
+	return dispatch(ctx, std, os.Args[1:])
+}
+
+func dispatch(ctx context.Context, std *stdio, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(std.err)
+		if len(args) == 0 {
+			return errUsage
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(ctx, std, args[1:])
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return nil // Ctrl-C is a clean exit.
+			}
+			return err
+		}
+	}
+	usage(std.err)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: packbench <command> [flags]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'packbench <command> -h' for the flags of one command.")
+}

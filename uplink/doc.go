@@ -1,0 +1,3 @@
+// Package uplink carries the bench's links out: MQTT cloud sync, mDNS
+// announce and browse, and webhook delivery from the queue's outbox.
+package uplink
