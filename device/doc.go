@@ -1,4 +1,53 @@
 // Package device drives thermal label printers (USB printer class, raw TCP
 // 9100, serial, spool folder), reads their real status with ZPL ~HS, runs one
 // print worker per printer, and handles the bench's GPIO button, LED and buzzer.
+//
+// # Printers
+//
+// Open(PrinterConfig) returns a Printer for one of four transports: "usb"
+// (/dev/usb/lpN through usblp; ~HS replies are read back on the same node;
+// with Match the node is found again by its IEEE 1284 id after a replug),
+// "tcp" (raw port 9100), "serial" (go.bug.st/serial with baud, data bits,
+// parity, stop bits and RTS/CTS or XON/XOFF flow control) and "spool" (a
+// folder; the embedded default's printer). Printers connect lazily and
+// reconnect by themselves: after any failure the next call dials again.
+//
+// # Status
+//
+// Status sends ~HS and parses all three lines into a Status (ParseHostStatus).
+// A Zebra printer does not answer ~HS in media out, ribbon out, head open or
+// head over-temperature, so no reply within the status timeout is the
+// StateNoReply error state, never "ok"; ~HQES is then asked for the reason
+// (ParseExtendedStatus). A printer that cannot report (NoStatus, a
+// unidirectional USB printer) says StateUnknown with ErrNoStatus. The spool
+// printer reports ready while its folder is writable.
+//
+// # Worker
+//
+// A Worker takes jobs from a JobSource (the queue, adapted by the daemon) in
+// order. The rules are on Worker: blocking printer states hold the queue
+// (JobSource.Hold, no retry used) and are polled with backoff until fixed;
+// sends that fail before any byte are retried; a connection lost after part
+// of a job makes it Uncertain (never resent by itself); after the last byte
+// the worker polls status until nothing is left in the printer's buffer:
+// Printed, or Sent where the printer cannot confirm. A spooled job is
+// Printed once its file is fsynced and renamed into place, because nothing
+// further can happen to it.
+//
+// # Discovery
+//
+// DiscoverUSB reads USB printers and their IEEE 1284 ids (MFG/MDL/CMD or
+// the long forms) from sysfs; DiscoverSerial lists serial ports through
+// go.bug.st/serial/enumerator.
+//
+// # GPIO
+//
+// OpenGPIO initialises periph (host.Init, Linux only) and opens the named
+// pins: a debounced Button (short press reprint, long press confirm), an LED
+// Output playing LEDPattern(state), and a buzzer Output. A missing pin or GPIO
+// chip is an error wrapping ErrNoGPIO that the caller logs once; the rest of
+// the bench runs without it.
+//
+// The printer emulator, an in-memory JobSource and a manual Clock for tests
+// are in package devicetest.
 package device

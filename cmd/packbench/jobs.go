@@ -2,10 +2,300 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+
+	"github.com/packbench/packbench/queue"
 )
 
-// PLACEHOLDER(issue 3): replaced by the real subcommand.
+const jobsUsage = `usage: packbench jobs [--data-dir DIR] <command> [flags]
+
+commands:
+  list [--state S] [--printer P] [--limit N] [--json]   list jobs, oldest first
+  show ID [--json | --payload]                          one job with its history
+  retry ID [--reason TEXT]                              queue a failed, uncertain or sent job again
+  cancel ID [--reason TEXT]                             cancel a queued, failed or uncertain job
+  mark-printed ID [--reason TEXT]                       record that a job did print
+
+The data file is DIR/packbench.db. DIR defaults to $PACKBENCH_DATA_DIR, else
+$STATE_DIRECTORY, else $XDG_STATE_HOME/packbench, else ~/.local/state/packbench.
+These commands work on the file directly, so packbenchd must be stopped.
+`
+
+// runJobs lists and changes the bench's jobs in the data file.
 func runJobs(ctx context.Context, std *stdio, args []string) error {
-	return errors.New("not built yet (issue 3)")
+	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	fs.Usage = func() { fmt.Fprint(std.err, jobsUsage) }
+	dataDir := fs.String("data-dir", "", "data `DIR` holding packbench.db")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	switch sub {
+	case "list":
+		return jobsList(ctx, std, *dataDir, rest)
+	case "show":
+		return jobsShow(ctx, std, *dataDir, rest)
+	case "retry", "cancel", "mark-printed":
+		return jobsChange(ctx, std, *dataDir, sub, rest)
+	case "help", "-h", "--help":
+		fs.Usage()
+		return nil
+	}
+	fs.Usage()
+	return fmt.Errorf("jobs: unknown command %q", sub)
+}
+
+// parseInterleaved parses flags that may come before or after the
+// positional arguments ("show ID --json"), returning the positionals.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func subFlags(std *stdio, name, dataDir string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("jobs "+name, flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	return fs, fs.String("data-dir", dataDir, "data `DIR` holding packbench.db")
+}
+
+// openData opens the data file, which must already exist: listing a
+// directory the daemon never used should not create a new, empty bench.
+func openData(std *stdio, dataDir string) (*queue.DB, error) {
+	if dataDir == "" {
+		d, err := defaultDataDir()
+		if err != nil {
+			return nil, err
+		}
+		dataDir = d
+	}
+	path := filepath.Join(dataDir, dataFileName)
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no data file at %s (has packbenchd run here? pass --data-dir or set PACKBENCH_DATA_DIR)", path)
+		}
+		return nil, err
+	}
+	db, err := queue.Open(path, nil)
+	if errors.Is(err, queue.ErrLocked) {
+		return nil, fmt.Errorf("%s is in use by another process, probably the running packbenchd: stop it to work on the file directly; these commands cannot go through the daemon's API yet (%w)", path, queue.ErrLocked)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rec := db.Recovered(); len(rec) > 0 {
+		fmt.Fprintf(std.err, "packbench: %d job(s) were being sent when the bench stopped and are now uncertain (check the labels, then retry or mark-printed): %v\n", len(rec), rec)
+	}
+	return db, nil
+}
+
+func jobsList(ctx context.Context, std *stdio, dataDir string, args []string) error {
+	fs, dir := subFlags(std, "list", dataDir)
+	state := fs.String("state", "", "only jobs in `STATE` (queued, sending, sent, printed, failed, cancelled, uncertain)")
+	printer := fs.String("printer", "", "only jobs for `PRINTER`")
+	limit := fs.Int("limit", 0, "at most `N` jobs (0: all)")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return fmt.Errorf("jobs list: unexpected argument %q", pos[0])
+	}
+	o := queue.ListOptions{Printer: *printer, Limit: *limit}
+	if *state != "" {
+		s, err := queue.ParseState(*state)
+		if err != nil {
+			return fmt.Errorf("jobs list: --state: %w", err)
+		}
+		o.State = s
+	}
+	if *limit < 0 {
+		return fmt.Errorf("jobs list: --limit %d: want 0 or more", *limit)
+	}
+	db, err := openData(std, *dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	jobs, err := db.List(ctx, o)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		if jobs == nil {
+			jobs = []queue.Job{}
+		}
+		return writeJSON(std.out, jobs)
+	}
+	if len(jobs) == 0 {
+		fmt.Fprintln(std.out, "no jobs")
+		return nil
+	}
+	tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tPRINTER\tSOURCE\tCOPIES\tTRIES\tUPDATED\tKEY\tLAST ERROR")
+	for _, j := range jobs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", j.ID, j.State, cell(j.Printer, 24), j.Source, j.Copies, j.Attempts,
+			j.UpdatedAt.Local().Format("2006-01-02 15:04:05"), cell(j.Key, 32), cell(j.LastError, 48))
+	}
+	return tw.Flush()
+}
+
+func jobsShow(ctx context.Context, std *stdio, dataDir string, args []string) error {
+	fs, dir := subFlags(std, "show", dataDir)
+	asJSON := fs.Bool("json", false, "print JSON")
+	payload := fs.Bool("payload", false, "write the raw payload (ZPL, PNG or label spec) to stdout")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := oneID("show", pos)
+	if err != nil {
+		return err
+	}
+	db, err := openData(std, *dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	j, err := db.Job(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case *payload:
+		_, err := std.out.Write(j.Payload)
+		return err
+	case *asJSON:
+		return writeJSON(std.out, j)
+	}
+	tw := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	row("id", j.ID.String())
+	row("state", string(j.State))
+	row("printer", cell(j.Printer, 0))
+	row("source", string(j.Source))
+	row("key", cell(j.Key, 0))
+	if j.Ref != "" {
+		row("ref", cell(j.Ref, 0))
+	}
+	row("payload", fmt.Sprintf("%s, %d bytes", j.ContentType, j.PayloadSize))
+	row("copies", fmt.Sprint(j.Copies))
+	row("attempts", fmt.Sprint(j.Attempts))
+	if j.LastError != "" {
+		row("last error", cell(j.LastError, 0))
+	}
+	row("created", j.CreatedAt.Local().Format("2006-01-02 15:04:05.000"))
+	row("updated", j.UpdatedAt.Local().Format("2006-01-02 15:04:05.000"))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(std.out, "\nhistory:")
+	tw = tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  AT\tFROM\tTO\tEVENT\tREASON")
+	for _, h := range j.History {
+		from := string(h.From)
+		if from == "" {
+			from = "-"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", h.At.Local().Format("2006-01-02 15:04:05.000"), from, h.To, h.EventID, cell(h.Reason, 0))
+	}
+	return tw.Flush()
+}
+
+func jobsChange(ctx context.Context, std *stdio, dataDir, op string, args []string) error {
+	fs, dir := subFlags(std, op, dataDir)
+	reason := fs.String("reason", "", "why, kept in the job's history (default: by operator via packbench jobs)")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	id, err := oneID(op, pos)
+	if err != nil {
+		return err
+	}
+	db, err := openData(std, *dir)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var j queue.Job
+	switch op {
+	case "retry":
+		j, err = db.Retry(ctx, id, orText(*reason, "retried by operator (packbench jobs)"))
+	case "cancel":
+		j, err = db.Cancel(ctx, id, orText(*reason, "cancelled by operator (packbench jobs)"))
+	case "mark-printed":
+		j, err = db.MarkPrinted(ctx, id, orText(*reason, "marked printed by operator (packbench jobs)"))
+	}
+	if err != nil {
+		return err
+	}
+	last := j.History[len(j.History)-1]
+	fmt.Fprintf(std.out, "job %s: %s → %s\n", j.ID, last.From, last.To)
+	if err := db.Close(); err != nil {
+		return err
+	}
+	return nil
+}
+
+func oneID(op string, pos []string) (queue.JobID, error) {
+	if len(pos) != 1 {
+		return 0, fmt.Errorf("jobs %s: want one job ID (like j00000042), got %d arguments", op, len(pos))
+	}
+	id, err := queue.ParseJobID(pos[0])
+	if err != nil {
+		return 0, fmt.Errorf("jobs %s: %w", op, err)
+	}
+	return id, nil
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// cell makes stored text safe for one table cell: control characters
+// (tabs, newlines, escape sequences) become spaces; max > 0 truncates.
+func cell(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if r := []rune(s); max > 0 && len(r) > max {
+		s = string(r[:max-1]) + "…"
+	}
+	return s
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

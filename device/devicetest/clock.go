@@ -1,0 +1,94 @@
+package devicetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Clock is a manual device.Clock: time moves only when Advance is called.
+// WaitWaiters lets a test know the code under test is blocked on After
+// before it advances, so nothing sleeps.
+type Clock struct {
+	mu      sync.Mutex
+	now     time.Time
+	waiters []clockWaiter
+	changed chan struct{}
+}
+
+type clockWaiter struct {
+	at time.Time
+	ch chan time.Time
+}
+
+// NewClock returns a clock at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t, changed: make(chan struct{})} }
+
+// Now implements device.Clock.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// After implements device.Clock.
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ch := make(chan time.Time, 1)
+	if d <= 0 {
+		ch <- c.now
+		return ch
+	}
+	c.waiters = append(c.waiters, clockWaiter{at: c.now.Add(d), ch: ch})
+	close(c.changed)
+	c.changed = make(chan struct{})
+	return ch
+}
+
+// Advance moves the clock and fires every After that is due.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.waiters[:0]
+	for _, w := range c.waiters {
+		if !w.at.After(c.now) {
+			w.ch <- c.now
+		} else {
+			kept = append(kept, w)
+		}
+	}
+	c.waiters = kept
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// WaitWaiters blocks until at least n After calls are pending.
+func (c *Clock) WaitWaiters(ctx context.Context, n int) error {
+	for {
+		c.mu.Lock()
+		have, ch := len(c.waiters), c.changed
+		c.mu.Unlock()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("clock: %d of %d waiters: %w", have, n, ctx.Err())
+		}
+	}
+}
+
+// Pending returns how long until each pending After fires, in call order.
+func (c *Clock) Pending() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]time.Duration, len(c.waiters))
+	for i, w := range c.waiters {
+		out[i] = w.at.Sub(c.now)
+	}
+	return out
+}

@@ -1,0 +1,452 @@
+package queue
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout this package writes. Files with an older
+// version are migrated on Open; newer ones are refused (ErrSchemaTooNew).
+const SchemaVersion = 1
+
+// Defaults for Options.
+const (
+	DefaultTimeout        = time.Second
+	DefaultRetention      = 30 * 24 * time.Hour
+	DefaultEventRetention = 30 * 24 * time.Hour
+	DefaultBatchDelay     = time.Millisecond
+	DefaultCompactRatio   = 2.0
+	DefaultCompactMin     = 8 << 20
+)
+
+// Top-level buckets.
+const (
+	bMeta      = "meta"      // schema version
+	bJobs      = "jobs"      // job id → job JSON (without payload)
+	bPayloads  = "payloads"  // job id → payload bytes
+	bIdem      = "idem"      // idempotency key → job id
+	bFIFO      = "fifo"      // printer → (job id → "") of queued jobs
+	bByState   = "state"     // state → (job id → "")
+	bDone      = "done"      // finishedAt(8) ‖ job id(8) → "" for retention
+	bEvents    = "events"    // event id → event JSON
+	bConsumers = "consumers" // consumer name → last acknowledged event id
+	bCounters  = "counters"  // counter name → uint64
+	bRecords   = "records"   // kind → (key → value)
+)
+
+func topBuckets() []string {
+	return []string{bMeta, bJobs, bPayloads, bIdem, bFIFO, bByState, bDone, bEvents, bConsumers, bCounters, bRecords}
+}
+
+// migrations[v] upgrades a file from schema v to v+1, inside the open
+// transaction. Version 0 is a new, empty file.
+func migrations() []func(tx *bolt.Tx) error {
+	return []func(tx *bolt.Tx) error{
+		0: func(tx *bolt.Tx) error {
+			for _, name := range topBuckets() {
+				if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+					return fmt.Errorf("create bucket %s: %w", name, err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+// Options tune a DB; the zero value (or nil) means the defaults.
+type Options struct {
+	// Timeout for taking the file lock; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Retention keeps finished jobs and their idempotency keys this long
+	// after they finished; 0 means DefaultRetention.
+	Retention time.Duration
+	// EventRetention drops events no consumer acknowledged after this
+	// long; 0 means DefaultEventRetention.
+	EventRetention time.Duration
+	// MaxPayload caps a job's payload in bytes; 0 means DefaultMaxPayload.
+	MaxPayload int
+	// BatchDelay is how long Enqueue waits to share a commit with
+	// concurrent producers; 0 means DefaultBatchDelay.
+	BatchDelay time.Duration
+	// Housekeep compacts when the file is larger than CompactRatio times
+	// its live data and larger than CompactMin bytes.
+	CompactRatio float64
+	CompactMin   int64
+	// Consumers are registered on Open (see AddConsumer).
+	Consumers []string
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Timeout <= 0 {
+		r.Timeout = DefaultTimeout
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	if r.Retention <= 0 {
+		r.Retention = DefaultRetention
+	}
+	if r.EventRetention <= 0 {
+		r.EventRetention = DefaultEventRetention
+	}
+	if r.MaxPayload <= 0 {
+		r.MaxPayload = DefaultMaxPayload
+	}
+	if r.BatchDelay <= 0 {
+		r.BatchDelay = DefaultBatchDelay
+	}
+	if r.CompactRatio <= 1 {
+		r.CompactRatio = DefaultCompactRatio
+	}
+	if r.CompactMin <= 0 {
+		r.CompactMin = DefaultCompactMin
+	}
+	return r
+}
+
+// DB is the open data file. It is safe for concurrent use.
+type DB struct {
+	path string
+	opts Options
+
+	// mu is held for reading by every operation and for writing by
+	// Compact and Close, which replace or drop bolt.
+	mu   sync.RWMutex
+	bolt *bolt.DB
+
+	recovered []JobID
+	enqueuers atomic.Int32 // Enqueue calls in flight
+
+	nmu       sync.Mutex
+	waiters   map[string]chan struct{}
+	eventWait chan struct{}
+	closed    bool // under nmu: Wait hands out closed channels
+}
+
+// Open opens (creating it and its directory if needed) the data file at
+// path, migrates it, recovers jobs that were being sent when it was last
+// closed, and registers opts.Consumers. If another process holds the file,
+// Open fails with ErrLocked after opts.Timeout.
+func Open(path string, opts *Options) (*DB, error) {
+	d := &DB{path: path, opts: opts.withDefaults(), waiters: map[string]chan struct{}{}, eventWait: make(chan struct{})}
+	for _, c := range d.opts.Consumers {
+		if err := validName("consumer", c, MaxKeyLen); err != nil {
+			return nil, fmt.Errorf("queue: open %s: %w", path, err)
+		}
+	}
+	if err := createFile(path, d.opts.Timeout); err != nil {
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	if err := d.openBolt(); err != nil {
+		return nil, err
+	}
+	// A compaction that died before its rename leaves its copy behind.
+	// We hold the lock now, so nobody else is compacting.
+	_ = os.Remove(path + ".compact")
+	_ = os.Remove(path + ".init")
+	err := d.bolt.Update(func(btx *bolt.Tx) error {
+		if err := migrate(btx); err != nil {
+			return err
+		}
+		tx := d.newTx(btx)
+		ids, err := tx.recoverSending()
+		if err != nil {
+			return err
+		}
+		d.recovered = ids
+		for _, c := range d.opts.Consumers {
+			if err := tx.addConsumer(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		d.bolt.Close()
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	return d, nil
+}
+
+func (d *DB) openBolt() error {
+	b, err := bolt.Open(d.path, 0o600, &bolt.Options{Timeout: d.opts.Timeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("queue: open %s: %w (probably packbenchd; stop it or go through its API)", d.path, ErrLocked)
+	}
+	if err != nil {
+		return fmt.Errorf("queue: open %s: %w", d.path, err)
+	}
+	b.MaxBatchDelay = d.opts.BatchDelay
+	d.bolt = b
+	return nil
+}
+
+// createFile initialises a new file under a temporary name and links it
+// into place, so a power cut during initialisation never leaves a half
+// written file at path.
+func createFile(path string, timeout time.Duration) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	tmp := path + ".init"
+	_ = os.Remove(tmp)
+	b, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: timeout})
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	err = b.Update(migrate)
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncFile(tmp)
+	}
+	if err == nil {
+		// Link, not rename: if another process created path meanwhile,
+		// keep its file. Filesystems without hard links get a rename.
+		if lerr := os.Link(tmp, path); lerr != nil && !errors.Is(lerr, os.ErrExist) {
+			err = os.Rename(tmp, path)
+		}
+	}
+	_ = os.Remove(tmp)
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	if err != nil {
+		return fmt.Errorf("create: %w", err)
+	}
+	return nil
+}
+
+func migrate(btx *bolt.Tx) error {
+	var v uint64
+	if meta := btx.Bucket([]byte(bMeta)); meta != nil {
+		if b := meta.Get([]byte("schema")); len(b) == 8 {
+			v = binary.BigEndian.Uint64(b)
+		}
+	}
+	if v > SchemaVersion {
+		return fmt.Errorf("%w: file has schema %d, this program knows %d", ErrSchemaTooNew, v, SchemaVersion)
+	}
+	steps := migrations()
+	for ; v < SchemaVersion; v++ {
+		if err := steps[v](btx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+		}
+	}
+	return btx.Bucket([]byte(bMeta)).Put([]byte("schema"), u64(SchemaVersion))
+}
+
+func syncFile(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func syncDir(dir string) error { return syncFile(dir) }
+
+func u64(v uint64) []byte {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return b[:]
+}
+
+// Path is the data file's path.
+func (d *DB) Path() string { return d.path }
+
+// Recovered lists the jobs Open found in sending and moved to uncertain.
+func (d *DB) Recovered() []JobID { return append([]JobID(nil), d.recovered...) }
+
+// Close closes the file. Later calls return ErrClosed.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bolt == nil {
+		return ErrClosed
+	}
+	err := d.bolt.Close()
+	d.bolt = nil
+	// Wake every waiter: their next call returns ErrClosed.
+	d.nmu.Lock()
+	d.closed = true
+	for p, ch := range d.waiters {
+		close(ch)
+		delete(d.waiters, p)
+	}
+	close(d.eventWait)
+	d.nmu.Unlock()
+	if err != nil {
+		return fmt.Errorf("queue: close %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Update runs fn in one read-write transaction, committed with fsync when
+// fn returns nil and rolled back otherwise. Records, counters, events and
+// jobs written through tx land together or not at all.
+func (d *DB) Update(fn func(tx *Tx) error) error {
+	return d.update(false, fn)
+}
+
+// View runs fn in a read-only transaction.
+func (d *DB) View(fn func(tx *Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.bolt == nil {
+		return ErrClosed
+	}
+	return d.bolt.View(func(btx *bolt.Tx) error { return fn(d.newTx(btx)) })
+}
+
+// update runs fn in a write transaction; batch shares the commit with
+// concurrent callers (fn may then run more than once and must only touch tx).
+func (d *DB) update(batch bool, fn func(tx *Tx) error) error {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.bolt == nil {
+		return ErrClosed
+	}
+	var done *Tx
+	run := func(btx *bolt.Tx) error {
+		tx := d.newTx(btx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		done = tx
+		return nil
+	}
+	var err error
+	if batch {
+		err = d.bolt.Batch(run)
+	} else {
+		err = d.bolt.Update(run)
+	}
+	if err != nil {
+		return err
+	}
+	d.notify(done)
+	return nil
+}
+
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// Wait returns a channel closed when a job next becomes queued for
+// printer, or when the DB is closed. Take it before Claim so nothing slips between the two:
+//
+//	ch := q.Wait(p)
+//	job, err := q.Claim(ctx, p)
+//	if errors.Is(err, queue.ErrEmpty) { select { case <-ch: case <-ctx.Done(): } }
+func (d *DB) Wait(printer string) <-chan struct{} {
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	if d.closed {
+		ch := make(chan struct{})
+		close(ch)
+		return ch
+	}
+	ch, ok := d.waiters[printer]
+	if !ok {
+		ch = make(chan struct{})
+		d.waiters[printer] = ch
+	}
+	return ch
+}
+
+// WaitEvents returns a channel closed when the next event is committed
+// (or the DB is closed).
+// Take it before Events, as with Wait.
+func (d *DB) WaitEvents() <-chan struct{} {
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	return d.eventWait
+}
+
+func (d *DB) notify(tx *Tx) {
+	if tx == nil || (len(tx.queued) == 0 && !tx.evented) {
+		return
+	}
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	if d.closed {
+		return
+	}
+	for p := range tx.queued {
+		if ch, ok := d.waiters[p]; ok {
+			close(ch)
+			delete(d.waiters, p)
+		}
+	}
+	if tx.evented {
+		close(d.eventWait)
+		d.eventWait = make(chan struct{})
+	}
+}
+
+// Tx is a read-write (Update) or read-only (View) transaction. It is valid
+// only inside the function it was passed to.
+type Tx struct {
+	d       *DB
+	btx     *bolt.Tx
+	now     time.Time
+	queued  map[string]bool // printers that got a queued job
+	evented bool
+}
+
+func (d *DB) newTx(btx *bolt.Tx) *Tx {
+	return &Tx{d: d, btx: btx, now: d.opts.Now().UTC()}
+}
+
+func (tx *Tx) bucket(name string) *bolt.Bucket {
+	b := tx.btx.Bucket([]byte(name))
+	if appendOnly(name) {
+		b.FillPercent = appendFill
+	}
+	return b
+}
+
+// appendFill packs pages of buckets whose keys only grow (sequences):
+// bbolt's default of half-full pages would double the file for nothing.
+const appendFill = 0.9
+
+func appendOnly(name string) bool {
+	return name == bJobs || name == bPayloads || name == bEvents || name == bDone
+}
+
+func (tx *Tx) writable() error {
+	if !tx.btx.Writable() {
+		return fmt.Errorf("%w: read-only transaction (use Update)", ErrInvalid)
+	}
+	return nil
+}

@@ -1,0 +1,515 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Enqueue commits a new job, or returns the job already committed with the
+// same idempotency key (created is then false). Concurrent producers share
+// commits; every successful return is on disk.
+func (d *DB) Enqueue(ctx context.Context, nj NewJob) (job Job, created bool, err error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, false, err
+	}
+	// Validate outside the batch: a failing function costs the whole
+	// batch a rollback and a rerun.
+	if err := nj.validate(d.opts.MaxPayload); err != nil {
+		return Job{}, false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	// A lone producer commits at once; concurrent ones share commits
+	// through bbolt's Batch (which waits BatchDelay to gather them).
+	batch := d.enqueuers.Add(1) > 1
+	defer d.enqueuers.Add(-1)
+	err = d.update(batch, func(tx *Tx) error {
+		// Batch may run this twice: only results of the last run count.
+		job, created, err = tx.enqueue(nj)
+		return err
+	})
+	if err != nil {
+		return Job{}, false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	return job, created, nil
+}
+
+// Enqueue commits a new job with the transaction (see DB.Enqueue).
+func (tx *Tx) Enqueue(nj NewJob) (Job, bool, error) {
+	if err := tx.writable(); err != nil {
+		return Job{}, false, err
+	}
+	if err := nj.validate(tx.d.opts.MaxPayload); err != nil {
+		return Job{}, false, fmt.Errorf("queue: enqueue: %w", err)
+	}
+	return tx.enqueue(nj)
+}
+
+func (tx *Tx) enqueue(nj NewJob) (Job, bool, error) {
+	idem := tx.bucket(bIdem)
+	if v := idem.Get([]byte(nj.Key)); v != nil {
+		j, err := tx.job(jobIDFromKey(v), true)
+		if err != nil {
+			return Job{}, false, fmt.Errorf("key %q: %w", nj.Key, err)
+		}
+		return j, false, nil
+	}
+	jobs := tx.bucket(bJobs)
+	seq, err := jobs.NextSequence()
+	if err != nil {
+		return Job{}, false, err
+	}
+	j := Job{
+		ID:          JobID(seq),
+		Key:         nj.Key,
+		Source:      nj.Source,
+		Printer:     nj.Printer,
+		ContentType: nj.ContentType,
+		PayloadSize: len(nj.Payload),
+		Copies:      nj.Copies,
+		Ref:         nj.Ref,
+		State:       StateQueued,
+		CreatedAt:   tx.now,
+		UpdatedAt:   tx.now,
+	}
+	ev, err := tx.appendEvent(Event{Type: EventJobQueued, JobID: j.ID, Key: j.Key, Printer: j.Printer, To: StateQueued})
+	if err != nil {
+		return Job{}, false, err
+	}
+	j.History = []Transition{{To: StateQueued, At: tx.now, EventID: ev.ID}}
+	k := j.ID.key()
+	if err := idem.Put([]byte(nj.Key), k); err != nil {
+		return Job{}, false, err
+	}
+	if err := tx.bucket(bPayloads).Put(k, nj.Payload); err != nil {
+		return Job{}, false, err
+	}
+	if err := tx.index(j.ID, "", StateQueued, j.Printer, time.Time{}, time.Time{}); err != nil {
+		return Job{}, false, err
+	}
+	if err := tx.putJob(&j); err != nil {
+		return Job{}, false, err
+	}
+	j.Payload = append([]byte(nil), nj.Payload...)
+	return j, true, nil
+}
+
+// Job returns one job with its payload and history.
+func (d *DB) Job(ctx context.Context, id JobID) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.View(func(tx *Tx) error {
+		var err error
+		j, err = tx.Job(id)
+		return err
+	})
+	return j, err
+}
+
+// Job returns one job with its payload and history.
+func (tx *Tx) Job(id JobID) (Job, error) {
+	j, err := tx.job(id, true)
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// JobByKey returns the job enqueued with an idempotency key.
+func (d *DB) JobByKey(ctx context.Context, key string) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.View(func(tx *Tx) error {
+		var err error
+		j, err = tx.JobByKey(key)
+		return err
+	})
+	return j, err
+}
+
+// JobByKey returns the job enqueued with an idempotency key.
+func (tx *Tx) JobByKey(key string) (Job, error) {
+	v := tx.bucket(bIdem).Get([]byte(key))
+	if v == nil {
+		return Job{}, fmt.Errorf("queue: job with key %q: %w", key, ErrNotFound)
+	}
+	return tx.Job(jobIDFromKey(v))
+}
+
+func (tx *Tx) job(id JobID, payload bool) (Job, error) {
+	v := tx.bucket(bJobs).Get(id.key())
+	if v == nil {
+		return Job{}, ErrNotFound
+	}
+	var j Job
+	if err := json.Unmarshal(v, &j); err != nil {
+		return Job{}, fmt.Errorf("decode job %s: %w", id, err)
+	}
+	if payload {
+		j.Payload = bytes.Clone(tx.bucket(bPayloads).Get(id.key()))
+	}
+	return j, nil
+}
+
+func (tx *Tx) putJob(j *Job) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return fmt.Errorf("encode job %s: %w", j.ID, err)
+	}
+	return tx.bucket(bJobs).Put(j.ID.key(), b)
+}
+
+func doneKey(at time.Time, id JobID) []byte {
+	k := make([]byte, 16)
+	copy(k, u64(uint64(at.UnixNano())))
+	copy(k[8:], id.key())
+	return k
+}
+
+// index moves a job between the state, FIFO and retention indexes.
+func (tx *Tx) index(id JobID, from, to State, printer string, oldFinished, newFinished time.Time) error {
+	k := id.key()
+	states := tx.bucket(bByState)
+	if from != "" {
+		if b := states.Bucket([]byte(from)); b != nil {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	sb, err := states.CreateBucketIfNotExists([]byte(to))
+	if err != nil {
+		return err
+	}
+	sb.FillPercent = appendFill
+	if err := sb.Put(k, nil); err != nil {
+		return err
+	}
+	fifo := tx.bucket(bFIFO)
+	if from == StateQueued {
+		if b := fifo.Bucket([]byte(printer)); b != nil {
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	if to == StateQueued {
+		b, err := fifo.CreateBucketIfNotExists([]byte(printer))
+		if err != nil {
+			return err
+		}
+		b.FillPercent = appendFill
+		if err := b.Put(k, nil); err != nil {
+			return err
+		}
+		if tx.queued == nil {
+			tx.queued = map[string]bool{}
+		}
+		tx.queued[printer] = true
+	}
+	done := tx.bucket(bDone)
+	if !oldFinished.IsZero() {
+		if err := done.Delete(doneKey(oldFinished, id)); err != nil {
+			return err
+		}
+	}
+	if !newFinished.IsZero() {
+		if err := done.Put(doneKey(newFinished, id), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// move is the one place a job changes state: it checks the transition
+// table, updates the indexes, appends history and writes the event.
+func (tx *Tx) move(id JobID, to State, reason string, check func(j *Job) error) (Job, error) {
+	if err := tx.writable(); err != nil {
+		return Job{}, err
+	}
+	j, err := tx.job(id, false)
+	if err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", id, err)
+	}
+	from := j.State
+	if check != nil {
+		if err := check(&j); err != nil {
+			return Job{}, err
+		}
+	}
+	if !allowed(from, to) {
+		return Job{}, &TransitionError{ID: id, From: from, To: to}
+	}
+	reason = clipReason(reason)
+	oldFinished := j.FinishedAt
+	j.FinishedAt = time.Time{}
+	if finished(to) {
+		j.FinishedAt = tx.now
+	}
+	switch to {
+	case StateSending:
+		j.Attempts++
+	case StateFailed, StateUncertain:
+		j.LastError = reason
+	}
+	ev, err := tx.appendEvent(Event{Type: EventJobState, JobID: id, Key: j.Key, Printer: j.Printer, From: from, To: to, Reason: reason})
+	if err != nil {
+		return Job{}, err
+	}
+	j.State = to
+	j.UpdatedAt = tx.now
+	j.History = append(j.History, Transition{From: from, To: to, At: tx.now, Reason: reason, EventID: ev.ID})
+	if err := tx.index(id, from, to, j.Printer, oldFinished, j.FinishedAt); err != nil {
+		return Job{}, err
+	}
+	if err := tx.putJob(&j); err != nil {
+		return Job{}, err
+	}
+	return j, nil
+}
+
+// Claim moves the oldest queued job of printer to sending (attempts+1) and
+// returns it with its payload, or ErrEmpty.
+func (d *DB) Claim(ctx context.Context, printer string) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.update(false, func(tx *Tx) error {
+		var err error
+		j, err = tx.claim(printer)
+		return err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: claim %s: %w", printer, err)
+	}
+	return j, nil
+}
+
+func (tx *Tx) claim(printer string) (Job, error) {
+	b := tx.bucket(bFIFO).Bucket([]byte(printer))
+	if b == nil {
+		return Job{}, ErrEmpty
+	}
+	k, _ := b.Cursor().First()
+	if k == nil {
+		return Job{}, ErrEmpty
+	}
+	j, err := tx.move(jobIDFromKey(k), StateSending, "", nil)
+	if err != nil {
+		return Job{}, err
+	}
+	j.Payload = bytes.Clone(tx.bucket(bPayloads).Get(k))
+	return j, nil
+}
+
+// SetState records what the printer worker learnt: sent, printed, failed
+// or uncertain. Going back to queued is Requeue or Retry; to sending, Claim.
+func (d *DB) SetState(ctx context.Context, id JobID, to State, reason string) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.update(false, func(tx *Tx) error {
+		var err error
+		j, err = tx.SetState(id, to, reason)
+		return err
+	})
+	return j, err
+}
+
+// SetState is DB.SetState inside a transaction.
+func (tx *Tx) SetState(id JobID, to State, reason string) (Job, error) {
+	var hint string
+	switch to {
+	case StateQueued:
+		hint = "use Requeue or Retry"
+	case StateSending:
+		hint = "use Claim"
+	case StateCancelled:
+		hint = "use Cancel"
+	}
+	j, err := tx.move(id, to, reason, func(j *Job) error {
+		if hint != "" {
+			return &TransitionError{ID: id, From: j.State, To: to, Hint: hint}
+		}
+		return nil
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: set state: %w", err)
+	}
+	return j, nil
+}
+
+// Requeue puts a job that is sending back in its printer's queue at its
+// original place (the front, for a job just claimed) without counting the
+// attempt: for "paper out, try again later".
+func (d *DB) Requeue(ctx context.Context, id JobID, reason string) (Job, error) {
+	return d.operate(ctx, "requeue", id, StateQueued, reason, func(j *Job) error {
+		if j.State != StateSending {
+			return &TransitionError{ID: id, From: j.State, To: StateQueued, Hint: "Requeue is for a job being sent; use Retry"}
+		}
+		j.Attempts--
+		j.LastError = clipReason(reason)
+		return nil
+	})
+}
+
+// Retry queues a failed, uncertain or sent job again (an operator's
+// decision), at its original place in its printer's FIFO, with attempts
+// reset to 0.
+func (d *DB) Retry(ctx context.Context, id JobID, reason string) (Job, error) {
+	return d.operate(ctx, "retry", id, StateQueued, orDefault(reason, "retried by operator"), func(j *Job) error {
+		if j.State != StateFailed && j.State != StateUncertain && j.State != StateSent {
+			return &TransitionError{ID: id, From: j.State, To: StateQueued, Hint: "only failed, uncertain or sent jobs can be retried"}
+		}
+		j.Attempts = 0
+		return nil
+	})
+}
+
+// Cancel makes a queued, failed or uncertain job final without printing.
+func (d *DB) Cancel(ctx context.Context, id JobID, reason string) (Job, error) {
+	return d.operate(ctx, "cancel", id, StateCancelled, orDefault(reason, "cancelled by operator"), nil)
+}
+
+// Cancel is DB.Cancel inside a transaction (station cancelling an order's
+// label together with the order).
+func (tx *Tx) Cancel(id JobID, reason string) (Job, error) {
+	j, err := tx.move(id, StateCancelled, orDefault(reason, "cancelled"), nil)
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: cancel: %w", err)
+	}
+	return j, nil
+}
+
+// MarkPrinted records that a failed, uncertain or sent job did print (an
+// operator saw the label).
+func (d *DB) MarkPrinted(ctx context.Context, id JobID, reason string) (Job, error) {
+	return d.operate(ctx, "mark printed", id, StatePrinted, orDefault(reason, "marked printed by operator"), func(j *Job) error {
+		if j.State == StateSending {
+			return &TransitionError{ID: id, From: j.State, To: StatePrinted, Hint: "the printer worker owns a job being sent"}
+		}
+		return nil
+	})
+}
+
+func (d *DB) operate(ctx context.Context, op string, id JobID, to State, reason string, check func(j *Job) error) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.update(false, func(tx *Tx) error {
+		var err error
+		j, err = tx.move(id, to, reason, check)
+		return err
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: %s: %w", op, err)
+	}
+	return j, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// recoverSending turns every job left in sending into uncertain.
+func (tx *Tx) recoverSending() ([]JobID, error) {
+	b := tx.bucket(bByState).Bucket([]byte(StateSending))
+	if b == nil {
+		return nil, nil
+	}
+	var ids []JobID
+	// Collect first: never delete while walking a cursor.
+	if err := b.ForEach(func(k, _ []byte) error {
+		ids = append(ids, jobIDFromKey(k))
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := tx.move(id, StateUncertain, "was sending when the bench stopped; not reprinted", nil); err != nil {
+			return nil, fmt.Errorf("recover job %s: %w", id, err)
+		}
+	}
+	return ids, nil
+}
+
+// ListOptions filter List. Zero values mean no filter.
+type ListOptions struct {
+	State   State
+	Printer string
+	After   JobID // page: jobs with a larger id
+	Limit   int   // 0: all
+}
+
+// List returns jobs in id order (without payloads).
+func (d *DB) List(ctx context.Context, o ListOptions) ([]Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if o.State != "" {
+		if _, err := ParseState(string(o.State)); err != nil {
+			return nil, fmt.Errorf("queue: list: %w", err)
+		}
+	}
+	var out []Job
+	err := d.View(func(tx *Tx) error {
+		var c *bolt.Cursor
+		if o.State != "" {
+			b := tx.bucket(bByState).Bucket([]byte(o.State))
+			if b == nil {
+				return nil
+			}
+			c = b.Cursor()
+		} else {
+			c = tx.bucket(bJobs).Cursor()
+		}
+		for k, _ := c.Seek(JobID(uint64(o.After) + 1).key()); k != nil; k, _ = c.Next() {
+			j, err := tx.job(jobIDFromKey(k), false)
+			if err != nil {
+				return fmt.Errorf("job %s: %w", jobIDFromKey(k), err)
+			}
+			if o.Printer != "" && j.Printer != o.Printer {
+				continue
+			}
+			out = append(out, j)
+			if o.Limit > 0 && len(out) >= o.Limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: list: %w", err)
+	}
+	return out, nil
+}
+
+// Counts returns how many jobs are in each state.
+func (d *DB) Counts(ctx context.Context) (map[State]int, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	out := map[State]int{}
+	err := d.View(func(tx *Tx) error {
+		for _, s := range States() {
+			if b := tx.bucket(bByState).Bucket([]byte(s)); b != nil {
+				out[s] = b.Stats().KeyN
+			}
+		}
+		return nil
+	})
+	return out, err
+}
