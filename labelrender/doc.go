@@ -7,4 +7,21 @@
 // ZPL generation, the Z64/ACS encoders and the escaper are written by hand:
 // no maintained Go library produces ZPL with correct Z64 CRCs and ^FH escaping.
 // The package is pure: it returns errors and never logs.
+//
+// The four uses:
+//
+//	l, err := labelrender.ParseLabel(specJSON)             // strict; errors name the field ("to.zip: required")
+//	zpl, err := labelrender.RenderZPL(l, &labelrender.Options{DPI: 203, Date: now})
+//	png, err := labelrender.RenderPNG(l, opts)             // preview; RenderImage gives the *Bitmap
+//	zpl, err := labelrender.PNGToZPL(carrierPNG, &labelrender.ImageOptions{Options: *opts})
+//	err := labelrender.CheckZPL(rawZPL, nil)               // *ZPLError names the refused command
+//
+// One layout feeds every output, so native ZPL, the PNG preview and the ^GF
+// raster put the same things in the same places, and nothing leaves the
+// printable area: long text is wrapped, then shrunk, then cut with a visible
+// "...". User text reaches ZPL only through ^FH hex escaping with a small
+// whitelist ([A-Za-z0-9 .,-]); fields that feed barcodes are validated
+// instead (tracking numbers: letters, digits, '-'; GS1 elements checked).
+//
+// Rendering never reads the clock: a label without a date gets Options.Date.
 package labelrender

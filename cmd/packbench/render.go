@@ -3,9 +3,197 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/packbench/packbench/labelrender"
 )
 
-// PLACEHOLDER(issue 2): replaced by the real subcommand.
+// maxSpecBytes bounds a label spec or carrier PNG read by the CLI.
+const maxSpecBytes = 32 << 20
+
+// runRender renders a label spec (JSON) as native ZPL, PNG or raster ZPL, or
+// converts a carrier's PNG into a ZPL graphic label.
 func runRender(ctx context.Context, std *stdio, args []string) error {
-	return errors.New("not built yet (issue 2)")
+	fs := flag.NewFlagSet("render", flag.ContinueOnError)
+	fs.SetOutput(std.err)
+	format := fs.String("format", "zpl", "output: zpl (printer fonts and barcodes), png, or zpl-raster (one ^GF graphic)")
+	dpi := fs.Int("dpi", 203, "print head resolution: 152, 203, 300 or 600")
+	size := fs.String("size", "4x6", "label size in inches (4x6, 4x4) or dots (812x1218dots)")
+	encoding := fs.String("encoding", "z64", "^GF encoding for zpl-raster and --from-png: z64 or acs")
+	out := fs.String("o", "", "write to `FILE` instead of stdout")
+	fromPNG := fs.String("from-png", "", "convert a carrier's label `PNG` into a ZPL graphic label (or a 1-bit PNG with --format png)")
+	dither := fs.Bool("dither", false, "with --from-png: Floyd-Steinberg dithering instead of a threshold")
+	threshold := fs.Int("threshold", 128, "with --from-png: grey level (1-255) below which a dot is black")
+	rotate := fs.String("rotate", "auto", "with --from-png: auto, 0, 90, 180 or 270 (clockwise)")
+	date := fs.String("date", "", "date printed when the spec has none (YYYY-MM-DD; default today)")
+	fs.Usage = func() {
+		fmt.Fprintln(std.err, "usage: packbench render [flags] [SPEC.json|-]\n       packbench render --from-png carrier.png [flags]\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+
+	w, h, err := labelrender.ParseSize(*size, *dpi)
+	if err != nil {
+		return fmt.Errorf("render: --size/--dpi: %w", err)
+	}
+	opts := labelrender.Options{DPI: *dpi, WidthDots: w, HeightDots: h, Date: time.Now()}
+	if *date != "" {
+		d, err := time.Parse(time.DateOnly, *date)
+		if err != nil {
+			return fmt.Errorf("render: --date %q: want YYYY-MM-DD", *date)
+		}
+		opts.Date = d
+	}
+	var enc labelrender.Encoding
+	switch *encoding {
+	case "z64":
+		enc = labelrender.Z64
+	case "acs":
+		enc = labelrender.ACS
+	default:
+		return fmt.Errorf("render: --encoding %q: want z64 or acs", *encoding)
+	}
+
+	var result []byte
+	if *fromPNG != "" {
+		if fs.NArg() > 0 {
+			return fmt.Errorf("render: --from-png takes no spec argument (got %q)", fs.Arg(0))
+		}
+		imgOpts := labelrender.ImageOptions{Options: opts, Encoding: enc, Dither: *dither}
+		if *threshold < 1 || *threshold > 255 {
+			return fmt.Errorf("render: --threshold %d: want 1..255", *threshold)
+		}
+		imgOpts.Threshold = uint8(*threshold)
+		if imgOpts.Rotate, err = parseRotation(*rotate); err != nil {
+			return err
+		}
+		data, err := readInput(std, *fromPNG)
+		if err != nil {
+			return err
+		}
+		switch *format {
+		case "zpl", "zpl-raster":
+			result, err = labelrender.PNGToZPL(data, &imgOpts)
+		case "png":
+			var bm *labelrender.Bitmap
+			if bm, err = labelrender.PNGToBitmap(data, &imgOpts); err == nil {
+				result, err = bm.PNG()
+			}
+		default:
+			return fmt.Errorf("render: --format %q: want zpl, png or zpl-raster", *format)
+		}
+		if err != nil {
+			return fmt.Errorf("render: %s: %w", *fromPNG, err)
+		}
+	} else {
+		if fs.NArg() > 1 {
+			return fmt.Errorf("render: one spec at a time (got %d arguments)", fs.NArg())
+		}
+		src := "-"
+		if fs.NArg() == 1 {
+			src = fs.Arg(0)
+		}
+		data, err := readInput(std, src)
+		if err != nil {
+			return err
+		}
+		label, err := labelrender.ParseLabel(data)
+		if err != nil {
+			return fmt.Errorf("render: %s: %w", src, err)
+		}
+		switch *format {
+		case "zpl":
+			result, err = labelrender.RenderZPL(label, &opts)
+		case "png":
+			result, err = labelrender.RenderPNG(label, &opts)
+		case "zpl-raster":
+			result, err = labelrender.RenderRasterZPL(label, &opts, enc)
+		default:
+			return fmt.Errorf("render: --format %q: want zpl, png or zpl-raster", *format)
+		}
+		if err != nil {
+			return fmt.Errorf("render: %s: %w", src, err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return writeOutput(std, *out, result)
+}
+
+func parseRotation(s string) (labelrender.Rotation, error) {
+	switch s {
+	case "auto":
+		return labelrender.RotateAuto, nil
+	case "0":
+		return labelrender.Rotate0, nil
+	case "90":
+		return labelrender.Rotate90, nil
+	case "180":
+		return labelrender.Rotate180, nil
+	case "270":
+		return labelrender.Rotate270, nil
+	}
+	return 0, fmt.Errorf("render: --rotate %q: want auto, 0, 90, 180 or 270", s)
+}
+
+// readInput reads a file, or stdin for "-", refusing anything larger than
+// maxSpecBytes rather than exhausting memory.
+func readInput(std *stdio, name string) ([]byte, error) {
+	var r io.Reader
+	if name == "-" {
+		r = std.in
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("render: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxSpecBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("render: read %s: %w", name, err)
+	}
+	if len(data) > maxSpecBytes {
+		return nil, fmt.Errorf("render: %s: larger than %d bytes", name, maxSpecBytes)
+	}
+	return data, nil
+}
+
+// writeOutput writes to stdout, or to a file through a temporary file and a
+// rename, so a failed render never leaves half a label behind.
+func writeOutput(std *stdio, name string, data []byte) error {
+	if name == "" || name == "-" {
+		_, err := std.out.Write(data)
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
+	if err != nil {
+		return fmt.Errorf("render: %w", err)
+	}
+	_, werr := tmp.Write(data)
+	if werr == nil {
+		werr = tmp.Chmod(0o644)
+	}
+	cerr := tmp.Close()
+	if err := errors.Join(werr, cerr); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("render: write %s: %w", name, err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("render: %w", err)
+	}
+	return nil
 }

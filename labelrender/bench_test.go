@@ -1,0 +1,154 @@
+package labelrender
+
+import (
+	"bytes"
+	"compress/zlib"
+	"encoding/base64"
+	"encoding/json"
+	"image"
+	"image/draw"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+)
+
+// Targets (issue 2): native ZPL label ≤ 50 µs and ≤ 2.5 KB; raster 4×6 at
+// 203 dpi → PNG ≤ 15 ms; 812×1218 carrier PNG → Z64 ^GF ≤ 10 ms and within
+// 10 % of the size zlib level 9 reaches; zpl-image measured beside ours.
+
+func BenchmarkRenderZPL(b *testing.B) {
+	l := referenceLabel(b)
+	o := &Options{Date: refDate}
+	var out []byte
+	for b.Loop() {
+		var err error
+		if out, err = RenderZPL(l, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(out)), "label-B")
+}
+
+func BenchmarkRenderPNG(b *testing.B) {
+	for _, dpi := range []int{203, 300, 600} {
+		b.Run(strconv.Itoa(dpi)+"dpi", func(b *testing.B) {
+			l := referenceLabel(b)
+			o := &Options{DPI: dpi, Date: refDate}
+			var out []byte
+			for b.Loop() {
+				var err error
+				if out, err = RenderPNG(l, o); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(out)), "png-B")
+		})
+	}
+}
+
+func loadCarrierPNG(b *testing.B) []byte {
+	data, err := os.ReadFile(filepath.Join("testdata", carrierPNG))
+	if err != nil {
+		b.Fatalf("%v (TestInteropCarrierPNG -update writes it)", err)
+	}
+	return data
+}
+
+// zlib9Base64 is the Base64 length of the bitmap compressed at zlib level 9:
+// the yardstick for our Z64 size.
+func zlib9Base64(bits []byte) int {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, 9)
+	zw.Write(bits)
+	zw.Close()
+	return base64.StdEncoding.EncodedLen(z.Len())
+}
+
+func BenchmarkCarrierPNGToZ64(b *testing.B) {
+	data := loadCarrierPNG(b)
+	var out []byte
+	for b.Loop() {
+		var err error
+		if out, err = PNGToZPL(data, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	bm, err := PNGToBitmap(data, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	field := AppendGraphicField(nil, bm, Z64)
+	payload := len(field) - len("^GFA,124236,124236,102,:Z64:") - len(":XXXX")
+	b.ReportMetric(float64(len(out)), "zpl-B")
+	b.ReportMetric(float64(payload)/float64(zlib9Base64(bm.Bits)), "size/zlib9")
+}
+
+func BenchmarkCarrierPNGToACS(b *testing.B) {
+	data := loadCarrierPNG(b)
+	var out []byte
+	for b.Loop() {
+		var err error
+		if out, err = PNGToZPL(data, &ImageOptions{Encoding: ACS}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(out)), "zpl-B")
+}
+
+// BenchmarkZPLImageSideBySide measures, in one run on the same decoded
+// carrier image (RGBA, as zpl-image takes it), our RGBA → ^GF conversion and
+// the npm zpl-image encoder (run under node for as many iterations), and
+// reports both with the ratio.
+func BenchmarkZPLImageSideBySide(b *testing.B) {
+	for _, enc := range []Encoding{Z64, ACS} {
+		b.Run(enc.String(), func(b *testing.B) {
+			node, dir := interopTool(b)
+			src, err := png.Decode(bytes.NewReader(loadCarrierPNG(b)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			rgba := image.NewRGBA(src.Bounds())
+			draw.Draw(rgba, rgba.Bounds(), src, image.Point{}, draw.Src)
+			opts := &ImageOptions{Encoding: enc}
+			var field []byte
+			for b.Loop() {
+				bm, err := ImageToBitmap(rgba, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				field = AppendGraphicField(field[:0], bm, enc)
+			}
+			goNs := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+
+			raw := filepath.Join(b.TempDir(), "carrier.rgba")
+			if err := os.WriteFile(raw, rgba.Pix, 0o644); err != nil {
+				b.Fatal(err)
+			}
+			iters := min(max(b.N, 10), 200)
+			cmd := exec.Command(node, filepath.Join(dir, "zplimage-bench.mjs"), raw,
+				strconv.Itoa(rgba.Rect.Dx()), strconv.Itoa(iters), enc.String())
+			cmd.Dir = dir
+			out, err := cmd.Output()
+			if err != nil {
+				b.Fatalf("zplimage-bench.mjs: %v", err)
+			}
+			var res struct {
+				NsPerOp float64 `json:"ns_per_op"`
+				Bytes   int     `json:"bytes"`
+			}
+			if err := json.Unmarshal(out, &res); err != nil {
+				b.Fatalf("zplimage-bench.mjs said %q: %v", out, err)
+			}
+			// Our figure is the graphic data only, like zpl-image's.
+			data := len(field) - bytes.LastIndexByte(field[:min(len(field), 40)], ',') - 1
+			b.ReportMetric(float64(data), "go-B")
+			b.ReportMetric(res.NsPerOp, "zplimage-ns/op")
+			b.ReportMetric(float64(res.Bytes), "zplimage-B")
+			b.ReportMetric(res.NsPerOp/goNs, "zplimage/go-time")
+			b.ReportMetric(float64(res.Bytes)/float64(data), "zplimage/go-size")
+		})
+	}
+}

@@ -1,0 +1,185 @@
+package labelrender
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/png"
+	"testing"
+)
+
+// stripes is a w×h image with a black vertical bar on the left quarter.
+func stripes(w, h int) *image.Gray {
+	g := image.NewGray(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := uint8(0xff)
+			if x < w/4 {
+				v = 0
+			}
+			g.Pix[y*g.Stride+x] = v
+		}
+	}
+	return g
+}
+
+func TestImageToBitmapSameSizeIsExact(t *testing.T) {
+	src := stripes(812, 1218)
+	bm, err := ImageToBitmap(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < 1218; y += 97 {
+		for x := 0; x < 812; x++ {
+			if bm.Black(x, y) != (x < 203) {
+				t.Fatalf("dot %d,%d wrong", x, y)
+			}
+		}
+	}
+}
+
+func TestImageToBitmapColourModelsAgree(t *testing.T) {
+	g := stripes(64, 96)
+	rgba := image.NewRGBA(g.Rect)
+	nrgba := image.NewNRGBA(g.Rect)
+	pal := image.NewPaletted(g.Rect, color.Palette{color.White, color.Black})
+	for y := 0; y < 96; y++ {
+		for x := 0; x < 64; x++ {
+			c := g.At(x, y)
+			rgba.Set(x, y, c)
+			nrgba.Set(x, y, c)
+			pal.Set(x, y, c)
+		}
+	}
+	o := &ImageOptions{Options: Options{WidthDots: 406, HeightDots: 609}}
+	want, err := ImageToBitmap(g, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, img := range []image.Image{rgba, nrgba, pal} {
+		got, err := ImageToBitmap(img, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bits, want.Bits) {
+			t.Fatalf("%T converts differently from *image.Gray", img)
+		}
+	}
+	// Transparent black is white paper, not ink.
+	clear := image.NewNRGBA(image.Rect(0, 0, 812, 1218))
+	for i := 3; i < len(clear.Pix); i += 4 {
+		clear.Pix[i-3], clear.Pix[i] = 0, 0
+	}
+	bm, err := ImageToBitmap(clear, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(bm.Bits, make([]byte, len(bm.Bits))) {
+		t.Fatal("transparent pixels printed black")
+	}
+}
+
+func TestImageToBitmapRotatesAndFits(t *testing.T) {
+	// A landscape 1218×812 label with a bar at the left: auto-rotated
+	// clockwise onto the portrait label, the bar lies along the top.
+	src := stripes(1218, 812)
+	bm, err := ImageToBitmap(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bm.Width != 812 || bm.Height != 1218 {
+		t.Fatalf("size %dx%d", bm.Width, bm.Height)
+	}
+	if !bm.Black(400, 10) || !bm.Black(811, 300) || bm.Black(400, 310) {
+		t.Fatal("rotation 90 put the bar in the wrong place")
+	}
+	// Rotate0 keeps it landscape and scales it to fit the width, centred.
+	bm, err = ImageToBitmap(src, &ImageOptions{Rotate: Rotate0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := (1218 - 812*812/1218) / 2
+	if bm.Black(100, top-5) || !bm.Black(100, top+5) || bm.Black(300, top+5) {
+		t.Fatal("fit-to-width scaling wrong")
+	}
+	// A 300 dpi label: scaled up with nearest neighbour.
+	bm, err = ImageToBitmap(stripes(812, 1218), &ImageOptions{Options: Options{DPI: 300}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bm.Width != 1200 || bm.Height != 1800 || !bm.Black(290, 900) || bm.Black(310, 900) {
+		t.Fatalf("300 dpi scaling wrong: %dx%d", bm.Width, bm.Height)
+	}
+}
+
+func TestImageToBitmapDither(t *testing.T) {
+	// 50 % grey dithers to about half the dots; a threshold makes none black.
+	g := image.NewGray(image.Rect(0, 0, 812, 1218))
+	for i := range g.Pix {
+		g.Pix[i] = 128
+	}
+	bm, err := ImageToBitmap(g, &ImageOptions{Dither: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	black := 0
+	for y := 0; y < bm.Height; y++ {
+		for x := 0; x < bm.Width; x++ {
+			if bm.Black(x, y) {
+				black++
+			}
+		}
+	}
+	if frac := float64(black) / float64(812*1218); frac < 0.45 || frac > 0.55 {
+		t.Fatalf("dithered grey is %.2f black", frac)
+	}
+	bm, _ = ImageToBitmap(g, nil)
+	if bm.Black(400, 600) {
+		t.Fatal("threshold 128 made grey 128 black")
+	}
+}
+
+func TestPNGToZPLRefusesBadInput(t *testing.T) {
+	if _, err := PNGToZPL([]byte("not a png"), nil); !errors.Is(err, ErrBadGraphic) {
+		t.Fatalf("garbage: %v", err)
+	}
+	// A header claiming 100000×100000 pixels is refused before decoding.
+	var buf bytes.Buffer
+	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 1, 1)))
+	b := buf.Bytes()
+	copy(b[16:24], []byte{0, 1, 0x86, 0xa0, 0, 1, 0x86, 0xa0})
+	if _, err := PNGToZPL(b, nil); !errors.Is(err, ErrBadGraphic) {
+		t.Fatalf("huge png: %v", err)
+	}
+	if _, err := ImageToZPL(stripes(10, 10), &ImageOptions{Encoding: Encoding(9)}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("bad encoding: %v", err)
+	}
+	if _, err := ImageToZPL(stripes(10, 10), &ImageOptions{Options: Options{DPI: 100}}); !errors.Is(err, ErrInvalidOptions) {
+		t.Fatalf("bad dpi: %v", err)
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for _, tc := range []struct {
+		s      string
+		dpi    int
+		w, h   int
+		hasErr bool
+	}{
+		{"4x6", 203, 812, 1218, false},
+		{"4x4", 203, 812, 812, false},
+		{"4x6", 300, 1200, 1800, false},
+		{"4x6", 600, 2400, 3600, false},
+		{"812x1218dots", 203, 812, 1218, false},
+		{"4x6", 100, 0, 0, true},
+		{"4by6", 203, 0, 0, true},
+		{"1x1", 203, 0, 0, true},
+		{"-4x6", 203, 0, 0, true},
+	} {
+		w, h, err := ParseSize(tc.s, tc.dpi)
+		if (err != nil) != tc.hasErr || w != tc.w || h != tc.h {
+			t.Errorf("ParseSize(%q, %d) = %d, %d, %v", tc.s, tc.dpi, w, h, err)
+		}
+	}
+}
