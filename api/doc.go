@@ -1,4 +1,52 @@
 // Package api serves the bench's local HTTP API: the seed contracts
 // (Shipium Pack App, Fulfil /label, Packrooster, Shopify fulfillment service,
 // Tracktor), packbench's own /api/v1, the OpenAPI document and the web page.
+//
+// This package currently serves packbench's own API (issue 6); the seed
+// contracts and the page come with later issues.
+//
+//	srv, err := api.New(api.Deps{Queue: db, Station: st, Scale: link, Sim: sim,
+//		Printers: p, Config: view, Keys: []string{key}, Version: v, Logger: log}, nil)
+//	hs := &http.Server{Handler: srv}
+//	hs.RegisterOnShutdown(srv.Close) // ends event streams, else Shutdown waits on them
+//
+// # Routes
+//
+// All under /api/v1 except /metrics; the OpenAPI 3.0 document at
+// /api/v1/openapi.json lists every one (it is built from the same table as
+// the mux, with schemas reflected from the Go types the handlers encode):
+// health, printers, config, scale (reading, zero, tare, sim, events), jobs
+// (list, get, cancel, retry, mark-printed, reprint), flow (state, scan,
+// arm, disarm), orders (create, list, get, void), shipments (create, list,
+// get), packages (get, void), labels ({id}.zpl, {id}.png).
+//
+// # Auth
+//
+// Every route but GET /api/v1/health needs an API key, as
+// "Authorization: Bearer <key>" or "X-Api-Key: <key>", compared in constant
+// time. The event stream alone also takes ?key=<key>, because a browser's
+// EventSource cannot set headers; the request log records paths without
+// queries, so the key does not reach the journal. /metrics needs the key
+// too (Prometheus: authorization { credentials: <key> }): it reveals the
+// bench's activity, and a key costs a scraper nothing.
+//
+// # Errors
+//
+// Every error, the mux's own 404 and 405 included, is
+// {"error":{"code":"...","message":"...","field":"..."}}. Request bodies
+// must be application/json, at most Options.MaxBody bytes (413), one JSON
+// value with no unknown members; errors name the member ("ship_to.zip").
+// Job transitions the queue refuses are 409 conflict; carrier refusals 422
+// with the upstream's own message; parts that are down 503. Panics in a
+// handler become a logged 500.
+//
+// # Events
+//
+// GET /api/v1/scale/events is a Server-Sent Events stream: "reading"
+// (a scale reading, only when it changed, at most every
+// Options.ReadingInterval), "flow" (the flow state after each change) and
+// "job" (the queue's job.queued and job.state outbox events), with a
+// comment every Options.Heartbeat. Job events are read through an outbox
+// consumer of the API's own ("api.events") that exists only while a stream
+// is open and is acknowledged as it goes.
 package api

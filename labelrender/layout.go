@@ -120,7 +120,9 @@ func (lo *layouter) place(l *Label, raster bool) error {
 		lo.addBlock(rx, ry, rw, h, []string{it.text}, it.max, it.min, it.bold)
 		ry += h
 	}
-	y += hdr
+	// Scaled line heights can round past hdr at high resolutions: the rule
+	// goes below the lowest header line.
+	y = max(y+hdr, ry)
 	lo.rule(x0, y, iw, rule)
 	y += rule + s(8)
 
@@ -166,9 +168,10 @@ func (lo *layouter) place(l *Label, raster bool) error {
 			shipW = iw - codeW - s(16)
 		}
 	} else if l.Code2D != nil || len(refs) > 0 {
-		rowH := s(76)
+		// Each reference may wrap to two lines.
+		rowH := max(s(76), s(16)+len(refs)*2*lineHeight(s(26)))
 		if l.Code2D != nil {
-			rowH = s(290)
+			rowH = max(rowH, s(290))
 		}
 		rowY := shipBottom - rowH
 		lo.rule(x0, rowY-s(4)-rule, iw, rule)

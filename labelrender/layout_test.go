@@ -102,3 +102,65 @@ func TestConcurrentRendering(t *testing.T) {
 		}
 	}
 }
+
+// TestNothingOverlaps lays out every combination of the optional parts (2-D
+// code, package reference, order reference, multi-package, return) on the
+// standard sizes: no two elements may cover each other, so text never runs
+// into a rule, a barcode or other text. Frames are left out: the return
+// badge's frame holds its text by design.
+func TestNothingOverlaps(t *testing.T) {
+	base := referenceLabel(t)
+	codes := []*Code2D{nil, {Type: QR, Data: "https://example.com/t/1"}, {Type: DataMatrix, Data: "DM-1"}}
+	checked := 0
+	for _, dpi := range []int{203, 300, 600} {
+		for _, size := range []string{"4x6", "4x4"} {
+			w, h, err := ParseSize(size, dpi)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, code := range codes {
+				for mask := range 8 {
+					l := base
+					l.Code2D = code
+					l.Reference, l.Order, l.Package = "", "", nil
+					if mask&1 != 0 {
+						l.Reference = "CS123PKG231-LONGER-REFERENCE"
+					}
+					if mask&2 != 0 {
+						l.Order = "SO123456789"
+					}
+					l.Return = mask&4 != 0
+					if mask&3 == 3 {
+						l.Package = &Package{Index: 2, Count: 3}
+					}
+					for _, raster := range []bool{false, true} {
+						r, err := (&Options{DPI: dpi, WidthDots: w, HeightDots: h, Date: refDate}).resolve()
+						if err != nil {
+							t.Fatal(err)
+						}
+						els, err := layout(&l, r, raster)
+						if err != nil {
+							t.Fatalf("%d dpi %s code %v mask %d: %v", dpi, size, code, mask, err)
+						}
+						checked++
+						for i := range els {
+							for j := i + 1; j < len(els); j++ {
+								a, b := &els[i], &els[j]
+								if a.kind == frameElem || b.kind == frameElem {
+									continue
+								}
+								if a.rect().Overlaps(b.rect()) {
+									t.Errorf("%d dpi %s code %v mask %d raster %v: %q %v overlaps %q %v",
+										dpi, size, code, mask, raster, a.text, a.rect(), b.text, b.rect())
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if checked != 3*2*3*8*2 {
+		t.Fatalf("checked %d layouts", checked)
+	}
+}

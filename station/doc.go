@@ -1,4 +1,33 @@
 // Package station is the bench's business: orders, shipments, carriers,
 // tracking, and the hands-free scan → weigh → print flow. It is the only
 // package that knows the whole bench.
+//
+// Everything it keeps lives in the queue's bbolt file, written in queue
+// transactions together with an outbox event: orders (kind "orders") with
+// an index of the codes that find them (partner order id, associated
+// identifiers such as LPN barcodes), packages, and the label artefacts
+// served by GET /labels/{id}.zpl|.png.
+//
+// Labelling one package (Ship, or a stable weight while an order is armed):
+//
+//  1. the package is recorded as "requested" under its reference
+//     ("SO000001-1"), before the carrier is asked, so a crash or a failure
+//     resumes with the same reference;
+//  2. the carrier gives the tracking number, the cost and maybe a finished
+//     label. "local" numbers parcels offline (SSCC-18 or prefix + durable
+//     sequence + check digit) and prices them from a rate table; "http"
+//     POSTs the Fulfil /label payload and retries timeouts and 5xx with the
+//     same reference (the upstream is idempotent per reference);
+//  3. the label is rendered printer-ready (labelrender: native ZPL, a ^GF
+//     raster, a carrier PNG as a Z64 graphic, or a carrier's ZPL checked);
+//  4. ONE print job keyed by the package reference is committed with the
+//     package, the label and a package.labelled event, so a retried call
+//     never queues a second label.
+//
+// The flow (DESIGN.md "The hands-free flow"): Scan or Arm arms an order;
+// Feed takes the stable-weight filter's decisions: Placed labels the next
+// package, Removed re-arms (the same order for "2 of 3", else the next
+// open order with auto_arm_next, else idle). Run follows the jobs through
+// the outbox so the state moves from printing to printed, or shows a
+// printer problem. State and Subscribe show it to the packer's page.
 package station

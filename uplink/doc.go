@@ -1,3 +1,54 @@
 // Package uplink carries the bench's links out: MQTT cloud sync, mDNS
 // announce and browse, and webhook delivery from the queue's outbox.
+//
+// # MQTT
+//
+// MQTT is the link to the cloud and to the rest of a fleet: New builds it
+// from the [mqtt] config section (Config), the queue and the small
+// interfaces it consumes (Intake, Commands, StateSource, a channel of
+// scale readings); Run keeps it up until its context ends. The client id is
+// the device id; the session is persistent (clean session off), so the
+// broker keeps subscriptions and unacknowledged pushes while the bench is
+// away. Topics, all under <prefix>/<device id>/ (prefix "packbench"):
+//
+//	status      retained "online"/"offline"; "offline" is the will (QoS 1)
+//	state       retained JSON: printers, scale, flow, firmware, queue depth
+//	events      QoS 1, the queue's outbox, one queue.Event per message
+//	weight      QoS 0, a scale.Reading, only on change, rate-limited
+//	jobs/push   QoS 1 in: a PushJob, acknowledged after the bbolt commit
+//	cmd/<verb>  QoS 1 in: {"id","args"} → res/<verb>: {"id","ok","result"|"error"}
+//
+// and the fleet pool $share/<group>/<prefix>/pool/<site>/jobs, where the
+// broker hands each pooled job to one bench of the group.
+//
+// Pushes are acknowledged only after Intake.Push returned, which commits
+// first: a bench that dies in between gets the push again and the queue's
+// idempotency key ("mqtt:" + id) makes it one job. An invalid push is
+// acknowledged and answered with a push.rejected event naming the field
+// and the rule; a push the intake cannot take now stays unacknowledged and
+// the link reconnects so the broker redelivers it. Handlers never block:
+// messages go to a worker through a queue bounded by what the broker may
+// have in flight.
+//
+// Events leave the outbox in order at QoS 1, each with its id; the
+// consumer cursor ("mqtt") advances only over a contiguous prefix whose
+// PUBACKs arrived on a live connection, so anything in doubt is published
+// again and receivers drop duplicates by id.
+//
+// Reconnects are managed here, not by paho: each connection is a fresh
+// client (runOnce) whose outbox window restarts at the durable cursor, with
+// jittered backoff on an injected Clock. Paho's FileStore is not used: the
+// bbolt queue is the only durable store.
+//
+// TLS uses ca_file (or the system roots) and an optional client
+// certificate; verification is never turned off, and an untrusted broker
+// certificate is reported as ErrUntrusted naming the CA file.
+//
+// Home Assistant discovery (ha_discovery, off by default) publishes one
+// retained device message at homeassistant/device/<id>/config: weight
+// sensor, printer status, queue depth, test-print and tare buttons and the
+// firmware update entity.
+//
+// Client is the operator's side: Push and Watch (packbench push and
+// packbench watch) and Command (cmd/<verb> → res/<verb>).
 package uplink

@@ -7,6 +7,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,7 +18,7 @@ import (
 	"github.com/packbench/packbench/queue"
 )
 
-const jobsUsage = `usage: packbench jobs [--data-dir DIR] <command> [flags]
+const jobsUsage = `usage: packbench jobs [--data-dir DIR] [--url URL] [--key KEY] <command> [flags]
 
 commands:
   list [--state S] [--printer P] [--limit N] [--json]   list jobs, oldest first
@@ -27,7 +29,9 @@ commands:
 
 The data file is DIR/packbench.db. DIR defaults to $PACKBENCH_DATA_DIR, else
 $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench, else ~/.local/state/packbench.
-These commands work on the file directly, so packbenchd must be stopped.
+When packbenchd is running it holds the file: the commands then go through
+its API at --url (default $PACKBENCH_URL, else http://localhost:8080) with
+--key (default $PACKBENCH_API_KEY, else DIR/api-key). --url forces the API.
 `
 
 // runJobs lists and changes the bench's jobs in the data file.
@@ -35,7 +39,10 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 	fs := flag.NewFlagSet("jobs", flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	fs.Usage = func() { fmt.Fprint(std.err, jobsUsage) }
-	dataDir := fs.String("data-dir", "", "data `DIR` holding packbench.db")
+	var where jobsWhere
+	fs.StringVar(&where.dataDir, "data-dir", "", "data `DIR` holding packbench.db")
+	fs.StringVar(&where.url, "url", "", "daemon `URL` to use instead of the file")
+	fs.StringVar(&where.key, "key", "", "API `KEY` for --url")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -46,11 +53,11 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 	sub, rest := fs.Arg(0), fs.Args()[1:]
 	switch sub {
 	case "list":
-		return jobsList(ctx, std, *dataDir, rest)
+		return jobsList(ctx, std, where, rest)
 	case "show":
-		return jobsShow(ctx, std, *dataDir, rest)
+		return jobsShow(ctx, std, where, rest)
 	case "retry", "cancel", "mark-printed":
-		return jobsChange(ctx, std, *dataDir, sub, rest)
+		return jobsChange(ctx, std, where, sub, rest)
 	case "help", "-h", "--help":
 		fs.Usage()
 		return nil
@@ -75,10 +82,38 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-func subFlags(std *stdio, name, dataDir string) (*flag.FlagSet, *string) {
+// jobsWhere says where the jobs are: the data file, or the daemon's API.
+type jobsWhere struct{ dataDir, url, key string }
+
+func subFlags(std *stdio, name string, w jobsWhere) (*flag.FlagSet, *jobsWhere) {
 	fs := flag.NewFlagSet("jobs "+name, flag.ContinueOnError)
 	fs.SetOutput(std.err)
-	return fs, fs.String("data-dir", dataDir, "data `DIR` holding packbench.db")
+	fs.StringVar(&w.dataDir, "data-dir", w.dataDir, "data `DIR` holding packbench.db")
+	fs.StringVar(&w.url, "url", w.url, "daemon `URL` to use instead of the file")
+	fs.StringVar(&w.key, "key", w.key, "API `KEY` for --url")
+	return fs, &w
+}
+
+// openJobs opens the data file, or returns a client for the daemon's API
+// when --url is given or the running daemon holds the file.
+func openJobs(std *stdio, w *jobsWhere) (*queue.DB, *apiClient, error) {
+	var locked error
+	if w.url == "" {
+		db, err := openData(std, w.dataDir)
+		if !errors.Is(err, queue.ErrLocked) {
+			return db, nil, err
+		}
+		locked = err
+	}
+	cf := &clientFlags{url: w.url, key: w.key, dataDir: w.dataDir, getenv: os.Getenv}
+	c, err := cf.client(true)
+	if err != nil {
+		if locked != nil {
+			return nil, nil, fmt.Errorf("%w; going through its API instead failed: %v", locked, err)
+		}
+		return nil, nil, err
+	}
+	return nil, c, nil
 }
 
 // openData opens the data file, which must already exist: listing a
@@ -100,7 +135,7 @@ func openData(std *stdio, dataDir string) (*queue.DB, error) {
 	}
 	db, err := queue.Open(path, nil)
 	if errors.Is(err, queue.ErrLocked) {
-		return nil, fmt.Errorf("%s is in use by another process, probably the running packbenchd: stop it to work on the file directly; these commands cannot go through the daemon's API yet (%w)", path, queue.ErrLocked)
+		return nil, fmt.Errorf("%s is in use by another process, probably the running packbenchd (%w)", path, queue.ErrLocked)
 	}
 	if err != nil {
 		return nil, err
@@ -111,8 +146,8 @@ func openData(std *stdio, dataDir string) (*queue.DB, error) {
 	return db, nil
 }
 
-func jobsList(ctx context.Context, std *stdio, dataDir string, args []string) error {
-	fs, dir := subFlags(std, "list", dataDir)
+func jobsList(ctx context.Context, std *stdio, where jobsWhere, args []string) error {
+	fs, dir := subFlags(std, "list", where)
 	state := fs.String("state", "", "only jobs in `STATE` (queued, sending, sent, printed, failed, cancelled, uncertain)")
 	printer := fs.String("printer", "", "only jobs for `PRINTER`")
 	limit := fs.Int("limit", 0, "at most `N` jobs (0: all)")
@@ -135,12 +170,17 @@ func jobsList(ctx context.Context, std *stdio, dataDir string, args []string) er
 	if *limit < 0 {
 		return fmt.Errorf("jobs list: --limit %d: want 0 or more", *limit)
 	}
-	db, err := openData(std, *dir)
+	db, c, err := openJobs(std, dir)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	jobs, err := db.List(ctx, o)
+	var jobs []queue.Job
+	if c != nil {
+		jobs, err = c.listJobs(ctx, o)
+	} else {
+		defer db.Close()
+		jobs, err = db.List(ctx, o)
+	}
 	if err != nil {
 		return err
 	}
@@ -163,8 +203,8 @@ func jobsList(ctx context.Context, std *stdio, dataDir string, args []string) er
 	return tw.Flush()
 }
 
-func jobsShow(ctx context.Context, std *stdio, dataDir string, args []string) error {
-	fs, dir := subFlags(std, "show", dataDir)
+func jobsShow(ctx context.Context, std *stdio, where jobsWhere, args []string) error {
+	fs, dir := subFlags(std, "show", where)
 	asJSON := fs.Bool("json", false, "print JSON")
 	payload := fs.Bool("payload", false, "write the raw payload (ZPL, PNG or label spec) to stdout")
 	pos, err := parseInterleaved(fs, args)
@@ -175,12 +215,20 @@ func jobsShow(ctx context.Context, std *stdio, dataDir string, args []string) er
 	if err != nil {
 		return err
 	}
-	db, err := openData(std, *dir)
+	db, c, err := openJobs(std, dir)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	j, err := db.Job(ctx, id)
+	var j queue.Job
+	if c != nil {
+		if *payload {
+			return errors.New("jobs show --payload: packbenchd holds the data file; stop it to read payloads, or fetch the label with GET /api/v1/labels/{id}.zpl")
+		}
+		err = c.do(ctx, http.MethodGet, "/api/v1/jobs/"+url.PathEscape(id.String()), nil, &j)
+	} else {
+		defer db.Close()
+		j, err = db.Job(ctx, id)
+	}
 	if err != nil {
 		return err
 	}
@@ -225,8 +273,8 @@ func jobsShow(ctx context.Context, std *stdio, dataDir string, args []string) er
 	return tw.Flush()
 }
 
-func jobsChange(ctx context.Context, std *stdio, dataDir, op string, args []string) error {
-	fs, dir := subFlags(std, op, dataDir)
+func jobsChange(ctx context.Context, std *stdio, where jobsWhere, op string, args []string) error {
+	fs, dir := subFlags(std, op, where)
 	reason := fs.String("reason", "", "why, kept in the job's history (default: by operator via packbench jobs)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -236,9 +284,18 @@ func jobsChange(ctx context.Context, std *stdio, dataDir, op string, args []stri
 	if err != nil {
 		return err
 	}
-	db, err := openData(std, *dir)
+	db, c, err := openJobs(std, dir)
 	if err != nil {
 		return err
+	}
+	if c != nil {
+		var j queue.Job
+		body := map[string]string{"reason": orText(*reason, op+" by operator (packbench jobs)")}
+		if err := c.do(ctx, http.MethodPost, "/api/v1/jobs/"+url.PathEscape(id.String())+"/"+op, body, &j); err != nil {
+			return err
+		}
+		printChange(std, j)
+		return nil
 	}
 	defer db.Close()
 	var j queue.Job
@@ -253,12 +310,54 @@ func jobsChange(ctx context.Context, std *stdio, dataDir, op string, args []stri
 	if err != nil {
 		return err
 	}
+	printChange(std, j)
+	return db.Close()
+}
+
+func printChange(std *stdio, j queue.Job) {
+	if len(j.History) == 0 {
+		fmt.Fprintf(std.out, "job %s: %s\n", j.ID, j.State)
+		return
+	}
 	last := j.History[len(j.History)-1]
 	fmt.Fprintf(std.out, "job %s: %s → %s\n", j.ID, last.From, last.To)
-	if err := db.Close(); err != nil {
-		return err
+}
+
+// listJobs pages through GET /api/v1/jobs.
+func (c *apiClient) listJobs(ctx context.Context, o queue.ListOptions) ([]queue.Job, error) {
+	var all []queue.Job
+	after := ""
+	for {
+		q := url.Values{}
+		if o.State != "" {
+			q.Set("state", string(o.State))
+		}
+		if o.Printer != "" {
+			q.Set("printer", o.Printer)
+		}
+		if after != "" {
+			q.Set("after", after)
+		}
+		if o.Limit > 0 {
+			q.Set("limit", fmt.Sprint(o.Limit-len(all)))
+		}
+		var page struct {
+			Jobs []queue.Job `json:"jobs"`
+			Next string      `json:"next"`
+		}
+		path := "/api/v1/jobs"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		if err := c.do(ctx, http.MethodGet, path, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Jobs...)
+		if page.Next == "" || len(page.Jobs) == 0 || (o.Limit > 0 && len(all) >= o.Limit) {
+			return all, nil
+		}
+		after = page.Next
 	}
-	return nil
 }
 
 func oneID(op string, pos []string) (queue.JobID, error) {

@@ -1,6 +1,6 @@
 // Command packbench is the operator and integrator CLI for a packbench bench:
-// render labels, list printers, run a printer emulator, read scales and work
-// with the job queue. Each subcommand lives in its own file; this file only
+// render labels, list printers, run a printer emulator, read scales, work
+// with the job queue, and talk to a running packbenchd (status, scan). Each subcommand lives in its own file; this file only
 // dispatches.
 package main
 
@@ -35,6 +35,10 @@ func commands() []command {
 		{"printers", "list attached printers and what they speak", runPrinters},
 		{"printer-emulator", "run a ZPL printer emulator on TCP (and a pty)", runPrinterEmulator},
 		{"weigh", "read weights from a scale", runWeigh},
+		{"status", "show a running packbenchd: health, printers, scale, flow, job counts", runStatus},
+		{"scan", "scan an order code (LPN, order id) at a running packbenchd, or read codes from stdin", runScan},
+		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
+		{"watch", "follow a bench's events over MQTT", runWatch},
 	}
 }
 

@@ -1,0 +1,365 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
+)
+
+// Deps is what the daemon hands the API: the bench's parts and how to
+// describe it. Queue, Scale and Keys are required.
+type Deps struct {
+	Queue   *queue.DB
+	Station *station.Station // nil: flow, orders, shipments, labels and reprint answer 503
+	Scale   *scale.Link
+	// Sim is the simulated scale behind Scale when the driver is "sim";
+	// nil otherwise (POST /api/v1/scale/sim then answers 409).
+	Sim      *scale.Simulator
+	Printers Printers // nil: no printers
+	// Config is a read-only view of the daemon's configuration, encoded
+	// as JSON by GET /api/v1/config. The caller removes secrets; the API
+	// also blanks any member whose name says key, secret, password, token
+	// or authorization, as a second guard.
+	Config any
+	// Keys are the accepted API keys (one per integrator, or just the
+	// bench's own). At least one is required: the API never runs open.
+	Keys    []string
+	Version string
+	Started time.Time    // zero: when New ran
+	Logger  *slog.Logger // nil: discard
+}
+
+// Printers is the daemon's view of its printers.
+type Printers interface {
+	Printers() []PrinterInfo
+}
+
+// Options tune the server; nil or zero values mean the defaults.
+type Options struct {
+	// MaxBody caps request bodies in bytes (default 1 MiB); larger ones get
+	// 413 body_too_large.
+	MaxBody int64
+	// Heartbeat is how often an idle event stream sends a comment so
+	// proxies and clients know it is alive (default 15 s).
+	Heartbeat time.Duration
+	// ReadingInterval is the shortest time between two weight events on an
+	// event stream (default 100 ms); unchanged readings are never sent.
+	ReadingInterval time.Duration
+	// EventConsumer is the queue outbox consumer the event stream reads job
+	// changes with (default "api.events"). It is registered while a stream
+	// is open and acknowledged as it goes, so it never holds events back.
+	EventConsumer string
+	// Now is the clock for uptime; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server is the HTTP API. It is an http.Handler serving /api/v1/... and
+// /metrics; mount it at the root of the daemon's http.Server and register
+// Close with http.Server.RegisterOnShutdown so event streams end.
+type Server struct {
+	deps   Deps
+	opt    Options
+	log    *slog.Logger
+	keys   [][sha256.Size]byte
+	mux    *http.ServeMux
+	routes []route
+
+	openapi []byte
+
+	reg     *prometheus.Registry
+	metrics *httpMetrics
+
+	jobs *jobFeed
+
+	ctx    context.Context // ends at Close: streams and sim scripts watch it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	simMu     sync.Mutex
+	simCancel context.CancelFunc
+	simDone   chan struct{}
+}
+
+// New builds the API server around deps.
+func New(deps Deps, opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = 1 << 20
+	}
+	if o.Heartbeat <= 0 {
+		o.Heartbeat = 15 * time.Second
+	}
+	if o.ReadingInterval <= 0 {
+		o.ReadingInterval = 100 * time.Millisecond
+	}
+	if o.EventConsumer == "" {
+		o.EventConsumer = "api.events"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	switch {
+	case deps.Queue == nil:
+		return nil, fmt.Errorf("%w: Deps.Queue is required", ErrConfig)
+	case deps.Scale == nil:
+		return nil, fmt.Errorf("%w: Deps.Scale is required", ErrConfig)
+	case len(deps.Keys) == 0:
+		return nil, fmt.Errorf("%w: Deps.Keys: at least one API key is required", ErrConfig)
+	}
+	s := &Server{deps: deps, opt: o, log: deps.Logger, mux: http.NewServeMux()}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.deps.Started.IsZero() {
+		s.deps.Started = o.Now()
+	}
+	for i, k := range deps.Keys {
+		if len(k) < 16 || strings.TrimSpace(k) != k {
+			return nil, fmt.Errorf("%w: Deps.Keys[%d]: want at least 16 characters without surrounding spaces", ErrConfig, i)
+		}
+		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
+	}
+	// A consumer left by a daemon that was killed while a stream was open
+	// would hold outbox events back until the next stream: drop it.
+	if cons, err := deps.Queue.Consumers(context.Background()); err == nil {
+		if _, stale := cons[o.EventConsumer]; stale {
+			if err := deps.Queue.RemoveConsumer(context.Background(), o.EventConsumer); err != nil {
+				s.log.Warn("api: remove stale event consumer", "consumer", o.EventConsumer, "err", err)
+			}
+		}
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.jobs = newJobFeed(s.ctx, deps.Queue, o.EventConsumer, s.log)
+	s.routes = s.routeTable()
+	for _, rt := range s.routes {
+		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
+	}
+	var err error
+	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("api: build OpenAPI document: %w", err)
+	}
+	if err := s.initMetrics(); err != nil {
+		s.cancel()
+		return nil, fmt.Errorf("api: metrics: %w", err)
+	}
+	return s, nil
+}
+
+// Close ends every open event stream and any running simulator script. The
+// Server still answers ordinary requests afterwards (http.Server.Shutdown
+// lets in-flight ones finish); new event streams end at once.
+func (s *Server) Close() {
+	s.cancel()
+	s.wg.Wait()
+	s.jobs.wait()
+}
+
+// authMode says what a route needs.
+type authMode int
+
+const (
+	authKey      authMode = iota // header key
+	authNone                     // public (health)
+	authKeyQuery                 // header key, or ?key= (EventSource cannot set headers)
+)
+
+// handlerFunc is a handler that returns its error for the wrapper to
+// write as JSON.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+type route struct {
+	method, path string
+	auth         authMode
+	h            handlerFunc
+	doc          opDoc
+}
+
+// Route is a registered method and path, for tests and documentation.
+type Route struct{ Method, Path string }
+
+// Routes lists every registered route.
+func (s *Server) Routes() []Route {
+	out := make([]Route, len(s.routes))
+	for i, rt := range s.routes {
+		out[i] = Route{rt.method, rt.path}
+	}
+	return out
+}
+
+// wrap applies auth and turns a returned error into the JSON error body.
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if rt.auth != authNone {
+			if ae := s.authenticate(r, rt.auth == authKeyQuery); ae != nil {
+				writeAPIError(w, ae)
+				return
+			}
+		}
+		if err := rt.h(w, r); err != nil {
+			ae := toAPIError(err)
+			if ae.Status >= 500 && ae.Code == CodeInternal {
+				s.log.Error("api request failed", "method", r.Method, "route", rt.path, "err", err)
+			}
+			writeAPIError(w, ae)
+		}
+	})
+}
+
+// authenticate checks the key in Authorization: Bearer or X-Api-Key (and
+// ?key= where allowed). The comparison is constant time over SHA-256
+// digests, so neither content nor length leaks through timing.
+func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
+	key := ""
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, tok, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
+		}
+		key = strings.TrimSpace(tok)
+	} else if h := r.Header.Get("X-Api-Key"); h != "" {
+		key = h
+	} else if queryOK {
+		key = r.URL.Query().Get("key")
+	}
+	if key == "" {
+		return errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
+	}
+	sum := sha256.Sum256([]byte(key))
+	match := 0
+	for _, k := range s.keys {
+		match |= subtle.ConstantTimeCompare(sum[:], k[:])
+	}
+	if match != 1 {
+		return errorf(http.StatusUnauthorized, CodeUnauthorized, "API key not accepted")
+	}
+	return nil
+}
+
+// ServeHTTP recovers panics, logs and measures every request, and answers
+// paths and methods the mux does not know with JSON errors too.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	h, pattern := s.mux.Handler(r)
+	route := pattern
+	if pattern == "" {
+		route = "unmatched"
+		h = s.unmatched(h)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			s.log.Error("api handler panic", "method", r.Method, "route", route, "panic", p)
+			if !sw.wrote {
+				writeAPIError(sw, errorf(http.StatusInternalServerError, CodeInternal, "internal error"))
+			}
+		}
+		d := time.Since(start)
+		s.observe(r.Method, route, sw.status(), d)
+		// The path, never the query: ?key= must not reach the journal.
+		// Probes (health, metrics) every few seconds would drown the rest.
+		level := slog.LevelInfo
+		switch {
+		case sw.status() >= 500:
+			level = slog.LevelWarn
+		case route == "GET "+prefix+"/health" || route == "GET /metrics":
+			level = slog.LevelDebug
+		}
+		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
+	}()
+	if pattern == "" {
+		h.ServeHTTP(sw, r)
+		return
+	}
+	s.mux.ServeHTTP(sw, r)
+}
+
+// unmatched runs the mux's own 404/405 handler into a recorder and answers
+// in JSON with the same status (and Allow header).
+func (s *Server) unmatched(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &headerRecorder{h: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.code {
+		case http.StatusMethodNotAllowed:
+			if a := rec.h.Get("Allow"); a != "" {
+				w.Header().Set("Allow", a)
+			}
+			writeAPIError(w, errorf(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.h.Get("Allow")))
+		case http.StatusNotFound, 0:
+			writeAPIError(w, errorf(http.StatusNotFound, CodeNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path))
+		default: // redirects of unclean paths
+			for k, v := range rec.h {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.code)
+		}
+	})
+}
+
+type headerRecorder struct {
+	h    http.Header
+	code int
+}
+
+func (h *headerRecorder) Header() http.Header { return h.h }
+func (h *headerRecorder) Write(b []byte) (int, error) {
+	if h.code == 0 {
+		h.code = http.StatusOK
+	}
+	return len(b), nil
+}
+func (h *headerRecorder) WriteHeader(code int) {
+	if h.code == 0 {
+		h.code = code
+	}
+}
+
+// statusWriter remembers the status for logs and metrics. Unwrap lets
+// http.ResponseController reach Flush and SetWriteDeadline.
+type statusWriter struct {
+	http.ResponseWriter
+	code  int
+	wrote bool
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	if !sw.wrote {
+		sw.code, sw.wrote = code, true
+	}
+	sw.ResponseWriter.WriteHeader(code)
+}
+
+func (sw *statusWriter) Write(b []byte) (int, error) {
+	if !sw.wrote {
+		sw.code, sw.wrote = http.StatusOK, true
+	}
+	return sw.ResponseWriter.Write(b)
+}
+
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
+
+func (sw *statusWriter) status() int {
+	if !sw.wrote {
+		return http.StatusOK
+	}
+	return sw.code
+}

@@ -1,0 +1,272 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
+)
+
+// Errors returned by this package (New); test with errors.Is.
+var (
+	// ErrConfig: Deps or Options break a rule; the message names the field.
+	ErrConfig = errors.New("api: invalid configuration")
+)
+
+// Error codes in the JSON error body. Clients switch on these, not on the
+// message.
+const (
+	CodeInvalidJSON      = "invalid_json"
+	CodeInvalidField     = "invalid_field"
+	CodeUnauthorized     = "unauthorized"
+	CodeNotFound         = "not_found"
+	CodeMethodNotAllowed = "method_not_allowed"
+	CodeConflict         = "conflict"
+	CodeBodyTooLarge     = "body_too_large"
+	CodeUnsupportedMedia = "unsupported_media_type"
+	CodeCarrier          = "carrier_error"
+	CodeNotSupported     = "not_supported"
+	CodeUnavailable      = "unavailable"
+	CodeNotSimulated     = "not_simulated"
+	CodeNoOrder          = "no_order"
+	CodeNotArmed         = "not_armed"
+	CodeBusy             = "busy"
+	CodeInternal         = "internal"
+)
+
+// apiError is an error with everything the JSON body and status need.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errorf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func fieldError(field, format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field, Message: field + ": " + fmt.Sprintf(format, args...)}
+}
+
+// errorBody is the one shape every error answer has.
+type errorBody struct {
+	Error *apiError `json:"error"`
+}
+
+// toAPIError maps errors of the packages below onto statuses and codes.
+// Unknown errors are 500s whose message is generic: internals (paths, bolt
+// messages) are logged, not returned.
+func toAPIError(err error) *apiError {
+	var ae *apiError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	var fe *station.FieldError
+	if errors.As(err, &fe) {
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: fe.Field, Message: fe.Error()}
+	}
+	var ce *station.CarrierError
+	if errors.As(err, &ce) {
+		// The upstream's own words reach the client. A refusal (4xx) is the
+		// request's fault: 422; retries exhausted on timeouts and 5xx mean
+		// the carrier is down: 503.
+		status := http.StatusUnprocessableEntity
+		if ce.Temporary {
+			status = http.StatusServiceUnavailable
+		}
+		return &apiError{Status: status, Code: CodeCarrier, Message: ce.Message}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, "request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, queue.ErrInvalidTransition), errors.Is(err, station.ErrConflict):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}
+	case errors.Is(err, station.ErrNoOrder):
+		return &apiError{Status: http.StatusNotFound, Code: CodeNoOrder, Message: err.Error()}
+	case errors.Is(err, queue.ErrNotFound), errors.Is(err, station.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+	case errors.Is(err, station.ErrNotArmed):
+		return &apiError{Status: http.StatusConflict, Code: CodeNotArmed, Message: err.Error()}
+	case errors.Is(err, station.ErrBusy):
+		return &apiError{Status: http.StatusConflict, Code: CodeBusy, Message: err.Error()}
+	case errors.Is(err, station.ErrNoPreview):
+		return &apiError{Status: http.StatusNotFound, Code: CodeNotFound, Message: err.Error()}
+	case errors.Is(err, queue.ErrInvalid), errors.Is(err, station.ErrInvalid):
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Message: err.Error()}
+	case errors.Is(err, queue.ErrPayloadTooLarge):
+		return &apiError{Status: http.StatusRequestEntityTooLarge, Code: CodeBodyTooLarge, Message: err.Error()}
+	case errors.Is(err, scale.ErrNotSupported):
+		return &apiError{Status: http.StatusUnprocessableEntity, Code: CodeNotSupported, Message: err.Error()}
+	case errors.Is(err, scale.ErrRefused):
+		return &apiError{Status: http.StatusConflict, Code: CodeConflict, Message: err.Error()}
+	case errors.Is(err, queue.ErrClosed), errors.Is(err, scale.ErrNotConnected),
+		errors.Is(err, scale.ErrTimeout), errors.Is(err, scale.ErrDisconnected):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: err.Error()}
+	case errors.Is(err, context.Canceled):
+		// The client went away; nobody reads this answer.
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "request cancelled"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &apiError{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Message: "timed out"}
+	}
+	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// writeJSON writes v with status. Encoding errors after the header are
+// only loggable, and the caller's logger sees the status already.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(errorBody{errorf(status, CodeInternal, "internal error: encode response")})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+func writeAPIError(w http.ResponseWriter, ae *apiError) {
+	if ae.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="packbench"`)
+	}
+	writeJSON(w, ae.Status, errorBody{ae})
+}
+
+// decodeJSON reads the request body into dst strictly: JSON content type,
+// size limit, no unknown fields, one value and nothing after it. optional
+// allows an empty body (dst keeps its zero value).
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
+		if optional {
+			return nil
+		}
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type %q: want application/json", ct)
+		}
+	} else {
+		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type missing: want application/json")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBody)
+	// The whole body first (bounded above): a second look at it names the
+	// offending member by its full path.
+	data, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return toAPIError(err)
+		}
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "reading the request body: %v", err)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if optional {
+			return nil
+		}
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err, data, reflect.TypeOf(dst))
+	}
+	// One value only: "{} {}" or "{}x" is a client bug, not something to
+	// half-accept.
+	var extra json.RawMessage
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+// jsonError turns encoding/json's errors into field-naming API errors;
+// data and t (the destination's type) let it name the whole path.
+func jsonError(err error, data []byte, t reflect.Type) *apiError {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON at byte %d: %v", syn.Offset, syn)
+	case errors.Is(err, io.EOF):
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON: unexpected end of input")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			return errorf(http.StatusBadRequest, CodeInvalidJSON, "want a JSON object, got %s", typ.Value)
+		}
+		// The same path with array indexes, when the second look agrees.
+		if p := pathAtOffset(data, typ.Offset); p != "" && stripIndexes(p) == field {
+			field = p
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field,
+			Message: fmt.Sprintf("%s: want %s, got %s", field, jsonKind(typ.Type.String()), typ.Value)}
+	}
+	// encoding/json has no type for these; its wording is stable.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name = strings.Trim(name, `"`)
+		if p := unknownFieldPath(data, t); p != "" && (p == name || strings.HasSuffix(p, "."+name)) {
+			name = p
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: name, Message: "unknown field " + name}
+	}
+	// Text unmarshalers (job ids, states, units) report their own errors.
+	return errorf(http.StatusBadRequest, CodeInvalidJSON, "%v", err)
+}
+
+// stripIndexes drops "[n]" from a path: "lines[1].sku" → "lines.sku".
+func stripIndexes(p string) string {
+	var b strings.Builder
+	depth := 0
+	for _, r := range p {
+		switch {
+		case r == '[':
+			depth++
+		case r == ']':
+			depth--
+		case depth == 0:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// jsonKind names a Go type the way a JSON client thinks of it.
+func jsonKind(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
+		return "an integer"
+	case strings.HasPrefix(goType, "float"), goType == "json.Number":
+		return "a number"
+	case goType == "string":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	}
+	return "a " + goType
+}

@@ -1,0 +1,273 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packbench/packbench/api"
+	"github.com/packbench/packbench/queue"
+)
+
+// sseEvent is one parsed Server-Sent Event, or a comment.
+type sseEvent struct {
+	name, data, comment string
+}
+
+// stream is an open event stream read by a real HTTP client.
+type stream struct {
+	t      testing.TB
+	events chan sseEvent
+	done   chan error // the read error that ended the stream
+	cancel context.CancelFunc
+}
+
+func (b *bench) openStream(query string, headers ...string) *stream {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, "GET", b.ts.URL+"/api/v1/scale/events"+query, nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := b.ts.Client().Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" || resp.Header.Get("Cache-Control") != "no-cache" {
+		b.t.Fatalf("stream: %d %v", resp.StatusCode, resp.Header)
+	}
+	s := &stream{t: b.t, events: make(chan sseEvent, 1024), done: make(chan error, 1), cancel: cancel}
+	go func() {
+		defer resp.Body.Close()
+		br := bufio.NewReader(resp.Body)
+		var ev sseEvent
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				close(s.events)
+				s.done <- err
+				return
+			}
+			line = strings.TrimSuffix(line, "\n")
+			switch {
+			case line == "":
+				s.events <- ev
+				ev = sseEvent{}
+			case strings.HasPrefix(line, ":"):
+				ev.comment = strings.TrimSpace(line[1:])
+			case strings.HasPrefix(line, "event: "):
+				ev.name = line[len("event: "):]
+			case strings.HasPrefix(line, "data: "):
+				ev.data = line[len("data: "):]
+			}
+		}
+	}()
+	b.t.Cleanup(cancel)
+	return s
+}
+
+// next returns the next event for which ok is true; events it skips are
+// handed to seen (may be nil).
+func (s *stream) next(what string, ok func(sseEvent) bool, seen func(sseEvent)) sseEvent {
+	s.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev, open := <-s.events:
+			if !open {
+				s.t.Fatalf("stream ended waiting for %s", what)
+			}
+			if seen != nil {
+				seen(ev)
+			}
+			if ok(ev) {
+				return ev
+			}
+		case <-timeout:
+			s.t.Fatalf("no %s event", what)
+		}
+	}
+}
+
+func named(name string) func(sseEvent) bool {
+	return func(ev sseEvent) bool { return ev.name == name }
+}
+
+func TestEventStream(t *testing.T) {
+	b := newBench(t, &benchOptions{opts: &api.Options{Heartbeat: 20 * time.Millisecond, ReadingInterval: time.Millisecond}})
+	s := b.openStream("", "X-Api-Key", testKey)
+
+	// First the state as it is: the latest reading (an empty scale) and the flow.
+	var rd map[string]any
+	ev := s.next("initial reading", named(api.EventReading), nil)
+	if err := json.Unmarshal([]byte(ev.data), &rd); err != nil || rd["status"] != "zero" {
+		t.Fatalf("initial reading %q (%v)", ev.data, err)
+	}
+	var fs map[string]any
+	ev = s.next("initial flow", named(api.EventFlow), nil)
+	if err := json.Unmarshal([]byte(ev.data), &fs); err != nil || fs["state"] != "idle" {
+		t.Fatalf("initial flow %q (%v)", ev.data, err)
+	}
+
+	// The simulated scale changes: a reading event carries the new weight,
+	// and a reading is sent only when something changed (the simulator
+	// repeats itself every 100 ms).
+	b.ok("POST", "/api/v1/scale/sim", `{"grams":1200}`, nil)
+	var last string
+	noRepeats := func(ev sseEvent) {
+		if ev.name != api.EventReading {
+			return
+		}
+		var r struct {
+			Milligrams int64  `json:"milligrams"`
+			Status     string `json:"status"`
+		}
+		json.Unmarshal([]byte(ev.data), &r)
+		key := fmt.Sprint(r.Status, r.Milligrams)
+		if key == last {
+			t.Errorf("unchanged reading sent twice: %s", ev.data)
+		}
+		last = key
+	}
+	s.next("reading of 1200 g", func(ev sseEvent) bool {
+		return ev.name == api.EventReading && strings.Contains(ev.data, `"milligrams":1200000`) && strings.Contains(ev.data, `"status":"stable"`)
+	}, noRepeats)
+
+	// A heartbeat comment comes while nothing else happens.
+	s.next("heartbeat", func(ev sseEvent) bool { return ev.comment == "heartbeat" }, noRepeats)
+
+	// A job committed to the queue shows up as a job event.
+	j := b.enqueue("sse-job", "p1")
+	ev = s.next("job event", named(api.EventJob), noRepeats)
+	var qe queue.Event
+	if err := json.Unmarshal([]byte(ev.data), &qe); err != nil || qe.JobID != j.ID || qe.Type != queue.EventJobQueued || qe.To != queue.StateQueued {
+		t.Fatalf("job event %q (%v)", ev.data, err)
+	}
+	if _, err := b.db.Cancel(context.Background(), j.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	ev = s.next("job state event", named(api.EventJob), noRepeats)
+	if err := json.Unmarshal([]byte(ev.data), &qe); err != nil || qe.From != queue.StateQueued || qe.To != queue.StateCancelled {
+		t.Fatalf("job state event %q (%v)", ev.data, err)
+	}
+
+	// The client goes: the handler returns.
+	s.cancel()
+	select {
+	case <-b.streams:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream handler did not end when the client went")
+	}
+
+	// A second stream, then the server shuts down: the client sees the
+	// end and the handler returns.
+	s2 := b.openStream("?key=" + testKey)
+	s2.next("reading", named(api.EventReading), nil)
+	b.srv.Close()
+	select {
+	case <-s2.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end at Close")
+	}
+	select {
+	case <-b.streams:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream handler did not end at Close")
+	}
+	// The outbox consumer of the stream is gone: it holds nothing back.
+	cons, err := b.db.Consumers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cons["api.events"]; ok {
+		t.Fatalf("consumer api.events still registered: %v", cons)
+	}
+}
+
+func TestEventStreamThrottlesReadings(t *testing.T) {
+	// A long interval: of many changes in a burst, the first goes out at
+	// once and the newest after the interval; none in between.
+	b := newBench(t, &benchOptions{opts: &api.Options{ReadingInterval: 300 * time.Millisecond}})
+	s := b.openStream("", "Authorization", "Bearer "+testKey)
+	s.next("initial reading", named(api.EventReading), nil)
+	s.next("ready", func(ev sseEvent) bool { return ev.comment == "ok" }, nil)
+	// The initial reading was just sent: each of these is within the
+	// interval of it, so only the newest survives.
+	for _, g := range []string{"100", "200", "300", "400"} {
+		b.ok("POST", "/api/v1/scale/sim", `{"grams":`+g+`}`, nil)
+	}
+	var readings []string
+	s.next("the newest reading", func(ev sseEvent) bool {
+		return ev.name == api.EventReading && strings.Contains(ev.data, `"milligrams":400000`)
+	}, func(ev sseEvent) {
+		if ev.name == api.EventReading {
+			readings = append(readings, ev.data)
+		}
+	})
+	if len(readings) > 2 {
+		t.Fatalf("%d readings for a burst of 4 within one interval, want the newest (and at most one before it):\n%s", len(readings), strings.Join(readings, "\n"))
+	}
+}
+
+func TestEventStreamOutlivesWriteTimeout(t *testing.T) {
+	// The daemon's http.Server may have a WriteTimeout; a stream clears it
+	// for itself and keeps going past it.
+	const writeTimeout = 150 * time.Millisecond
+	b := newBench(t, &benchOptions{writeTimeout: writeTimeout, opts: &api.Options{Heartbeat: 20 * time.Millisecond}})
+	// An ordinary request still works under the timeout.
+	b.ok("GET", "/api/v1/jobs", nil, nil)
+	s := b.openStream("", "X-Api-Key", testKey)
+	start := time.Now()
+	for time.Since(start) < 3*writeTimeout {
+		s.next("heartbeat", func(ev sseEvent) bool { return ev.comment == "heartbeat" }, nil)
+	}
+	b.ok("POST", "/api/v1/scale/sim", `{"grams":42}`, nil)
+	s.next("reading after the write timeout", func(ev sseEvent) bool {
+		return ev.name == api.EventReading && strings.Contains(ev.data, `"milligrams":42000`)
+	}, nil)
+}
+
+func TestEventStreamsShareTheJobFeed(t *testing.T) {
+	// A consumer left behind by a killed daemon is dropped at start.
+	b := newBench(t, &benchOptions{before: func(db *queue.DB) {
+		if err := db.AddConsumer(context.Background(), "api.events"); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	cons, err := b.db.Consumers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cons["api.events"]; ok {
+		t.Fatal("stale api.events consumer survived New")
+	}
+
+	s1 := b.openStream("", "X-Api-Key", testKey)
+	s2 := b.openStream("", "X-Api-Key", testKey)
+	for _, s := range []*stream{s1, s2} {
+		s.next("ready", func(ev sseEvent) bool { return ev.comment == "ok" }, nil)
+	}
+	j := b.enqueue("shared-1", "p1")
+	for _, s := range []*stream{s1, s2} {
+		ev := s.next("job event", named(api.EventJob), nil)
+		if !strings.Contains(ev.data, `"job_id":"`+j.ID.String()+`"`) {
+			t.Fatalf("job event %s", ev.data)
+		}
+	}
+	// One stream goes; the other still gets job events.
+	s1.cancel()
+	<-b.streams
+	j2 := b.enqueue("shared-2", "p1")
+	ev := s2.next("job event after the other stream left", named(api.EventJob), nil)
+	if !strings.Contains(ev.data, `"job_id":"`+j2.ID.String()+`"`) {
+		t.Fatalf("job event %s", ev.data)
+	}
+}

@@ -1,0 +1,149 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
+)
+
+// Paths with a meaning elsewhere (metrics, the EventSource key rule).
+const (
+	prefix     = "/api/v1"
+	pathEvents = prefix + "/scale/events"
+)
+
+// Tags group operations in the OpenAPI document.
+const (
+	tagBench   = "bench"
+	tagScale   = "scale"
+	tagJobs    = "jobs"
+	tagFlow    = "flow"
+	tagOrders  = "orders"
+	tagLabels  = "labels"
+	tagMeta    = "meta"
+	pageLimit  = "page size, 1 to 500 (default 50)"
+	pageCursor = "the next value of the previous page"
+)
+
+var (
+	limitParam = param{name: "limit", desc: pageLimit, typ: "integer"}
+	afterParam = param{name: "after", desc: pageCursor, typ: "string"}
+)
+
+func stateNames() []string {
+	var out []string
+	for _, s := range queue.States() {
+		out = append(out, string(s))
+	}
+	return out
+}
+
+// routeTable is every route the API serves: the mux and the OpenAPI
+// document are both built from it.
+func (s *Server) routeTable() []route {
+	notFound := []int{http.StatusNotFound}
+	conflict := []int{http.StatusNotFound, http.StatusConflict}
+	unavailable := []int{http.StatusServiceUnavailable}
+	return []route{
+		{"GET", prefix + "/health", authNone, s.getHealth, opDoc{
+			summary: "Health of the bench: queue, printers, scale, flow (no key needed, no secrets)", tag: tagBench,
+			resp: Health{}, errors: unavailable, respDesc: "ok or degraded (503 with the same body when down)"}},
+		{"GET", prefix + "/printers", authKey, s.listPrinters, opDoc{
+			summary: "Configured printers and their last status", tag: tagBench,
+			resp: struct {
+				Printers []PrinterInfo `json:"printers"`
+			}{}}},
+		{"GET", prefix + "/config", authKey, s.getConfig, opDoc{
+			summary: "The daemon's configuration, secrets removed", tag: tagBench,
+			resp: map[string]any{}}},
+		{"GET", prefix + "/openapi.json", authKey, s.getOpenAPI, opDoc{
+			summary: "This document", tag: tagMeta, resp: map[string]any{}}},
+		{"GET", "/metrics", authKey, s.serveMetrics, opDoc{
+			summary: "Prometheus metrics (text exposition format); scrape with the key as a bearer token", tag: tagMeta,
+			respType: "text/plain"}},
+
+		{"GET", prefix + "/scale", authKey, s.getScale, opDoc{
+			summary: "The scale's latest reading", tag: tagScale, resp: scale.Reading{}, errors: unavailable}},
+		{"GET", pathEvents, authKeyQuery, s.streamEvents, opDoc{
+			summary: "Live Server-Sent Events: reading (a scale.Reading, on change), flow (the flow state), job (a queue event); " +
+				"a heartbeat comment every 15 s. EventSource cannot set headers, so this route alone also takes ?key=", tag: tagScale,
+			query:    []param{{name: "key", desc: "the API key, for EventSource clients", typ: "string"}},
+			respType: "text/event-stream"}},
+		{"POST", prefix + "/scale/zero", authKey, s.zeroScale, opDoc{
+			summary: "Zero the scale", tag: tagScale, resp: okBody{}, errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/scale/tare", authKey, s.tareScale, opDoc{
+			summary: "Tare the scale", tag: tagScale, resp: okBody{}, errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/scale/sim", authKey, s.simScale, opDoc{
+			summary: "Drive the simulated scale: {\"grams\":1200,\"status\":\"stable\"}, {\"remove\":true} or {\"script\":\"place 1200g; bounce; settle\"} (202, runs in the background)",
+			tag:     tagScale, body: simRequest{}, resp: simAnswer{}, errors: []int{http.StatusConflict}}},
+
+		{"GET", prefix + "/jobs", authKey, s.listJobs, opDoc{
+			summary: "Print jobs, oldest first", tag: tagJobs, resp: jobList{},
+			query: []param{{name: "state", desc: "only jobs in this state", typ: "string", enum: stateNames()},
+				{name: "printer", desc: "only jobs for this printer", typ: "string"},
+				{name: "after", desc: "job id: the next value of the previous page", typ: "string"}, limitParam}}},
+		{"GET", prefix + "/jobs/{id}", authKey, s.getJob, opDoc{
+			summary: "One job with its state history", tag: tagJobs, resp: queue.Job{}, errors: notFound}},
+		{"POST", prefix + "/jobs/{id}/cancel", authKey, s.jobAction((*queue.DB).Cancel), opDoc{
+			summary: "Cancel a queued, failed or uncertain job", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
+		{"POST", prefix + "/jobs/{id}/retry", authKey, s.jobAction((*queue.DB).Retry), opDoc{
+			summary: "Queue a failed, uncertain or sent job again", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
+		{"POST", prefix + "/jobs/{id}/mark-printed", authKey, s.jobAction((*queue.DB).MarkPrinted), opDoc{
+			summary: "Record that a failed, uncertain or sent job did print", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
+
+		{"POST", prefix + "/jobs/{id}/reprint", authKey, s.reprintJob, opDoc{
+			summary: "Print a job's label again: same tracking number, a new job marked as a reprint (the answer)", tag: tagJobs,
+			body: reprintBody{}, bodyOpt: true, status: http.StatusCreated, resp: queue.Job{},
+			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+
+		{"GET", prefix + "/flow", authKey, s.getFlow, opDoc{
+			summary: "The hands-free flow's state", tag: tagFlow, resp: station.FlowState{}, errors: unavailable}},
+		{"POST", prefix + "/flow/scan", authKey, s.scan, opDoc{
+			summary: "A scanned code (order id, partner order id, LPN): arms its order", tag: tagFlow,
+			body: scanRequest{}, resp: station.FlowState{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/flow/arm", authKey, s.arm, opDoc{
+			summary: "Arm an order by id: the next stable weight labels its next package", tag: tagFlow,
+			body: armRequest{}, resp: station.FlowState{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/flow/disarm", authKey, s.disarm, opDoc{
+			summary: "Disarm the flow (409 busy while a label is being made)", tag: tagFlow,
+			resp: station.FlowState{}, errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
+
+		{"POST", prefix + "/orders", authKey, s.createOrder, opDoc{
+			summary: "Create an order", tag: tagOrders, body: station.Order{}, status: http.StatusCreated, resp: station.Order{},
+			errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"GET", prefix + "/orders", authKey, s.listOrders, opDoc{
+			summary: "Orders in creation order", tag: tagOrders, resp: station.OrderPage{},
+			query: []param{{name: "status", desc: "only orders in this status", typ: "string", enum: []string{"open", "partial", "shipped", "cancelled"}},
+				{name: "identifier", desc: "only the order this code finds (id, partner order id, LPN)", typ: "string"},
+				afterParam, limitParam}, errors: unavailable}},
+		{"GET", prefix + "/orders/{id}", authKey, s.getOrder, opDoc{
+			summary: "One order, by id, partner order id or associated identifier", tag: tagOrders, resp: station.Order{},
+			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/orders/{id}/void", authKey, s.voidOrder, opDoc{
+			summary: "Cancel an order: its labelled packages are voided and their jobs cancelled where possible", tag: tagOrders,
+			body: reasonBody{}, bodyOpt: true, resp: station.Order{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+
+		{"POST", prefix + "/shipments", authKey, s.ship, opDoc{
+			summary: "Label the next package of an order without the scale (weight given)", tag: tagOrders,
+			body: station.ShipRequest{}, status: http.StatusCreated, resp: station.Package{},
+			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
+		{"GET", prefix + "/shipments", authKey, s.listShipments, opDoc{
+			summary: "Shipments (orders with packages) in creation order", tag: tagOrders, resp: station.ShipmentPage{},
+			query: []param{afterParam, limitParam}, errors: unavailable}},
+		{"GET", prefix + "/shipments/{id}", authKey, s.getShipment, opDoc{
+			summary: "An order's shipment: the order and its packages", tag: tagOrders, resp: station.Shipment{},
+			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+		{"GET", prefix + "/packages/{id}", authKey, s.getPackage, opDoc{
+			summary: "One package, by reference, tracking number or job id", tag: tagOrders, resp: station.Package{},
+			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/packages/{id}/void", authKey, s.voidPackage, opDoc{
+			summary: "Void a package: its waiting jobs are cancelled and it no longer counts for its order", tag: tagOrders,
+			body: reasonBody{}, bodyOpt: true, resp: station.Package{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"GET", prefix + "/labels/{file}", authKey, s.getLabel, opDoc{
+			summary: "A stored label: {id}.zpl (printer-ready ZPL) or {id}.png (preview); id is a package reference, tracking number or job id",
+			tag:     tagLabels, respType: "application/octet-stream", respDesc: "application/zpl or image/png",
+			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+	}
+}

@@ -1,0 +1,315 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/packbench/packbench/api"
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
+)
+
+// Timeouts of the daemon's own plumbing.
+const (
+	housekeepFirst  = time.Minute
+	housekeepEvery  = time.Hour
+	shutdownHTTP    = 5 * time.Second  // in-flight API requests may finish
+	shutdownPrinter = 15 * time.Second // a job in the printer's hands may finish
+	queueOpenWait   = 2 * time.Second  // another process holding the file
+)
+
+// benchOptions are test and benchmark hooks; nil means the real thing.
+type benchOptions struct {
+	// Listener replaces listening on cfg.API.Listen.
+	Listener net.Listener
+}
+
+// bench is the wired daemon: every part, opened, ready to run. newBench
+// opens; run serves until ctx ends, then shuts down in order.
+type bench struct {
+	cfg  Config
+	log  *slog.Logger
+	opts benchOptions
+
+	db       *queue.DB
+	printers []*printerRun
+	view     *printerView
+	sim      *scale.Simulator // nil unless driver "sim"
+	link     *scale.Link
+	filter   *scale.Filter
+	station  *station.Station
+	api      *api.Server
+	ln       net.Listener
+	srv      *http.Server
+
+	stopIntake chan struct{}
+}
+
+// newBench opens the queue, the printers, the scale link, the station and
+// the API, and binds the listener. When it returns without error the bench
+// can take requests: READY may be sent once run starts.
+func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *bench, err error) {
+	b := &bench{cfg: cfg, log: log, stopIntake: make(chan struct{})}
+	if opts != nil {
+		b.opts = *opts
+	}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+
+	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, dataFileName), &queue.Options{Timeout: queueOpenWait})
+	if err != nil {
+		if errors.Is(err, queue.ErrLocked) {
+			return nil, fmt.Errorf("open queue: %w (is another packbenchd running on %s?)", err, cfg.Bench.DataDir)
+		}
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	if rec := b.db.Recovered(); len(rec) > 0 {
+		ids := make([]string, len(rec))
+		for i, id := range rec {
+			ids[i] = id.String()
+		}
+		log.Warn("jobs were being sent when the bench stopped: now uncertain; check the labels, then retry or mark printed",
+			"count", len(rec), "jobs", ids)
+	}
+
+	// The scale: a simulator for driver "sim", else the configured driver.
+	var sopts scale.Options
+	if cfg.Scale.Driver == scale.DriverSim {
+		b.sim = scale.NewSimulator(nil)
+		sopts.Simulator = b.sim
+	}
+	opener, err := scale.NewOpener(cfg.Scale, &sopts)
+	if err != nil {
+		return nil, fmt.Errorf("scale: %w", err)
+	}
+	b.link = scale.NewLink(opener, &scale.LinkOptions{Logger: log, Source: cfg.Scale.Source()})
+	if b.filter, err = scale.NewFilter(&cfg.Scale.Filter); err != nil {
+		return nil, fmt.Errorf("scale filter: %w", err)
+	}
+
+	if b.station, err = newStation(cfg, b.db, log); err != nil {
+		return nil, err
+	}
+
+	// Printers, each with a worker fed from the queue.
+	b.view = newPrinterView(cfg.Printers)
+	for _, pc := range cfg.Printers {
+		p, err := openPrinter(pc, b.labelPreview, log)
+		if err != nil {
+			return nil, fmt.Errorf("printer %q: %w", pc.Name, err)
+		}
+		r := &printerRun{cfg: pc, printer: p, src: newQueueSource(b.db, pc.Name, b.stopIntake)}
+		r.src.onDone = func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) }
+		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
+			Logger:   log,
+			OnStatus: func(st device.Status) { b.view.set(pc.Name, st) },
+		})
+		b.printers = append(b.printers, r)
+	}
+	probe(context.Background(), b.printers, b.view, log)
+
+	b.api, err = api.New(api.Deps{
+		Queue: b.db, Station: b.station, Scale: b.link, Sim: b.sim,
+		Printers: b.view, Config: cfg.view(), Keys: []string{key},
+		Version: version, Logger: log,
+	}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+
+	b.ln = b.opts.Listener
+	if b.ln == nil {
+		if b.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
+			return nil, fmt.Errorf("api: listen: %w", err)
+		}
+	}
+	b.srv = &http.Server{
+		Handler:           b.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	b.srv.RegisterOnShutdown(b.api.Close)
+	return b, nil
+}
+
+// close releases what newBench opened; the queue goes last.
+func (b *bench) close() {
+	if b.ln != nil {
+		b.ln.Close()
+	}
+	if b.api != nil {
+		b.api.Close() // ends event streams; already done when the server shut down
+	}
+	for _, r := range b.printers {
+		if err := r.printer.Close(); err != nil {
+			b.log.Warn("close printer", "printer", r.cfg.Name, "err", err)
+		}
+	}
+	if b.db != nil {
+		if err := b.db.Close(); err != nil {
+			b.log.Error("close queue", "err", err)
+		}
+	}
+}
+
+// addr is the address the API listens on.
+func (b *bench) addr() string { return b.ln.Addr().String() }
+
+// run serves until ctx ends, then stops intake (the HTTP server), lets a
+// job in a printer's hands finish (or records it truthfully), stops the
+// rest and closes the queue last. Cancellation is a clean exit.
+func (b *bench) run(ctx context.Context) error {
+	defer b.close()
+	workerCtx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	var workers sync.WaitGroup
+	for _, r := range b.printers {
+		workers.Go(func() { r.worker.Run(workerCtx) })
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := b.srv.Serve(b.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("api: serve: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { b.link.Run(gctx); return nil })
+	g.Go(func() error { return b.feedScale(gctx) })
+	g.Go(func() error { return b.runStation(gctx) })
+	g.Go(func() error { return b.housekeep(gctx) })
+	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	g.Go(func() error {
+		<-gctx.Done()
+		b.shutdown(stopWorkers)
+		return nil
+	})
+
+	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
+		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind)
+	sdNotify(b.log, notifyReady)
+
+	err := g.Wait()
+	stopWorkers()
+	workers.Wait()
+	if err != nil {
+		return err
+	}
+	b.log.Info("stopped")
+	return nil
+}
+
+// shutdown stops intake and gives the printers their grace.
+func (b *bench) shutdown(stopWorkers context.CancelFunc) {
+	sdNotify(b.log, notifyStopping)
+	b.log.Info("stopping: no new requests")
+	hctx, cancel := context.WithTimeout(context.Background(), shutdownHTTP)
+	if err := b.srv.Shutdown(hctx); err != nil {
+		b.log.Warn("api: requests cut off at shutdown", "err", err)
+		b.srv.Close()
+	}
+	cancel()
+	close(b.stopIntake)
+	grace := time.NewTimer(shutdownPrinter)
+	defer grace.Stop()
+	for _, r := range b.printers {
+		select {
+		case <-r.src.idle():
+		case <-grace.C:
+			b.log.Warn("printer still busy at shutdown: its job is recorded as it stands", "printer", r.cfg.Name)
+			stopWorkers()
+			return
+		}
+	}
+	stopWorkers()
+}
+
+// feedScale hands the scale's readings, through the stable-weight filter,
+// to the station: a placement labels the armed order, a removal re-arms.
+func (b *bench) feedScale(ctx context.Context) error {
+	ch, cancel := b.link.Subscribe(64)
+	defer cancel()
+	if err := b.station.WatchScale(ctx, ch, b.filter); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("station: scale: %w", err)
+	}
+	return nil
+}
+
+// housekeep trims the data file a minute after start (a bench restarted
+// more often than hourly still gets it), then hourly.
+func (b *bench) housekeep(ctx context.Context) error {
+	t := time.NewTimer(housekeepFirst)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		b.housekeepOnce(ctx)
+		t.Reset(housekeepEvery)
+	}
+}
+
+// housekeepOnce trims old label artefacts (station), then finished jobs
+// and acknowledged events (queue), compacting the file when worthwhile.
+func (b *bench) housekeepOnce(ctx context.Context) {
+	n, err := b.station.Housekeep(ctx, 0)
+	if err != nil && ctx.Err() == nil {
+		b.log.Error("housekeeping: labels", "err", err)
+	}
+	rep, err := b.db.Housekeep(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			b.log.Error("housekeeping: queue", "err", err)
+		}
+		return
+	}
+	b.log.Debug("housekeeping", "labels_deleted", n, "queue", fmt.Sprintf("%+v", rep))
+}
+
+// alive is the watchdog's check: the queue answers a read.
+func (b *bench) alive(ctx context.Context) error {
+	_, err := b.db.Counts(ctx)
+	return err
+}
+
+// Printers implements api.Printers.
+func (v *printerView) Printers() []api.PrinterInfo {
+	out := make([]api.PrinterInfo, 0, len(v.configs))
+	for _, c := range v.configs {
+		s, ok := v.get(c.Name)
+		pi := api.PrinterFromStatus(c, s.st, ok)
+		if pi.Updated.IsZero() {
+			pi.Updated = s.updated
+		}
+		pi.LastJob, pi.LastState = s.job, s.jobSt
+		out = append(out, pi)
+	}
+	return out
+}
+
+// view is the config as GET /api/v1/config shows it: secrets removed.
+func (c Config) view() any {
+	v := c
+	v.API.Key = ""
+	v.Config = c.Config.Redacted()
+	return v
+}

@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
+)
+
+// Config is the daemon's whole configuration: the TOML file (or the
+// embedded default), then PACKBENCH_* variables, then flags.
+type Config struct {
+	Bench    BenchConfig            `toml:"bench" json:"bench"`
+	API      APIConfig              `toml:"api" json:"api"`
+	Printers []device.PrinterConfig `toml:"printer" json:"printers"`
+	Scale    scale.Config           `toml:"scale" json:"scale"`
+	station.Config
+	// MQTT is issue 8; a section here is refused rather than ignored, so
+	// nobody believes the bench is syncing.
+	MQTT map[string]any `toml:"mqtt" json:"-"`
+}
+
+// BenchConfig is [bench].
+type BenchConfig struct {
+	Name     string `toml:"name" json:"name"`           // shown in the API and on the page; default: host name
+	DeviceID string `toml:"device_id" json:"device_id"` // stable id for the cloud; default: name
+	DataDir  string `toml:"data_dir" json:"data_dir"`   // default: $STATE_DIRECTORY, $XDG_STATE_HOME/packbench, ~/.local/state/packbench
+	LogLevel string `toml:"log_level" json:"log_level"` // debug | info | warn | error; default info
+}
+
+// APIConfig is [api].
+type APIConfig struct {
+	Listen string `toml:"listen" json:"listen"` // host:port; default localhost:8080
+	// Key is the API key; empty means PACKBENCH_API_KEY, else a key
+	// generated into <data-dir>/api-key on first start.
+	Key string `toml:"key" json:"-"`
+}
+
+// Defaults not owned by a package.
+const (
+	defaultListen      = "localhost:8080"
+	defaultPrinterName = "default"
+	minKeyLen          = 16
+)
+
+// defaultConfig is the embedded default: simulated scale, one spool
+// printer, API on localhost:8080, local carrier, MQTT off.
+//
+//go:embed default.toml
+var defaultConfig []byte
+
+// envOverride is one PACKBENCH_* variable and what it sets.
+type envOverride struct {
+	name, help string
+	apply      func(c *Config, v string) error
+}
+
+// envOverrides are the variables applied over the file, documented in
+// --help and docs; flags are applied after them.
+func envOverrides() []envOverride {
+	return append([]envOverride{
+		{"PACKBENCH_DATA_DIR", "[bench] data_dir", func(c *Config, v string) error { c.Bench.DataDir = v; return nil }},
+		{"PACKBENCH_NAME", "[bench] name", func(c *Config, v string) error { c.Bench.Name = v; return nil }},
+		{"PACKBENCH_DEVICE_ID", "[bench] device_id", func(c *Config, v string) error { c.Bench.DeviceID = v; return nil }},
+		{"PACKBENCH_LOG_LEVEL", "[bench] log_level", func(c *Config, v string) error { c.Bench.LogLevel = v; return nil }},
+		{"PACKBENCH_LISTEN", "[api] listen", func(c *Config, v string) error { c.API.Listen = v; return nil }},
+		{"PACKBENCH_API_KEY", "[api] key", func(c *Config, v string) error { c.API.Key = v; return nil }},
+		{"PACKBENCH_SCALE_DRIVER", "[scale] driver", func(c *Config, v string) error { c.Scale.Driver = v; return nil }},
+		{"PACKBENCH_SCALE_DEVICE", "[scale] device", func(c *Config, v string) error { c.Scale.Device = v; return nil }},
+		{"PACKBENCH_PRINTER", "replaces every [[printer]] with one: spool, spool:DIR, tcp://HOST:PORT, usb:///dev/usb/lp0, serial:///dev/ttyUSB0", applyPrinterURL},
+	}, stationEnvOverrides()...)
+}
+
+// applyPrinterURL replaces the printers with the one PACKBENCH_PRINTER names.
+func applyPrinterURL(c *Config, v string) error {
+	p := device.PrinterConfig{Name: defaultPrinterName}
+	switch {
+	case v == "spool":
+		p.Transport = device.TransportSpool
+	case strings.HasPrefix(v, "spool:"):
+		p.Transport, p.Path = device.TransportSpool, strings.TrimPrefix(v, "spool:")
+	default:
+		u, err := url.Parse(v)
+		if err != nil || u.Scheme == "" {
+			return fmt.Errorf("want spool, spool:DIR, tcp://HOST:PORT, usb:///dev/usb/lpN or serial:///dev/ttyUSB0, got %q", v)
+		}
+		switch u.Scheme {
+		case device.TransportTCP:
+			p.Transport, p.Address = device.TransportTCP, u.Host
+		case device.TransportUSB, device.TransportSerial:
+			p.Transport, p.Device = u.Scheme, u.Path
+		default:
+			return fmt.Errorf("scheme %q: want tcp, usb, serial or spool", u.Scheme)
+		}
+	}
+	c.Printers = []device.PrinterConfig{p}
+	return nil
+}
+
+// loadConfig decodes the file (or the embedded default when path is
+// empty) strictly, then applies the environment.
+func loadConfig(path string, getenv func(string) string) (Config, error) {
+	data, name := defaultConfig, "(embedded default)"
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return Config{}, fmt.Errorf("config: %w", err)
+		}
+		data, name = b, path
+	}
+	cfg, err := decodeConfig(name, data)
+	if err != nil {
+		return Config{}, err
+	}
+	for _, e := range envOverrides() {
+		if v := getenv(e.name); v != "" {
+			if err := e.apply(&cfg, v); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", e.name, err)
+			}
+		}
+	}
+	return cfg, nil
+}
+
+// decodeConfig decodes TOML refusing unknown keys; errors carry
+// FILE:LINE:COL.
+func decodeConfig(name string, data []byte) (Config, error) {
+	var cfg Config
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&cfg)
+	var strict *toml.StrictMissingError
+	var de *toml.DecodeError
+	switch {
+	case errors.As(err, &strict):
+		msgs := make([]string, 0, len(strict.Errors))
+		for i := range strict.Errors {
+			e := &strict.Errors[i]
+			row, col := e.Position()
+			msgs = append(msgs, fmt.Sprintf("config %s:%d:%d: unknown key %s", name, row, col, strings.Join(e.Key(), ".")))
+		}
+		return Config{}, errors.New(strings.Join(msgs, "\n"))
+	case errors.As(err, &de):
+		row, col := de.Position()
+		return Config{}, fmt.Errorf("config %s:%d:%d: %s", name, row, col, strings.TrimPrefix(de.Error(), "toml: "))
+	case err != nil:
+		return Config{}, fmt.Errorf("config %s: %w", name, err)
+	}
+	if cfg.MQTT != nil {
+		return Config{}, fmt.Errorf("config %s: [mqtt]: not supported yet (MQTT cloud sync is issue 8); remove the section", name)
+	}
+	return cfg, nil
+}
+
+// flagValues are the flags that override the config; empty means unset.
+type flagValues struct {
+	dataDir, listen, logLevel string
+}
+
+// finish applies flags and defaults and validates everything, so a bad
+// setting stops the daemon before anything is opened.
+func (c *Config) finish(f flagValues, getenv func(string) string, home func() (string, error), hostname func() (string, error)) error {
+	if f.dataDir != "" {
+		c.Bench.DataDir = f.dataDir
+	}
+	if f.listen != "" {
+		c.API.Listen = f.listen
+	}
+	if f.logLevel != "" {
+		c.Bench.LogLevel = f.logLevel
+	}
+	if c.Bench.DataDir == "" {
+		d, err := defaultDataDir(getenv, home)
+		if err != nil {
+			return err
+		}
+		c.Bench.DataDir = d
+	}
+	abs, err := filepath.Abs(c.Bench.DataDir)
+	if err != nil {
+		return fmt.Errorf("config: bench.data_dir %q: %w", c.Bench.DataDir, err)
+	}
+	c.Bench.DataDir = abs
+	if c.Bench.Name == "" {
+		h, err := hostname()
+		if err != nil || h == "" {
+			h = "packbench"
+		}
+		c.Bench.Name = h
+	}
+	if c.Bench.DeviceID == "" {
+		c.Bench.DeviceID = c.Bench.Name
+	}
+	if c.API.Listen == "" {
+		c.API.Listen = defaultListen
+	}
+	return c.validate()
+}
+
+func (c *Config) validate() error {
+	if _, err := parseLevel(c.Bench.LogLevel); err != nil {
+		return fmt.Errorf("config: bench.log_level: %w", err)
+	}
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		return fmt.Errorf("config: api.listen %q: want host:port (e.g. localhost:8080): %v", c.API.Listen, err)
+	}
+	if c.API.Key != "" && len(c.API.Key) < minKeyLen {
+		return fmt.Errorf("config: api.key (or PACKBENCH_API_KEY): at least %d characters, got %d", minKeyLen, len(c.API.Key))
+	}
+	if strings.ContainsAny(c.API.Key, " \t\r\n") {
+		return errors.New("config: api.key (or PACKBENCH_API_KEY): must not contain spaces or line breaks")
+	}
+	if len(c.Printers) == 0 {
+		return errors.New("config: [[printer]]: at least one printer is needed (the default is transport = \"spool\")")
+	}
+	seen := map[string]bool{}
+	for i := range c.Printers {
+		p := &c.Printers[i]
+		if p.Transport == device.TransportSpool && p.Path == "" {
+			p.Path = filepath.Join(c.Bench.DataDir, spoolDirName)
+		}
+		if err := p.Validate(); err != nil {
+			return fmt.Errorf("config: printer[%d]: %w", i, err)
+		}
+		if seen[p.Name] {
+			return fmt.Errorf("config: printer[%d]: name %q: used by another printer; names must be unique", i, p.Name)
+		}
+		seen[p.Name] = true
+	}
+	if _, err := scale.NewOpener(c.Scale, nil); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := scale.NewFilter(&c.Scale.Filter); err != nil {
+		return fmt.Errorf("config: scale.filter: %w", err)
+	}
+	return c.validateStation()
+}
+
+// parseLevel reads a log level name; empty is info.
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if s == "" {
+		return slog.LevelInfo, nil
+	}
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}

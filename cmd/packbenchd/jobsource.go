@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/queue"
+)
+
+// queueSource is one printer's view of the bbolt queue as a
+// device.JobSource. It also knows whether a job is in the worker's hands,
+// so shutdown can let that job finish before the worker is stopped.
+type queueSource struct {
+	db      *queue.DB
+	printer string
+	// stop ends intake: after it is done Next hands out no new job.
+	stop <-chan struct{}
+	// onDone, when set, learns each recorded outcome (the printers view).
+	onDone func(id queue.JobID, st queue.State)
+
+	mu     sync.Mutex
+	busy   int           // jobs claimed and not yet done or held
+	idleCh chan struct{} // closed when busy drops to 0
+}
+
+func newQueueSource(db *queue.DB, printer string, stop <-chan struct{}) *queueSource {
+	s := &queueSource{db: db, printer: printer, stop: stop, idleCh: make(chan struct{})}
+	close(s.idleCh)
+	return s
+}
+
+// outcomeTimeout bounds recording an outcome after shutdown began: the
+// label is out, so it is recorded even though the worker's context ended.
+const outcomeTimeout = 5 * time.Second
+
+// Next claims the oldest queued job, blocking until there is one. The wait
+// channel is taken before Claim so a job queued in between is not missed.
+func (s *queueSource) Next(ctx context.Context) (device.Job, error) {
+	for {
+		select {
+		case <-s.stop:
+			<-ctx.Done() // intake is closed: idle until the worker is stopped
+			return device.Job{}, ctx.Err()
+		default:
+		}
+		ch := s.db.Wait(s.printer)
+		j, err := s.db.Claim(ctx, s.printer)
+		if errors.Is(err, queue.ErrEmpty) {
+			select {
+			case <-ch:
+				continue
+			case <-s.stop:
+				continue
+			case <-ctx.Done():
+				return device.Job{}, ctx.Err()
+			}
+		}
+		if err != nil {
+			return device.Job{}, fmt.Errorf("claim job for printer %q: %w", s.printer, err)
+		}
+		if j.ContentType != queue.ContentZPL {
+			// The station renders before enqueuing; anything else reaching a
+			// printer is a bug upstream, and sending it could print garbage.
+			reason := fmt.Sprintf("content type %q is not printer-ready ZPL (want %s)", j.ContentType, queue.ContentZPL)
+			if _, err := s.db.SetState(context.WithoutCancel(ctx), j.ID, queue.StateFailed, reason); err != nil {
+				return device.Job{}, fmt.Errorf("fail job %s: %w", j.ID, err)
+			}
+			continue
+		}
+		s.setBusy(+1)
+		return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies}, nil
+	}
+}
+
+// Done records the outcome. It uses a context detached from the worker's so
+// that a label printed while the daemon stops is still recorded truthfully.
+func (s *queueSource) Done(ctx context.Context, id string, r device.Result) error {
+	jid, err := queue.ParseJobID(id)
+	if err != nil {
+		return err
+	}
+	var to queue.State
+	switch r.Outcome {
+	case device.Printed:
+		to = queue.StatePrinted
+	case device.Sent:
+		to = queue.StateSent
+	case device.Failed:
+		to = queue.StateFailed
+	case device.Uncertain:
+		to = queue.StateUncertain
+	default:
+		return fmt.Errorf("job %s: unknown outcome %q", id, r.Outcome)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	_, err = s.db.SetState(rctx, jid, to, r.Reason)
+	if err == nil && s.onDone != nil {
+		s.onDone(jid, to)
+	}
+	if err == nil || errors.Is(err, queue.ErrInvalidTransition) || errors.Is(err, queue.ErrNotFound) {
+		// Recorded, or no longer ours to record (an operator moved it):
+		// either way the worker is done with it.
+		s.setBusy(-1)
+	}
+	return err
+}
+
+// Hold gives the job back to the front of the queue.
+func (s *queueSource) Hold(ctx context.Context, id, reason string) error {
+	jid, err := queue.ParseJobID(id)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	_, err = s.db.Requeue(rctx, jid, reason)
+	if err == nil || errors.Is(err, queue.ErrInvalidTransition) || errors.Is(err, queue.ErrNotFound) {
+		s.setBusy(-1)
+	}
+	return err
+}
+
+func (s *queueSource) setBusy(d int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	was := s.busy
+	s.busy = max(s.busy+d, 0)
+	switch {
+	case was == 0 && s.busy > 0:
+		s.idleCh = make(chan struct{})
+	case was > 0 && s.busy == 0:
+		close(s.idleCh)
+	}
+}
+
+// idle returns a channel closed while no job is in the worker's hands.
+func (s *queueSource) idle() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.idleCh
+}

@@ -1,0 +1,117 @@
+// Command packbenchd is the bench daemon: it reads the config, opens the
+// queue, the printers and the scale, and serves the API. It only wires the
+// packages together; the bench's logic lives in station, api, device,
+// scale and queue.
+//
+// With no --config it runs the embedded default: a simulated scale, a spool
+// printer in <data-dir>/spool and the API on localhost:8080.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	if err := run(); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "packbenchd:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runDaemon(ctx, os.Args[1:], os.Getenv, os.Stderr)
+}
+
+const usageText = `usage: packbenchd [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--log-level LEVEL]
+
+Runs the packing bench. Without --config it runs the embedded default: a
+simulated scale, a spool printer writing every label (ZPL and a PNG preview)
+into DIR/spool, the API on localhost:8080, the offline local carrier.
+
+Flags win over PACKBENCH_* variables, which win over the config file.
+
+flags:
+`
+
+// runDaemon is the whole daemon with its process inputs passed in.
+func runDaemon(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("packbenchd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var f flagValues
+	configFile := fs.String("config", "", "TOML config `FILE` (default: $PACKBENCH_CONFIG, else the embedded default)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "data `DIR` for packbench.db, the spool folder and the API key")
+	fs.StringVar(&f.listen, "listen", "", "API address `HOST:PORT` (default localhost:8080)")
+	fs.StringVar(&f.logLevel, "log-level", "", "debug, info, warn or error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usageText)
+		fs.PrintDefaults()
+		fmt.Fprintln(stderr, "\nenvironment:")
+		fmt.Fprintf(stderr, "  %-24s %s\n", "PACKBENCH_CONFIG", "config file, when --config is not given")
+		for _, e := range envOverrides() {
+			fmt.Fprintf(stderr, "  %-24s %s\n", e.name, e.help)
+		}
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *showVersion {
+		fmt.Fprintln(stderr, "packbenchd", version)
+		return nil
+	}
+	if *configFile == "" {
+		*configFile = getenv("PACKBENCH_CONFIG")
+	}
+	cfg, err := loadConfig(*configFile, getenv)
+	if err != nil {
+		return err
+	}
+	if err := cfg.finish(f, getenv, os.UserHomeDir, os.Hostname); err != nil {
+		return err
+	}
+	level, _ := parseLevel(cfg.Bench.LogLevel) // validated by finish
+	log := newLogger(stderr, level)
+
+	key, err := apiKey(cfg.API.Key, cfg.Bench.DataDir, stderr)
+	if err != nil {
+		return err
+	}
+	b, err := newBench(cfg, key, log, nil)
+	if err != nil {
+		return err
+	}
+	return b.run(ctx)
+}
+
+// newLogger logs text to w without timestamps: journald adds its own.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{
+		Level: level,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if a.Key == slog.TimeKey && len(groups) == 0 {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}

@@ -1,0 +1,639 @@
+package station
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/queue"
+)
+
+// Record kinds the station keeps in the queue file.
+const (
+	kindOrders     = queue.KindOrders // order id → Order
+	kindOrderCodes = "order-codes"    // partner id / associated identifier → order id
+	kindOrderSeq   = "order-seq"      // %020d seq → order id (creation order)
+	kindOrderOpen  = "order-open"     // %020d seq → order id, orders still waiting for parcels
+	kindShipSeq    = "shipment-seq"   // %020d seq → order id, orders with packages
+	kindPackages   = "packages"       // order id \x00 %06d index → Package
+	kindPackageRef = "package-refs"   // reference, tracking number, job id → package key
+	kindLabels     = "labels"         // reference + ".zpl" | ".png" | ".json"
+	kindLabelTime  = "label-time"     // %020d unix ns + "/" + reference → reference, for Housekeep
+	counterOrders  = "station.orders"
+)
+
+// Event types the station writes to the outbox.
+const (
+	EventOrderCreated     = "order.created"
+	EventOrderCancelled   = "order.cancelled"
+	EventOrderShipped     = "order.shipped"
+	EventPackageLabelled  = "package.labelled"
+	EventPackageReprinted = "package.reprinted"
+	EventPackageVoided    = "package.voided"
+)
+
+// Limits on order fields.
+const (
+	maxIDLen          = 64
+	maxCodeLen        = 128
+	maxIdentifiers    = 32
+	maxPackages       = 999
+	maxLines          = 500
+	maxTextLen        = 512
+	defaultListLimit  = 50
+	maxListLimit      = 500
+	orderIDPrefix     = "SO"
+	orderIDDigitsMin  = 6
+	maxSeedBytes      = 256 << 10
+	orderCodeNotFound = "no order for this barcode"
+)
+
+// ParseOrder decodes an order from JSON strictly: unknown fields and wrong
+// types are errors naming the field path; then the order is validated
+// (see Order.Validate). Errors wrap ErrInvalid.
+func ParseOrder(data []byte) (Order, error) {
+	var o Order
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		fe := jsonFieldError(err)
+		if fe.Rule == "unknown field" {
+			if path := unknownFieldPath(data, reflect.TypeOf(o), ""); path != "" {
+				fe.Field = path
+			}
+		}
+		return Order{}, fe
+	}
+	if dec.More() {
+		return Order{}, &FieldError{Field: "(body)", Rule: "trailing data after the JSON object"}
+	}
+	if err := o.Validate(); err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+// unknownFieldPath finds the first key of data that t does not have, as a
+// path ("ship_to.zipcode", "lines[2].colour"); "" if there is none.
+func unknownFieldPath(data []byte, t reflect.Type, path string) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if t == reflect.TypeOf(json.RawMessage{}) {
+			return ""
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(data, &obj) != nil {
+			return ""
+		}
+		fields := map[string]reflect.Type{}
+		for i := range t.NumField() {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name == "" {
+				name = f.Name
+			}
+			fields[strings.ToLower(name)] = f.Type
+		}
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub := k
+			if path != "" {
+				sub = path + "." + k
+			}
+			ft, ok := fields[strings.ToLower(k)]
+			if !ok {
+				return sub
+			}
+			if p := unknownFieldPath(obj[k], ft, sub); p != "" {
+				return p
+			}
+		}
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return ""
+		}
+		var list []json.RawMessage
+		if json.Unmarshal(data, &list) != nil {
+			return ""
+		}
+		for i, e := range list {
+			if p := unknownFieldPath(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
+				return p
+			}
+		}
+	}
+	return ""
+}
+
+// jsonFieldError turns encoding/json errors into FieldErrors naming the path.
+func jsonFieldError(err error) *FieldError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		f := te.Field
+		if f == "" {
+			f = "(body)"
+		}
+		return &FieldError{Field: f, Rule: "must be " + jsonKind(te.Type.Kind().String()) + ", not " + te.Value}
+	case errors.As(err, &se):
+		return &FieldError{Field: "(body)", Rule: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		raw := strings.TrimPrefix(err.Error(), "json: unknown field ")
+		name, uerr := strconv.Unquote(raw)
+		if uerr != nil {
+			name = raw
+		}
+		if name == "" {
+			name = `""`
+		}
+		return &FieldError{Field: name, Rule: "unknown field"}
+	}
+	return &FieldError{Field: "(body)", Rule: err.Error()}
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "int", "int64", "uint64", "int32":
+		return "an integer"
+	case "slice":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	case "bool":
+		return "true or false"
+	}
+	return k
+}
+
+// Validate checks an order as given to CreateOrder. Errors are
+// *FieldErrors naming the JSON path ("ship_to.zip: required").
+func (o *Order) Validate() error {
+	if o.ID != "" {
+		if err := checkCode("id", o.ID, maxIDLen); err != nil {
+			return err
+		}
+	}
+	if o.PartnerOrderID != "" {
+		if err := checkCode("partner_order_id", o.PartnerOrderID, maxCodeLen); err != nil {
+			return err
+		}
+	}
+	if len(o.AssociatedIdentifiers) > maxIdentifiers {
+		return fieldErr("associated_identifiers", "at most %d identifiers", maxIdentifiers)
+	}
+	seen := map[string]bool{}
+	for i, c := range o.AssociatedIdentifiers {
+		f := fmt.Sprintf("associated_identifiers[%d]", i)
+		if err := checkCode(f, c, maxCodeLen); err != nil {
+			return err
+		}
+		if seen[c] {
+			return fieldErr(f, "%q is listed twice", c)
+		}
+		seen[c] = true
+	}
+	if err := o.ShipTo.validate("ship_to"); err != nil {
+		return err
+	}
+	if o.ShipFrom != nil {
+		if err := o.ShipFrom.validate("ship_from"); err != nil {
+			return err
+		}
+	}
+	if o.Service != "" {
+		if err := checkText("service", o.Service, 64); err != nil {
+			return err
+		}
+	}
+	if o.Packages < 0 || o.Packages > maxPackages {
+		return fieldErr("packages", "want 1 to %d (0 means 1)", maxPackages)
+	}
+	if len(o.Lines) > maxLines {
+		return fieldErr("lines", "at most %d lines", maxLines)
+	}
+	for i, l := range o.Lines {
+		f := fmt.Sprintf("lines[%d]", i)
+		if l.Quantity < 0 {
+			return fieldErr(f+".quantity", "must not be negative")
+		}
+		for name, v := range map[string]string{".sku": l.SKU, ".description": l.Description, ".ref": l.Ref} {
+			if err := checkText(f+name, v, maxTextLen); err != nil {
+				return err
+			}
+		}
+	}
+	if err := checkText("source", o.Source, 64); err != nil {
+		return err
+	}
+	if len(o.Seed) > 0 && (len(o.Seed) > maxSeedBytes || !json.Valid(o.Seed)) {
+		return fieldErr("seed", "want a JSON value of at most %d bytes", maxSeedBytes)
+	}
+	return nil
+}
+
+// checkCode checks an id or scannable code: printable, no surrounding spaces.
+func checkCode(field, v string, max int) error {
+	if v == "" {
+		return fieldErr(field, "must not be empty")
+	}
+	if len(v) > max {
+		return fieldErr(field, "%d bytes, at most %d", len(v), max)
+	}
+	if strings.TrimSpace(v) != v {
+		return fieldErr(field, "must not start or end with spaces")
+	}
+	return checkText(field, v, max)
+}
+
+func checkText(field, v string, max int) error {
+	if len(v) > max {
+		return fieldErr(field, "%d bytes, at most %d", len(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return fieldErr(field, "must be valid UTF-8")
+	}
+	if !printable(v) {
+		return fieldErr(field, "must not contain control characters")
+	}
+	return nil
+}
+
+// validate checks an address with the rules labelrender applies to a
+// label's addresses (required fields, text length, no control characters,
+// a two-letter country), so an accepted order's address renders.
+func (a *Address) validate(path string) error {
+	for _, f := range []struct{ name, v string }{
+		{"name", a.Name}, {"street1", a.Street1}, {"city", a.City}, {"zip", a.Zip}, {"country", a.Country},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			return fieldErr(path+"."+f.name, "required")
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"name", a.Name}, {"company", a.Company}, {"street1", a.Street1}, {"street2", a.Street2}, {"city", a.City},
+		{"state", a.State}, {"zip", a.Zip}, {"country", a.Country}, {"phone", a.Phone}, {"email", a.Email},
+	} {
+		if err := checkText(path+"."+f.name, f.v, maxTextLen); err != nil {
+			return err
+		}
+	}
+	if len(a.Country) != 2 || !isLetters(a.Country) {
+		return fieldErr(path+".country", "want an ISO 3166 alpha-2 code like US, not %q", a.Country)
+	}
+	return nil
+}
+
+func (a Address) render() labelrender.Address {
+	return labelrender.Address{Name: a.Name, Company: a.Company, Street1: a.Street1, Street2: a.Street2,
+		City: a.City, State: a.State, Zip: a.Zip, Country: strings.ToUpper(a.Country), Phone: a.Phone, Email: a.Email}
+}
+
+func seqKey(n uint64) string { return fmt.Sprintf("%020d", n) }
+
+// CreateOrder validates and stores a new order, with its identifiers
+// indexed and an order.created event, in one transaction. An empty ID is
+// assigned ("SO000001"). An id already used, or an identifier that finds
+// another order still waiting for parcels, is ErrConflict; identifiers of
+// shipped or cancelled orders are taken over (totes and LPNs are reused).
+func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
+	if err := ctx.Err(); err != nil {
+		return Order{}, err
+	}
+	if err := o.Validate(); err != nil {
+		return Order{}, fmt.Errorf("station: create order: %w", err)
+	}
+	if o.Packages == 0 {
+		o.Packages = 1
+	}
+	o.normalize()
+	now := s.now().UTC()
+	o.Status, o.Labelled, o.LastIndex, o.Pending, o.CreatedAt, o.UpdatedAt = OrderOpen, 0, 0, 0, now, now
+	err := s.db.Update(func(tx *queue.Tx) error {
+		seq, err := tx.NextCounter(counterOrders)
+		if err != nil {
+			return err
+		}
+		o.Seq = seq
+		if o.ID == "" {
+			o.ID = fmt.Sprintf("%s%0*d", orderIDPrefix, orderIDDigitsMin, seq)
+		}
+		if _, err := tx.GetRecord(kindOrders, o.ID); err == nil {
+			return fmt.Errorf("%w: order %q already exists", ErrConflict, o.ID)
+		} else if !errors.Is(err, queue.ErrNotFound) {
+			return err
+		}
+		codes := o.AssociatedIdentifiers
+		if o.PartnerOrderID != "" {
+			codes = append([]string{o.PartnerOrderID}, codes...)
+		}
+		for _, c := range codes {
+			if err := claimCode(tx, c, o.ID); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(tx, kindOrders, o.ID, o); err != nil {
+			return err
+		}
+		if err := tx.PutRecord(kindOrderSeq, seqKey(seq), []byte(o.ID)); err != nil {
+			return err
+		}
+		if err := tx.PutRecord(kindOrderOpen, seqKey(seq), []byte(o.ID)); err != nil {
+			return err
+		}
+		return appendEvent(tx, EventOrderCreated, o.ID, o)
+	})
+	if err != nil {
+		return Order{}, fmt.Errorf("station: create order: %w", err)
+	}
+	s.log.Info("order created", "order", o.ID, "packages", o.Packages)
+	s.autoArmIfIdle(ctx)
+	return o, nil
+}
+
+// normalize upper-cases the country codes.
+func (o *Order) normalize() {
+	o.ShipTo.Country = strings.ToUpper(o.ShipTo.Country)
+	if o.ShipFrom != nil {
+		o.ShipFrom.Country = strings.ToUpper(o.ShipFrom.Country)
+	}
+}
+
+// claimCode binds code to order id unless it finds another order still
+// waiting for parcels.
+func claimCode(tx *queue.Tx, code, id string) error {
+	v, err := tx.GetRecord(kindOrderCodes, code)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+	case err != nil:
+		return err
+	default:
+		var other Order
+		if err := getJSON(tx, kindOrders, string(v), &other); err == nil && other.ID != id &&
+			(other.Status == OrderOpen || other.Status == OrderPartial) {
+			return fmt.Errorf("%w: %q already identifies order %s, which is still %s", ErrConflict, code, other.ID, other.Status)
+		}
+	}
+	return tx.PutRecord(kindOrderCodes, code, []byte(id))
+}
+
+// Order returns the order with that id.
+func (s *Station) Order(ctx context.Context, id string) (Order, error) {
+	if err := ctx.Err(); err != nil {
+		return Order{}, err
+	}
+	var o Order
+	err := s.db.View(func(tx *queue.Tx) error { return getJSON(tx, kindOrders, id, &o) })
+	if err != nil {
+		return Order{}, fmt.Errorf("station: order %q: %w", id, notFound(err))
+	}
+	return o, nil
+}
+
+// FindOrder resolves any code that identifies an order: its id, its
+// partner order id or one of its associated identifiers (LPN barcodes).
+// Nothing matching is ErrNoOrder ("no order for this barcode").
+func (s *Station) FindOrder(ctx context.Context, code string) (Order, error) {
+	if err := ctx.Err(); err != nil {
+		return Order{}, err
+	}
+	var o Order
+	err := s.db.View(func(tx *queue.Tx) error { return findOrder(tx, code, &o) })
+	if err != nil {
+		if errors.Is(err, queue.ErrNotFound) {
+			return Order{}, fmt.Errorf("station: find order: %w: %q", ErrNoOrder, code)
+		}
+		return Order{}, fmt.Errorf("station: find order %q: %w", code, err)
+	}
+	return o, nil
+}
+
+func findOrder(tx *queue.Tx, code string, o *Order) error {
+	if code == "" {
+		return queue.ErrNotFound
+	}
+	err := getJSON(tx, kindOrders, code, o)
+	if !errors.Is(err, queue.ErrNotFound) {
+		return err
+	}
+	id, err := tx.GetRecord(kindOrderCodes, code)
+	if err != nil {
+		return err
+	}
+	return getJSON(tx, kindOrders, string(id), o)
+}
+
+// ListOrders pages through orders in creation order (see ListOptions).
+func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, error) {
+	if err := ctx.Err(); err != nil {
+		return OrderPage{}, err
+	}
+	limit, err := opts.limit()
+	if err != nil {
+		return OrderPage{}, fmt.Errorf("station: list orders: %w", err)
+	}
+	page := OrderPage{Orders: []Order{}}
+	err = s.db.View(func(tx *queue.Tx) error {
+		if opts.Identifier != "" {
+			var o Order
+			if err := findOrder(tx, opts.Identifier, &o); err != nil {
+				if errors.Is(err, queue.ErrNotFound) {
+					return nil
+				}
+				return err
+			}
+			if opts.Status == "" || o.Status == opts.Status {
+				page.Orders, page.Total = append(page.Orders, o), 1
+			}
+			return nil
+		}
+		recs, err := tx.ListRecords(kindOrderSeq, queue.RecordPage{})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if opts.Status == "" {
+				// No filter: count from the index, decode only the page.
+				page.Total++
+				if r.Key <= opts.After || len(page.Orders) > limit {
+					continue
+				}
+			}
+			var o Order
+			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+				return err
+			}
+			if opts.Status != "" {
+				if o.Status != opts.Status {
+					continue
+				}
+				page.Total++
+				if r.Key <= opts.After || len(page.Orders) > limit {
+					continue
+				}
+			}
+			page.Orders = append(page.Orders, o)
+		}
+		return nil
+	})
+	if err != nil {
+		return OrderPage{}, fmt.Errorf("station: list orders: %w", err)
+	}
+	if len(page.Orders) > limit {
+		page.Orders = page.Orders[:limit]
+		page.Next = seqKey(page.Orders[limit-1].Seq)
+	}
+	return page, nil
+}
+
+func (o ListOptions) limit() (int, error) {
+	if o.After != "" && (len(o.After) != 20 || !isDigits(o.After)) {
+		return 0, fieldErr("after", "not a cursor this server returned")
+	}
+	switch o.Status {
+	case "", OrderOpen, OrderPartial, OrderShipped, OrderCancelled:
+	default:
+		return 0, fieldErr("status", "want open, partial, shipped or cancelled")
+	}
+	switch {
+	case o.Limit == 0:
+		return defaultListLimit, nil
+	case o.Limit < 0 || o.Limit > maxListLimit:
+		return 0, fieldErr("limit", "want 1 to %d", maxListLimit)
+	}
+	return o.Limit, nil
+}
+
+// CancelOrder cancels an order: it will not ship. Its labelled packages
+// are voided (their print jobs cancelled where still possible), and the
+// flow disarms if it was armed on it. Cancelling twice is not an error.
+func (s *Station) CancelOrder(ctx context.Context, id, reason string) (Order, error) {
+	if err := ctx.Err(); err != nil {
+		return Order{}, err
+	}
+	if err := checkText("reason", reason, maxTextLen); err != nil {
+		return Order{}, fmt.Errorf("station: cancel order: %w", err)
+	}
+	s.shipMu.Lock()
+	defer s.shipMu.Unlock()
+	var o Order
+	err := s.db.Update(func(tx *queue.Tx) error {
+		if err := getJSON(tx, kindOrders, id, &o); err != nil {
+			return notFound(err)
+		}
+		if o.Status == OrderCancelled {
+			return nil
+		}
+		pkgs, err := listPackages(tx, o.ID)
+		if err != nil {
+			return err
+		}
+		for _, p := range pkgs {
+			if p.Status == PackageVoided {
+				continue
+			}
+			if err := s.voidLocked(tx, &o, &p, "order cancelled: "+reason); err != nil {
+				return err
+			}
+		}
+		o.Status, o.UpdatedAt = OrderCancelled, s.now().UTC()
+		if err := putJSON(tx, kindOrders, o.ID, o); err != nil {
+			return err
+		}
+		if err := tx.DeleteRecord(kindOrderOpen, seqKey(o.Seq)); err != nil {
+			return err
+		}
+		return appendEvent(tx, EventOrderCancelled, o.ID, map[string]string{"order_id": o.ID, "reason": reason})
+	})
+	if err != nil {
+		return Order{}, fmt.Errorf("station: cancel order %q: %w", id, err)
+	}
+	s.log.Info("order cancelled", "order", o.ID, "reason", reason)
+	s.orderGone(o.ID, "order "+o.ID+" was cancelled")
+	return o, nil
+}
+
+// nextOpenOrder is the oldest order still waiting for parcels.
+func (s *Station) nextOpenOrder() (Order, bool, error) {
+	var o Order
+	found := false
+	err := s.db.View(func(tx *queue.Tx) error {
+		recs, err := tx.ListRecords(kindOrderOpen, queue.RecordPage{})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+				return err
+			}
+			if o.shippable() {
+				found = true
+				return nil
+			}
+		}
+		return nil
+	})
+	return o, found, err
+}
+
+func (o *Order) shippable() bool {
+	return (o.Status == OrderOpen || o.Status == OrderPartial) && o.Labelled < o.Packages
+}
+
+func (o *Order) summary() *OrderSummary {
+	return &OrderSummary{ID: o.ID, PartnerOrderID: o.PartnerOrderID, Name: o.ShipTo.Name, City: o.ShipTo.City,
+		Country: o.ShipTo.Country, Packages: o.Packages, Labelled: o.Labelled}
+}
+
+func putJSON(tx *queue.Tx, kind, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s %q: %w", kind, key, err)
+	}
+	return tx.PutRecord(kind, key, b)
+}
+
+func getJSON(tx *queue.Tx, kind, key string, v any) error {
+	b, err := tx.GetRecord(kind, key)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %s %q: %w", kind, key, err)
+	}
+	return nil
+}
+
+func appendEvent(tx *queue.Tx, typ, key string, data any) error {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return fmt.Errorf("encode event %s: %w", typ, err)
+	}
+	_, err = tx.AppendEvent(queue.Event{Type: typ, Key: key, Data: b})
+	return err
+}
+
+// notFound maps the queue's ErrNotFound to the station's.
+func notFound(err error) error {
+	if errors.Is(err, queue.ErrNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

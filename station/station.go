@@ -1,0 +1,224 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/queue"
+)
+
+// Consumer is the outbox consumer name Run registers to follow job states.
+const Consumer = "station"
+
+// Options are the station's dependencies; nil or zero fields mean defaults.
+type Options struct {
+	// Config is the [label], [carrier], [flow] and [ship_from] config;
+	// empty fields get their defaults (see Config.WithDefaults).
+	Config Config
+	// Logger receives the station's log; nil discards it.
+	Logger *slog.Logger
+	// Now is the clock (label dates, record times); nil means time.Now.
+	Now func() time.Time
+	// Sleep waits between carrier retries; nil waits on a real timer.
+	// Tests inject one that returns at once.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// HTTPClient talks to an http carrier; nil means a client without
+	// its own timeout (each attempt has carrier.http.timeout).
+	HTTPClient *http.Client
+	// Printers are the configured printer names; flow labels go to
+	// Config.Flow.Printer or else the first of them.
+	Printers []string
+	// Carrier replaces the configured carrier (tests, other integrations).
+	Carrier Carrier
+}
+
+// Station is the bench's business logic: orders, shipments, the carrier
+// and the hands-free flow. It is safe for concurrent use.
+type Station struct {
+	db       *queue.DB
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	carrier  Carrier
+	printer  string
+	printers []string            // configured printer names (may be empty)
+	label    labelrender.Options // DPI and size; Date set per label
+
+	// shipMu serialises labelling, so two callers cannot take the same
+	// package index of an order.
+	shipMu sync.Mutex
+	// feedMu serialises scale events: a Placed is fully handled before the
+	// Removed that follows it.
+	feedMu sync.Mutex
+
+	mu     sync.Mutex // guards the fields below
+	flow   FlowState
+	armed  string // armed order id; "" when none
+	subs   map[int]chan FlowState
+	nextID int
+}
+
+// New checks the config, builds the carrier and returns the station. It
+// registers the outbox consumer "station" (see Run).
+func New(db *queue.DB, opts *Options) (*Station, error) {
+	if db == nil {
+		return nil, errors.New("station: new: nil queue")
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	cfg := o.Config.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
+	s := &Station{db: db, cfg: cfg, log: o.Logger, now: o.Now, subs: map[int]chan FlowState{}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.printers = slices.Clone(o.Printers)
+	s.printer = cfg.Flow.Printer
+	if s.printer == "" && len(o.Printers) > 0 {
+		s.printer = o.Printers[0]
+	}
+	if s.printer == "" {
+		return nil, fmt.Errorf("station: new: %w: flow.printer: no printer configured", ErrConfig)
+	}
+	if cfg.Flow.Printer != "" && len(o.Printers) > 0 && !slices.Contains(o.Printers, cfg.Flow.Printer) {
+		return nil, fmt.Errorf("station: new: %w: flow.printer: %q is not one of the configured printers %v", ErrConfig, cfg.Flow.Printer, o.Printers)
+	}
+	w, h, _ := labelrender.ParseSize(cfg.Label.Size, cfg.Label.DPI) // checked by Validate
+	s.label = labelrender.Options{DPI: cfg.Label.DPI, WidthDots: w, HeightDots: h}
+
+	switch {
+	case o.Carrier != nil:
+		s.carrier = o.Carrier
+	case cfg.Carrier.Kind == CarrierHTTP:
+		c, err := NewHTTPCarrier(cfg.Carrier, &HTTPCarrierOptions{Client: o.HTTPClient, Logger: s.log, Sleep: o.Sleep})
+		if err != nil {
+			return nil, fmt.Errorf("station: new: %w", err)
+		}
+		s.carrier = c
+	default:
+		c, err := NewLocalCarrier(db, cfg.Carrier)
+		if err != nil {
+			return nil, fmt.Errorf("station: new: %w", err)
+		}
+		s.carrier = c
+	}
+	if err := db.AddConsumer(context.Background(), Consumer); err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
+	s.flow = FlowState{State: FlowIdle, Updated: s.now()}
+	return s, nil
+}
+
+// Config returns the station's config with defaults applied and secrets
+// redacted (for the API's config view).
+func (s *Station) Config() Config { return s.cfg.Redacted() }
+
+// Printer is the printer flow labels go to.
+func (s *Station) Printer() string { return s.printer }
+
+// Run follows job state changes through the outbox (consumer "station")
+// and reflects them in packages and the flow state, until ctx is done.
+// It returns ctx.Err(), or the error that stopped it (queue closed).
+func (s *Station) Run(ctx context.Context) error {
+	for {
+		wait := s.db.WaitEvents()
+		n, err := s.drainEvents(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if errors.Is(err, queue.ErrClosed) {
+				return fmt.Errorf("station: run: %w", err)
+			}
+			s.log.Warn("station: following job states", "err", err)
+		}
+		if n > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-wait:
+		}
+	}
+}
+
+// drainEvents handles one batch of outbox events; it returns how many.
+func (s *Station) drainEvents(ctx context.Context) (int, error) {
+	evs, err := s.db.Events(ctx, Consumer, 200)
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	for _, ev := range evs {
+		if ev.Type != queue.EventJobState || ev.JobID == 0 {
+			continue
+		}
+		if err := s.jobChanged(ev); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.db.Ack(ctx, Consumer, evs[len(evs)-1].ID); err != nil {
+		return 0, err
+	}
+	return len(evs), nil
+}
+
+// Subscribe returns a channel that receives the flow state after every
+// change (the newest replaces one not yet read) and a cancel function that
+// closes it. The current state is sent at once.
+func (s *Station) Subscribe() (<-chan FlowState, func()) {
+	ch := make(chan FlowState, 1)
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	s.subs[id] = ch
+	ch <- s.flow
+	s.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.subs, id)
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
+// State returns the current flow state.
+func (s *Station) State() FlowState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flow
+}
+
+// publishLocked stamps the state and hands it to subscribers; s.mu is held.
+func (s *Station) publishLocked() {
+	s.flow.Seq++
+	s.flow.Updated = s.now()
+	for _, ch := range s.subs {
+		select {
+		case ch <- s.flow:
+		default:
+			select { // drop the unread older state, keep the newest
+			case <-ch:
+			default:
+			}
+			ch <- s.flow
+		}
+	}
+}

@@ -1,0 +1,317 @@
+package uplink
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
+)
+
+// recorder collects the messages of one subscription.
+type recorder struct {
+	mu      sync.Mutex
+	msgs    []paho.Message
+	changed chan struct{}
+}
+
+func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
+
+func (r *recorder) handle(_ paho.Client, m paho.Message) {
+	r.mu.Lock()
+	r.msgs = append(r.msgs, m)
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+func (r *recorder) snapshot() []paho.Message {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]paho.Message(nil), r.msgs...)
+}
+
+// wait blocks until ok holds for the messages so far (woken by each new
+// message), or fails the test after d.
+func (r *recorder) wait(t testing.TB, d time.Duration, what string, ok func([]paho.Message) bool) []paho.Message {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		r.mu.Lock()
+		msgs, ch := append([]paho.Message(nil), r.msgs...), r.changed
+		r.mu.Unlock()
+		if ok(msgs) {
+			return msgs
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("timed out after %v waiting for %s (%d messages)", d, what, len(msgs))
+		}
+	}
+}
+
+// testClient connects a plain paho client for the test's side.
+func testClient(t testing.TB, url, id string, clean bool) paho.Client {
+	t.Helper()
+	cfg := Config{URL: url}
+	broker, _, err := cfg.broker()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := paho.NewClientOptions().AddBroker(broker).SetClientID(id).SetCleanSession(clean).
+		SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(50 * time.Millisecond).
+		SetMaxReconnectInterval(200 * time.Millisecond).SetOrderMatters(true)
+	c := paho.NewClient(o)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("test client connect: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
+
+func subscribe(t testing.TB, c paho.Client, topic string, r *recorder) {
+	t.Helper()
+	if tok := c.Subscribe(topic, 1, r.handle); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe %s: %v", topic, tok.Error())
+	}
+}
+
+func publish(t testing.TB, c paho.Client, topic string, retained bool, payload any) {
+	t.Helper()
+	var b []byte
+	switch p := payload.(type) {
+	case []byte:
+		b = p
+	case string:
+		b = []byte(p)
+	default:
+		var err error
+		if b, err = json.Marshal(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tok := c.Publish(topic, 1, retained, b); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("publish %s: %v", topic, tok.Error())
+	}
+}
+
+func decodeEvents(t testing.TB, msgs []paho.Message) []Event {
+	t.Helper()
+	out := make([]Event, 0, len(msgs))
+	for _, m := range msgs {
+		var ev Event
+		if err := json.Unmarshal(m.Payload(), &ev); err != nil {
+			t.Fatalf("event %q: %v", m.Payload(), err)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+type fakeState struct{}
+
+func (fakeState) State() BenchState {
+	return BenchState{Printers: []PrinterState{{Name: "p1", State: "ready"}}, Flow: "idle", Firmware: FirmwareState{Installed: "1.2.3"}}
+}
+
+type echoCommands struct{}
+
+func (echoCommands) Do(_ context.Context, verb string, args json.RawMessage) (any, error) {
+	if verb != VerbTare {
+		return nil, ErrUnknownVerb
+	}
+	return map[string]any{"tared": true, "args": args}, nil
+}
+
+// TestLinkInProcess drives one bench through mochi-mqtt: status, state,
+// duplicate and invalid pushes, commands and weights.
+func TestLinkInProcess(t *testing.T) {
+	url := startMochi(t)
+	weights := make(chan scale.Reading)
+	b := startBench(t, url, "bench-1", benchOptions{
+		cfg: func(c *Config) { c.HADiscovery = true; c.WeightInterval = Duration(50 * time.Millisecond) },
+		deps: func(d *Deps) {
+			d.State, d.Commands, d.Weights = fakeState{}, echoCommands{}, weights
+		},
+	})
+	c := testClient(t, url, "tester", true)
+	events, res, status, state, weight, disc := newRecorder(), newRecorder(), newRecorder(), newRecorder(), newRecorder(), newRecorder()
+	subscribe(t, c, "packbench/bench-1/events", events)
+	subscribe(t, c, "packbench/bench-1/res/+", res)
+	subscribe(t, c, "packbench/bench-1/status", status)
+	subscribe(t, c, "packbench/bench-1/state", state)
+	subscribe(t, c, "packbench/bench-1/weight", weight)
+	subscribe(t, c, "homeassistant/device/bench-1/config", disc)
+
+	status.wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
+		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
+	})
+	disc.wait(t, 10*time.Second, "discovery", func(m []paho.Message) bool { return len(m) > 0 })
+	var d map[string]any
+	if err := json.Unmarshal(disc.snapshot()[0].Payload(), &d); err != nil {
+		t.Fatal(err)
+	}
+	cmps, _ := d["cmps"].(map[string]any)
+	for _, k := range []string{"weight", "printer", "queue_depth", "test_print", "tare", "firmware"} {
+		if _, ok := cmps[k]; !ok {
+			t.Errorf("discovery lacks component %q", k)
+		}
+	}
+
+	// The same id pushed twice is one job.
+	push := PushJob{ID: "order-7", Type: PushZPL, ZPL: zplFor("order-7")}
+	publish(t, c, "packbench/bench-1/jobs/push", false, push)
+	publish(t, c, "packbench/bench-1/jobs/push", false, push)
+	// An invalid push is acknowledged and answered with push.rejected.
+	publish(t, c, "packbench/bench-1/jobs/push", false, `{"id":"bad-1","type":"zpl","zpl":"^XA^XZ","copies":5000}`)
+	publish(t, c, "packbench/bench-1/jobs/push", false, `{"id":"bad-2","type":"zpl","zpl":"^XA^XZ","colour":"red"}`)
+	// Rejected by the intake (not by decoding).
+	publish(t, c, "packbench/bench-1/jobs/push", false, `{"id":"bad-3","type":"zpl","zpl":"~JR"}`)
+	// A marker after them: once its event is out, the earlier ones are handled.
+	publish(t, c, "packbench/bench-1/jobs/push", false, PushJob{ID: "marker", Type: PushZPL, ZPL: zplFor("marker")})
+
+	got := events.wait(t, 10*time.Second, "marker's job.queued", func(m []paho.Message) bool {
+		for _, ev := range decodeEvents(t, m) {
+			if ev.Key == "mqtt:marker" {
+				return true
+			}
+		}
+		return false
+	})
+	var queued int
+	rejected := map[string]RejectedData{}
+	for _, ev := range decodeEvents(t, got) {
+		switch ev.Type {
+		case queue.EventJobQueued:
+			if ev.Key == "mqtt:order-7" {
+				queued++
+			}
+		case EventPushRejected:
+			var rd RejectedData
+			if err := json.Unmarshal(ev.Data, &rd); err != nil {
+				t.Fatal(err)
+			}
+			rejected[rd.PushID] = rd
+		}
+	}
+	if queued != 1 {
+		t.Errorf("order-7 pushed twice: %d job.queued events, want 1", queued)
+	}
+	if n, _ := b.db.Counts(context.Background()); n[queue.StateQueued] != 2 {
+		t.Errorf("queued jobs: %d, want 2 (order-7 once, marker)", n[queue.StateQueued])
+	}
+	for id, field := range map[string]string{"bad-1": "copies", "bad-2": "colour", "bad-3": "zpl"} {
+		rd, ok := rejected[id]
+		if !ok {
+			t.Errorf("no push.rejected event for %s", id)
+			continue
+		}
+		if rd.Field != field || rd.Rule == "" {
+			t.Errorf("%s rejected with field %q rule %q, want field %q", id, rd.Field, rd.Rule, field)
+		}
+	}
+
+	// Commands echo the caller's id.
+	publish(t, c, "packbench/bench-1/cmd/ping", false, `{"id":"c1"}`)
+	publish(t, c, "packbench/bench-1/cmd/tare", false, `{"id":"c2","args":{"x":1}}`)
+	publish(t, c, "packbench/bench-1/cmd/launch", false, `{"id":"c3"}`)
+	got = res.wait(t, 10*time.Second, "3 responses", func(m []paho.Message) bool { return len(m) >= 3 })
+	resp := map[string]Response{}
+	for _, m := range got {
+		var r Response
+		if err := json.Unmarshal(m.Payload(), &r); err != nil {
+			t.Fatal(err)
+		}
+		resp[strings.TrimPrefix(m.Topic(), "packbench/bench-1/res/")+"/"+r.ID] = r
+	}
+	if r := resp["ping/c1"]; !r.OK {
+		t.Errorf("ping: %+v", r)
+	}
+	if r := resp["tare/c2"]; !r.OK || !strings.Contains(mustJSON(t, r.Result), `"x":1`) {
+		t.Errorf("tare: %+v", r)
+	}
+	if r := resp["launch/c3"]; r.OK || !strings.Contains(r.Error, "unknown command verb") {
+		t.Errorf("unknown verb: %+v", r)
+	}
+
+	// The same through Client.Command.
+	cl, err := Dial(context.Background(), Config{URL: url}, "", 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	out, err := cl.Command(context.Background(), "bench-1", VerbTare, map[string]int{"y": 2})
+	if err != nil || !strings.Contains(string(out), `"y":2`) {
+		t.Errorf("Command tare: %s %v", out, err)
+	}
+	if _, err := cl.Command(context.Background(), "bench-1", "launch", nil); err == nil || !strings.Contains(err.Error(), "unknown command verb") {
+		t.Errorf("Command launch: %v", err)
+	}
+
+	// State is retained and carries the queue depth once it changed.
+	b.link.StateChanged()
+	state.wait(t, 10*time.Second, "state with depth 2", func(m []paho.Message) bool {
+		for _, msg := range m {
+			var p statePayload
+			if json.Unmarshal(msg.Payload(), &p) == nil && p.Queue.Depth == 2 && p.Firmware.Installed == "1.2.3" {
+				return true
+			}
+		}
+		return false
+	})
+	late, lateState := testClient(t, url, "late", true), newRecorder()
+	subscribe(t, late, "packbench/bench-1/state", lateState)
+	lateState.wait(t, 10*time.Second, "retained state", func(m []paho.Message) bool { return len(m) > 0 && m[0].Retained() })
+
+	// Weights: repeats are not published; a change is.
+	send := func(mg int64) {
+		weights <- scale.Reading{Milligrams: mg, Status: scale.StatusStable, Source: "sim"}
+	}
+	send(1000)
+	send(1000)
+	send(1000)
+	send(2500)
+	weight.wait(t, 10*time.Second, "weights 1000 and 2500", func(m []paho.Message) bool {
+		return len(m) >= 2 && strings.Contains(string(m[len(m)-1].Payload()), `"milligrams":2500`)
+	})
+	var n1000 int
+	for _, m := range weight.snapshot() {
+		if strings.Contains(string(m.Payload()), `"milligrams":1000,`) {
+			n1000++
+		}
+	}
+	if n1000 != 1 {
+		t.Errorf("weight 1000 published %d times, want once", n1000)
+	}
+
+	// A burst is rate-limited: at most one message per interval, and the
+	// newest value is the one that goes out last.
+	before := len(weight.snapshot())
+	start := time.Now()
+	for i := range 20 {
+		send(int64(3000 + i))
+	}
+	burst := time.Since(start)
+	weight.wait(t, 10*time.Second, "the burst's last weight", func(m []paho.Message) bool {
+		return strings.Contains(string(m[len(m)-1].Payload()), `"milligrams":3019,`)
+	})
+	limit := 2 + int(burst/(50*time.Millisecond))
+	if n := len(weight.snapshot()) - before; n > limit {
+		t.Errorf("a burst of 20 weights over %v gave %d messages, want at most %d (one per 50ms)", burst, n, limit)
+	}
+}
+
+func mustJSON(t testing.TB, v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
