@@ -28,6 +28,9 @@ type Deps struct {
 	// nil otherwise (POST /api/v1/scale/sim then answers 409).
 	Sim      *scale.Simulator
 	Printers Printers // nil: no printers
+	// Links are the daemon's links out (MQTT) for the health report;
+	// nil: none.
+	Links Links
 	// Config is a read-only view of the daemon's configuration, encoded
 	// as JSON by GET /api/v1/config. The caller removes secrets; the API
 	// also blanks any member whose name says key, secret, password, token
@@ -44,6 +47,11 @@ type Deps struct {
 // Printers is the daemon's view of its printers.
 type Printers interface {
 	Printers() []PrinterInfo
+}
+
+// Links is the daemon's view of its links out.
+type Links interface {
+	Links() []LinkHealth
 }
 
 // Options tune the server; nil or zero values mean the defaults.
@@ -149,6 +157,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))
 	}
+	s.handleWeb() // the bench page: not API routes, see web.go
 	var err error
 	if s.openapi, err = buildOpenAPI(s.routes, deps.Version); err != nil {
 		s.cancel()

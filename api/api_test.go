@@ -50,6 +50,8 @@ type benchOptions struct {
 	writeTimeout time.Duration
 	// before runs on the queue before api.New.
 	before func(*queue.DB)
+	// links is Deps.Links (nil: none).
+	links api.Links
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -133,7 +135,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 		prn = bo.wrap(prn)
 	}
 	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: []string{testKey},
-		Version: "v0.0.0-test", Logger: logger, Config: bo.config}
+		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links}
 	if !bo.noSim {
 		deps.Sim = b.sim
 	}

@@ -2,8 +2,8 @@
 // (Shipium Pack App, Fulfil /label, Packrooster, Shopify fulfillment service,
 // Tracktor), packbench's own /api/v1, the OpenAPI document and the web page.
 //
-// This package currently serves packbench's own API (issue 6); the seed
-// contracts and the page come with later issues.
+// This package serves packbench's own API (issue 6) and the bench page
+// (issue 7); the seed contracts come with a later issue.
 //
 //	srv, err := api.New(api.Deps{Queue: db, Station: st, Scale: link, Sim: sim,
 //		Printers: p, Config: view, Keys: []string{key}, Version: v, Logger: log}, nil)
@@ -19,6 +19,21 @@
 // (list, get, cancel, retry, mark-printed, reprint), flow (state, scan,
 // arm, disarm), orders (create, list, get, void), shipments (create, list,
 // get), packages (get, void), labels ({id}.zpl, {id}.png).
+//
+// # The bench page
+//
+// GET / is the bench page and GET /web/... its CSS and script, embedded
+// from web/ (no build step, no CDN: benches are often offline). They need
+// no key and hold no data; the page asks for the key once, keeps it in the
+// browser's localStorage and reads everything through this API (the event
+// stream with ?key=). The packer's view (#bench, for an 800x480 touch
+// screen) shows the live weight, the flow step in words, the order, the
+// last label's preview, a scan field that keeps the focus, and problems
+// with what to do; the admin's view (#admin) shows printers, jobs with
+// their history, shipments with labels, the MQTT link, the version and the
+// configuration. The page routes are not API routes: Routes and the
+// OpenAPI document leave them out. POST /api/v1/printers/{name}/test
+// queues a test label for the page's "Test print" button.
 //
 // # Auth
 //

@@ -93,8 +93,25 @@ type Health struct {
 	Queue         QueueHealth   `json:"queue"`
 	Printers      []PrinterInfo `json:"printers"`
 	Scale         ScaleHealth   `json:"scale"`
+	Links         []LinkHealth  `json:"links,omitempty"`
 	Flow          any           `json:"flow,omitempty"`
 }
+
+// LinkHealth is one link out (the MQTT cloud link) in the health report.
+type LinkHealth struct {
+	Name string `json:"name"` // "mqtt"
+	// State is "connected", "connecting" (no attempt finished yet),
+	// "disconnected" (retrying; Error says why) or "stopped" (given up).
+	State string    `json:"state"`
+	Error string    `json:"error,omitempty"`
+	Since time.Time `json:"since,omitzero"` // when State last changed
+}
+
+// Link states that degrade the health.
+const (
+	LinkDisconnected = "disconnected"
+	LinkStopped      = "stopped"
+)
 
 // QueueHealth describes the data file.
 type QueueHealth struct {
@@ -158,6 +175,18 @@ func (s *Server) health(ctx context.Context) (Health, int) {
 		if rd.Status == scale.StatusFault {
 			h.Scale.Status = "fault"
 			degrade("scale: not answering")
+		}
+	}
+	if s.deps.Links != nil {
+		h.Links = append([]LinkHealth(nil), s.deps.Links.Links()...)
+		for _, l := range h.Links {
+			if l.State == LinkDisconnected || l.State == LinkStopped {
+				why := l.Name + ": " + l.State
+				if l.Error != "" {
+					why += ": " + l.Error
+				}
+				degrade(why)
+			}
 		}
 	}
 	if fs, ok := s.flowState(ctx); ok {

@@ -105,7 +105,7 @@ func TestErrorShapes(t *testing.T) {
 		code, field, inText string
 	}{
 		{"unknown path", "GET", "/api/v1/nothing", nil, nil, 404, api.CodeNotFound, "", "no such endpoint"},
-		{"root is not routed", "GET", "/", nil, nil, 404, api.CodeNotFound, "", ""},
+		{"unknown top-level path", "GET", "/nothing-here", nil, nil, 404, api.CodeNotFound, "", ""},
 		{"wrong method", "DELETE", "/api/v1/jobs", nil, nil, 405, api.CodeMethodNotAllowed, "", "GET"},
 		{"unknown job", "GET", "/api/v1/jobs/j99", nil, nil, 404, api.CodeNotFound, "", ""},
 		{"not a job id", "GET", "/api/v1/jobs/xyz", nil, nil, 404, api.CodeNotFound, "", "not a job id"},

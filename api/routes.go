@@ -55,6 +55,9 @@ func (s *Server) routeTable() []route {
 			resp: struct {
 				Printers []PrinterInfo `json:"printers"`
 			}{}}},
+		{"POST", prefix + "/printers/{name}/test", authKey, s.testPrint, opDoc{
+			summary: "Queue a test label for this printer (held while it needs paper, printed when it is back)", tag: tagBench,
+			status: http.StatusCreated, resp: queue.Job{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 		{"GET", prefix + "/config", authKey, s.getConfig, opDoc{
 			summary: "The daemon's configuration, secrets removed", tag: tagBench,
 			resp: map[string]any{}}},

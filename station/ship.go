@@ -768,6 +768,11 @@ func (s *Station) labelRecord(ctx context.Context, id string, suffixes ...string
 	var found string
 	err := s.db.View(func(tx *queue.Tx) error {
 		key, err := packageKey(tx, id)
+		if errors.Is(err, ErrNotFound) {
+			// Not a package's: perhaps a pushed job's label (EnqueueLabel).
+			out, found, err = jobLabelRecord(tx, id, suffixes)
+			return err
+		}
 		if err != nil {
 			return err
 		}

@@ -49,6 +49,9 @@
 // sensor, printer status, queue depth, test-print and tare buttons and the
 // firmware update entity.
 //
+// Status reports whether the link is up and, when it is not, why (the
+// daemon's health shows it).
+//
 // Client is the operator's side: Push and Watch (packbench push and
 // packbench watch) and Command (cmd/<verb> → res/<verb>).
 package uplink

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,8 +197,20 @@ func TestOnlineAfterBrokerRestart(t *testing.T) {
 	mq := startMosquitto(t, "")
 	b := startBench(t, mq.URL(), "bench-r", benchOptions{})
 	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+	waitFor(t, 10*time.Second, "status connected", func() bool { return b.link.Status().Connected })
+	if st := b.link.Status(); st.Error != "" || st.Since.IsZero() {
+		t.Errorf("status while connected: %+v, want no error and a time", st)
+	}
 	mq.Stop()
 	waitFor(t, 10*time.Second, "bench to notice", func() bool { return !b.link.Connected() })
+	// The status names why the link is down once the next attempt failed.
+	waitFor(t, 10*time.Second, "status with a reason", func() bool {
+		st := b.link.Status()
+		return !st.Connected && st.Error != ""
+	})
+	if st := b.link.Status(); !strings.Contains(st.Error, "uplink:") {
+		t.Errorf("status while the broker is away: %+v, want the connect error", st)
+	}
 	mq.Start()
 	c := testClient(t, mq.URL(), "tester", true)
 	st := newRecorder()

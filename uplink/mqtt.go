@@ -172,6 +172,39 @@ type MQTT struct {
 
 	client    atomic.Pointer[paho.Client] // the live client, nil between connections
 	connected atomic.Bool
+
+	statusMu sync.Mutex
+	status   LinkStatus
+}
+
+// LinkStatus is the link's state as a health report shows it.
+type LinkStatus struct {
+	Connected bool
+	// Error is why the link is down (the last failed connect or the lost
+	// connection); empty while connected and before the first attempt.
+	Error string
+	// Since is when Connected last changed (zero before the first attempt).
+	Since time.Time
+}
+
+// Status reports whether the link is up and, when it is not, why.
+func (m *MQTT) Status() LinkStatus {
+	m.statusMu.Lock()
+	defer m.statusMu.Unlock()
+	return m.status
+}
+
+func (m *MQTT) setStatus(up bool, err error) {
+	m.statusMu.Lock()
+	defer m.statusMu.Unlock()
+	if up != m.status.Connected || m.status.Since.IsZero() {
+		m.status.Since = m.o.Clock.Now()
+	}
+	m.status.Connected = up
+	m.status.Error = ""
+	if err != nil {
+		m.status.Error = err.Error()
+	}
 }
 
 // New checks cfg and deps; it does no I/O.
@@ -254,8 +287,10 @@ func (m *MQTT) Run(ctx context.Context) error {
 		}
 		d := bo.next()
 		if errors.Is(err, errRecycle) {
+			m.setStatus(false, nil)
 			m.log.Info("mqtt: reconnecting so the broker redelivers", "in", d)
 		} else {
+			m.setStatus(false, err)
 			m.log.Warn("mqtt: link down", "err", err, "retry_in", d)
 		}
 		select {
@@ -332,6 +367,7 @@ func (m *MQTT) runOnce(ctx context.Context) (up bool, err error) {
 		}
 	}
 	m.connected.Store(true)
+	m.setStatus(true, nil)
 	kick(m.connects)
 
 	errc := make(chan error, 2)

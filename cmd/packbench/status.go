@@ -118,6 +118,13 @@ func printHealth(w io.Writer, url string, h benchHealth) {
 		sc = fmt.Sprintf("%s %s, %s", r.Display(), r.Status, sc)
 	}
 	row("scale", sc)
+	for _, l := range h.Links {
+		v := l.State
+		if l.Error != "" {
+			v += ": " + cell(l.Error, 0)
+		}
+		row(cell(l.Name, 16), v)
+	}
 	if f := h.Flow; f != nil {
 		v := f.State
 		if f.Order != nil {

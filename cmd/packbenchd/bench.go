@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
@@ -33,6 +34,8 @@ const (
 type benchOptions struct {
 	// Listener replaces listening on cfg.API.Listen.
 	Listener net.Listener
+	// Getenv reads test hooks (PACKBENCH_TEST_*); nil means os.Getenv.
+	Getenv func(string) string
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -52,6 +55,7 @@ type bench struct {
 	api      *api.Server
 	ln       net.Listener
 	srv      *http.Server
+	mqtt     *mqttLink // nil while [mqtt] url is empty
 
 	stopIntake chan struct{}
 }
@@ -105,7 +109,15 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		return nil, err
 	}
 
+	getenv := b.opts.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	// Printers, each with a worker fed from the queue.
+	pollEvery, err := testPrinterPoll(getenv)
+	if err != nil {
+		return nil, err
+	}
 	b.view = newPrinterView(cfg.Printers)
 	for _, pc := range cfg.Printers {
 		p, err := openPrinter(pc, b.labelPreview, log)
@@ -115,18 +127,31 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		r := &printerRun{cfg: pc, printer: p, src: newQueueSource(b.db, pc.Name, b.stopIntake)}
 		r.src.onDone = func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) }
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
-			Logger:   log,
-			OnStatus: func(st device.Status) { b.view.set(pc.Name, st) },
+			Logger:       log,
+			PollInterval: pollEvery,
+			OnStatus: func(st device.Status) {
+				if b.view.set(pc.Name, st) {
+					b.stateChanged()
+				}
+			},
 		})
 		b.printers = append(b.printers, r)
 	}
 	probe(context.Background(), b.printers, b.view, log)
 
-	b.api, err = api.New(api.Deps{
+	if err := b.openMQTT(getenv); err != nil {
+		return nil, err
+	}
+
+	deps := api.Deps{
 		Queue: b.db, Station: b.station, Scale: b.link, Sim: b.sim,
 		Printers: b.view, Config: cfg.view(), Keys: []string{key},
 		Version: version, Logger: log,
-	}, nil)
+	}
+	if b.mqtt != nil {
+		deps.Links = b
+	}
+	b.api, err = api.New(deps, nil)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -156,6 +181,9 @@ func (b *bench) close() {
 	}
 	if b.api != nil {
 		b.api.Close() // ends event streams; already done when the server shut down
+	}
+	if b.mqtt != nil {
+		b.mqtt.weights() // idempotent; runMQTT ends it too
 	}
 	for _, r := range b.printers {
 		if err := r.printer.Close(); err != nil {
@@ -196,6 +224,10 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.runStation(gctx) })
 	g.Go(func() error { return b.housekeep(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	if b.mqtt != nil {
+		g.Go(func() error { return b.runMQTT(gctx) })
+		g.Go(func() error { return b.watchFlow(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		b.shutdown(stopWorkers)
@@ -203,7 +235,7 @@ func (b *bench) run(ctx context.Context) error {
 	})
 
 	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
-		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind)
+		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
 	sdNotify(b.log, notifyReady)
 
 	err := g.Wait()

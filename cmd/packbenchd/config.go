@@ -17,6 +17,7 @@ import (
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
+	"github.com/packbench/packbench/uplink"
 )
 
 // Config is the daemon's whole configuration: the TOML file (or the
@@ -27,9 +28,8 @@ type Config struct {
 	Printers []device.PrinterConfig `toml:"printer" json:"printers"`
 	Scale    scale.Config           `toml:"scale" json:"scale"`
 	station.Config
-	// MQTT is issue 8; a section here is refused rather than ignored, so
-	// nobody believes the bench is syncing.
-	MQTT map[string]any `toml:"mqtt" json:"-"`
+	// MQTT is the cloud link; off while its url is empty.
+	MQTT uplink.Config `toml:"mqtt" json:"mqtt"`
 }
 
 // BenchConfig is [bench].
@@ -80,7 +80,24 @@ func envOverrides() []envOverride {
 		{"PACKBENCH_SCALE_DRIVER", "[scale] driver", func(c *Config, v string) error { c.Scale.Driver = v; return nil }},
 		{"PACKBENCH_SCALE_DEVICE", "[scale] device", func(c *Config, v string) error { c.Scale.Device = v; return nil }},
 		{"PACKBENCH_PRINTER", "replaces every [[printer]] with one: spool, spool:DIR, tcp://HOST:PORT, usb:///dev/usb/lp0, serial:///dev/ttyUSB0", applyPrinterURL},
+		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
+		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
+		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
 	}, stationEnvOverrides()...)
+}
+
+// mqttEnv is one of uplink's variables, applied by uplink.Config.ApplyEnv
+// so the names live in one place.
+func mqttEnv(name, help string) envOverride {
+	return envOverride{name, help, func(c *Config, v string) error {
+		c.MQTT.ApplyEnv(func(k string) string {
+			if k == name {
+				return v
+			}
+			return ""
+		})
+		return nil
+	}}
 }
 
 // applyPrinterURL replaces the printers with the one PACKBENCH_PRINTER names.
@@ -158,9 +175,6 @@ func decodeConfig(name string, data []byte) (Config, error) {
 	case err != nil:
 		return Config{}, fmt.Errorf("config %s: %w", name, err)
 	}
-	if cfg.MQTT != nil {
-		return Config{}, fmt.Errorf("config %s: [mqtt]: not supported yet (MQTT cloud sync is issue 8); remove the section", name)
-	}
 	return cfg, nil
 }
 
@@ -199,6 +213,9 @@ func (c *Config) finish(f flagValues, getenv func(string) string, home func() (s
 			h = "packbench"
 		}
 		c.Bench.Name = h
+	}
+	if err := c.finishMQTT(); err != nil {
+		return err
 	}
 	if c.Bench.DeviceID == "" {
 		c.Bench.DeviceID = c.Bench.Name

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/scale"
@@ -69,6 +73,27 @@ func TestExampleConfig(t *testing.T) {
 			t.Errorf("%s is not documented in packbench.example.toml", e.name)
 		}
 	}
+
+	// The commented [mqtt] section: every key in it is a real key.
+	_, section, ok := strings.Cut(string(example), "\n# [mqtt]\n")
+	if !ok {
+		t.Fatal("packbench.example.toml has no commented [mqtt] section")
+	}
+	keys := regexp.MustCompile(`(?m)^# ([a-z_]+ = .*)$`).FindAllStringSubmatch(section, -1)
+	if len(keys) < 14 {
+		t.Fatalf("the [mqtt] example shows %d keys, want all 14", len(keys))
+	}
+	doc := "[mqtt]\n"
+	for _, k := range keys {
+		doc += k[1] + "\n"
+	}
+	mc, err := decodeConfig("example [mqtt]", []byte(doc))
+	if err != nil {
+		t.Fatalf("uncommented [mqtt] example: %v\n%s", err, doc)
+	}
+	if mc.MQTT.URL == "" || mc.MQTT.CAFile == "" || mc.MQTT.PoolSite == "" {
+		t.Errorf("[mqtt] example not decoded: %+v", mc.MQTT)
+	}
 }
 
 func writeConfig(t *testing.T, text string) string {
@@ -100,7 +125,14 @@ func TestConfigErrors(t *testing.T) {
 		{"syntax", "[scale\n", nil, ":1:"},
 		{"wrong type", "[api]\nlisten = 8080\n", nil, ":2:10: "},
 		{"bad duration", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\nstatus_timeout = \"2 parsecs\"\n", nil, ":4:18: device: invalid config: duration \"2 parsecs\""},
-		{"mqtt", minimalTOML + "[mqtt]\nbroker = \"tcp://x\"\n", nil, "[mqtt]: not supported yet"},
+		{"mqtt unknown key", minimalTOML + "[mqtt]\nbroker = \"tcp://x\"\n", nil, ":8:1: unknown key mqtt.broker"},
+		{"mqtt without url", minimalTOML + "[mqtt]\ndevice_id = \"b1\"\n", nil, "mqtt.url: required when [mqtt] sets anything"},
+		{"mqtt bad url", minimalTOML + "[mqtt]\nurl = \"http://x\"\n", nil, "mqtt.url: scheme \"http\""},
+		{"mqtt credentials in url", minimalTOML, map[string]string{"PACKBENCH_MQTT_URL": "mqtt://u:p@x"}, "mqtt.url: must not carry credentials"},
+		{"mqtt bad device id", minimalTOML + "[mqtt]\nurl = \"mqtt://x\"\ndevice_id = \"a/b\"\n", nil, "mqtt.device_id"},
+		{"mqtt missing ca", minimalTOML + "[mqtt]\nurl = \"mqtts://x\"\nca_file = \"/nonexistent/ca.pem\"\n", nil, "mqtt.ca_file"},
+		{"mqtt password alone", minimalTOML, map[string]string{"PACKBENCH_MQTT_URL": "mqtt://x", "PACKBENCH_MQTT_PASSWORD": "pw"}, "mqtt.username"},
+		{"mqtt wrong type", minimalTOML + "[mqtt]\nurl = \"mqtt://x\"\nkeepalive = 30\n", nil, "mqtt.keepalive: 30ns: must be between 1s and 18h"},
 		{"bad scale driver", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\n[scale]\ndriver = \"acme\"\n", nil, "scale"},
 		{"bad listen", minimalTOML + "[api]\nlisten = \"8080\"\n", nil, "api.listen \"8080\""},
 		{"short key", minimalTOML, map[string]string{"PACKBENCH_API_KEY": "short"}, "api.key (or PACKBENCH_API_KEY): at least 16"},
@@ -252,5 +284,62 @@ func TestAPIKey(t *testing.T) {
 	}
 	if _, err := apiKey("", other, &third); err == nil || !strings.Contains(err.Error(), "at least 16") {
 		t.Fatalf("short key file: %v", err)
+	}
+}
+
+// TestMQTTConfig: [mqtt] decodes strictly into uplink.Config, the
+// PACKBENCH_MQTT_* variables override it, the device id falls back to
+// [bench] device_id, and the password never reaches the config view.
+func TestMQTTConfig(t *testing.T) {
+	p := writeConfig(t, minimalTOML+"[bench]\ndevice_id = \"bench-7\"\n[mqtt]\nurl = \"mqtt://file:1883\"\nkeepalive = \"20s\"\npool_site = \"hall-1\"\n")
+	env := map[string]string{"PACKBENCH_MQTT_URL": "mqtt://127.0.0.1:1884", "PACKBENCH_MQTT_USERNAME": "bench", "PACKBENCH_MQTT_PASSWORD": "pw-secret-1"}
+	cfg, err := loadConfig(p, envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(env), noHome, host); err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.MQTT
+	if m.URL != "mqtt://127.0.0.1:1884" || m.Username != "bench" || m.Password != "pw-secret-1" || m.DeviceID != "bench-7" ||
+		m.PoolSite != "hall-1" || time.Duration(m.KeepAlive) != 20*time.Second || !m.Enabled() {
+		t.Fatalf("mqtt %+v", m)
+	}
+	b, err := json.Marshal(cfg.view())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "pw-secret-1") || !strings.Contains(string(b), `"url":"mqtt://127.0.0.1:1884"`) {
+		t.Fatalf("config view: %s", b)
+	}
+
+	// mqtt.device_id wins over [bench]; no [mqtt] at all is MQTT off.
+	p = writeConfig(t, minimalTOML+"[mqtt]\nurl = \"mqtt://x\"\ndevice_id = \"own-id\"\n[bench]\ndevice_id = \"bench-7\"\n")
+	cfg, err = loadConfig(p, envMap(nil))
+	if err == nil {
+		err = cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(nil), noHome, host)
+	}
+	if err != nil || cfg.MQTT.DeviceID != "own-id" {
+		t.Fatalf("device id %q (%v), want own-id", cfg.MQTT.DeviceID, err)
+	}
+	// TLS files are read at start: a CA file without a certificate stops
+	// the daemon with the key named.
+	notPEM := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err = loadConfig(writeConfig(t, minimalTOML+fmt.Sprintf("[mqtt]\nurl = \"mqtts://x\"\ndevice_id = \"b\"\nca_file = %q\n", notPEM)), envMap(nil))
+	if err == nil {
+		err = cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(nil), noHome, host)
+	}
+	if err == nil || !strings.Contains(err.Error(), "mqtt.ca_file: "+notPEM+": no PEM certificate") {
+		t.Fatalf("CA file without a certificate: %v", err)
+	}
+	cfg, err = loadConfig(writeConfig(t, minimalTOML), envMap(nil))
+	if err == nil {
+		err = cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(nil), noHome, host)
+	}
+	if err != nil || cfg.MQTT.Enabled() {
+		t.Fatalf("no [mqtt]: enabled %v (%v), want off", cfg.MQTT.Enabled(), err)
 	}
 }

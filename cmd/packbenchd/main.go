@@ -1,7 +1,17 @@
 // Command packbenchd is the bench daemon: it reads the config, opens the
-// queue, the printers and the scale, and serves the API. It only wires the
-// packages together; the bench's logic lives in station, api, device,
-// scale and queue.
+// queue, the printers and the scale, serves the API and, when [mqtt] url
+// (or PACKBENCH_MQTT_URL) is set, keeps the MQTT link to the cloud. It only
+// wires the packages together; the bench's logic lives in station, api,
+// device, scale, queue and uplink.
+//
+// The MQTT wiring (mqtt.go, intake.go, commands.go): pushed jobs become
+// queue jobs keyed "mqtt:"+id (label specs rendered at [label] size and
+// dpi, images converted, ZPL checked; orders go to the station), cmd/<verb>
+// runs reprint, cancel, retry, tare, zero, test-print and config-get, the
+// retained state follows the printers and the flow, and the health reports
+// the link. Two test hooks, off unless set: PACKBENCH_TEST_EXIT_AFTER_COMMIT=1
+// (exit after a push's commit, before its acknowledgement) and
+// PACKBENCH_TEST_PRINTER_POLL (the workers' confirm poll).
 //
 // With no --config it runs the embedded default: a simulated scale, a spool
 // printer in <data-dir>/spool and the API on localhost:8080.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
 )
 
 // printerRun is one configured printer with its worker.
@@ -85,12 +87,16 @@ func newPrinterView(cfgs []device.PrinterConfig) *printerView {
 	return &printerView{configs: cfgs, status: map[string]printerStatus{}}
 }
 
-func (v *printerView) set(name string, st device.Status) {
+// set records a printer's status and reports whether its state or reason
+// changed (the MQTT state topic follows those).
+func (v *printerView) set(name string, st device.Status) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	s := v.status[name]
+	changed := s.updated.IsZero() || s.st.State != st.State || s.st.Reason != st.Reason
 	s.st, s.updated = st, time.Now()
 	v.status[name] = s
+	return changed
 }
 
 func (v *printerView) setJob(name string, id queue.JobID, st queue.State) {
@@ -128,7 +134,12 @@ func (s *previewSpool) SendJob(ctx context.Context, id string, data []byte) (int
 		return n, err
 	}
 	if err := s.writePreview(ctx, id); err != nil {
-		s.log.Warn("spool printer: no PNG preview", "printer", s.Name(), "job", id, "err", err)
+		level := slog.LevelWarn
+		if errors.Is(err, station.ErrNoPreview) || errors.Is(err, station.ErrNotFound) {
+			// Raw ZPL (a carrier's, or pushed over MQTT) has no preview to draw.
+			level = slog.LevelDebug
+		}
+		s.log.Log(ctx, level, "spool printer: no PNG preview", "printer", s.Name(), "job", id, "err", err)
 	}
 	return n, nil
 }

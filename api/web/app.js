@@ -1,0 +1,885 @@
+// packbench bench page: the packer's view (#bench) and the admin's view
+// (#admin). Plain JavaScript, no build step, no outside files. Everything
+// comes from the daemon's API with the key the user enters once (kept in
+// localStorage); live changes arrive on the Server-Sent-Events stream.
+"use strict";
+
+(function () {
+	const KEY_STORE = "packbench.apiKey";
+	const API = "/api/v1";
+	const $ = (id) => document.getElementById(id);
+
+	const state = {
+		key: null,
+		health: null,
+		flow: null,
+		reading: null,
+		printers: [],
+		events: null,
+		streamUp: false,
+		streamDownSince: 0, // when the event stream was last lost (0: never up yet)
+		labelShown: "", // label id whose preview is on screen
+		labelURL: "",
+		flowError: null, // a refused action (scan miss), shown until the next flow change
+		timers: [],
+	};
+
+	// ---- API access ----------------------------------------------------
+
+	class APIError extends Error {
+		constructor(status, code, message) {
+			super(message);
+			this.status = status;
+			this.code = code;
+		}
+	}
+
+	async function call(method, path, body) {
+		const headers = {};
+		if (state.key) headers["Authorization"] = "Bearer " + state.key;
+		const init = { method, headers, cache: "no-store" };
+		if (body !== undefined) {
+			headers["Content-Type"] = "application/json";
+			init.body = JSON.stringify(body);
+		}
+		const resp = await fetch(path, init);
+		const text = await resp.text();
+		let data = null;
+		if (text) {
+			try { data = JSON.parse(text); } catch (e) { data = null; }
+		}
+		if (!resp.ok) {
+			const err = (data && data.error) || {};
+			if (resp.status === 401 && path !== API + "/health") onKeyRefused();
+			throw new APIError(resp.status, err.code || "http_" + resp.status, err.message || resp.statusText);
+		}
+		return data;
+	}
+
+	async function fetchImage(path) {
+		const resp = await fetch(path, { headers: { "Authorization": "Bearer " + state.key }, cache: "no-store" });
+		if (!resp.ok) {
+			let msg = resp.statusText;
+			try { msg = (await resp.json()).error.message; } catch (e) { /* not JSON */ }
+			throw new APIError(resp.status, "", msg);
+		}
+		return URL.createObjectURL(await resp.blob());
+	}
+
+	// ---- words for people ------------------------------------------------
+
+	// Printer states the packer must act on, with what to do.
+	const PRINTER_WORDS = {
+		paper_out: ["The printer is out of labels.", "Load a new roll and close the lid."],
+		head_open: ["The printer lid is open.", "Close the lid until it clicks."],
+		ribbon_out: ["The printer ribbon has run out.", "Put in a new ribbon and close the lid."],
+		paused: ["The printer is paused.", "Press the pause button on the printer."],
+		buffer_full: ["The printer's memory is full.", "Wait a moment; if it stays, switch the printer off and on."],
+		over_temp: ["The print head is too hot.", "Let it cool for a few minutes."],
+		under_temp: ["The print head is too cold.", "Wait for the printer to warm up."],
+		no_reply: ["The printer does not answer.", "Check its cable and power."],
+		offline: ["The printer does not answer.", "Check its cable and power."],
+		error: ["The printer reports an error.", "Look at the printer's display or lights."],
+	};
+
+	// Flow problems (station Problem codes), with what to do.
+	const FLOW_WORDS = {
+		no_order: ["No order for this barcode.", "Check the barcode, or scan the order's packing slip."],
+		not_armed: ["No order is open.", "Scan an order first, then place the parcel."],
+		carrier_error: ["The carrier refused the label.", "Check the order's address, or ask the office."],
+		printer_problem: ["The label did not print.", "Fix the printer, then press Reprint."],
+		label_error: ["The label could not be made.", "Ask the office to check the order."],
+		order_problem: ["This order cannot be packed.", "It is cancelled or already complete. Scan another order."],
+		bad_weight: ["The scale gave no usable weight.", "Lift the parcel and place it again."],
+		internal: ["The bench could not save its work.", "Ask the office to look at the bench's log."],
+	};
+
+	const SCALE_WORDS = {
+		fault: ["The scale does not answer.", "Check its cable and power; the bench reconnects by itself."],
+		over: ["Too heavy for the scale.", "Take the parcel off the scale."],
+		under: ["The scale shows less than zero.", "Empty the scale and press Zero."],
+		"needs-zero": ["The scale needs zeroing.", "Empty the scale and press Zero."],
+		"needs-calibration": ["The scale needs calibration.", "Ask the office to calibrate it."],
+	};
+
+	const JOB_STATE_WORDS = {
+		queued: "waiting", sending: "printing", sent: "sent", printed: "printed",
+		failed: "failed", uncertain: "uncertain", cancelled: "cancelled",
+	};
+
+	function flowWords(f) {
+		if (!f) return ["Connecting…", ""];
+		const o = f.order;
+		const of = f.package && f.count ? f.package + " of " + f.count : "";
+		let step;
+		switch (f.state) {
+		case "idle":
+			step = f.await_removal ? "Remove the parcel" : "Scan an order";
+			break;
+		case "armed":
+			step = f.await_removal ? "Remove the parcel" : "Place the parcel";
+			break;
+		case "labelling":
+			step = "Making the label…";
+			break;
+		case "printing":
+			step = "Printing" + (of ? " " + of : "…");
+			if (f.job_state === "queued" && printerBlocked()) step = "Waiting for the printer";
+			break;
+		case "printed":
+			step = f.await_removal ? "Remove the parcel" : "Scan an order";
+			break;
+		default:
+			step = f.state;
+		}
+		let detail = "";
+		if (o) {
+			detail = o.partner_order_id ? o.id + " (" + o.partner_order_id + ")" : o.id;
+			const where = [o.name, [o.city, o.country].filter(Boolean).join(" ")].filter(Boolean).join(", ");
+			if (where) detail += " · " + where;
+			if (f.state === "armed" && !f.await_removal && of) detail += " · package " + of;
+		}
+		return [step, detail];
+	}
+
+	function printerBlocked() {
+		return state.printers.some((p) => PRINTER_WORDS[p.state]);
+	}
+
+	// problems lists what the packer must know now, most urgent first.
+	function problems() {
+		const out = [];
+		// A short gap (page load, a daemon restart) is not worth a red box.
+		if (state.key && !state.streamUp && Date.now() - state.streamDownSince > 3000) {
+			out.push({ id: "stream", title: "Lost the connection to the bench.", todo: "Wait a moment: the page reconnects by itself." });
+		}
+		for (const p of state.printers) {
+			const w = PRINTER_WORDS[p.state];
+			if (w) out.push({ id: "printer-" + p.name, title: w[0], todo: w[1], detail: state.printers.length > 1 ? "Printer " + p.name : "" });
+		}
+		const r = state.reading;
+		if (r) {
+			const w = SCALE_WORDS[r.status];
+			if (w) out.push({ id: "scale", title: w[0], todo: w[1] });
+		} else if (state.health && state.health.scale && state.health.scale.status === "no_reading") {
+			out.push({ id: "scale", title: "No reading from the scale yet.", todo: "Check its cable and power." });
+		}
+		const f = state.flow;
+		if (state.flowError) {
+			out.push(state.flowError);
+		} else if (f && f.problem) {
+			const w = FLOW_WORDS[f.problem.code] || ["Something went wrong.", ""];
+			let title = w[0];
+			let detail = "";
+			if (f.problem.code === "carrier_error" || f.problem.code === "printer_problem" || !FLOW_WORDS[f.problem.code]) {
+				detail = f.problem.message; // the carrier's own words
+			}
+			out.push({ id: "flow-" + f.problem.code, title, todo: w[1], detail });
+		}
+		if (f && f.state === "armed" && !f.await_removal && r && r.status === "motion") {
+			out.push({ id: "motion", info: true, title: "Hold still…", todo: "The scale is settling; the label prints when the weight is steady." });
+		}
+		return out;
+	}
+
+	// ---- rendering -------------------------------------------------------
+
+	function setText(id, text) {
+		const el = $(id);
+		if (el.textContent !== text) el.textContent = text;
+	}
+
+	function renderHealth() {
+		const h = state.health;
+		const dot = $("health-dot");
+		if (!h) {
+			dot.className = "dot down";
+			setText("health-text", "The bench does not answer");
+			return;
+		}
+		dot.className = "dot " + h.status;
+		let text = { ok: "Bench OK", degraded: "Needs attention", down: "Bench down" }[h.status] || h.status;
+		if (h.problems && h.problems.length) text += ": " + h.problems.join("; ");
+		setText("health-text", text);
+	}
+
+	function renderWeight() {
+		const r = state.reading;
+		const st = $("stability");
+		if (!r) {
+			setText("weight-value", "–");
+			setText("weight-unit", "");
+			st.className = "stability none";
+			setText("stability", "No reading");
+			return;
+		}
+		const shown = r.display || "";
+		const cut = shown.lastIndexOf(" ");
+		const hasWeight = ["stable", "motion", "zero"].includes(r.status) && shown !== "";
+		setText("weight-value", hasWeight ? (cut > 0 ? shown.slice(0, cut) : shown) : "–");
+		setText("weight-unit", hasWeight && cut > 0 ? shown.slice(cut + 1) : "");
+		const label = {
+			stable: "Stable", motion: "Moving", zero: "Empty", fault: "No scale",
+			over: "Too heavy", under: "Below zero", "needs-zero": "Press Zero", "needs-calibration": "Calibrate",
+		}[r.status] || r.status;
+		const cls = { stable: "stable", motion: "motion", zero: "zero", under: "motion", over: "fault" }[r.status] || "fault";
+		st.className = "stability " + cls;
+		setText("stability", label);
+	}
+
+	function renderFlow() {
+		const [step, detail] = flowWords(state.flow);
+		setText("flow-step", step);
+		setText("flow-detail", detail);
+		const f = state.flow;
+		const jobLive = f && f.job_id && ["queued", "failed", "uncertain"].includes(f.job_state);
+		$("btn-cancel").disabled = !(f && (jobLive || f.state === "armed"));
+		$("btn-reprint").disabled = !(f && f.job_id && f.label_id);
+		$("btn-test").disabled = state.printers.length === 0;
+		if (f && f.label_id && f.label_id !== state.labelShown && ["printing", "printed"].includes(f.state)) {
+			showLabel(f.label_id, f.tracking_number);
+		}
+	}
+
+	function renderProblems() {
+		const box = $("problems");
+		const list = problems();
+		const sig = JSON.stringify(list);
+		if (box.dataset.sig === sig) return;
+		box.dataset.sig = sig;
+		box.textContent = "";
+		for (const p of list) {
+			const div = document.createElement("div");
+			div.className = "problem" + (p.info ? " info" : "");
+			div.dataset.problem = p.id;
+			const strong = document.createElement("strong");
+			strong.textContent = p.title;
+			div.appendChild(strong);
+			const todo = [p.detail, p.todo].filter(Boolean).join(" — ");
+			if (todo) div.appendChild(document.createTextNode(todo));
+			box.appendChild(div);
+		}
+	}
+
+	async function showLabel(labelID, tracking) {
+		state.labelShown = labelID;
+		const img = $("label-img");
+		try {
+			const url = await fetchImage(API + "/labels/" + encodeURIComponent(labelID) + ".png");
+			if (state.labelShown !== labelID) { URL.revokeObjectURL(url); return; }
+			if (state.labelURL) URL.revokeObjectURL(state.labelURL);
+			state.labelURL = url;
+			img.src = url;
+			img.alt = "Label " + labelID + (tracking ? ", tracking number " + tracking : "");
+			img.hidden = false;
+			setText("label-caption", tracking || labelID);
+			$("label-caption").title = "Label " + labelID;
+		} catch (e) {
+			img.hidden = true;
+			setText("label-caption", "No preview for " + labelID + ": " + e.message);
+		}
+	}
+
+	function renderAll() {
+		renderHealth();
+		renderWeight();
+		renderFlow();
+		renderProblems();
+	}
+
+	// ---- focus: the scan field keeps it ---------------------------------
+
+	function isPacker() { return location.hash !== "#admin"; }
+
+	// refocus puts the cursor back into the scan field, so a keyboard-wedge
+	// scanner always types there. force: after a button; otherwise only when
+	// nothing else has focus (a keyboard user tabbing through the buttons, or
+	// someone typing in the admin view, keeps theirs).
+	function refocus(force) {
+		if (!state.key || !isPacker()) return;
+		const a = document.activeElement;
+		if (force || !a || a === document.body || a === document.documentElement) {
+			$("scan").focus({ preventScroll: true });
+		}
+	}
+
+	// ---- actions -----------------------------------------------------------
+
+	function say(msg, bad) {
+		const el = $("action-msg");
+		el.textContent = msg;
+		el.className = "action-msg" + (bad ? " bad" : "");
+		clearTimeout(say.t);
+		say.t = setTimeout(() => { el.textContent = ""; }, 6000);
+	}
+
+	async function act(what, fn) {
+		try {
+			const msg = await fn();
+			if (msg) say(msg, false);
+		} catch (e) {
+			say(what + ": " + e.message, true);
+		} finally {
+			refocus(true);
+		}
+	}
+
+	async function scan(code) {
+		code = code.trim();
+		if (!code) return;
+		try {
+			state.flowError = null;
+			// The step ("Place the parcel") is the answer; no extra message.
+			state.flow = await call("POST", API + "/flow/scan", { code });
+		} catch (e) {
+			if (e.code === "no_order") {
+				state.flowError = { id: "flow-no_order", title: FLOW_WORDS.no_order[0], todo: FLOW_WORDS.no_order[1], detail: "Scanned: " + code };
+			} else {
+				state.flowError = { id: "flow-" + e.code, title: "That scan did not work.", todo: "", detail: e.message };
+			}
+		}
+		renderAll();
+	}
+
+	// flowPrinter is the printer the flow prints on: [flow] printer, else
+	// the first one configured.
+	function flowPrinter() {
+		return state.flowPrinter || (state.printers.length ? state.printers[0].name : "");
+	}
+
+	async function loadBenchConfig() {
+		try {
+			const c = await call("GET", API + "/config");
+			state.benchName = (c.bench && c.bench.name) || "";
+			state.flowPrinter = (c.flow && c.flow.printer) || "";
+			setText("bench-name", state.benchName);
+			document.title = "packbench " + state.benchName;
+		} catch (e) { /* the banner and the problems say enough */ }
+	}
+
+	function wireActions() {
+		$("scan-form").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			const input = $("scan");
+			const code = input.value;
+			input.value = "";
+			scan(code).finally(() => refocus(true));
+		});
+		$("btn-reprint").addEventListener("click", () => act("Reprint", async () => {
+			const f = state.flow;
+			if (!f || !f.job_id) return "Nothing to reprint yet.";
+			const job = await call("POST", API + "/jobs/" + f.job_id + "/reprint", {});
+			return "Reprinting (" + job.id + ")";
+		}));
+		$("btn-cancel").addEventListener("click", () => act("Cancel", async () => {
+			const f = state.flow;
+			if (!f) return "";
+			if (f.job_id && ["queued", "failed", "uncertain"].includes(f.job_state)) {
+				await call("POST", API + "/jobs/" + f.job_id + "/cancel", { reason: "cancelled at the bench" });
+				if (f.state === "armed") state.flow = await call("POST", API + "/flow/disarm");
+				return "Print cancelled";
+			}
+			if (f.state === "armed") {
+				state.flow = await call("POST", API + "/flow/disarm");
+				renderAll();
+				return "Order closed";
+			}
+			return "Nothing to cancel.";
+		}));
+		$("btn-tare").addEventListener("click", () => act("Tare", async () => {
+			await call("POST", API + "/scale/tare");
+			return "Tared";
+		}));
+		$("btn-zero").addEventListener("click", () => act("Zero", async () => {
+			await call("POST", API + "/scale/zero");
+			return "Zeroed";
+		}));
+		$("btn-test").addEventListener("click", () => act("Test print", async () => {
+			const name = flowPrinter();
+			if (!name) return "No printer configured.";
+			const job = await call("POST", API + "/printers/" + encodeURIComponent(name) + "/test");
+			return "Test label sent to " + name + " (" + job.id + ")";
+		}));
+		$("forget-key").addEventListener("click", () => {
+			localStorage.removeItem(KEY_STORE);
+			stop();
+			state.key = null;
+			showGate("");
+		});
+		$("key-form").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			const key = $("key-input").value.trim();
+			tryKey(key);
+		});
+		window.addEventListener("hashchange", showView);
+		// A click on empty space must not strand the scanner without a field.
+		document.addEventListener("click", (ev) => {
+			if (ev.target === document.body || ev.target.closest(".step-box, .weight-box, .preview, .problems")) refocus(true);
+		});
+	}
+
+	// ---- key, views, live data --------------------------------------------
+
+	function showGate(msg) {
+		$("keygate").hidden = false;
+		$("packer").hidden = true;
+		$("admin").hidden = true;
+		$("tabs").hidden = true;
+		$("forget-key").hidden = true;
+		setText("key-error", msg);
+		$("key-input").value = "";
+		$("key-input").focus();
+	}
+
+	function onKeyRefused() {
+		if (!state.key) return;
+		localStorage.removeItem(KEY_STORE);
+		stop();
+		state.key = null;
+		showGate("The bench did not accept that key. Enter it again.");
+	}
+
+	async function tryKey(key) {
+		if (key.length < 16) {
+			setText("key-error", "An API key has at least 16 characters.");
+			return;
+		}
+		state.key = key;
+		try {
+			const p = await call("GET", API + "/printers");
+			state.printers = p.printers || [];
+		} catch (e) {
+			if (e.status === 401) return; // onKeyRefused showed the gate
+			state.key = null;
+			setText("key-error", "The bench did not answer: " + e.message);
+			return;
+		}
+		localStorage.setItem(KEY_STORE, key);
+		$("key-input").value = "";
+		start();
+	}
+
+	function showView() {
+		if (!state.key) return;
+		const admin = location.hash === "#admin";
+		$("keygate").hidden = true;
+		$("tabs").hidden = false;
+		$("forget-key").hidden = !admin; // not on the packer's screen, where a tap would lock it
+		$("packer").hidden = admin;
+		$("admin").hidden = !admin;
+		$("tab-bench").setAttribute("aria-current", admin ? "false" : "page");
+		$("tab-admin").setAttribute("aria-current", admin ? "page" : "false");
+		if (admin) {
+			refreshAdmin();
+		} else {
+			refocus(true);
+		}
+	}
+
+	function start() {
+		showView();
+		openStream();
+		loadBenchConfig();
+		refreshPrinters();
+		state.timers.push(setInterval(refreshPrinters, 2000));
+		state.timers.push(setInterval(() => { if (!isPacker()) refreshAdmin(); }, 5000));
+		renderAll();
+	}
+
+	function stop() {
+		if (state.events) state.events.close();
+		state.events = null;
+		state.streamUp = false;
+		for (const t of state.timers) clearInterval(t);
+		state.timers = [];
+	}
+
+	function openStream() {
+		state.streamDownSince = Date.now();
+		const es = new EventSource(API + "/scale/events?key=" + encodeURIComponent(state.key));
+		state.events = es;
+		es.addEventListener("open", () => { state.streamUp = true; renderProblems(); });
+		es.addEventListener("error", () => {
+			if (state.streamUp) state.streamDownSince = Date.now();
+			state.streamUp = false;
+			renderProblems();
+			// The browser retries a dropped connection by itself, but not an
+			// error answer: a refused key (the check below shows the key form)
+			// or a bench that was restarting. Try again after a pause.
+			if (es.readyState === EventSource.CLOSED) {
+				setTimeout(() => {
+					if (state.events !== es) return;
+					call("GET", API + "/printers").then(() => { if (state.events === es) openStream(); }, () => {});
+				}, 3000);
+			}
+		});
+		es.addEventListener("reading", (ev) => {
+			state.reading = JSON.parse(ev.data);
+			renderWeight();
+			renderProblems();
+			refocus(false);
+		});
+		es.addEventListener("flow", (ev) => {
+			const f = JSON.parse(ev.data);
+			// A refused scan stays on screen until the flow moves on; the
+			// station's own no_order problem for it keeps the scanned code.
+			if (state.flowError && (!f.problem || "flow-" + f.problem.code !== state.flowError.id)) state.flowError = null;
+			state.flow = f;
+			renderFlow();
+			renderProblems();
+			refocus(false);
+		});
+		es.addEventListener("job", () => {
+			refreshPrinters();
+			if (!isPacker()) scheduleAdmin();
+		});
+	}
+
+	async function refreshHealth() {
+		try {
+			const resp = await fetch(API + "/health", { cache: "no-store" });
+			state.health = await resp.json();
+		} catch (e) {
+			state.health = null;
+		}
+		renderHealth();
+	}
+
+	async function refreshPrinters() {
+		if (!state.key) return;
+		let changed = false;
+		try {
+			const p = await call("GET", API + "/printers");
+			const before = state.printers.map((x) => x.name + x.state).join();
+			state.printers = p.printers || [];
+			changed = before !== state.printers.map((x) => x.name + x.state).join();
+		} catch (e) {
+			renderProblems(); // a lost stream shows once its grace time is over
+			return;
+		}
+		if (changed) refreshHealth(); // the banner says it at once too
+		renderFlow();
+		renderProblems();
+		if (!isPacker()) renderPrinters();
+	}
+
+	// ---- admin view -----------------------------------------------------------
+
+	let adminTimer = 0;
+	function scheduleAdmin() {
+		clearTimeout(adminTimer);
+		adminTimer = setTimeout(refreshAdmin, 300);
+	}
+
+	function el(tag, attrs, ...kids) {
+		const e = document.createElement(tag);
+		for (const [k, v] of Object.entries(attrs || {})) {
+			if (k === "class") e.className = v;
+			else if (k === "text") e.textContent = v;
+			else e.setAttribute(k, v);
+		}
+		for (const k of kids) {
+			if (k == null) continue;
+			e.appendChild(typeof k === "string" ? document.createTextNode(k) : k);
+		}
+		return e;
+	}
+
+	function fmtTime(t) {
+		if (!t) return "";
+		const d = new Date(t);
+		if (isNaN(d)) return t;
+		return d.toLocaleString(undefined, { hour12: false });
+	}
+
+	function fmtClock(t) {
+		const d = new Date(t);
+		if (isNaN(d)) return "";
+		return d.toLocaleTimeString(undefined, { hour12: false });
+	}
+
+	function badgeClass(s) {
+		if (["ready", "printed", "sent", "connected", "ok", "stable", "labelled", "shipped"].includes(s)) return "badge ok";
+		if (["queued", "sending", "printing", "connecting", "degraded", "motion", "unknown", "zero"].includes(s)) return "badge warn";
+		return "badge bad";
+	}
+
+	function facts(dl, rows) {
+		dl.textContent = "";
+		for (const [k, v] of rows) {
+			dl.appendChild(el("dt", { text: k }));
+			dl.appendChild(typeof v === "string" ? el("dd", { text: v }) : el("dd", null, v));
+		}
+	}
+
+	async function refreshAdmin() {
+		if (!state.key) return;
+		await refreshHealth();
+		const [jobs, ships, config] = await Promise.all([
+			loadRecent(API + "/jobs", "jobs"),
+			loadRecent(API + "/shipments", "shipments"),
+			call("GET", API + "/config").catch((e) => ({ error: e.message })),
+		]);
+		renderBenchFacts();
+		renderPrinters();
+		renderJobs(jobs);
+		renderShipments(ships);
+		renderConfig(config);
+	}
+
+	// loadRecent pages through a list that answers oldest first and keeps the
+	// last 25 items, newest first.
+	async function loadRecent(path, field) {
+		let items = [];
+		let after = "";
+		try {
+			for (let page = 0; page < 40; page++) {
+				const r = await call("GET", path + "?limit=500" + (after ? "&after=" + encodeURIComponent(after) : ""));
+				items = items.concat(r[field] || []).slice(-25);
+				if (!r.next) break;
+				after = r.next;
+			}
+		} catch (e) {
+			return { error: e.message };
+		}
+		return items.reverse();
+	}
+
+	function renderBenchFacts() {
+		const h = state.health || {};
+		const uptime = h.uptime_seconds != null ? Math.floor(h.uptime_seconds / 3600) + " h " + Math.floor((h.uptime_seconds % 3600) / 60) + " min" : "";
+		const q = (h.queue && h.queue.jobs) || {};
+		facts($("bench-facts"), [
+			["Status", el("span", { class: badgeClass(h.status), text: h.status || "no answer" })],
+			["Firmware", h.version || "unknown"],
+			["Started", fmtTime(h.started_at)],
+			["Up for", uptime],
+			["Data file", h.queue ? (h.queue.open ? "open" : "unusable: " + (h.queue.error || "")) : ""],
+			["Jobs waiting", String((q.queued || 0) + (q.sending || 0))],
+		]);
+		const ul = $("bench-problems");
+		ul.textContent = "";
+		for (const p of h.problems || []) ul.appendChild(el("li", { text: p }));
+
+		const s = h.scale || {};
+		const r = state.reading || s.reading;
+		facts($("scale-facts"), [
+			["State", el("span", { class: badgeClass(r ? r.status : s.status), text: r ? r.status : (s.status || "unknown") })],
+			["Reading", r ? (r.display || "–") : "–"],
+			["Source", (r && r.source) || ""],
+			["Simulated", s.simulated ? "yes" : "no"],
+			["Read at", r ? fmtClock(r.time) : ""],
+		]);
+
+		const links = h.links || [];
+		if (!links.length) {
+			facts($("mqtt-facts"), [["State", "not configured (no [mqtt] url)"]]);
+		} else {
+			const rows = [];
+			for (const l of links) {
+				rows.push([l.name, el("span", { class: badgeClass(l.state), text: l.state })]);
+				if (l.since) rows.push(["since", fmtTime(l.since)]);
+				if (l.error) rows.push(["error", l.error]);
+			}
+			facts($("mqtt-facts"), rows);
+		}
+		const counts = Object.entries(q).filter(([, n]) => n > 0).map(([s, n]) => n + " " + s).join(", ");
+		setText("job-counts", counts ? "(" + counts + ")" : "");
+	}
+
+	function renderPrinters() {
+		const tb = $("printer-rows");
+		if (tb.contains(document.activeElement)) return; // keep a keyboard user's place
+		tb.textContent = "";
+		if (!state.printers.length) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "6", class: "empty", text: "No printers configured." })));
+			return;
+		}
+		for (const p of state.printers) {
+			const words = PRINTER_WORDS[p.state];
+			const stateCell = el("td", null, el("span", { class: badgeClass(p.state), text: p.state }),
+				words ? el("div", { text: words[0] + " " + words[1] }) : null,
+				p.reason && !words ? el("div", { text: p.reason }) : null);
+			const btn = el("button", { type: "button", class: "small", "aria-label": "Test print on " + p.name, text: "Test print" });
+			btn.addEventListener("click", () => act("Test print", async () => {
+				const job = await call("POST", API + "/printers/" + encodeURIComponent(p.name) + "/test");
+				scheduleAdmin();
+				return "Test label queued for " + p.name + " (" + job.id + ")";
+			}));
+			tb.appendChild(el("tr", null,
+				el("td", { text: p.name }),
+				el("td", { text: p.transport + (p.address ? " " + p.address : "") }),
+				stateCell,
+				el("td", { text: p.last_job ? p.last_job + " " + (p.last_job_state || "") : "" }),
+				el("td", { text: fmtClock(p.updated) }),
+				el("td", null, btn)));
+		}
+	}
+
+	// jobButton is one job action; send makes the request (spelled out per
+	// action so api/web_test.go can check each path against the routes).
+	function jobButton(job, label, send) {
+		const b = el("button", { type: "button", class: "small", "aria-label": label + " job " + job.id, text: label });
+		b.addEventListener("click", () => act(label, async () => {
+			const j = await send(job.id);
+			scheduleAdmin();
+			return label + ": " + j.id + " " + j.state;
+		}));
+		return b;
+	}
+
+	const why = { reason: "admin page" };
+	const cancelJob = (id) => call("POST", API + "/jobs/" + id + "/cancel", why);
+	const retryJob = (id) => call("POST", API + "/jobs/" + id + "/retry", why);
+	const markPrinted = (id) => call("POST", API + "/jobs/" + id + "/mark-printed", why);
+	const reprintJob = (id) => call("POST", API + "/jobs/" + id + "/reprint", {});
+
+	function renderJobs(jobs) {
+		const tb = $("job-rows");
+		if (tb.contains(document.activeElement)) return;
+		tb.textContent = "";
+		if (jobs.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "6", class: "empty", text: "Could not load jobs: " + jobs.error })));
+			return;
+		}
+		if (!jobs.length) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "6", class: "empty", text: "No print jobs yet." })));
+			return;
+		}
+		for (const j of jobs) {
+			const hist = el("ul", { class: "history" });
+			for (const h of j.history || []) {
+				hist.appendChild(el("li", { text: fmtClock(h.at) + " " + (h.from ? h.from + " → " : "") + h.to + (h.reason ? " (" + h.reason + ")" : "") }));
+			}
+			const acts = el("td");
+			if (["queued", "failed", "uncertain"].includes(j.state)) acts.appendChild(jobButton(j, "Cancel", cancelJob));
+			if (["failed", "uncertain", "sent"].includes(j.state)) acts.appendChild(jobButton(j, "Retry", retryJob));
+			if (["failed", "uncertain", "sent"].includes(j.state)) acts.appendChild(jobButton(j, "Mark printed", markPrinted));
+			if (j.source === "flow" && ["printed", "sent", "cancelled"].includes(j.state)) acts.appendChild(jobButton(j, "Reprint", reprintJob));
+			tb.appendChild(el("tr", null,
+				el("td", { text: j.id }),
+				el("td", { text: j.key + (j.ref ? " · " + j.ref : "") }),
+				el("td", { text: j.printer }),
+				el("td", null, el("span", { class: badgeClass(j.state), text: JOB_STATE_WORDS[j.state] || j.state }),
+					// Why it waits or failed; a finished job's old error would mislead.
+					j.last_error && ["queued", "sending", "failed", "uncertain"].includes(j.state) ? el("div", { text: j.last_error }) : null),
+				el("td", null, hist),
+				acts));
+		}
+	}
+
+	function renderShipments(ships) {
+		const tb = $("ship-rows");
+		if (tb.contains(document.activeElement)) return;
+		tb.textContent = "";
+		if (ships.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "Could not load shipments: " + ships.error })));
+			return;
+		}
+		let rows = 0;
+		for (const s of ships) {
+			const o = s.order || {};
+			const to = o.ship_to || {};
+			for (const p of (s.packages || []).slice().reverse()) {
+				const link = el("a", { href: "#admin", text: p.has_preview ? "Show label" : "no preview" });
+				if (p.has_preview && p.label_id && !p.label_deleted) {
+					link.addEventListener("click", (ev) => { ev.preventDefault(); showAdminLabel(p); });
+				}
+				tb.appendChild(el("tr", null,
+					el("td", { text: s.order_id + (o.partner_order_id ? " (" + o.partner_order_id + ")" : "") }),
+					el("td", { text: [to.name, to.city, to.country].filter(Boolean).join(", ") }),
+					el("td", { text: p.index + " of " + p.count + " · " + p.status }),
+					el("td", { text: p.tracking_number || p.error || "" }),
+					el("td", { text: (p.weight && p.weight.display) || "" }),
+					el("td", null, p.job_id ? el("span", { class: badgeClass(p.job_state), text: p.job_id + " " + (p.job_state || "") }) : null),
+					el("td", null, link)));
+				rows++;
+			}
+		}
+		if (!rows) tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "No shipments yet." })));
+	}
+
+	async function showAdminLabel(p) {
+		const fig = $("admin-preview");
+		try {
+			const url = await fetchImage(API + "/labels/" + encodeURIComponent(p.label_id) + ".png");
+			const img = $("admin-label-img");
+			if (img.src.startsWith("blob:")) URL.revokeObjectURL(img.src);
+			img.src = url;
+			img.alt = "Label " + p.label_id;
+			setText("admin-label-caption", p.label_id + (p.tracking_number ? " · " + p.tracking_number : ""));
+			fig.hidden = false;
+		} catch (e) {
+			say("Label: " + e.message, true);
+		}
+	}
+
+	// problemSection maps a health problem ("printer zebra: paper out",
+	// "scale: not answering", "mqtt: disconnected: ...") to the config
+	// section it concerns.
+	function problemSection(p) {
+		const head = p.split(/[ :]/)[0].toLowerCase();
+		return { printer: "printers", queue: "bench" }[head] || head;
+	}
+
+	function renderConfig(cfg) {
+		const box = $("config");
+		// Someone reading or selecting text there keeps their place.
+		if (box.contains(document.activeElement)) return;
+		box.textContent = "";
+		if (cfg && cfg.error && Object.keys(cfg).length === 1) {
+			box.appendChild(el("p", { class: "field-problem", text: "Could not load the configuration: " + cfg.error }));
+			return;
+		}
+		const probs = {};
+		for (const p of (state.health && state.health.problems) || []) {
+			const s = problemSection(p);
+			(probs[s] = probs[s] || []).push(p);
+		}
+		for (const [section, value] of Object.entries(cfg || {})) {
+			const fs = el("fieldset", { id: "config-" + section });
+			fs.appendChild(el("legend", { text: section }));
+			for (const p of probs[section] || []) {
+				fs.classList.add("has-problem");
+				fs.appendChild(el("p", { class: "field-problem", role: "note", text: p }));
+			}
+			const list = el("div", { class: "field" });
+			flatten(value, "", (k, v) => {
+				list.appendChild(el("span", { class: "k", text: k || section }));
+				list.appendChild(el("span", { class: "v", text: v }));
+			});
+			fs.appendChild(list);
+			box.appendChild(fs);
+		}
+	}
+
+	function flatten(v, prefix, out) {
+		if (v !== null && typeof v === "object") {
+			const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x]) : Object.entries(v);
+			if (!entries.length) { out(prefix, Array.isArray(v) ? "[]" : "{}"); return; }
+			for (const [k, x] of entries) flatten(x, prefix ? prefix + (Array.isArray(v) ? "[" + k + "]" : "." + k) : (Array.isArray(v) ? "[" + k + "]" : k), out);
+			return;
+		}
+		out(prefix, v === null ? "–" : v === "" ? "(empty)" : String(v));
+	}
+
+	// ---- start -------------------------------------------------------------
+
+	function main() {
+		wireActions();
+		refreshHealth();
+		setInterval(refreshHealth, 5000);
+		const key = localStorage.getItem(KEY_STORE);
+		if (key) {
+			tryKey(key);
+		} else {
+			showGate("");
+		}
+	}
+
+	if (document.readyState === "loading") {
+		document.addEventListener("DOMContentLoaded", main);
+	} else {
+		main();
+	}
+})();

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/packbench/packbench/api"
+)
+
+// TestStatusShowsLinks: packbench status prints each link out (MQTT) with
+// its state and, when down, the reason.
+func TestStatusShowsLinks(t *testing.T) {
+	for _, tc := range []struct {
+		link api.LinkHealth
+		want string
+	}{
+		{api.LinkHealth{Name: "mqtt", State: "connected"}, "mqtt:"},
+		{api.LinkHealth{Name: "mqtt", State: "disconnected", Error: "uplink: connect ssl://b:8883: broker certificate not trusted"},
+			"disconnected: uplink: connect ssl://b:8883: broker certificate not trusted"},
+	} {
+		var out bytes.Buffer
+		h := benchHealth{Health: api.Health{Status: api.HealthOK, Links: []api.LinkHealth{tc.link}}}
+		printHealth(&out, "http://127.0.0.1:8080", h)
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.HasPrefix(l, "mqtt:") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, tc.link.State) || !strings.Contains(line, tc.want) {
+			t.Errorf("status output:\n%s\nwant a line %q with %q", out.String(), "mqtt: "+tc.link.State, tc.want)
+		}
+	}
+	var out bytes.Buffer
+	printHealth(&out, "http://127.0.0.1:8080", benchHealth{Health: api.Health{Status: api.HealthOK}})
+	if strings.Contains(out.String(), "mqtt") {
+		t.Errorf("a bench without links shows one:\n%s", out.String())
+	}
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"slices"
+
+	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
+	"github.com/packbench/packbench/uplink"
+)
+
+// intake takes jobs pushed over MQTT into the bench (uplink.Intake):
+// labels and images are made printer-ready ZPL at the bench's label size
+// and resolution, ZPL is checked, and the job is enqueued with the push's
+// idempotency key; an order goes to the station and prints when weighed.
+// Every Push commits before it returns.
+type intake struct {
+	db       *queue.DB
+	st       *station.Station
+	log      *slog.Logger
+	printers []string
+	label    labelrender.Options // DPI and size; Date set per label
+	raster   bool                // [label] format = "raster"
+
+	// exitAfterCommit is the test hook (see testExitAfterCommitEnv).
+	exitAfterCommit bool
+}
+
+func newIntake(b *bench, exitAfterCommit bool) (*intake, error) {
+	lc := b.station.Config().Label
+	w, h, err := labelrender.ParseSize(lc.Size, lc.DPI)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt intake: label.size: %w", err)
+	}
+	in := &intake{
+		db: b.db, st: b.station, log: b.log,
+		label:  labelrender.Options{DPI: lc.DPI, WidthDots: w, HeightDots: h},
+		raster: lc.Format == station.FormatRaster, exitAfterCommit: exitAfterCommit,
+	}
+	for _, p := range b.cfg.Printers {
+		in.printers = append(in.printers, p.Name)
+	}
+	if exitAfterCommit {
+		b.log.Warn("TEST HOOK " + testExitAfterCommitEnv + "=1: the daemon exits after committing the first pushed job, before acknowledging it")
+	}
+	return in, nil
+}
+
+// invalid is a push error that rejects the push for good, naming the field.
+func invalid(field, format string, args ...any) error {
+	return &uplink.PushError{Field: field, Rule: fmt.Sprintf(format, args...)}
+}
+
+// Push implements uplink.Intake.
+func (in *intake) Push(ctx context.Context, j uplink.PushJob) (uplink.PushResult, error) {
+	if j.Type == uplink.PushOrder {
+		return in.pushOrder(ctx, j)
+	}
+	printer := j.Printer
+	if printer == "" {
+		printer = in.st.Printer()
+	} else if !slices.Contains(in.printers, printer) {
+		return uplink.PushResult{}, invalid("printer", "%q: no such printer on this bench (have %q)", printer, in.printers)
+	}
+	label, err := in.render(j)
+	if err != nil {
+		return uplink.PushResult{}, err
+	}
+	nj := queue.NewJob{Key: j.Key(), Source: queue.SourceMQTT, Printer: printer, Copies: j.Copies, Ref: j.Key()}
+	var job queue.Job
+	var created bool
+	if j.Type == uplink.PushZPL {
+		// Raw ZPL has no preview (like a carrier's ZPL): the job alone.
+		nj.ContentType, nj.Payload = queue.ContentZPL, label.ZPL
+		job, created, err = in.db.Enqueue(ctx, nj)
+	} else {
+		// Through the station, which keeps the spec or the image under the
+		// job id for GET /api/v1/labels/{job}.png and the spool preview.
+		job, created, err = in.st.EnqueueLabel(ctx, nj, label)
+	}
+	if err != nil {
+		return uplink.PushResult{}, fmt.Errorf("mqtt push %q: %w", j.ID, err)
+	}
+	in.committed(j, created)
+	if !created {
+		in.log.Info("mqtt push already taken: same job (a redelivery or a repeated id)", "id", j.ID, "job", job.ID)
+	}
+	return uplink.PushResult{Job: job.ID.String(), Created: created}, nil
+}
+
+// render turns a push's body into checked, printer-ready ZPL and what
+// draws its preview.
+func (in *intake) render(j uplink.PushJob) (station.JobLabel, error) {
+	opts := in.label
+	opts.Date = nowUTC()
+	none := station.JobLabel{}
+	switch j.Type {
+	case uplink.PushZPL:
+		zpl := []byte(j.ZPL)
+		if err := labelrender.CheckZPL(zpl, nil); err != nil {
+			return none, invalid("zpl", "%v", err)
+		}
+		return station.JobLabel{ZPL: zpl}, nil
+	case uplink.PushPNG:
+		zpl, err := labelrender.PNGToZPL(j.PNG, &labelrender.ImageOptions{Options: opts})
+		if err != nil {
+			return none, invalid("png", "%v", err)
+		}
+		return station.JobLabel{ZPL: zpl, PNG: j.PNG}, nil
+	case uplink.PushLabel:
+		l, err := labelrender.ParseLabel(j.Label)
+		if err != nil {
+			var fe *labelrender.FieldError
+			if errors.As(err, &fe) {
+				return none, invalid("label."+fe.Path, "%s", fe.Rule)
+			}
+			return none, invalid("label", "%v", err)
+		}
+		var zpl []byte
+		if in.raster {
+			zpl, err = labelrender.RenderRasterZPL(l, &opts, labelrender.Z64)
+		} else {
+			zpl, err = labelrender.RenderZPL(l, &opts)
+		}
+		if err != nil {
+			// The spec parsed: what is left (does not fit, unsupported in
+			// this output) is the label's own problem, not a passing fault.
+			return none, invalid("label", "%v", err)
+		}
+		return station.JobLabel{ZPL: zpl, Label: &l, Opts: opts}, nil
+	}
+	return none, invalid("type", "%q: must be label, zpl, png or order", j.Type)
+}
+
+// pushOrder creates the pushed order; the flow prints it when its parcel
+// is weighed. The order's id is the push id when the order has none, so a
+// redelivered push finds the order it created and is not an error.
+func (in *intake) pushOrder(ctx context.Context, j uplink.PushJob) (uplink.PushResult, error) {
+	if j.Printer != "" {
+		return uplink.PushResult{}, invalid("printer", "not used with type \"order\": the flow prints to its own printer")
+	}
+	if j.Copies > 1 {
+		return uplink.PushResult{}, invalid("copies", "not used with type \"order\": one label per parcel")
+	}
+	o, err := station.ParseOrder(j.Order)
+	if err != nil {
+		return uplink.PushResult{}, orderError(err)
+	}
+	if o.ID == "" {
+		o.ID = j.ID
+		if err := o.Validate(); err != nil {
+			return uplink.PushResult{}, invalid("order.id", "required when the push id %q cannot be the order id (%v)", j.ID, err)
+		}
+	}
+	if o.Source == "" {
+		o.Source = "mqtt"
+	}
+	created, err := in.st.CreateOrder(ctx, o)
+	if errors.Is(err, station.ErrConflict) {
+		if _, gerr := in.st.Order(ctx, o.ID); gerr == nil {
+			in.committed(j, false)
+			in.log.Info("mqtt push already taken: the order exists (a redelivery or a repeated id)", "id", j.ID, "order", o.ID)
+			return uplink.PushResult{Job: o.ID, Created: false}, nil
+		}
+		return uplink.PushResult{}, invalid("order", "%v", err)
+	}
+	if err != nil {
+		return uplink.PushResult{}, orderError(err)
+	}
+	in.committed(j, true)
+	return uplink.PushResult{Job: created.ID, Created: true}, nil
+}
+
+// orderError makes the station's input errors rejections naming the
+// field; anything else (storage) is left to be redelivered.
+func orderError(err error) error {
+	var fe *station.FieldError
+	if errors.As(err, &fe) {
+		return invalid("order."+fe.Field, "%s", fe.Rule)
+	}
+	if errors.Is(err, station.ErrInvalid) {
+		return invalid("order", "%v", err)
+	}
+	return err
+}
+
+// committed runs after a push is durable: the test hook dies here, before
+// the link acknowledges it.
+func (in *intake) committed(j uplink.PushJob, created bool) {
+	if !in.exitAfterCommit {
+		return
+	}
+	in.log.Warn("TEST HOOK: exiting after the commit, before the acknowledgement", "id", j.ID, "created", created)
+	os.Exit(3)
+}
