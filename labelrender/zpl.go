@@ -2,6 +2,7 @@ package labelrender
 
 import (
 	"strconv"
+	"strings"
 )
 
 // RenderZPL renders the label as native ZPL: printer fonts (^A0) and printer
@@ -123,10 +124,24 @@ func appendElementZPL(b []byte, e *element, l *Label) []byte {
 			b = append(b, ",1,1^FH^FD"...)
 			b = AppendFieldData(b, l.Code2D.serviceClass()+country+postal)
 		}
-		b = AppendFieldData(b, e.data)
+		b = AppendFieldData(b, maxiSecondary(e))
 		b = append(b, "^FS\n"...)
 	}
 	return b
+}
+
+// maxiEnvelope opens a MaxiCode secondary message (ANSI MH10.8.3).
+const maxiEnvelope = "[)>\x1e01\x1d"
+
+// maxiSecondary is a 2-D element's field data. Zebra's ^BD wants MaxiCode's
+// secondary message in the ANSI MH10.8.3 envelope "[)>RS01GSyy … RS EOT":
+// the printer splices the primary message in after its header. Data
+// without the envelope gets one (format year 96, as UPS uses).
+func maxiSecondary(e *element) string {
+	if e.codeType != MaxiCode || strings.HasPrefix(e.data, maxiEnvelope) {
+		return e.data
+	}
+	return maxiEnvelope + "96" + e.data + "\x1e\x04"
 }
 
 const hexDigits = "0123456789ABCDEF"

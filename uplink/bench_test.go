@@ -2,6 +2,7 @@ package uplink
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -16,10 +17,14 @@ import (
 	"github.com/packbench/packbench/queue"
 )
 
+// benchBrokerExtra adds mosquitto.conf lines for the push benchmark, e.g.
+// -broker-extra 'set_tcp_nodelay true' (what the example config recommends).
+var benchBrokerExtra = flag.String("broker-extra", "", "extra mosquitto.conf lines for BenchmarkPushCommitAck")
+
 // BenchmarkPushCommitAck: a push published to loopback mosquitto until
 // the bench committed it to bbolt and sent the PUBACK. Reports p50/p99.
 func BenchmarkPushCommitAck(b *testing.B) {
-	mq := startMosquitto(b, "")
+	mq := startMosquitto(b, *benchBrokerExtra+"\n")
 	acked := make(chan string, 1)
 	bn := startBench(b, mq.URL(), "bench-bm", benchOptions{opts: &Options{
 		afterAck: func(j PushJob, _ PushResult) { acked <- j.ID },
