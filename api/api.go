@@ -284,12 +284,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d := time.Since(start)
 		s.observe(r.Method, route, sw.status(), d)
 		// The path, never the query: ?key= must not reach the journal.
-		// Probes (health, metrics) every few seconds would drown the rest.
+		// Successful reads are debug: the page and probes poll every few
+		// seconds and would drown the changes and errors worth reading.
 		level := slog.LevelInfo
 		switch {
 		case sw.status() >= 500:
 			level = slog.LevelWarn
-		case route == "GET "+prefix+"/health" || route == "GET /metrics":
+		case r.Method == http.MethodGet && sw.status() < 400:
 			level = slog.LevelDebug
 		}
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)

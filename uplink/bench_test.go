@@ -15,6 +15,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 // benchBrokerExtra adds mosquitto.conf lines for the push benchmark, e.g.
@@ -24,7 +25,7 @@ var benchBrokerExtra = flag.String("broker-extra", "", "extra mosquitto.conf lin
 // BenchmarkPushCommitAck: a push published to loopback mosquitto until
 // the bench committed it to bbolt and sent the PUBACK. Reports p50/p99.
 func BenchmarkPushCommitAck(b *testing.B) {
-	mq := startMosquitto(b, *benchBrokerExtra+"\n")
+	mq := uplinktest.StartMosquitto(b, *benchBrokerExtra+"\n")
 	acked := make(chan string, 1)
 	bn := startBench(b, mq.URL(), "bench-bm", benchOptions{opts: &Options{
 		afterAck: func(j PushJob, _ PushResult) { acked <- j.ID },
@@ -52,7 +53,7 @@ func BenchmarkPushCommitAck(b *testing.B) {
 // BenchmarkOutboxDrain: b.N events waiting in the outbox, published to
 // loopback mosquitto and received by a subscriber. Reports events/s.
 func BenchmarkOutboxDrain(b *testing.B) {
-	mq := startMosquitto(b, "")
+	mq := uplinktest.StartMosquitto(b, "")
 	dir := b.TempDir()
 	db, err := queue.Open(dir+"/queue.db", &queue.Options{Consumers: []string{DefaultConsumer}})
 	if err != nil {
@@ -101,8 +102,8 @@ func BenchmarkOutboxDrain(b *testing.B) {
 func BenchmarkFleet200(b *testing.B) {
 	const benches = 200
 	for range b.N {
-		mq := startMosquitto(b, "")
-		rss0 := procRSS(b, mq.cmd.Process.Pid)
+		mq := uplinktest.StartMosquitto(b, "")
+		rss0 := procRSS(b, mq.Pid())
 		runtime.GC()
 		var m0, m1 runtime.MemStats
 		runtime.ReadMemStats(&m0)
@@ -120,7 +121,7 @@ func BenchmarkFleet200(b *testing.B) {
 		})
 		runtime.GC()
 		runtime.ReadMemStats(&m1)
-		rss1 := procRSS(b, mq.cmd.Process.Pid)
+		rss1 := procRSS(b, mq.Pid())
 		b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/benches/1024, "heap-KiB/bench")
 		b.ReportMetric(float64(m1.Sys-m0.Sys)/benches/1024, "go-sys-KiB/bench")
 		b.ReportMetric(float64(rss1-rss0)/benches, "broker-KiB/bench")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 func TestMain(m *testing.M) {
@@ -99,7 +100,7 @@ func startChild(t *testing.T, env ...string) *child {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(append(os.Environ(), "UPLINK_TEST_CHILD=1"), env...)
 	cmd.Stderr = os.Stderr
-	dieWithParent(cmd)
+	uplinktest.DieWithParent(cmd)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -161,7 +162,7 @@ func (c *child) stop(t *testing.T) {
 // recognises the id: the job is committed once and printed once, and the
 // push is not delivered a third time.
 func TestKilledBeforeAck(t *testing.T) {
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	dir := t.TempDir()
 	emu := startEmulator(t)
 	env := []string{"UPLINK_TEST_URL=" + mq.URL(), "UPLINK_TEST_DIR=" + dir}

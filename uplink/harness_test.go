@@ -6,14 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,138 +19,8 @@ import (
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
-
-const mosquittoBin = "/usr/sbin/mosquitto"
-
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// mosquitto is Debian's broker run by a test on a loopback port.
-type mosquitto struct {
-	t       testing.TB
-	port    int
-	dir     string
-	conf    string
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	logFile string
-}
-
-// startMosquitto starts mosquitto with persistence in a temp dir. extra
-// configures the listener further (TLS files). It fails, never skips, when the
-// binary is missing.
-func startMosquitto(t testing.TB, extra string) *mosquitto {
-	t.Helper()
-	if _, err := os.Stat(mosquittoBin); err != nil {
-		t.Fatalf("mosquitto is required for this test and missing at %s (%v): install Debian's mosquitto package (scripts/test does)", mosquittoBin, err)
-	}
-	dir := t.TempDir()
-	m := &mosquitto{t: t, port: freePort(t), dir: dir, logFile: filepath.Join(dir, "mosquitto.log")}
-	listener := fmt.Sprintf("listener %d 127.0.0.1\n", m.port) + extra
-	anon := "allow_anonymous true"
-	if strings.Contains(extra, "allow_anonymous") {
-		anon = ""
-	}
-	conf := listener + fmt.Sprintf(`%s
-%s
-persistence true
-persistence_location %s/
-autosave_interval 0
-max_queued_messages 0
-max_queued_bytes 0
-log_dest file %s
-log_type error
-log_type warning
-log_type notice
-`, anon, userLine(), dir, m.logFile)
-	m.conf = filepath.Join(dir, "mosquitto.conf")
-	if err := os.WriteFile(m.conf, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(m.Stop) // first: a failed Start must not leave a broker behind
-	m.Start()
-	return m
-}
-
-func (m *mosquitto) URL() string { return fmt.Sprintf("mqtt://127.0.0.1:%d", m.port) }
-
-// userLine keeps mosquitto from dropping root privileges to its own user,
-// which could not write the test's temp dir.
-func userLine() string {
-	if os.Geteuid() == 0 {
-		return "user root"
-	}
-	return ""
-}
-
-// Start runs the broker and waits until its port answers (polling an
-// external process, with a deadline).
-func (m *mosquitto) Start() {
-	m.t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	cmd := exec.Command(mosquittoBin, "-c", m.conf)
-	out, err := os.OpenFile(filepath.Join(m.dir, "stderr.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		m.t.Fatal(err)
-	}
-	defer out.Close()
-	cmd.Stdout, cmd.Stderr = out, out
-	dieWithParent(cmd) // a test binary killed mid-run takes its broker along
-	if err := cmd.Start(); err != nil {
-		m.t.Fatalf("start mosquitto: %v", err)
-	}
-	m.cmd, m.exited = cmd, make(chan struct{})
-	exited := m.exited
-	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", m.port), time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(m.logFile)
-			stderr, _ := os.ReadFile(filepath.Join(m.dir, "stderr.log"))
-			m.t.Fatalf("mosquitto exited at start: %s%s", stderr, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			_ = cmd.Process.Kill()
-			m.t.Fatalf("mosquitto did not listen on %d within 10s: %v", m.port, err)
-		}
-		time.Sleep(20 * time.Millisecond) // polling an external process
-	}
-}
-
-// Stop terminates the broker (it saves its persistence file on the way).
-func (m *mosquitto) Stop() {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.cmd == nil {
-		return
-	}
-	_ = m.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-m.exited:
-	case <-time.After(10 * time.Second):
-		_ = m.cmd.Process.Kill()
-		<-m.exited
-	}
-	m.cmd = nil
-}
 
 // startMochi runs mochi-mqtt in process on a loopback port.
 func startMochi(t testing.TB) string {
@@ -164,7 +29,7 @@ func startMochi(t testing.TB) string {
 	if err := srv.AddHook(new(allowAll), nil); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", uplinktest.FreePort(t))
 	if err := srv.AddListener(listeners.NewTCP(listeners.Config{ID: "t", Address: addr})); err != nil {
 		t.Fatal(err)
 	}

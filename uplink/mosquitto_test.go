@@ -13,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 // publishMany publishes payloads at QoS 1 from a few clients at once and
@@ -57,7 +58,7 @@ func countLabels(labels [][]byte) map[string]int {
 // (queued and printed) reach the events topic.
 func TestThousandPushesPrintOnce(t *testing.T) {
 	const n = 1000
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	c := testClient(t, mq.URL(), "tester", true)
 	events := newRecorder()
 	subscribe(t, c, "packbench/bench-a/events", events)
@@ -109,7 +110,7 @@ func TestThousandPushesPrintOnce(t *testing.T) {
 // persistent subscriber, in order; duplicates carry the same id.
 func TestBrokerOutageDeliversEveryEvent(t *testing.T) {
 	const n = 5000
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	watcher := testClient(t, mq.URL(), "watcher", false)
 	events := newRecorder()
 	subscribe(t, watcher, "packbench/bench-o/events", events)
@@ -167,7 +168,7 @@ func TestBrokerOutageDeliversEveryEvent(t *testing.T) {
 // benches through the shared subscription; none lost, none printed twice.
 func TestPoolTwoBenches(t *testing.T) {
 	const n = 2000
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	pool := func(c *Config) { c.PoolSite = "hall-1"; c.PoolGroup = "packers" }
 	b1 := startBench(t, mq.URL(), "bench-p1", benchOptions{print: true, cfg: pool})
 	b2 := startBench(t, mq.URL(), "bench-p2", benchOptions{print: true, cfg: pool})
@@ -194,7 +195,7 @@ func TestPoolTwoBenches(t *testing.T) {
 // TestOnlineAfterBrokerRestart: after the broker restarts, the bench
 // reconnects and says online again.
 func TestOnlineAfterBrokerRestart(t *testing.T) {
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	b := startBench(t, mq.URL(), "bench-r", benchOptions{})
 	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
 	waitFor(t, 10*time.Second, "status connected", func() bool { return b.link.Status().Connected })
@@ -237,7 +238,7 @@ func (f *flakyIntake) Push(ctx context.Context, j PushJob) (PushResult, error) {
 // left unacknowledged; the link reconnects, the broker redelivers it and
 // it is committed once.
 func TestTransientIntakeErrorRedelivers(t *testing.T) {
-	mq := startMosquitto(t, "")
+	mq := uplinktest.StartMosquitto(t, "")
 	acked := make(chan PushResult, 4)
 	var in *flakyIntake
 	b := startBench(t, mq.URL(), "bench-f", benchOptions{

@@ -2,78 +2,26 @@ package uplink
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// testCA makes a CA, and a certificate it signs for 127.0.0.1, as PEM
-// files in dir.
-func testCA(t *testing.T, dir, name string) (caFile, certFile, keyFile string) {
-	t.Helper()
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name + " test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	write := func(file, typ string, b []byte) string {
-		p := filepath.Join(dir, file)
-		if err := os.WriteFile(p, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: b}), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	return write(name+"-ca.pem", "CERTIFICATE", caDER), write(name+"-cert.pem", "CERTIFICATE", der), write(name+"-key.pem", "PRIVATE KEY", keyDER)
-}
+	"github.com/packbench/packbench/uplink/uplinktest"
+)
 
 // TestTLS: mosquitto with a TLS listener signed by a test CA. The right CA
 // connects (a client and a bench); a wrong CA fails naming its file.
 func TestTLS(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key := testCA(t, dir, "good")
-	wrongCA, _, _ := testCA(t, dir, "wrong")
-	mq := startMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key))
-	port := mq.port
+	ca, cert, key := uplinktest.NewTestCA(t, dir, "good")
+	wrongCA, _, _ := uplinktest.NewTestCA(t, dir, "wrong")
+	mq := uplinktest.StartMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key))
+	port := mq.Port()
 	url := fmt.Sprintf("mqtts://127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -105,7 +53,7 @@ func TestTLS(t *testing.T) {
 // or with a wrong password it fails, and the error says which.
 func TestMutualTLSAndPassword(t *testing.T) {
 	dir := t.TempDir()
-	ca, cert, key := testCA(t, dir, "good")
+	ca, cert, key := uplinktest.NewTestCA(t, dir, "good")
 	pwfile := filepath.Join(dir, "passwd")
 	if out, err := exec.Command("/usr/bin/mosquitto_passwd", "-c", "-b", pwfile, "bench", "s3cret").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd (Debian's mosquitto package): %v: %s", err, out)
@@ -113,8 +61,8 @@ func TestMutualTLSAndPassword(t *testing.T) {
 	if err := os.Chmod(pwfile, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	mq := startMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous false\npassword_file %s\n", ca, cert, key, pwfile))
-	url := fmt.Sprintf("mqtts://127.0.0.1:%d", mq.port)
+	mq := uplinktest.StartMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate true\nallow_anonymous false\npassword_file %s\n", ca, cert, key, pwfile))
+	url := fmt.Sprintf("mqtts://127.0.0.1:%d", mq.Port())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

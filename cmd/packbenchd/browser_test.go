@@ -36,30 +36,9 @@ func TestBrowserBenchPage(t *testing.T) {
 	}
 	// Speed 2 in/s: a 6-inch label takes 3 s, so "Printing" stays on screen
 	// long enough for a person, and for this test, to see it.
-	emu := devicetest.NewEmulator(&devicetest.Options{Speed: 2})
-	t.Cleanup(func() { emu.Close() })
-	addr, err := emu.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	emu, addr := emulator(t, &devicetest.Options{Speed: 2})
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "bench.toml")
-	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, `
-[bench]
-name = "bench-3"
-[[printer]]
-name = "zebra"
-transport = "tcp"
-address = %q
-[scale]
-driver = "sim"
-[carrier]
-kind = "local"
-scheme = "sequence"
-prefix = "PB"
-`, addr), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"bench-3\"\n")
 	key := "browser-test-key-0123456789abcdef"
 	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + key}, "--config", cfgFile)
 	d.key = key

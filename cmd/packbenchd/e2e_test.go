@@ -113,6 +113,45 @@ func TestDefaultBench(t *testing.T) {
 	d2.stop()
 }
 
+// benchConfig writes dir/bench.toml: one TCP printer "zebra" (the emulator
+// at printerAddr), the simulated scale, the local carrier numbering PB…,
+// and the sections in extra ([bench], [label], [mqtt]). It returns the
+// file's path.
+func benchConfig(t testing.TB, dir, printerAddr, extra string) string {
+	t.Helper()
+	p := filepath.Join(dir, "bench.toml")
+	if err := os.WriteFile(p, fmt.Appendf(nil, `
+[[printer]]
+name = "zebra"
+transport = "tcp"
+address = %q
+[scale]
+driver = "sim"
+[carrier]
+kind = "local"
+scheme = "sequence"
+prefix = "PB"
+%s
+`, printerAddr, extra), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// emulator starts a printer emulator on loopback TCP, closed when the test
+// ends, and returns it with its address. nil options: Speed 0, it prints
+// at once.
+func emulator(t testing.TB, opts *devicetest.Options) (*devicetest.Emulator, string) {
+	t.Helper()
+	emu := devicetest.NewEmulator(opts)
+	t.Cleanup(func() { emu.Close() })
+	addr, err := emu.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return emu, addr
+}
+
 // TestEndToEnd drives the real daemon with the printer emulator on
 // loopback TCP and the simulated scale through the API.
 func TestEndToEnd(t *testing.T) {
@@ -120,36 +159,13 @@ func TestEndToEnd(t *testing.T) {
 	// print it (the hook runs before the label reaches the print engine).
 	var pauseAt atomic.Int64
 	var emu *devicetest.Emulator
-	emu = devicetest.NewEmulator(&devicetest.Options{OnLabel: func(n int, _ []byte) {
+	emu, addr := emulator(t, &devicetest.Options{OnLabel: func(n int, _ []byte) {
 		if int64(n) == pauseAt.Load() {
 			emu.SetPaused(true)
 		}
 	}})
-	t.Cleanup(func() { emu.Close() })
-	addr, err := emu.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "bench.toml")
-	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, `
-[bench]
-name = "e2e"
-[[printer]]
-name = "zebra"
-transport = "tcp"
-address = %q
-[scale]
-driver = "sim"
-[label]
-weight_unit = "kg"
-[carrier]
-kind = "local"
-scheme = "sequence"
-prefix = "PB"
-`, addr), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"e2e\"\n[label]\nweight_unit = \"kg\"\n")
 	key := "e2e-test-key-0123456789abcdef"
 	env := []string{"PACKBENCH_API_KEY=" + key}
 	d := startDaemon(t, dir, env, "--config", cfgFile)

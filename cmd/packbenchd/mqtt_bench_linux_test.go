@@ -16,6 +16,7 @@ import (
 	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/uplink"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 // benchBrokerExtra is added to the benchmarks' mosquitto config, e.g.
@@ -30,7 +31,7 @@ func mqttBenchBench(b *testing.B, deviceID, brokerExtra string, getenv func(stri
 	if brokerExtra != "" {
 		brokerExtra += "\n"
 	}
-	mq := startMosquitto(b, brokerExtra)
+	mq := uplinktest.StartMosquitto(b, brokerExtra)
 	arrived := make(chan time.Time, 4096)
 	emu := devicetest.NewEmulator(&devicetest.Options{OnLabel: func(int, []byte) { arrived <- time.Now() }})
 	b.Cleanup(func() { emu.Close() })
@@ -38,7 +39,7 @@ func mqttBenchBench(b *testing.B, deviceID, brokerExtra string, getenv func(stri
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := loadConfig("", envMap(map[string]string{"PACKBENCH_MQTT_URL": mq.url(), "PACKBENCH_DEVICE_ID": deviceID}))
+	cfg, err := loadConfig("", envMap(map[string]string{"PACKBENCH_MQTT_URL": mq.URL(), "PACKBENCH_DEVICE_ID": deviceID}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func mqttBenchBench(b *testing.B, deviceID, brokerExtra string, getenv func(stri
 		}
 		time.Sleep(5 * time.Millisecond) // polling the broker connection
 	}
-	return bn, testClient(b, mq.port, "cloud"), arrived
+	return bn, testClient(b, mq.Port(), "cloud"), arrived
 }
 
 // BenchmarkMQTTPushToLabel: one push at a time, timed from the cloud's

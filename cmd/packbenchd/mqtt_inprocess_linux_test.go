@@ -23,6 +23,7 @@ import (
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 // TestMQTTInProcess runs the daemon's wiring (newBench, run) in the test
@@ -32,9 +33,9 @@ import (
 // image print and keep their previews under the job id; reprint, cancel,
 // retry and zero answer over cmd/<verb>.
 func TestMQTTInProcess(t *testing.T) {
-	mq := startMosquitto(t, "")
-	_, addr := emulator(t)
-	cfg, err := loadConfig("", envMap(map[string]string{"PACKBENCH_MQTT_URL": mq.url(), "PACKBENCH_DEVICE_ID": "bench-ip"}))
+	mq := uplinktest.StartMosquitto(t, "")
+	_, addr := emulator(t, nil)
+	cfg, err := loadConfig("", envMap(map[string]string{"PACKBENCH_MQTT_URL": mq.URL(), "PACKBENCH_DEVICE_ID": "bench-ip"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestMQTTInProcess(t *testing.T) {
 
 	tctx, tcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer tcancel()
-	cl, err := uplink.Dial(tctx, uplink.Config{URL: mq.url()}, "", 10*time.Second)
+	cl, err := uplink.Dial(tctx, uplink.Config{URL: mq.URL()}, "", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +184,7 @@ func TestMQTTInProcess(t *testing.T) {
 	}
 	// The scale's readings go out on the weight topic.
 	weights := newRecorder()
-	subscribe(t, testClient(t, mq.port, "watcher"), "packbench/bench-ip/weight", weights)
+	subscribe(t, testClient(t, mq.Port(), "watcher"), "packbench/bench-ip/weight", weights)
 	bn.sim.Place(900_000)
 	poll(t, "a reading of 900 g", 10*time.Second, func() (bool, error) {
 		r, ok := bn.link.Latest()

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,43 +18,10 @@ import (
 	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/uplink"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
 const mqttTestKey = "mqtt-test-key-0123456789abcdef"
-
-// mqttBench writes a config with one TCP printer (the emulator at
-// printerAddr), the simulated scale and the [mqtt] section given.
-func mqttBench(t *testing.T, dir, printerAddr, mqtt string) string {
-	t.Helper()
-	p := filepath.Join(dir, "bench.toml")
-	if err := os.WriteFile(p, fmt.Appendf(nil, `
-[[printer]]
-name = "zebra"
-transport = "tcp"
-address = %q
-[scale]
-driver = "sim"
-[carrier]
-kind = "local"
-scheme = "sequence"
-prefix = "PB"
-%s
-`, printerAddr, mqtt), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func emulator(t *testing.T) (*devicetest.Emulator, string) {
-	t.Helper()
-	emu := devicetest.NewEmulator(&devicetest.Options{}) // Speed 0: prints at once
-	t.Cleanup(func() { emu.Close() })
-	addr, err := emu.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return emu, addr
-}
 
 func health(t *testing.T, d *daemon) api.Health {
 	t.Helper()
@@ -134,22 +100,22 @@ func jobs(t *testing.T, d *daemon, query string) []queue.Job {
 // the config view show the link.
 func TestMQTTPushes(t *testing.T) {
 	const n = 1000
-	mq := startMosquitto(t, "")
-	emu, addr := emulator(t)
+	mq := uplinktest.StartMosquitto(t, "")
+	emu, addr := emulator(t, nil)
 	dir := t.TempDir()
-	cfg := mqttBench(t, dir, addr, "[bench]\ndevice_id = \"bench-m1\"\n")
-	cloud := testClient(t, mq.port, "cloud")
+	cfg := benchConfig(t, dir, addr, "[bench]\ndevice_id = \"bench-m1\"\n")
+	cloud := testClient(t, mq.Port(), "cloud")
 	events := newRecorder()
 	subscribe(t, cloud, "packbench/bench-m1/events", events)
 
 	// MQTT on through the environment, as fleets provision it.
-	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + mqttTestKey, "PACKBENCH_MQTT_URL=" + mq.url(), testPrinterPollEnv + "=2ms"}, "--config", cfg)
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + mqttTestKey, "PACKBENCH_MQTT_URL=" + mq.URL(), testPrinterPollEnv + "=2ms"}, "--config", cfg)
 	d.key = mqttTestKey
 	h := waitLink(t, d, "connected", connected)
 	if h.Status != api.HealthOK {
 		t.Errorf("health %s %v with the link up, want ok", h.Status, h.Problems)
 	}
-	if !strings.Contains(d.log(), `mqtt="`+mq.url()+` as bench-m1"`) {
+	if !strings.Contains(d.log(), `mqtt="`+mq.URL()+` as bench-m1"`) {
 		t.Errorf("the ready line does not name the broker and device id:\n%s", d.log())
 	}
 
@@ -266,7 +232,7 @@ func TestMQTTPushes(t *testing.T) {
 	}
 
 	// Commands: config-get (no secrets), test-print, an unknown verb.
-	cl, err := uplink.Dial(ctx, uplink.Config{URL: mq.url()}, "", 10*time.Second)
+	cl, err := uplink.Dial(ctx, uplink.Config{URL: mq.URL()}, "", 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,14 +336,14 @@ func countLabel(emu *devicetest.Emulator, id string) int {
 // pushed job and before acknowledging it; the broker redelivers the push
 // to the restarted daemon, which recognises the job, and it prints once.
 func TestMQTTKilledBeforeAck(t *testing.T) {
-	mq := startMosquitto(t, "")
-	emu, addr := emulator(t)
+	mq := uplinktest.StartMosquitto(t, "")
+	emu, addr := emulator(t, nil)
 	dir := t.TempDir()
-	cfg := mqttBench(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-k\"\n", mq.url()))
+	cfg := benchConfig(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-k\"\n", mq.URL()))
 	env := []string{"PACKBENCH_API_KEY=" + mqttTestKey}
 	d := startDaemon(t, dir, append(env, testExitAfterCommitEnv+"=1"), "--config", cfg)
 	waitLink(t, d, "connected", connected)
-	cloud := testClient(t, mq.port, "cloud")
+	cloud := testClient(t, mq.Port(), "cloud")
 	if tok := cloud.Publish("packbench/bench-k/jobs/push", 1, false, pushPayload(t, uplink.PushJob{ID: "crash-1", Type: uplink.PushZPL, ZPL: zplFor("crash-1")})); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
@@ -427,19 +393,19 @@ func TestMQTTKilledBeforeAck(t *testing.T) {
 // link disconnected with that reason.
 func TestMQTTTLS(t *testing.T) {
 	certs := t.TempDir()
-	ca, cert, key := testCA(t, certs, "good")
-	wrongCA, _, _ := testCA(t, certs, "wrong")
-	mq := startMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key))
-	url := fmt.Sprintf("mqtts://127.0.0.1:%d", mq.port)
-	_, addr := emulator(t)
+	ca, cert, key := uplinktest.NewTestCA(t, certs, "good")
+	wrongCA, _, _ := uplinktest.NewTestCA(t, certs, "wrong")
+	mq := uplinktest.StartMosquitto(t, fmt.Sprintf("cafile %s\ncertfile %s\nkeyfile %s\n", ca, cert, key))
+	url := fmt.Sprintf("mqtts://127.0.0.1:%d", mq.Port())
+	_, addr := emulator(t, nil)
 	env := []string{"PACKBENCH_API_KEY=" + mqttTestKey}
 
 	dir := t.TempDir()
-	good := startDaemon(t, dir, env, "--config", mqttBench(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-tls\"\nca_file = %q\n", url, ca)))
+	good := startDaemon(t, dir, env, "--config", benchConfig(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-tls\"\nca_file = %q\n", url, ca)))
 	waitLink(t, good, "connected over TLS", connected)
 
 	dir2 := t.TempDir()
-	bad := startDaemon(t, dir2, env, "--config", mqttBench(t, dir2, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-wrong\"\nca_file = %q\n", url, wrongCA)))
+	bad := startDaemon(t, dir2, env, "--config", benchConfig(t, dir2, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-wrong\"\nca_file = %q\n", url, wrongCA)))
 	bad.key = mqttTestKey
 	h := waitLink(t, bad, "disconnected naming the CA file", func(l api.LinkHealth) bool {
 		return l.State == "disconnected" && strings.Contains(l.Error, wrongCA)
