@@ -68,7 +68,7 @@ type WorkerOptions struct {
 	MaxBackoff     time.Duration // longest wait; default 30s
 	MaxAttempts    int           // transient send failures before a job fails; default 5
 	ConfirmTimeout time.Duration // wait for the printer to finish a job; default 2m
-	PollInterval   time.Duration // status poll while confirming; default 200ms
+	PollInterval   time.Duration // longest status poll while confirming (it starts at 5ms); default 200ms
 	IdlePoll       time.Duration // status poll while idle, for OnStatus; default 10s, <0 off
 }
 
@@ -373,6 +373,9 @@ func (w *Worker) finish(ctx context.Context, id string, r Result) error {
 // confirm polls status after a job was written.
 func (w *Worker) confirm(ctx context.Context) Result {
 	deadline := w.o.Clock.Now().Add(w.o.ConfirmTimeout)
+	// A short label on a fast printer is out in milliseconds, a 6 in label
+	// at 6 ips in a second: poll quickly first, then back off to PollInterval.
+	every := min(confirmFirstPoll, w.o.PollInterval)
 	var lastReason string
 	for {
 		st, err := w.readStatus(ctx)
@@ -391,11 +394,15 @@ func (w *Worker) confirm(ctx context.Context) Result {
 		if ctx.Err() != nil || !w.o.Clock.Now().Before(deadline) {
 			return Result{Outcome: Sent, Reason: fmt.Sprintf("not confirmed within %v (last status: %s)", w.o.ConfirmTimeout, lastReason)}
 		}
-		if w.wait(ctx, w.o.PollInterval) != nil {
+		if w.wait(ctx, every) != nil {
 			return Result{Outcome: Sent, Reason: "not confirmed: worker stopped"}
 		}
+		every = min(2*every, w.o.PollInterval)
 	}
 }
+
+// confirmFirstPoll is the first wait between status reads while confirming.
+const confirmFirstPoll = 5 * time.Millisecond
 
 // waitReady polls status with backoff until the printer can take a job.
 func (w *Worker) waitReady(ctx context.Context) error {

@@ -114,10 +114,6 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		getenv = os.Getenv
 	}
 	// Printers, each with a worker fed from the queue.
-	pollEvery, err := testPrinterPoll(getenv)
-	if err != nil {
-		return nil, err
-	}
 	b.view = newPrinterView(cfg.Printers)
 	for _, pc := range cfg.Printers {
 		p, err := openPrinter(pc, b.labelPreview, log)
@@ -127,8 +123,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		r := &printerRun{cfg: pc, printer: p, src: newQueueSource(b.db, pc.Name, b.stopIntake)}
 		r.src.onDone = func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) }
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
-			Logger:       log,
-			PollInterval: pollEvery,
+			Logger: log,
 			OnStatus: func(st device.Status) {
 				if b.view.set(pc.Name, st) {
 					b.stateChanged()

@@ -9,9 +9,8 @@
 // dpi, images converted, ZPL checked; orders go to the station), cmd/<verb>
 // runs reprint, cancel, retry, tare, zero, test-print and config-get, the
 // retained state follows the printers and the flow, and the health reports
-// the link. Two test hooks, off unless set: PACKBENCH_TEST_EXIT_AFTER_COMMIT=1
-// (exit after a push's commit, before its acknowledgement) and
-// PACKBENCH_TEST_PRINTER_POLL (the workers' confirm poll).
+// the link. One test hook, off unless set: PACKBENCH_TEST_EXIT_AFTER_COMMIT=1
+// (exit after a push's commit, before its acknowledgement).
 //
 // With no --config it runs the embedded default: a simulated scale, a spool
 // printer in <data-dir>/spool and the API on localhost:8080.

@@ -29,25 +29,6 @@ const (
 // can prove the broker redelivers it and the job still prints once.
 const testExitAfterCommitEnv = "PACKBENCH_TEST_EXIT_AFTER_COMMIT"
 
-// testPrinterPollEnv is a TEST HOOK, unset by default: the printers'
-// status poll while confirming a job (device.WorkerOptions.PollInterval,
-// 200ms by default), so a test can print 1,000 labels at an instant
-// emulator without waiting 200ms for each.
-const testPrinterPollEnv = "PACKBENCH_TEST_PRINTER_POLL"
-
-// testPrinterPoll reads testPrinterPollEnv; 0 means the worker's default.
-func testPrinterPoll(getenv func(string) string) (time.Duration, error) {
-	v := getenv(testPrinterPollEnv)
-	if v == "" {
-		return 0, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%s (a test hook): %q: want a positive duration such as 5ms", testPrinterPollEnv, v)
-	}
-	return d, nil
-}
-
 // finishMQTT gives the link its device id: mqtt.device_id, else [bench]
 // device_id, else one derived from /etc/machine-id; then checks the
 // section. MQTT stays off while the url is empty; a section that sets

@@ -48,7 +48,7 @@ func TestMQTTInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	bn, err := newBench(cfg, mqttTestKey, slog.New(slog.DiscardHandler), &benchOptions{
-		Listener: ln, Getenv: envMap(map[string]string{testPrinterPollEnv: "2ms"}),
+		Listener: ln, Getenv: envMap(nil),
 	})
 	if err != nil {
 		t.Fatal(err)

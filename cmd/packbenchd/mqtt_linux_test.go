@@ -109,7 +109,7 @@ func TestMQTTPushes(t *testing.T) {
 	subscribe(t, cloud, "packbench/bench-m1/events", events)
 
 	// MQTT on through the environment, as fleets provision it.
-	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + mqttTestKey, "PACKBENCH_MQTT_URL=" + mq.URL(), testPrinterPollEnv + "=2ms"}, "--config", cfg)
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + mqttTestKey, "PACKBENCH_MQTT_URL=" + mq.URL()}, "--config", cfg)
 	d.key = mqttTestKey
 	h := waitLink(t, d, "connected", connected)
 	if h.Status != api.HealthOK {
