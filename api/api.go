@@ -65,10 +65,6 @@ type Options struct {
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
-	// EventConsumer is the queue outbox consumer the event stream reads job
-	// changes with (default "api.events"). It is registered while a stream
-	// is open and acknowledged as it goes, so it never holds events back.
-	EventConsumer string
 	// Now is the clock for uptime; nil means time.Now.
 	Now func() time.Time
 }
@@ -115,9 +111,6 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	if o.ReadingInterval <= 0 {
 		o.ReadingInterval = 100 * time.Millisecond
 	}
-	if o.EventConsumer == "" {
-		o.EventConsumer = "api.events"
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -142,17 +135,8 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	// A consumer left by a daemon that was killed while a stream was open
-	// would hold outbox events back until the next stream: drop it.
-	if cons, err := deps.Queue.Consumers(context.Background()); err == nil {
-		if _, stale := cons[o.EventConsumer]; stale {
-			if err := deps.Queue.RemoveConsumer(context.Background(), o.EventConsumer); err != nil {
-				s.log.Warn("api: remove stale event consumer", "consumer", o.EventConsumer, "err", err)
-			}
-		}
-	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	s.jobs = newJobFeed(s.ctx, deps.Queue, o.EventConsumer, s.log)
+	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
 	for _, rt := range s.routes {
 		s.mux.Handle(rt.method+" "+rt.path, s.wrap(rt))

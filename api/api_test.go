@@ -48,8 +48,6 @@ type benchOptions struct {
 	carrier   station.Carrier
 	// writeTimeout is the HTTP server's WriteTimeout (as the daemon may set).
 	writeTimeout time.Duration
-	// before runs on the queue before api.New.
-	before func(*queue.DB)
 	// links is Deps.Links (nil: none).
 	links api.Links
 }
@@ -138,9 +136,6 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links}
 	if !bo.noSim {
 		deps.Sim = b.sim
-	}
-	if bo.before != nil {
-		bo.before(db)
 	}
 	b.srv, err = api.New(deps, bo.opts)
 	if err != nil {

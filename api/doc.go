@@ -61,7 +61,6 @@
 // (a scale reading, only when it changed, at most every
 // Options.ReadingInterval), "flow" (the flow state after each change) and
 // "job" (the queue's job.queued and job.state outbox events), with a
-// comment every Options.Heartbeat. Job events are read through an outbox
-// consumer of the API's own ("api.events") that exists only while a stream
-// is open and is acknowledged as it goes.
+// comment every Options.Heartbeat. Job events are read from the outbox
+// without a consumer, so an open stream never holds events back.
 package api

@@ -153,14 +153,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 }
 
 // jobFeed reads job events from the queue outbox and fans them out to the
-// open streams. It runs only while a stream is open, under its own outbox
-// consumer which it acknowledges as it goes (and removes when the last
-// stream ends), so it never holds events back from the real consumers.
+// open streams. It runs only while a stream is open and reads without a
+// consumer (queue.DB.EventsAfter), so it never holds events back.
 type jobFeed struct {
-	ctx      context.Context
-	q        *queue.DB
-	consumer string
-	log      *slog.Logger
+	ctx context.Context
+	q   *queue.DB
+	log *slog.Logger
 
 	mu      sync.Mutex
 	subs    map[chan queue.Event]struct{}
@@ -169,8 +167,8 @@ type jobFeed struct {
 	kick    chan struct{} // closed to wake run when subscribers leave
 }
 
-func newJobFeed(ctx context.Context, q *queue.DB, consumer string, log *slog.Logger) *jobFeed {
-	return &jobFeed{ctx: ctx, q: q, consumer: consumer, log: log, subs: map[chan queue.Event]struct{}{}, kick: make(chan struct{})}
+func newJobFeed(ctx context.Context, q *queue.DB, log *slog.Logger) *jobFeed {
+	return &jobFeed{ctx: ctx, q: q, log: log, subs: map[chan queue.Event]struct{}{}, kick: make(chan struct{})}
 }
 
 // subscribe returns a channel of job events. A subscriber that falls 256
@@ -214,7 +212,7 @@ func (f *jobFeed) wait() {
 func (f *jobFeed) run(prev, done chan struct{}) {
 	defer close(done)
 	if prev != nil {
-		<-prev // the previous run is removing the consumer
+		<-prev // one run at a time, or subscribers would get events twice
 	}
 	stop := func() bool {
 		f.mu.Lock()
@@ -225,24 +223,10 @@ func (f *jobFeed) run(prev, done chan struct{}) {
 		}
 		return false
 	}
-	defer func() {
-		// Not f.ctx: it may be cancelled, and the consumer must go anyway.
-		if err := f.q.RemoveConsumer(context.Background(), f.consumer); err != nil && !errors.Is(err, queue.ErrClosed) && !errors.Is(err, queue.ErrNotFound) {
-			f.log.Warn("api: remove event consumer", "err", err)
-		}
-	}()
 	// Start at the newest event: streams show what happens from now on.
-	start := func() error {
-		if err := f.q.AddConsumer(f.ctx, f.consumer); err != nil {
-			return err
-		}
-		last, err := f.q.LastEventID(f.ctx)
-		if err != nil {
-			return err
-		}
-		return f.q.Ack(f.ctx, f.consumer, last)
-	}
-	if err := start(); err != nil {
+	// The feed reads without a consumer, so it never holds events back.
+	last, err := f.q.LastEventID(f.ctx)
+	if err != nil {
 		f.fail(err)
 		return
 	}
@@ -254,17 +238,14 @@ func (f *jobFeed) run(prev, done chan struct{}) {
 		f.mu.Lock()
 		kick := f.kick
 		f.mu.Unlock()
-		evs, err := f.q.Events(f.ctx, f.consumer, 256)
+		evs, err := f.q.EventsAfter(f.ctx, last, 256)
 		if err != nil {
 			f.fail(err)
 			return
 		}
 		if len(evs) > 0 {
 			f.fanout(evs)
-			if err := f.q.Ack(f.ctx, f.consumer, evs[len(evs)-1].ID); err != nil {
-				f.fail(err)
-				return
-			}
+			last = evs[len(evs)-1].ID
 			continue
 		}
 		select {

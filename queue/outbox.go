@@ -136,18 +136,48 @@ func (d *DB) Events(ctx context.Context, consumer string, limit int) ([]Event, e
 		if cur == nil {
 			return fmt.Errorf("consumer %q: %w (AddConsumer first)", consumer, ErrNotFound)
 		}
-		c := tx.bucket(bEvents).Cursor()
-		for k, v := c.Seek(u64(binary.BigEndian.Uint64(cur) + 1)); k != nil && len(out) < limit; k, v = c.Next() {
-			var ev Event
-			if err := json.Unmarshal(v, &ev); err != nil {
-				return fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
-			}
-			out = append(out, ev)
-		}
-		return nil
+		var err error
+		out, err = tx.eventsAfter(binary.BigEndian.Uint64(cur), limit)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue: events: %w", err)
+	}
+	return out, nil
+}
+
+// EventsAfter returns up to limit events with ids above after, oldest
+// first, without a consumer: for live views (an event stream) that follow
+// the outbox from LastEventID on. It holds nothing back and commits
+// nothing; events that every consumer acknowledged may be gone already.
+func (d *DB) EventsAfter(ctx context.Context, after uint64, limit int) ([]Event, error) {
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("queue: events after %d: %w", after, invalidf("limit: %d, want > 0", limit))
+	}
+	var out []Event
+	err := d.View(func(tx *Tx) error {
+		var err error
+		out, err = tx.eventsAfter(after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue: events after %d: %w", after, err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) eventsAfter(after uint64, limit int) ([]Event, error) {
+	var out []Event
+	c := tx.bucket(bEvents).Cursor()
+	for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		var ev Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return nil, fmt.Errorf("decode event %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		out = append(out, ev)
 	}
 	return out, nil
 }

@@ -493,6 +493,33 @@ func TestWaitIsClosedByEnqueue(t *testing.T) {
 	}
 }
 
+// TestEventsAfter: a live view reads the outbox after any id without a
+// consumer, and reading registers nothing that could hold events back.
+func TestEventsAfter(t *testing.T) {
+	ctx := context.Background()
+	d := openT(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	for i := range 5 {
+		mustEnqueue(t, d, zpl(fmt.Sprint(i), "p"))
+	}
+	evs, err := d.EventsAfter(ctx, 2, 2)
+	if err != nil || len(evs) != 2 || evs[0].ID != 3 || evs[1].ID != 4 {
+		t.Fatalf("after 2, limit 2 = %+v, %v; want 3 and 4", evs, err)
+	}
+	if evs, err := d.EventsAfter(ctx, 5, 10); err != nil || len(evs) != 0 {
+		t.Fatalf("after the last event = %+v, %v; want none", evs, err)
+	}
+	if _, err := d.EventsAfter(ctx, 0, 0); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("limit 0: %v, want ErrInvalid", err)
+	}
+	if cons, err := d.Consumers(ctx); err != nil || len(cons) != 0 {
+		t.Fatalf("consumers after reading = %v, %v; want none", cons, err)
+	}
+	// With no consumer registered, housekeeping may delete every event.
+	if r, err := d.Housekeep(ctx); err != nil || r.EventsDeleted != 5 {
+		t.Fatalf("housekeep = %+v, %v; want the 5 events deleted", r, err)
+	}
+}
+
 func TestOutboxConsumersAndDeletion(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "q.db")
