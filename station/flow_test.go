@@ -135,7 +135,7 @@ func TestFlowScanWeighPrint(t *testing.T) {
 		if err != nil || !bytes.Equal(zpl, j.Payload) {
 			t.Errorf("label %s: stored ZPL differs from the job's payload (%v)", p.LabelID, err)
 		}
-		for _, want := range []string{"^XA", "PKG " + string(rune('1'+i)) + " OF 3", "ORDER: " + o.ID, p.TrackingNumber[2:], "Tony Douglas", strings.ToUpper(p.Weight.Display), "^XZ"} {
+		for _, want := range []string{"^XA", "PKG " + string(rune('1'+i)) + " OF 3", "ORDER: " + o.ID, "REF: " + p.Reference, p.TrackingNumber[2:], "Tony Douglas", strings.ToUpper(p.Weight.Display), "^XZ"} {
 			if !bytes.Contains(zpl, []byte(want)) && !bytes.Contains(zpl, []byte(EscapeForTest(want))) {
 				t.Errorf("label %d lacks %q", i+1, want)
 			}

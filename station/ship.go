@@ -391,11 +391,9 @@ func (s *Station) layout(o Order, from Address, p Package, res LabelResult) (lab
 	l := labelrender.Label{
 		From: from.render(), To: o.ShipTo.render(), Carrier: p.Carrier, Service: p.Service,
 		TrackingNumber: res.TrackingNumber, Barcode: res.Barcode, Weight: &w,
-		// The packer reads "ORDER: SO000001" and "PKG 1 OF 2" (the package
-		// reference is the two together). The reference is not printed as
-		// well: labelrender draws a REF line and an ORDER line over the
-		// tracking header when both are set (reported to the lead).
-		Order: o.ID, Package: &labelrender.Package{Index: p.Index, Count: p.Count},
+		// "REF: SO000001-1" is the package reference a reprint or a query
+		// names; "ORDER" and "PKG 1 OF 2" are what the packer reads.
+		Reference: p.Reference, Order: o.ID, Package: &labelrender.Package{Index: p.Index, Count: p.Count},
 	}
 	if res.BarcodeData != "" {
 		l.TrackingNumber = res.BarcodeData
