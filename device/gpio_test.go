@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/device"
-	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/internal/clocktest"
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 )
@@ -47,7 +47,7 @@ func TestDebouncer(t *testing.T) {
 
 func TestButtonPresses(t *testing.T) {
 	ctx := testCtx(t)
-	clk := devicetest.NewClock(time.Unix(1000, 0))
+	clk := clocktest.NewClock(time.Unix(1000, 0))
 	pin := &gpiotest.Pin{N: "GPIO17", Num: 17}
 	b, err := device.NewButton(pin, &device.ButtonOptions{Clock: clk, Debounce: 30 * time.Millisecond,
 		LongPress: 200 * time.Millisecond, Poll: 5 * time.Millisecond})
@@ -112,7 +112,7 @@ func (p *recPin) Out(l gpio.Level) error {
 
 func TestOutputPatterns(t *testing.T) {
 	ctx := testCtx(t)
-	clk := devicetest.NewClock(time.Unix(1000, 0))
+	clk := clocktest.NewClock(time.Unix(1000, 0))
 	pin := &recPin{Pin: &gpiotest.Pin{N: "GPIO27"}, levels: make(chan gpio.Level, 64)}
 	led, err := device.NewOutput(pin, clk)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/internal/clocktest"
 )
 
 // testStatusTimeout is long enough for a loaded CI machine to answer ~HS,
@@ -513,7 +514,7 @@ func TestWorkerHoldBacksOffOnInjectedClock(t *testing.T) {
 	defer emu.Close()
 	addr, _ := emu.ListenTCP("127.0.0.1:0")
 	src := devicetest.NewSource()
-	clk := devicetest.NewClock(time.Unix(1_700_000_000, 0))
+	clk := clocktest.NewClock(time.Unix(1_700_000_000, 0))
 	runWorker(t, device.NewWorker(tcpPrinter(t, addr), src, &device.WorkerOptions{Clock: clk,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: 800 * time.Millisecond, PollInterval: 10 * time.Millisecond, IdlePoll: -1}))
 	emu.SetPaperOut(true)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/scale/scaletest"
 )
@@ -18,7 +19,7 @@ import (
 // retries after a jittered, growing backoff; the link never exits on its
 // own; a later success resumes readings.
 func TestLinkBackoffAndRecovery(t *testing.T) {
-	clk := scaletest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	sim := scale.NewSimulator(&scale.SimOptions{Clock: clk, Interval: time.Hour})
 	sim.Place(1_500_000)
 	var attempts atomic.Int32
@@ -41,7 +42,7 @@ func TestLinkBackoffAndRecovery(t *testing.T) {
 		if r.Status != scale.StatusFault || !errors.Is(r.Err, scale.ErrNoScale) || r.HasWeight() {
 			t.Fatalf("attempt %d: %v", i, r)
 		}
-		if !clk.WaitForTimer(exited) {
+		if clk.WaitWaiters(untilClosed(exited), 1) != nil {
 			t.Fatal("link exited")
 		}
 		if n := attempts.Load(); n != int32(i) {
@@ -77,7 +78,7 @@ func TestLinkBackoffAndRecovery(t *testing.T) {
 
 // A slow subscriber sees the newest reading, never a queue of stale ones.
 func TestLinkSlowSubscriberGetsNewest(t *testing.T) {
-	clk := scaletest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	sim := scale.NewSimulator(&scale.SimOptions{Clock: clk, Interval: time.Hour})
 	link := scale.NewLink(sim.Open, &scale.LinkOptions{Clock: clk})
 	fast, unsubFast := link.Subscribe(1)
@@ -100,7 +101,7 @@ func TestLinkSlowSubscriberGetsNewest(t *testing.T) {
 }
 
 func TestSimulatorPowerOffGivesFault(t *testing.T) {
-	clk := scaletest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	sim := scale.NewSimulator(&scale.SimOptions{Clock: clk, Interval: time.Hour})
 	link := scale.NewLink(sim.Open, &scale.LinkOptions{Clock: clk})
 	sub, unsub := link.Subscribe(8)
@@ -124,7 +125,7 @@ func TestSimulatorPowerOffGivesFault(t *testing.T) {
 }
 
 func TestSimulatorScript(t *testing.T) {
-	clk := scaletest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	sim := scale.NewSimulator(&scale.SimOptions{Clock: clk, Interval: time.Hour})
 	sc := mustScript(t, "place 7.8oz; bounce; settle; remove")
 	if sc.Duration() != 100*time.Millisecond+300*time.Millisecond+time.Second+100*time.Millisecond+time.Second {
@@ -134,7 +135,7 @@ func TestSimulatorScript(t *testing.T) {
 	go func() { done <- sim.Run(context.Background(), sc) }()
 	var seen []scale.Reading
 	for len(seen) < len(sc) {
-		if !clk.WaitForTimer(nil) {
+		if clk.WaitWaiters(context.Background(), 1) != nil {
 			t.Fatal("no timer")
 		}
 		seen = append(seen, sim.Current())
@@ -208,14 +209,14 @@ func TestHX711(t *testing.T) {
 	}
 	// A chip that never gets ready: a timeout error, not a weight.
 	chip.Stall(true)
-	clk := scaletest.NewClock(t0)
+	clk := clocktest.NewClock(t0)
 	cfg.ReplyTimeout = scale.Duration(time.Second)
 	open, _ = scale.NewOpener(cfg, &scale.Options{HX711Pins: pins, Clock: clk})
 	c, _ = open(ctx)
 	errc := make(chan error, 1)
 	exited := make(chan struct{})
 	go func() { _, err := c.Next(ctx); errc <- err; close(exited) }()
-	for clk.WaitForTimer(exited) {
+	for clk.WaitWaiters(untilClosed(exited), 1) == nil {
 		clk.Advance(100 * time.Millisecond)
 	}
 	if err := <-errc; !errors.Is(err, scale.ErrTimeout) {
@@ -284,4 +285,12 @@ settle = "500ms"
 	if err := toml.Unmarshal([]byte(bad), &file); err == nil || !strings.Contains(err.Error(), "soon") {
 		t.Errorf("bad duration: %v", err)
 	}
+}
+
+// untilClosed is a context that ends when done is closed: waiting for a
+// timer stops when the goroutine that would set one has exited.
+func untilClosed(done <-chan struct{}) context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-done; cancel() }()
+	return ctx
 }

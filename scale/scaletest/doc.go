@@ -4,5 +4,5 @@
 // (optionally with 7E1 parity bits as an 8N1 reader sees them); USB HID POS
 // scales as SOCK_SEQPACKET socketpairs behind a fake sysfs tree that can be
 // unplugged and replugged under a new hidraw number; an HX711 behind two
-// fake GPIO pins; and a fake clock.
+// fake GPIO pins. The manual clock the tests inject is internal/clocktest.
 package scaletest

@@ -1,4 +1,7 @@
-package devicetest
+// Package clocktest holds the manual clock the packages' tests inject where
+// code waits (device.Clock, scale.Clock and their kin: Now and After), so
+// backoffs, debouncing and timeouts are tested without sleeping.
+package clocktest
 
 import (
 	"context"
@@ -7,7 +10,7 @@ import (
 	"time"
 )
 
-// Clock is a manual device.Clock: time moves only when Advance is called.
+// Clock is a manual clock for tests: time moves only when Advance is called.
 // WaitWaiters lets a test know the code under test is blocked on After
 // before it advances, so nothing sleeps.
 type Clock struct {
@@ -25,14 +28,14 @@ type clockWaiter struct {
 // NewClock returns a clock at t.
 func NewClock(t time.Time) *Clock { return &Clock{now: t, changed: make(chan struct{})} }
 
-// Now implements device.Clock.
+// Now returns the manual time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
 }
 
-// After implements device.Clock.
+// After returns a channel that receives once the clock reaches now+d.
 func (c *Clock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -80,6 +83,13 @@ func (c *Clock) WaitWaiters(ctx context.Context, n int) error {
 			return fmt.Errorf("clock: %d of %d waiters: %w", have, n, ctx.Err())
 		}
 	}
+}
+
+// Waiters returns how many After calls are pending.
+func (c *Clock) Waiters() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.waiters)
 }
 
 // Pending returns how long until each pending After fires, in call order.
