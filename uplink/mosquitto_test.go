@@ -60,8 +60,8 @@ func TestThousandPushesPrintOnce(t *testing.T) {
 	const n = 1000
 	mq := uplinktest.StartMosquitto(t, "")
 	c := testClient(t, mq.URL(), "tester", true)
-	events := newRecorder()
-	subscribe(t, c, "packbench/bench-a/events", events)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-a/events", events)
 	b := startBench(t, mq.URL(), "bench-a", benchOptions{print: true})
 	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
 
@@ -81,7 +81,7 @@ func TestThousandPushesPrintOnce(t *testing.T) {
 		t.Errorf("%d distinct labels, want %d", len(got), n)
 	}
 	// Every job's queued and printed events arrive.
-	events.wait(t, 60*time.Second, "queued and printed events for every job", func(m []paho.Message) bool {
+	events.Wait(t, 60*time.Second, "queued and printed events for every job", func(m []paho.Message) bool {
 		if len(m) < 2*n {
 			return false
 		}
@@ -112,8 +112,8 @@ func TestBrokerOutageDeliversEveryEvent(t *testing.T) {
 	const n = 5000
 	mq := uplinktest.StartMosquitto(t, "")
 	watcher := testClient(t, mq.URL(), "watcher", false)
-	events := newRecorder()
-	subscribe(t, watcher, "packbench/bench-o/events", events)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, watcher, "packbench/bench-o/events", events)
 	b := startBench(t, mq.URL(), "bench-o", benchOptions{})
 	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
 
@@ -133,7 +133,7 @@ func TestBrokerOutageDeliversEveryEvent(t *testing.T) {
 		}
 	}
 	appendTicks(0, 100)
-	events.wait(t, 20*time.Second, "the first 100 events", func(m []paho.Message) bool { return len(m) >= 100 })
+	events.Wait(t, 20*time.Second, "the first 100 events", func(m []paho.Message) bool { return len(m) >= 100 })
 
 	mq.Stop()
 	waitFor(t, 10*time.Second, "bench to notice the outage", func() bool { return !b.link.Connected() })
@@ -142,7 +142,7 @@ func TestBrokerOutageDeliversEveryEvent(t *testing.T) {
 	waitFor(t, 30*time.Second, "bench back", b.link.Connected)
 
 	last, _ := b.db.LastEventID(context.Background())
-	got := events.wait(t, 60*time.Second, fmt.Sprintf("every event up to %d", last), func(m []paho.Message) bool {
+	got := events.Wait(t, 60*time.Second, fmt.Sprintf("every event up to %d", last), func(m []paho.Message) bool {
 		return len(m) > 0 && decodeEvents(t, m[len(m)-1:])[0].ID == last
 	})
 	var prev uint64
@@ -214,9 +214,9 @@ func TestOnlineAfterBrokerRestart(t *testing.T) {
 	}
 	mq.Start()
 	c := testClient(t, mq.URL(), "tester", true)
-	st := newRecorder()
-	subscribe(t, c, "packbench/bench-r/status", st)
-	st.wait(t, 20*time.Second, "online after the restart", func(m []paho.Message) bool {
+	st := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-r/status", st)
+	st.Wait(t, 20*time.Second, "online after the restart", func(m []paho.Message) bool {
 		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
 	})
 }

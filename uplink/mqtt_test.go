@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,50 +11,8 @@ import (
 
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/uplink/uplinktest"
 )
-
-// recorder collects the messages of one subscription.
-type recorder struct {
-	mu      sync.Mutex
-	msgs    []paho.Message
-	changed chan struct{}
-}
-
-func newRecorder() *recorder { return &recorder{changed: make(chan struct{})} }
-
-func (r *recorder) handle(_ paho.Client, m paho.Message) {
-	r.mu.Lock()
-	r.msgs = append(r.msgs, m)
-	close(r.changed)
-	r.changed = make(chan struct{})
-	r.mu.Unlock()
-}
-
-func (r *recorder) snapshot() []paho.Message {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]paho.Message(nil), r.msgs...)
-}
-
-// wait blocks until ok holds for the messages so far (woken by each new
-// message), or fails the test after d.
-func (r *recorder) wait(t testing.TB, d time.Duration, what string, ok func([]paho.Message) bool) []paho.Message {
-	t.Helper()
-	timeout := time.After(d)
-	for {
-		r.mu.Lock()
-		msgs, ch := append([]paho.Message(nil), r.msgs...), r.changed
-		r.mu.Unlock()
-		if ok(msgs) {
-			return msgs
-		}
-		select {
-		case <-ch:
-		case <-timeout:
-			t.Fatalf("timed out after %v waiting for %s (%d messages)", d, what, len(msgs))
-		}
-	}
-}
 
 // testClient connects a plain paho client for the test's side.
 func testClient(t testing.TB, url, id string, clean bool) paho.Client {
@@ -74,13 +31,6 @@ func testClient(t testing.TB, url, id string, clean bool) paho.Client {
 	}
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
-}
-
-func subscribe(t testing.TB, c paho.Client, topic string, r *recorder) {
-	t.Helper()
-	if tok := c.Subscribe(topic, 1, r.handle); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
-		t.Fatalf("subscribe %s: %v", topic, tok.Error())
-	}
 }
 
 func publish(t testing.TB, c paho.Client, topic string, retained bool, payload any) {
@@ -142,20 +92,20 @@ func TestLinkInProcess(t *testing.T) {
 		},
 	})
 	c := testClient(t, url, "tester", true)
-	events, res, status, state, weight, disc := newRecorder(), newRecorder(), newRecorder(), newRecorder(), newRecorder(), newRecorder()
-	subscribe(t, c, "packbench/bench-1/events", events)
-	subscribe(t, c, "packbench/bench-1/res/+", res)
-	subscribe(t, c, "packbench/bench-1/status", status)
-	subscribe(t, c, "packbench/bench-1/state", state)
-	subscribe(t, c, "packbench/bench-1/weight", weight)
-	subscribe(t, c, "homeassistant/device/bench-1/config", disc)
+	events, res, status, state, weight, disc := uplinktest.NewRecorder(), uplinktest.NewRecorder(), uplinktest.NewRecorder(), uplinktest.NewRecorder(), uplinktest.NewRecorder(), uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-1/events", events)
+	uplinktest.Subscribe(t, c, "packbench/bench-1/res/+", res)
+	uplinktest.Subscribe(t, c, "packbench/bench-1/status", status)
+	uplinktest.Subscribe(t, c, "packbench/bench-1/state", state)
+	uplinktest.Subscribe(t, c, "packbench/bench-1/weight", weight)
+	uplinktest.Subscribe(t, c, "homeassistant/device/bench-1/config", disc)
 
-	status.wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
+	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
 		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
 	})
-	disc.wait(t, 10*time.Second, "discovery", func(m []paho.Message) bool { return len(m) > 0 })
+	disc.Wait(t, 10*time.Second, "discovery", func(m []paho.Message) bool { return len(m) > 0 })
 	var d map[string]any
-	if err := json.Unmarshal(disc.snapshot()[0].Payload(), &d); err != nil {
+	if err := json.Unmarshal(disc.Snapshot()[0].Payload(), &d); err != nil {
 		t.Fatal(err)
 	}
 	cmps, _ := d["cmps"].(map[string]any)
@@ -177,7 +127,7 @@ func TestLinkInProcess(t *testing.T) {
 	// A marker after them: once its event is out, the earlier ones are handled.
 	publish(t, c, "packbench/bench-1/jobs/push", false, PushJob{ID: "marker", Type: PushZPL, ZPL: zplFor("marker")})
 
-	got := events.wait(t, 10*time.Second, "marker's job.queued", func(m []paho.Message) bool {
+	got := events.Wait(t, 10*time.Second, "marker's job.queued", func(m []paho.Message) bool {
 		for _, ev := range decodeEvents(t, m) {
 			if ev.Key == "mqtt:marker" {
 				return true
@@ -222,7 +172,7 @@ func TestLinkInProcess(t *testing.T) {
 	publish(t, c, "packbench/bench-1/cmd/ping", false, `{"id":"c1"}`)
 	publish(t, c, "packbench/bench-1/cmd/tare", false, `{"id":"c2","args":{"x":1}}`)
 	publish(t, c, "packbench/bench-1/cmd/launch", false, `{"id":"c3"}`)
-	got = res.wait(t, 10*time.Second, "3 responses", func(m []paho.Message) bool { return len(m) >= 3 })
+	got = res.Wait(t, 10*time.Second, "3 responses", func(m []paho.Message) bool { return len(m) >= 3 })
 	resp := map[string]Response{}
 	for _, m := range got {
 		var r Response
@@ -257,7 +207,7 @@ func TestLinkInProcess(t *testing.T) {
 
 	// State is retained and carries the queue depth once it changed.
 	b.link.StateChanged()
-	state.wait(t, 10*time.Second, "state with depth 2", func(m []paho.Message) bool {
+	state.Wait(t, 10*time.Second, "state with depth 2", func(m []paho.Message) bool {
 		for _, msg := range m {
 			var p statePayload
 			if json.Unmarshal(msg.Payload(), &p) == nil && p.Queue.Depth == 2 && p.Firmware.Installed == "1.2.3" {
@@ -266,9 +216,9 @@ func TestLinkInProcess(t *testing.T) {
 		}
 		return false
 	})
-	late, lateState := testClient(t, url, "late", true), newRecorder()
-	subscribe(t, late, "packbench/bench-1/state", lateState)
-	lateState.wait(t, 10*time.Second, "retained state", func(m []paho.Message) bool { return len(m) > 0 && m[0].Retained() })
+	late, lateState := testClient(t, url, "late", true), uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, late, "packbench/bench-1/state", lateState)
+	lateState.Wait(t, 10*time.Second, "retained state", func(m []paho.Message) bool { return len(m) > 0 && m[0].Retained() })
 
 	// Weights: repeats are not published; a change is.
 	send := func(mg int64) {
@@ -278,11 +228,11 @@ func TestLinkInProcess(t *testing.T) {
 	send(1000)
 	send(1000)
 	send(2500)
-	weight.wait(t, 10*time.Second, "weights 1000 and 2500", func(m []paho.Message) bool {
+	weight.Wait(t, 10*time.Second, "weights 1000 and 2500", func(m []paho.Message) bool {
 		return len(m) >= 2 && strings.Contains(string(m[len(m)-1].Payload()), `"milligrams":2500`)
 	})
 	var n1000 int
-	for _, m := range weight.snapshot() {
+	for _, m := range weight.Snapshot() {
 		if strings.Contains(string(m.Payload()), `"milligrams":1000,`) {
 			n1000++
 		}
@@ -293,17 +243,17 @@ func TestLinkInProcess(t *testing.T) {
 
 	// A burst is rate-limited: at most one message per interval, and the
 	// newest value is the one that goes out last.
-	before := len(weight.snapshot())
+	before := len(weight.Snapshot())
 	start := time.Now()
 	for i := range 20 {
 		send(int64(3000 + i))
 	}
 	burst := time.Since(start)
-	weight.wait(t, 10*time.Second, "the burst's last weight", func(m []paho.Message) bool {
+	weight.Wait(t, 10*time.Second, "the burst's last weight", func(m []paho.Message) bool {
 		return strings.Contains(string(m[len(m)-1].Payload()), `"milligrams":3019,`)
 	})
 	limit := 2 + int(burst/(50*time.Millisecond))
-	if n := len(weight.snapshot()) - before; n > limit {
+	if n := len(weight.Snapshot()) - before; n > limit {
 		t.Errorf("a burst of 20 weights over %v gave %d messages, want at most %d (one per 50ms)", burst, n, limit)
 	}
 }

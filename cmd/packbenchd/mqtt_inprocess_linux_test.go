@@ -183,14 +183,14 @@ func TestMQTTInProcess(t *testing.T) {
 		t.Fatalf("cancel of a bad id: %v, want args.job named", err)
 	}
 	// The scale's readings go out on the weight topic.
-	weights := newRecorder()
-	subscribe(t, testClient(t, mq.Port(), "watcher"), "packbench/bench-ip/weight", weights)
+	weights := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, testClient(t, mq.Port(), "watcher"), "packbench/bench-ip/weight", weights)
 	bn.sim.Place(900_000)
 	poll(t, "a reading of 900 g", 10*time.Second, func() (bool, error) {
 		r, ok := bn.link.Latest()
 		return ok && r.Milligrams == 900_000, nil
 	})
-	weights.wait(t, 10*time.Second, "900 g on the weight topic", func(m []paho.Message) bool {
+	weights.Wait(t, 10*time.Second, "900 g on the weight topic", func(m []paho.Message) bool {
 		for _, msg := range m {
 			var r struct {
 				Milligrams int64 `json:"milligrams"`

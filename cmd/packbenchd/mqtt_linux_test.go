@@ -105,8 +105,8 @@ func TestMQTTPushes(t *testing.T) {
 	dir := t.TempDir()
 	cfg := benchConfig(t, dir, addr, "[bench]\ndevice_id = \"bench-m1\"\n")
 	cloud := testClient(t, mq.Port(), "cloud")
-	events := newRecorder()
-	subscribe(t, cloud, "packbench/bench-m1/events", events)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, cloud, "packbench/bench-m1/events", events)
 
 	// MQTT on through the environment, as fleets provision it.
 	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + mqttTestKey, "PACKBENCH_MQTT_URL=" + mq.URL()}, "--config", cfg)
@@ -146,7 +146,7 @@ func TestMQTTPushes(t *testing.T) {
 			t.Errorf("%s printed %d times, want once", id, got[id])
 		}
 	}
-	events.wait(t, 60*time.Second, "queued and printed events for all 1,000 jobs", func(m []paho.Message) bool {
+	events.Wait(t, 60*time.Second, "queued and printed events for all 1,000 jobs", func(m []paho.Message) bool {
 		queued, printed := map[string]bool{}, map[string]bool{}
 		for _, msg := range m {
 			ev := decodeEvent(t, msg)
@@ -201,7 +201,7 @@ func TestMQTTPushes(t *testing.T) {
 		if tok := cloud.Publish("packbench/bench-m1/jobs/push", 1, false, pushPayload(t, tc.job)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 			t.Fatal(tok.Error())
 		}
-		events.wait(t, 20*time.Second, "push.rejected for "+tc.job.ID, func(m []paho.Message) bool {
+		events.Wait(t, 20*time.Second, "push.rejected for "+tc.job.ID, func(m []paho.Message) bool {
 			for _, msg := range m {
 				ev := decodeEvent(t, msg)
 				var rd uplink.RejectedData
@@ -266,9 +266,9 @@ func TestMQTTPushes(t *testing.T) {
 	}
 
 	// The retained state: the printer, the scale, the flow and the version.
-	state := newRecorder()
-	subscribe(t, cloud, "packbench/bench-m1/state", state)
-	state.wait(t, 20*time.Second, "retained state", func(m []paho.Message) bool {
+	state := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, cloud, "packbench/bench-m1/state", state)
+	state.Wait(t, 20*time.Second, "retained state", func(m []paho.Message) bool {
 		if len(m) == 0 {
 			return false
 		}
@@ -284,13 +284,13 @@ func TestMQTTPushes(t *testing.T) {
 	})
 
 	// A clean stop says offline on the retained status topic.
-	status := newRecorder()
-	subscribe(t, cloud, "packbench/bench-m1/status", status)
-	status.wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
+	status := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, cloud, "packbench/bench-m1/status", status)
+	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
 		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
 	})
 	d.stop()
-	status.wait(t, 10*time.Second, "offline after SIGTERM", func(m []paho.Message) bool {
+	status.Wait(t, 10*time.Second, "offline after SIGTERM", func(m []paho.Message) bool {
 		return len(m) > 0 && string(m[len(m)-1].Payload()) == "offline"
 	})
 }
