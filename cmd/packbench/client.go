@@ -14,12 +14,13 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/packbench/packbench/internal/datadir"
 )
 
 // The daemon's API as the CLI reaches it.
 const (
 	defaultAPIURL = "http://localhost:8080"
-	apiKeyFile    = "api-key" // in the data directory, written by packbenchd
 	apiTimeout    = 30 * time.Second
 	maxAnswer     = 16 << 20
 )
@@ -72,7 +73,7 @@ func (f *clientFlags) client(needKey bool) (*apiClient, error) {
 		}
 		if err == nil {
 			var b []byte
-			if b, err = os.ReadFile(filepath.Join(dir, apiKeyFile)); err == nil {
+			if b, err = os.ReadFile(filepath.Join(dir, datadir.KeyFile)); err == nil {
 				key = strings.TrimSpace(string(b))
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"text/tabwriter"
 	"unicode"
 
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -126,7 +127,7 @@ func openData(std *stdio, dataDir string) (*queue.DB, error) {
 		}
 		dataDir = d
 	}
-	path := filepath.Join(dataDir, dataFileName)
+	path := filepath.Join(dataDir, datadir.DataFile)
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("no data file at %s (has packbenchd run here? pass --data-dir or set PACKBENCH_DATA_DIR)", path)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -34,7 +35,7 @@ func seedJobs(t *testing.T) (dir string, queued, failed, printed queue.JobID) {
 	t.Helper()
 	dir = t.TempDir()
 	ctx := context.Background()
-	db, err := queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +138,7 @@ func TestJobsRetryCancelMarkPrinted(t *testing.T) {
 		t.Fatalf("mark-printed on a printed job: %v", err)
 	}
 	// The changes are in the file.
-	db, err := queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestJobsRetryCancelMarkPrinted(t *testing.T) {
 
 func TestJobsLockedAndMissing(t *testing.T) {
 	dir, _, _, _ := seedJobs(t)
-	db, err := queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +223,7 @@ func TestDataDirPrecedence(t *testing.T) {
 
 func TestJobsReportsRecovery(t *testing.T) {
 	dir, queued, _, _ := seedJobs(t)
-	db, err := queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

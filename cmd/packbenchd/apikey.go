@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/packbench/packbench/internal/datadir"
 )
 
 // apiKey returns the key the API checks. A provisioned key ([api] key or
@@ -21,7 +23,7 @@ func apiKey(provisioned, dataDir string, notice io.Writer) (string, error) {
 	if provisioned != "" {
 		return provisioned, nil
 	}
-	path := filepath.Join(dataDir, keyFileName)
+	path := filepath.Join(dataDir, datadir.KeyFile)
 	b, err := os.ReadFile(path)
 	switch {
 	case err == nil:

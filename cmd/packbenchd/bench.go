@@ -16,6 +16,7 @@ import (
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
@@ -74,7 +75,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		}
 	}()
 
-	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, dataFileName), &queue.Options{Timeout: queueOpenWait})
+	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), &queue.Options{Timeout: queueOpenWait})
 	if err != nil {
 		if errors.Is(err, queue.ErrLocked) {
 			return nil, fmt.Errorf("open queue: %w (is another packbenchd running on %s?)", err, cfg.Bench.DataDir)

@@ -15,6 +15,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink"
@@ -196,7 +197,7 @@ func (c *Config) finish(f flagValues, getenv func(string) string, home func() (s
 		c.Bench.LogLevel = f.logLevel
 	}
 	if c.Bench.DataDir == "" {
-		d, err := defaultDataDir(getenv, home)
+		d, err := datadir.Default(getenv, home)
 		if err != nil {
 			return err
 		}
@@ -246,7 +247,7 @@ func (c *Config) validate() error {
 	for i := range c.Printers {
 		p := &c.Printers[i]
 		if p.Transport == device.TransportSpool && p.Path == "" {
-			p.Path = filepath.Join(c.Bench.DataDir, spoolDirName)
+			p.Path = filepath.Join(c.Bench.DataDir, datadir.SpoolDir)
 		}
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("config: printer[%d]: %w", i, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/scale"
 )
 
@@ -238,12 +239,12 @@ func TestDataDirDefault(t *testing.T) {
 		{map[string]string{"XDG_STATE_HOME": "/x/state"}, "/x/state/packbench"},
 		{map[string]string{"XDG_STATE_HOME": "relative"}, "/home/u/.local/state/packbench"},
 	} {
-		got, err := defaultDataDir(envMap(tc.env), func() (string, error) { return "/home/u", nil })
+		got, err := datadir.Default(envMap(tc.env), func() (string, error) { return "/home/u", nil })
 		if err != nil || got != tc.want {
 			t.Errorf("%v: %q %v, want %q", tc.env, got, err, tc.want)
 		}
 	}
-	if _, err := defaultDataDir(envMap(nil), noHome); err == nil || !strings.Contains(err.Error(), "--data-dir") {
+	if _, err := datadir.Default(envMap(nil), noHome); err == nil || !strings.Contains(err.Error(), "--data-dir") {
 		t.Errorf("no home: %v", err)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/uplink"
 	"github.com/packbench/packbench/uplink/uplinktest"
@@ -436,7 +437,7 @@ func TestMQTTTLS(t *testing.T) {
 // are not kept for it.
 func TestMQTTOff(t *testing.T) {
 	dir := t.TempDir()
-	db, err := queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +455,7 @@ func TestMQTTOff(t *testing.T) {
 		t.Errorf("the ready line does not say mqtt=off:\n%s", d.log())
 	}
 	d.stop()
-	db, err = queue.Open(filepath.Join(dir, dataFileName), nil)
+	db, err = queue.Open(filepath.Join(dir, datadir.DataFile), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

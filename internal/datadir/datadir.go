@@ -1,4 +1,8 @@
-package main
+// Package datadir says where a bench keeps its files: packbenchd writes
+// them and the packbench CLI reads them (the queue file when the daemon is
+// stopped, the generated API key), so both take the names and the default
+// directory from here and cannot drift apart.
+package datadir
 
 import (
 	"errors"
@@ -9,18 +13,15 @@ import (
 
 // Files inside the data directory.
 const (
-	dataFileName = "packbench.db" // the bbolt file
-	spoolDirName = "spool"        // the embedded default's spool printer
-	keyFileName  = "api-key"      // a generated API key, mode 0600
+	DataFile = "packbench.db" // the bbolt file
+	KeyFile  = "api-key"      // a generated API key, mode 0600
+	SpoolDir = "spool"        // the embedded default's spool printer
 )
 
-// defaultDataDir is the data directory when neither --data-dir,
-// PACKBENCH_DATA_DIR nor [bench] data_dir names one: systemd's
-// $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench, else
-// ~/.local/state/packbench. (The same lookup as cmd/packbench's, which puts
-// PACKBENCH_DATA_DIR first; here the environment is applied as an override
-// before this is asked.)
-func defaultDataDir(getenv func(string) string, home func() (string, error)) (string, error) {
+// Default is the data directory when no flag, PACKBENCH_DATA_DIR or config
+// names one: systemd's $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench,
+// else ~/.local/state/packbench.
+func Default(getenv func(string) string, home func() (string, error)) (string, error) {
 	// systemd passes one path per StateDirectory= entry, colon-separated;
 	// the first is ours.
 	if d, _, _ := strings.Cut(getenv("STATE_DIRECTORY"), ":"); d != "" {
