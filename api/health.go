@@ -128,7 +128,10 @@ type ScaleHealth struct {
 	Reading   *scale.Reading `json:"reading,omitempty"`
 }
 
-func (s *Server) health(ctx context.Context) (Health, int) {
+// health is the bench's health. detail (the caller sent a valid key) adds
+// why a link is down: its error names broker URLs and file paths, which an
+// unauthenticated caller gets no more than printer addresses.
+func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 	now := s.opt.Now()
 	h := Health{
 		Status:        HealthOK,
@@ -179,6 +182,11 @@ func (s *Server) health(ctx context.Context) (Health, int) {
 	}
 	if s.deps.Links != nil {
 		h.Links = append([]LinkHealth(nil), s.deps.Links.Links()...)
+		for i := range h.Links {
+			if !detail {
+				h.Links[i].Error = ""
+			}
+		}
 		for _, l := range h.Links {
 			if l.State == LinkDisconnected || l.State == LinkStopped {
 				why := l.Name + ": " + l.State
@@ -196,7 +204,8 @@ func (s *Server) health(ctx context.Context) (Health, int) {
 }
 
 func (s *Server) getHealth(w http.ResponseWriter, r *http.Request) error {
-	h, code := s.health(r.Context())
+	// Health answers without a key; a valid key adds the details.
+	h, code := s.health(r.Context(), s.authenticate(r, false) == nil)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, code, h)
 	return nil

@@ -46,8 +46,9 @@ func TestHealthLinks(t *testing.T) {
 		{api.LinkHealth{Name: "mqtt", State: api.LinkStopped, Error: "no PEM certificate"}, api.HealthDegraded, "mqtt: stopped: no PEM certificate"},
 	} {
 		ls.set(tc.link)
+		// With the key: the link's error, which names URLs and paths.
 		var h api.Health
-		a := b.do("GET", "/api/v1/health", nil, "Authorization", "")
+		a := b.do("GET", "/api/v1/health", nil, "X-Api-Key", testKey)
 		a.decode(t, &h)
 		if a.status != 200 || h.Status != tc.status || len(h.Links) != 1 || h.Links[0].State != tc.link.State ||
 			h.Links[0].Error != tc.link.Error || !h.Links[0].Since.Equal(tc.link.Since) {
@@ -55,6 +56,16 @@ func TestHealthLinks(t *testing.T) {
 		}
 		if got := strings.Join(h.Problems, "\n"); tc.problem != "" && !strings.Contains(got, tc.problem) || tc.problem == "" && got != "" {
 			t.Fatalf("%s: problems %q, want %q", tc.link.State, got, tc.problem)
+		}
+		// Without a key: the same state and status, not the error text.
+		h = api.Health{}
+		a = b.do("GET", "/api/v1/health", nil, "Authorization", "")
+		a.decode(t, &h)
+		if a.status != 200 || h.Status != tc.status || len(h.Links) != 1 || h.Links[0].State != tc.link.State || h.Links[0].Error != "" {
+			t.Fatalf("%s without a key: %d %s", tc.link.State, a.status, a.body)
+		}
+		if tc.link.Error != "" && strings.Contains(string(a.body), tc.link.Error) {
+			t.Fatalf("%s without a key shows the link error: %s", tc.link.State, a.body)
 		}
 	}
 

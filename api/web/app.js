@@ -537,7 +537,9 @@
 
 	async function refreshHealth() {
 		try {
-			const resp = await fetch(API + "/health", { cache: "no-store" });
+			// Health answers without a key; with it, it also says why a link is down.
+			const headers = state.key ? { "Authorization": "Bearer " + state.key } : {};
+			const resp = await fetch(API + "/health", { headers, cache: "no-store" });
 			state.health = await resp.json();
 		} catch (e) {
 			state.health = null;

@@ -22,7 +22,7 @@ const statusUsage = `usage: packbench status [--url URL] [--key KEY] [--json]
 
 Shows a running packbenchd: health, printers, scale, the flow and job
 counts (GET /api/v1/health, which needs no key; with a key the printers'
-addresses too). Exits with an error when the daemon is down or unreachable.
+addresses and why a link is down too). Exits with an error when the daemon is down or unreachable.
 
 flags:
 `

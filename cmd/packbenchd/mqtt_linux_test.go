@@ -27,7 +27,7 @@ const mqttTestKey = "mqtt-test-key-0123456789abcdef"
 func health(t *testing.T, d *daemon) api.Health {
 	t.Helper()
 	var h api.Health
-	if _, err := d.callKey("", "GET", "/api/v1/health", nil, &h); err != nil {
+	if _, err := d.callKey(d.key, "GET", "/api/v1/health", nil, &h); err != nil { // the key adds why a link is down
 		t.Fatal(err)
 	}
 	return h
@@ -38,7 +38,7 @@ func waitLink(t *testing.T, d *daemon, what string, ok func(api.LinkHealth) bool
 	t.Helper()
 	var h api.Health
 	poll(t, "mqtt link "+what, 20*time.Second, func() (bool, error) {
-		if _, err := d.callKey("", "GET", "/api/v1/health", nil, &h); err != nil {
+		if _, err := d.callKey(d.key, "GET", "/api/v1/health", nil, &h); err != nil { // the key adds why a link is down
 			return false, err
 		}
 		if len(h.Links) != 1 || h.Links[0].Name != "mqtt" {
