@@ -2,7 +2,7 @@ package main
 
 import (
 	"crypto/rand"
-	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,7 +40,9 @@ func apiKey(provisioned, dataDir string, notice io.Writer) (string, error) {
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", fmt.Errorf("api key: generate: %w", err)
 	}
-	key := base64.RawURLEncoding.EncodeToString(raw[:])
+	// Hex: safe in shells, headers and URLs, and never starts with "-",
+	// which command-line tools would take for a flag.
+	key := hex.EncodeToString(raw[:])
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", fmt.Errorf("api key: %w", err)
 	}

@@ -256,7 +256,7 @@ func TestAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(key) < 40 || !strings.Contains(first.String(), key) {
+	if !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(key) || !strings.Contains(first.String(), key) {
 		t.Fatalf("generated key %q not printed: %q", key, first.String())
 	}
 	fi, err := os.Stat(filepath.Join(dir, "api-key"))
