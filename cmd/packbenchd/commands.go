@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/packbench/packbench/device"
-	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/uplink"
 )
@@ -94,7 +91,11 @@ func (c *commands) Do(ctx context.Context, verb string, args json.RawMessage) (a
 		if err := decodeArgs(args, &a); err != nil {
 			return nil, err
 		}
-		return c.testPrint(ctx, a.Printer)
+		job, err := c.b.station.TestPrint(ctx, a.Printer, queue.SourceMQTT, c.b.cfg.Bench.Name+", version "+version)
+		if err != nil {
+			return nil, fmt.Errorf("args.printer: %w", err)
+		}
+		return job, nil
 	case uplink.VerbConfigGet:
 		if err := decodeArgs(args, &struct{}{}); err != nil {
 			return nil, err
@@ -106,33 +107,6 @@ func (c *commands) Do(ctx context.Context, verb string, args json.RawMessage) (a
 
 func (c *commands) known(printer string) bool {
 	return slices.ContainsFunc(c.b.cfg.Printers, func(p device.PrinterConfig) bool { return p.Name == printer })
-}
-
-// testPrint enqueues a small label naming the bench: the printer and the
-// path to it work.
-func (c *commands) testPrint(ctx context.Context, printer string) (queue.Job, error) {
-	b := c.b
-	if printer == "" {
-		printer = b.station.Printer()
-	} else if !c.known(printer) {
-		return queue.Job{}, fmt.Errorf("args.printer: %q: no such printer on this bench", printer)
-	}
-	var nonce [6]byte
-	_, _ = rand.Read(nonce[:])
-	key := "test-print:" + hex.EncodeToString(nonce[:])
-	zpl := []byte("^XA^CI28^FO40,40^A0N,40,40^FH^FD")
-	zpl = labelrender.AppendFieldData(zpl, "packbench test print")
-	zpl = append(zpl, "^FS^FO40,100^A0N,30,30^FH^FD"...)
-	zpl = labelrender.AppendFieldData(zpl, b.cfg.Bench.Name+" / "+printer)
-	zpl = append(zpl, "^FS^FO40,150^A0N,30,30^FH^FD"...)
-	zpl = labelrender.AppendFieldData(zpl, nowUTC().Format("2006-01-02 15:04:05")+" UTC, version "+version)
-	zpl = append(zpl, "^FS^XZ"...)
-	if err := labelrender.CheckZPL(zpl, nil); err != nil {
-		return queue.Job{}, fmt.Errorf("test print: %w", err)
-	}
-	job, _, err := b.db.Enqueue(ctx, queue.NewJob{Key: key, Source: queue.SourceMQTT, Printer: printer,
-		ContentType: queue.ContentZPL, Payload: zpl, Ref: "test print"})
-	return job, err
 }
 
 // decodeArgs decodes a command's args strictly into v; absent args are

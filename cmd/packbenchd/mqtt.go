@@ -206,7 +206,7 @@ func (s benchState) State() uplink.BenchState {
 	return st
 }
 
-// nowUTC is the intake's and the commands' clock.
+// nowUTC is the intake's clock.
 func nowUTC() time.Time { return time.Now().UTC() }
 
 // mqttSummary is the link for the "bench ready" line: off, or the broker

@@ -256,7 +256,7 @@ func TestMQTTPushes(t *testing.T) {
 	if err := emu.WaitLabels(ctx, before+2); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(emu.Labels()[before+1]), "packbench test print") {
+	if !strings.Contains(string(emu.Labels()[before+1]), "PACKBENCH TEST PRINT") {
 		t.Fatalf("test print label: %q", emu.Labels()[before+1])
 	}
 	if _, err := cl.Command(ctx, "bench-m1", uplink.VerbCancel, map[string]string{"job": tj.ID.String(), "colour": "red"}); err == nil || !strings.Contains(err.Error(), "args.colour") {
