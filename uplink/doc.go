@@ -6,7 +6,8 @@
 // MQTT is the link to the cloud and to the rest of a fleet: New builds it
 // from the [mqtt] config section (Config), the queue and the small
 // interfaces it consumes (Intake, Commands, StateSource, a channel of
-// scale readings); Run keeps it up until its context ends. The client id is
+// scale readings); Run keeps it up until its context ends. A bench's Intake
+// is StationIntake, which turns pushes into station and queue calls. The client id is
 // the device id; the session is persistent (clean session off), so the
 // broker keeps subscriptions and unacknowledged pushes while the bench is
 // away. Topics, all under <prefix>/<device id>/ (prefix "packbench"):

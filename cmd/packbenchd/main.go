@@ -4,7 +4,7 @@
 // wires the packages together; the bench's logic lives in station, api,
 // device, scale, queue and uplink.
 //
-// The MQTT wiring (mqtt.go, intake.go, commands.go): pushed jobs become
+// The MQTT wiring (mqtt.go, commands.go; uplink.StationIntake): pushed jobs become
 // queue jobs keyed "mqtt:"+id (label specs rendered at [label] size and
 // dpi, images converted, ZPL checked; orders go to the station), cmd/<verb>
 // runs reprint, cancel, retry, tare, zero, test-print and config-get, the

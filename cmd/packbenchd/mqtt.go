@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/queue"
@@ -101,9 +100,20 @@ func (b *bench) openMQTT(getenv func(string) string) error {
 		}
 		return nil
 	}
-	in, err := newIntake(b, getenv(testExitAfterCommitEnv) == "1")
+	io := &uplink.IntakeOptions{Logger: b.log}
+	for _, p := range b.cfg.Printers {
+		io.Printers = append(io.Printers, p.Name)
+	}
+	if getenv(testExitAfterCommitEnv) == "1" {
+		b.log.Warn("TEST HOOK " + testExitAfterCommitEnv + "=1: the daemon exits after committing the first pushed job, before acknowledging it")
+		io.AfterCommit = func(j uplink.PushJob, created bool) {
+			b.log.Warn("TEST HOOK: exiting after the commit, before the acknowledgement", "id", j.ID, "created", created)
+			os.Exit(3)
+		}
+	}
+	in, err := uplink.NewStationIntake(b.station, b.db, io)
 	if err != nil {
-		return err
+		return fmt.Errorf("mqtt: %w", err)
 	}
 	weights, cancel := b.link.Subscribe(64)
 	link, err := uplink.New(b.cfg.MQTT, uplink.Deps{
@@ -205,9 +215,6 @@ func (s benchState) State() uplink.BenchState {
 	st.Scale = sc
 	return st
 }
-
-// nowUTC is the intake's clock.
-func nowUTC() time.Time { return time.Now().UTC() }
 
 // mqttSummary is the link for the "bench ready" line: off, or the broker
 // and the device id (never credentials).

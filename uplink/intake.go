@@ -1,80 +1,95 @@
-package main
+package uplink
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
+	"time"
 
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
-	"github.com/packbench/packbench/uplink"
 )
 
-// intake takes jobs pushed over MQTT into the bench (uplink.Intake):
-// labels and images are made printer-ready ZPL at the bench's label size
-// and resolution, ZPL is checked, and the job is enqueued with the push's
-// idempotency key; an order goes to the station and prints when weighed.
-// Every Push commits before it returns.
-type intake struct {
+// StationIntake is the Intake of a bench: labels and images become
+// printer-ready ZPL at the station's label size and resolution, raw ZPL is
+// checked, and the job is enqueued under the push's idempotency key; an
+// order goes to the station and prints when its parcel is weighed. A push
+// whose content is wrong is rejected naming the field (PushError); storage
+// errors are returned as they are, so the broker redelivers.
+type StationIntake struct {
 	db       *queue.DB
 	st       *station.Station
 	log      *slog.Logger
+	now      func() time.Time
 	printers []string
 	label    labelrender.Options // DPI and size; Date set per label
 	raster   bool                // [label] format = "raster"
-
-	// exitAfterCommit is the test hook (see testExitAfterCommitEnv).
-	exitAfterCommit bool
+	after    func(PushJob, bool)
 }
 
-func newIntake(b *bench, exitAfterCommit bool) (*intake, error) {
-	lc := b.station.Config().Label
+// IntakeOptions tune a StationIntake; nil means the defaults.
+type IntakeOptions struct {
+	// Printers are the bench's printer names a push may name; empty lets
+	// a push name none but the station's own.
+	Printers []string
+	Logger   *slog.Logger
+	Now      func() time.Time // the labels' date; nil means time.Now
+	// AfterCommit runs once a push is durable, before Push returns and so
+	// before the link acknowledges it (created is false for a repeat).
+	AfterCommit func(j PushJob, created bool)
+}
+
+// NewStationIntake returns the intake that feeds st and db.
+func NewStationIntake(st *station.Station, db *queue.DB, opts *IntakeOptions) (*StationIntake, error) {
+	var o IntakeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	lc := st.Config().Label
 	w, h, err := labelrender.ParseSize(lc.Size, lc.DPI)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt intake: label.size: %w", err)
+		return nil, fmt.Errorf("uplink: intake: label.size: %w", err)
 	}
-	in := &intake{
-		db: b.db, st: b.station, log: b.log,
+	return &StationIntake{
+		db: db, st: st, log: o.Logger, now: o.Now, printers: slices.Clone(o.Printers), after: o.AfterCommit,
 		label:  labelrender.Options{DPI: lc.DPI, WidthDots: w, HeightDots: h},
-		raster: lc.Format == station.FormatRaster, exitAfterCommit: exitAfterCommit,
-	}
-	for _, p := range b.cfg.Printers {
-		in.printers = append(in.printers, p.Name)
-	}
-	if exitAfterCommit {
-		b.log.Warn("TEST HOOK " + testExitAfterCommitEnv + "=1: the daemon exits after committing the first pushed job, before acknowledging it")
-	}
-	return in, nil
+		raster: lc.Format == station.FormatRaster,
+	}, nil
 }
 
 // invalid is a push error that rejects the push for good, naming the field.
 func invalid(field, format string, args ...any) error {
-	return &uplink.PushError{Field: field, Rule: fmt.Sprintf(format, args...)}
+	return &PushError{Field: field, Rule: fmt.Sprintf(format, args...)}
 }
 
-// Push implements uplink.Intake.
-func (in *intake) Push(ctx context.Context, j uplink.PushJob) (uplink.PushResult, error) {
-	if j.Type == uplink.PushOrder {
+// Push implements Intake: it commits before it returns.
+func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error) {
+	if j.Type == PushOrder {
 		return in.pushOrder(ctx, j)
 	}
 	printer := j.Printer
 	if printer == "" {
 		printer = in.st.Printer()
-	} else if !slices.Contains(in.printers, printer) {
-		return uplink.PushResult{}, invalid("printer", "%q: no such printer on this bench (have %q)", printer, in.printers)
+	} else if !slices.Contains(in.printers, printer) && printer != in.st.Printer() {
+		return PushResult{}, invalid("printer", "%q: no such printer on this bench (have %q)", printer, in.printers)
 	}
 	label, err := in.render(j)
 	if err != nil {
-		return uplink.PushResult{}, err
+		return PushResult{}, err
 	}
 	nj := queue.NewJob{Key: j.Key(), Source: queue.SourceMQTT, Printer: printer, Copies: j.Copies, Ref: j.Key()}
 	var job queue.Job
 	var created bool
-	if j.Type == uplink.PushZPL {
+	if j.Type == PushZPL {
 		// Raw ZPL has no preview (like a carrier's ZPL): the job alone.
 		nj.ContentType, nj.Payload = queue.ContentZPL, label.ZPL
 		job, created, err = in.db.Enqueue(ctx, nj)
@@ -84,35 +99,35 @@ func (in *intake) Push(ctx context.Context, j uplink.PushJob) (uplink.PushResult
 		job, created, err = in.st.EnqueueLabel(ctx, nj, label)
 	}
 	if err != nil {
-		return uplink.PushResult{}, fmt.Errorf("mqtt push %q: %w", j.ID, err)
+		return PushResult{}, fmt.Errorf("mqtt push %q: %w", j.ID, err)
 	}
 	in.committed(j, created)
 	if !created {
 		in.log.Info("mqtt push already taken: same job (a redelivery or a repeated id)", "id", j.ID, "job", job.ID)
 	}
-	return uplink.PushResult{Job: job.ID.String(), Created: created}, nil
+	return PushResult{Job: job.ID.String(), Created: created}, nil
 }
 
 // render turns a push's body into checked, printer-ready ZPL and what
 // draws its preview.
-func (in *intake) render(j uplink.PushJob) (station.JobLabel, error) {
+func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
 	opts := in.label
-	opts.Date = nowUTC()
+	opts.Date = in.now().UTC()
 	none := station.JobLabel{}
 	switch j.Type {
-	case uplink.PushZPL:
+	case PushZPL:
 		zpl := []byte(j.ZPL)
 		if err := labelrender.CheckZPL(zpl, nil); err != nil {
 			return none, invalid("zpl", "%v", err)
 		}
 		return station.JobLabel{ZPL: zpl}, nil
-	case uplink.PushPNG:
+	case PushPNG:
 		zpl, err := labelrender.PNGToZPL(j.PNG, &labelrender.ImageOptions{Options: opts})
 		if err != nil {
 			return none, invalid("png", "%v", err)
 		}
 		return station.JobLabel{ZPL: zpl, PNG: j.PNG}, nil
-	case uplink.PushLabel:
+	case PushLabel:
 		l, err := labelrender.ParseLabel(j.Label)
 		if err != nil {
 			var fe *labelrender.FieldError
@@ -140,21 +155,21 @@ func (in *intake) render(j uplink.PushJob) (station.JobLabel, error) {
 // pushOrder creates the pushed order; the flow prints it when its parcel
 // is weighed. The order's id is the push id when the order has none, so a
 // redelivered push finds the order it created and is not an error.
-func (in *intake) pushOrder(ctx context.Context, j uplink.PushJob) (uplink.PushResult, error) {
+func (in *StationIntake) pushOrder(ctx context.Context, j PushJob) (PushResult, error) {
 	if j.Printer != "" {
-		return uplink.PushResult{}, invalid("printer", "not used with type \"order\": the flow prints to its own printer")
+		return PushResult{}, invalid("printer", "not used with type \"order\": the flow prints to its own printer")
 	}
 	if j.Copies > 1 {
-		return uplink.PushResult{}, invalid("copies", "not used with type \"order\": one label per parcel")
+		return PushResult{}, invalid("copies", "not used with type \"order\": one label per parcel")
 	}
 	o, err := station.ParseOrder(j.Order)
 	if err != nil {
-		return uplink.PushResult{}, orderError(err)
+		return PushResult{}, orderError(err)
 	}
 	if o.ID == "" {
 		o.ID = j.ID
 		if err := o.Validate(); err != nil {
-			return uplink.PushResult{}, invalid("order.id", "required when the push id %q cannot be the order id (%v)", j.ID, err)
+			return PushResult{}, invalid("order.id", "required when the push id %q cannot be the order id (%v)", j.ID, err)
 		}
 	}
 	if o.Source == "" {
@@ -165,15 +180,15 @@ func (in *intake) pushOrder(ctx context.Context, j uplink.PushJob) (uplink.PushR
 		if _, gerr := in.st.Order(ctx, o.ID); gerr == nil {
 			in.committed(j, false)
 			in.log.Info("mqtt push already taken: the order exists (a redelivery or a repeated id)", "id", j.ID, "order", o.ID)
-			return uplink.PushResult{Job: o.ID, Created: false}, nil
+			return PushResult{Job: o.ID, Created: false}, nil
 		}
-		return uplink.PushResult{}, invalid("order", "%v", err)
+		return PushResult{}, invalid("order", "%v", err)
 	}
 	if err != nil {
-		return uplink.PushResult{}, orderError(err)
+		return PushResult{}, orderError(err)
 	}
 	in.committed(j, true)
-	return uplink.PushResult{Job: created.ID, Created: true}, nil
+	return PushResult{Job: created.ID, Created: true}, nil
 }
 
 // orderError makes the station's input errors rejections naming the
@@ -189,12 +204,9 @@ func orderError(err error) error {
 	return err
 }
 
-// committed runs after a push is durable: the test hook dies here, before
-// the link acknowledges it.
-func (in *intake) committed(j uplink.PushJob, created bool) {
-	if !in.exitAfterCommit {
-		return
+// committed runs after a push is durable.
+func (in *StationIntake) committed(j PushJob, created bool) {
+	if in.after != nil {
+		in.after(j, created)
 	}
-	in.log.Warn("TEST HOOK: exiting after the commit, before the acknowledgement", "id", j.ID, "created", created)
-	os.Exit(3)
 }
