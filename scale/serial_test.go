@@ -179,10 +179,24 @@ func TestSerialPowerOff(t *testing.T) {
 			rig := newSerialRig(t, proto)
 			rig.emu.Set(scaletest.State{Value: 250, Exp: -2, Unit: scale.UnitPound, Status: scale.StatusStable})
 			c := rig.open(t, scale.Config{Driver: string(proto), Unit: "lb", ReplyTimeout: scale.Duration(150 * time.Millisecond), PollInterval: scale.Duration(time.Millisecond)})
-			nextWith(t, c, func(r scale.Reading) bool { return r.Milligrams > 0 })
-			rig.emu.Power(false)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			// The short reply timeout keeps the power-off wait short, so a
+			// loaded machine may miss it before power-off too: wait for a
+			// weight, letting early timeouts pass.
+			for {
+				r, err := c.Next(ctx)
+				if errors.Is(err, scale.ErrTimeout) {
+					continue
+				}
+				if err != nil {
+					t.Fatalf("Next before power-off: %v", err)
+				}
+				if r.Milligrams > 0 {
+					break
+				}
+			}
+			rig.emu.Power(false)
 			for {
 				r, err := c.Next(ctx)
 				if errors.Is(err, scale.ErrTimeout) {
