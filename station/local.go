@@ -185,7 +185,8 @@ func trackingURL(template, tracking string) string {
 
 // SSCC builds an SSCC-18: the extension digit, the GS1 company prefix, the
 // serial reference (zero-padded to fill 17 digits) and the GS1 mod-10
-// check digit (labelrender.GS1CheckDigit). The serial must fit the digits the prefix leaves.
+// check digit (labelrender.GS1CheckDigit). The serial must fit the digits
+// the prefix leaves.
 func SSCC(extension int, companyPrefix string, serial uint64) (string, error) {
 	if extension < 0 || extension > 9 {
 		return "", fmt.Errorf("%w: sscc extension %d: want 0-9", ErrInvalid, extension)
