@@ -13,9 +13,11 @@ import (
 // label is committed.
 func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time) error {
 	return s.db.Update(func(tx *queue.Tx) error {
-		if err := getJSON(tx, kindOrders, o.ID, o); err != nil {
+		var cur Order // fresh: decoding over *o would keep fields the stored order omits
+		if err := getJSON(tx, kindOrders, o.ID, &cur); err != nil {
 			return err
 		}
+		*o = cur
 		switch {
 		case o.Status == OrderCancelled:
 			return fmt.Errorf("%w: order %s was cancelled while labelling", ErrConflict, o.ID)

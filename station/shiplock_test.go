@@ -306,3 +306,52 @@ func TestRenderHoldsNoTransaction(t *testing.T) {
 		t.Errorf("label is not a Z64 raster (%d bytes), %v", len(zpl), err)
 	}
 }
+
+// Voiding or cancelling an order that is being labelled waits for the
+// label (so it never lands under a void), honours its context while it
+// waits, and then voids the fresh label: its job is cancelled.
+func TestVoidAndCancelWaitForTheOrdersLabel(t *testing.T) {
+	c := startSlowCarrier(t)
+	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, &sleeps{})
+	a := mustCreate(t, st, Order{})
+	ref := a.ID + "-1"
+	c.slowRef.Store(ref)
+
+	shipped := shipAsync(st, context.Background(), a.ID)
+	await(t, c.arrived, "the carrier asked for A's label")
+
+	// A cancel whose caller gives up leaves the order alone.
+	cctx, ccancel := newWatchedCtx(context.Background())
+	cancelled := make(chan error, 1)
+	go func() { _, err := st.CancelOrder(cctx, a.ID, "changed my mind"); cancelled <- err }()
+	await(t, cctx.waiting, "CancelOrder waiting for the label")
+	ccancel()
+	if err := await(t, cancelled, "CancelOrder after its context ended"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("CancelOrder: %v, want context.Canceled", err)
+	}
+
+	vctx, vcancel := newWatchedCtx(context.Background())
+	defer vcancel()
+	type voidResult struct {
+		p   Package
+		err error
+	}
+	voided := make(chan voidResult, 1)
+	go func() { p, err := st.VoidPackage(vctx, ref, "wrong parcel"); voided <- voidResult{p, err} }()
+	await(t, vctx.waiting, "VoidPackage waiting for the label")
+	notDone(t, shipped, "Ship (its carrier has not answered)")
+	c.release.open()
+	if r := await(t, shipped, "Ship"); r.err != nil || r.p.Status != PackageLabelled {
+		t.Fatalf("Ship: %+v, %v", r.p, r.err)
+	}
+	v := await(t, voided, "VoidPackage after the label")
+	if v.err != nil || v.p.Status != PackageVoided || v.p.JobState != queue.StateCancelled {
+		t.Fatalf("VoidPackage: %+v, %v; want voided with its job cancelled", v.p, v.err)
+	}
+	if o, err := st.Order(context.Background(), a.ID); err != nil || o.Status != OrderOpen || o.Labelled != 0 {
+		t.Errorf("order after the void: %+v, %v; want open, none labelled", o, err)
+	}
+	if js := jobs(t, db); len(js) != 1 || js[0].State != queue.StateCancelled {
+		t.Errorf("jobs %+v, want the one label's job, cancelled", js)
+	}
+}
