@@ -50,14 +50,6 @@ func (sw *sseWriter) flush() error {
 	return sw.rc.Flush()
 }
 
-// sameReading says whether b shows nothing new compared with a: streams
-// send a reading only when the weight or status changes.
-func sameReading(a, b scale.Reading) bool {
-	return a.Milligrams == b.Milligrams && a.Status == b.Status && a.Unit == b.Unit &&
-		a.Value == b.Value && a.Exp == b.Exp && a.NoValue == b.NoValue &&
-		fmt.Sprint(a.Err) == fmt.Sprint(b.Err) && a.Source == b.Source
-}
-
 // streamEvents serves the live stream until the client goes or the Server
 // closes. Subscriptions are taken before the first state is written, so no
 // change between the two is lost. The first events are the latest reading
@@ -115,7 +107,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		case <-s.ctx.Done():
 			return nil
 		case rd := <-readings:
-			if haveLast && sameReading(last, rd) {
+			if haveLast && rd.SameAs(last) {
 				pending = nil // back to what the client already has
 				continue
 			}

@@ -474,19 +474,6 @@ func gs1Parts(t string) ([]gs1Element, error) {
 	return out, nil
 }
 
-// gs1CheckDigitOK verifies the GS1 mod-10 check digit (weights 3,1 from the right).
-func gs1CheckDigitOK(digits string) bool {
-	sum := 0
-	for i := len(digits) - 2; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if (len(digits)-2-i)%2 == 0 {
-			d *= 3
-		}
-		sum += d
-	}
-	return (10-sum%10)%10 == int(digits[len(digits)-1]-'0')
-}
-
 var weightUnits = map[string]string{"g": "G", "kg": "KG", "oz": "OZ", "lb": "LB"}
 
 // text renders the weight as the packer reads it, e.g. "7 LB" or "2.35 KG",

@@ -163,6 +163,24 @@ type Reading struct {
 // HasWeight reports whether Milligrams is a real weight.
 func (r Reading) HasWeight() bool { return r.Status.HasWeight() && !r.NoValue }
 
+// SameAs reports whether r shows nothing new compared with o: the same
+// weight, the same display (unit, value, exponent), status, source,
+// no-value flag and error text; only the time may differ. It is the one
+// rule for "a reading changed" wherever readings are streamed on change
+// (the API's event stream, the MQTT weight topic, the CLI's weigh), so
+// every consumer sees a change exactly when the reading's JSON would.
+func (r Reading) SameAs(o Reading) bool {
+	return r.Milligrams == o.Milligrams && r.Unit == o.Unit && r.Value == o.Value && r.Exp == o.Exp &&
+		r.Status == o.Status && r.Source == o.Source && r.NoValue == o.NoValue && errText(r.Err) == errText(o.Err)
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
 // Display formats the raw value in the scale's unit, e.g. "7.8 oz".
 func (r Reading) Display() string {
 	s := FormatDecimal(r.Value, r.Exp)

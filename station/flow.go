@@ -173,9 +173,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.publishLocked()
 	s.mu.Unlock()
 
-	s.shipMu.Lock()
 	p, o, err := s.ship(ctx, ShipRequest{OrderID: armed, Weight: Weight{Milligrams: r.Milligrams, Display: r.Display(), Unit: r.Unit.String()}})
-	s.shipMu.Unlock()
 
 	s.mu.Lock()
 	if err != nil {

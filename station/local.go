@@ -185,7 +185,8 @@ func trackingURL(template, tracking string) string {
 
 // SSCC builds an SSCC-18: the extension digit, the GS1 company prefix, the
 // serial reference (zero-padded to fill 17 digits) and the GS1 mod-10
-// check digit. The serial must fit the digits the prefix leaves.
+// check digit (labelrender.GS1CheckDigit). The serial must fit the digits
+// the prefix leaves.
 func SSCC(extension int, companyPrefix string, serial uint64) (string, error) {
 	if extension < 0 || extension > 9 {
 		return "", fmt.Errorf("%w: sscc extension %d: want 0-9", ErrInvalid, extension)
@@ -199,21 +200,7 @@ func SSCC(extension int, companyPrefix string, serial uint64) (string, error) {
 		return "", fmt.Errorf("%w: sscc serial %d does not fit %d digits: the company prefix's numbers are used up", ErrInvalid, serial, width)
 	}
 	body := strconv.Itoa(extension) + companyPrefix + strings.Repeat("0", width-len(s)) + s
-	return body + strconv.Itoa(GS1CheckDigit(body)), nil
-}
-
-// GS1CheckDigit is the GS1 mod-10 check digit of digits (weights 3 and 1
-// alternating from the rightmost digit, which weighs 3).
-func GS1CheckDigit(digits string) int {
-	sum := 0
-	for i := len(digits) - 1; i >= 0; i-- {
-		d := int(digits[i] - '0')
-		if (len(digits)-1-i)%2 == 0 {
-			d *= 3
-		}
-		sum += d
-	}
-	return (10 - sum%10) % 10
+	return body + strconv.Itoa(labelrender.GS1CheckDigit(body)), nil
 }
 
 // sequenceNumber is prefix + the zero-padded sequence + its check digit.
@@ -224,7 +211,7 @@ func sequenceNumber(prefix string, n uint64, digits int, check string) (string, 
 	}
 	s = strings.Repeat("0", digits-len(s)) + s
 	if check == "mod10" {
-		s += strconv.Itoa(GS1CheckDigit(s))
+		s += strconv.Itoa(labelrender.GS1CheckDigit(s))
 	}
 	return prefix + s, nil
 }

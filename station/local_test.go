@@ -9,27 +9,6 @@ import (
 	"github.com/packbench/packbench/labelrender"
 )
 
-// GS1 examples: the SSCC in the GS1 General Specifications (2.2.1) and
-// the GS1 check digit calculator's worked examples.
-func TestGS1CheckDigit(t *testing.T) {
-	tests := []struct {
-		body string
-		want int
-	}{
-		{"10614141123456789", 7}, // SSCC (00) 106141411234567897
-		{"34012345000000000", 0}, // (00)340123450000000000, labelrender's example
-		{"629104150021", 3},      // EAN-13 6291041500213
-		{"400638133393", 1},      // EAN-13 4006381333931
-		{"03600029145", 2},       // UPC-A 036000291452
-		{"00000000000000000", 0}, // all zeros
-	}
-	for _, tt := range tests {
-		if got := GS1CheckDigit(tt.body); got != tt.want {
-			t.Errorf("GS1CheckDigit(%s) = %d, want %d", tt.body, got, tt.want)
-		}
-	}
-}
-
 func TestSSCC(t *testing.T) {
 	tests := []struct {
 		ext    int

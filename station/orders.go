@@ -531,10 +531,13 @@ func (s *Station) CancelOrder(ctx context.Context, id, reason string) (Order, er
 	if err := checkText("reason", reason, maxTextLen); err != nil {
 		return Order{}, fmt.Errorf("station: cancel order: %w", err)
 	}
-	s.shipMu.Lock()
-	defer s.shipMu.Unlock()
+	unlock, err := s.shipLocks.lock(ctx, id)
+	if err != nil {
+		return Order{}, fmt.Errorf("station: cancel order %q: %w", id, err)
+	}
+	defer unlock()
 	var o Order
-	err := s.db.Update(func(tx *queue.Tx) error {
+	err = s.db.Update(func(tx *queue.Tx) error {
 		if err := getJSON(tx, kindOrders, id, &o); err != nil {
 			return notFound(err)
 		}

@@ -51,9 +51,10 @@ type Station struct {
 	printers []string            // configured printer names (may be empty)
 	label    labelrender.Options // DPI and size; Date set per label
 
-	// shipMu serialises labelling, so two callers cannot take the same
-	// package index of an order.
-	shipMu sync.Mutex
+	// shipLocks serialise labelling, voiding and cancelling per order, so
+	// two callers cannot take the same package of an order; other orders
+	// go on meanwhile.
+	shipLocks orderLocks
 	// feedMu serialises scale events: a Placed is fully handled before the
 	// Removed that follows it.
 	feedMu sync.Mutex

@@ -25,8 +25,6 @@ type StationIntake struct {
 	log      *slog.Logger
 	now      func() time.Time
 	printers []string
-	label    labelrender.Options // DPI and size; Date set per label
-	raster   bool                // [label] format = "raster"
 	after    func(PushJob, bool)
 }
 
@@ -54,15 +52,10 @@ func NewStationIntake(st *station.Station, db *queue.DB, opts *IntakeOptions) (*
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	lc := st.Config().Label
-	w, h, err := labelrender.ParseSize(lc.Size, lc.DPI)
-	if err != nil {
-		return nil, fmt.Errorf("uplink: intake: label.size: %w", err)
-	}
+	// The label size, resolution and format are the station's (its
+	// LabelOptions and RenderLabel), checked when it was made.
 	return &StationIntake{
 		db: db, st: st, log: o.Logger, now: o.Now, printers: slices.Clone(o.Printers), after: o.AfterCommit,
-		label:  labelrender.Options{DPI: lc.DPI, WidthDots: w, HeightDots: h},
-		raster: lc.Format == station.FormatRaster,
 	}, nil
 }
 
@@ -111,8 +104,7 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 // render turns a push's body into checked, printer-ready ZPL and what
 // draws its preview.
 func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
-	opts := in.label
-	opts.Date = in.now().UTC()
+	opts := in.st.LabelOptions(in.now().UTC())
 	none := station.JobLabel{}
 	switch j.Type {
 	case PushZPL:
@@ -136,12 +128,7 @@ func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
 			}
 			return none, invalid("label", "%v", err)
 		}
-		var zpl []byte
-		if in.raster {
-			zpl, err = labelrender.RenderRasterZPL(l, &opts, labelrender.Z64)
-		} else {
-			zpl, err = labelrender.RenderZPL(l, &opts)
-		}
+		zpl, err := in.st.RenderLabel(l, opts)
 		if err != nil {
 			// The spec parsed: what is left (does not fit, unsupported in
 			// this output) is the label's own problem, not a passing fault.

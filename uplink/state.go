@@ -77,8 +77,8 @@ func (m *MQTT) statePayload(ctx context.Context) ([]byte, error) {
 	return json.Marshal(p)
 }
 
-// weightLoop publishes weight readings at QoS 0: only when the weight or
-// its status changed, at most one per weight_interval (the newest one
+// weightLoop publishes weight readings at QoS 0: only when the reading
+// changed (scale.Reading.SameAs, the API stream's rule too), at most one per weight_interval (the newest one
 // wins), and the current one again after a reconnect. It keeps reading
 // while disconnected so the scale link never waits on the broker.
 func (m *MQTT) weightLoop(ctx context.Context) {
@@ -120,7 +120,7 @@ func (m *MQTT) weightLoop(ctx context.Context) {
 				return
 			}
 			latest, have = r, true
-			pending = pending || !sameWeight(r, sent)
+			pending = pending || !r.SameAs(sent)
 			try()
 		case <-timer:
 			timer = nil
@@ -133,9 +133,4 @@ func (m *MQTT) weightLoop(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// sameWeight: a repeat of the same weight and status is not a change.
-func sameWeight(a, b scale.Reading) bool {
-	return a.Milligrams == b.Milligrams && a.Status == b.Status && a.NoValue == b.NoValue && a.Source == b.Source
 }

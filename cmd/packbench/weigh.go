@@ -176,7 +176,7 @@ func runWeigh(ctx context.Context, std *stdio, args []string) error {
 			out.note("script done")
 			return nil
 		case r := <-sub:
-			if !printed || changed(last, r) {
+			if !printed || !r.SameAs(last) {
 				if err := out.reading(r); err != nil {
 					return err
 				}
@@ -189,13 +189,6 @@ func runWeigh(ctx context.Context, std *stdio, args []string) error {
 			}
 		}
 	}
-}
-
-// changed says whether a reading differs from the last printed one in
-// anything but its timestamp.
-func changed(a, b scale.Reading) bool {
-	return a.Milligrams != b.Milligrams || a.Status != b.Status || a.Display() != b.Display() ||
-		a.Source != b.Source || fmt.Sprint(a.Err) != fmt.Sprint(b.Err)
 }
 
 // weighOnce prints one fresh reading. The first report after opening may

@@ -1,0 +1,96 @@
+package station
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/packbench/packbench/queue"
+)
+
+// commitLabel is the last step of ship, one transaction: the order is
+// read again (the carrier call and the render ran outside any
+// transaction) and, if the package is still the order's pending one, the
+// label is committed.
+func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time) error {
+	return s.db.Update(func(tx *queue.Tx) error {
+		var cur Order // fresh: decoding over *o would keep fields the stored order omits
+		if err := getJSON(tx, kindOrders, o.ID, &cur); err != nil {
+			return err
+		}
+		*o = cur
+		switch {
+		case o.Status == OrderCancelled:
+			return fmt.Errorf("%w: order %s was cancelled while labelling", ErrConflict, o.ID)
+		case o.Pending != p.Index:
+			return fmt.Errorf("%w: package %s was voided while labelling", ErrConflict, p.Reference)
+		}
+		return s.commit(tx, o, p, art, now)
+	})
+}
+
+// commit enqueues the one print job keyed by the package reference and
+// stores the package, its label, the order and the events.
+func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now time.Time) error {
+	job, _, err := tx.Enqueue(queue.NewJob{Key: p.Reference, Source: queue.SourceFlow, Printer: p.Printer,
+		ContentType: queue.ContentZPL, Payload: art.zpl, Ref: o.ID})
+	if err != nil {
+		return err
+	}
+	p.LabelID, p.LabelForm, p.HasPreview = p.Reference, art.form, art.png != nil || art.spec != nil
+	p.JobID, p.JobState, p.Status, p.Error = job.ID, job.State, PackageLabelled, ""
+	if err := s.putLabel(tx, p.Reference, art); err != nil {
+		return err
+	}
+	if err := tx.PutRecord(kindLabelTime, labelTimeKey(now, p.Reference), []byte(p.Reference)); err != nil {
+		return err
+	}
+	key := pkgKey(o.ID, p.Index)
+	if err := tx.PutRecord(kindPackageRef, refByJob+job.ID.String(), []byte(key)); err != nil {
+		return err
+	}
+	if p.TrackingNumber != "" {
+		if err := tx.PutRecord(kindPackageRef, refByTracking+p.TrackingNumber, []byte(key)); err != nil {
+			return err
+		}
+	}
+	if err := putJSON(tx, kindPackages, key, p); err != nil {
+		return err
+	}
+	o.Labelled++
+	o.Pending = 0
+	o.UpdatedAt = now
+	o.Status = OrderPartial
+	if o.Labelled >= o.Packages {
+		o.Status = OrderShipped
+		if err := tx.DeleteRecord(kindOrderOpen, seqKey(o.Seq)); err != nil {
+			return err
+		}
+	}
+	if err := putJSON(tx, kindOrders, o.ID, *o); err != nil {
+		return err
+	}
+	if err := appendEvent(tx, EventPackageLabelled, p.Reference, p); err != nil {
+		return err
+	}
+	if o.Status == OrderShipped {
+		return appendEvent(tx, EventOrderShipped, o.ID, *o)
+	}
+	return nil
+}
+
+// putLabel stores a label's artefacts under id (a package reference or a
+// pushed job's label id).
+func (s *Station) putLabel(tx *queue.Tx, id string, a artefacts) error {
+	if err := tx.PutRecord(kindLabels, id+".zpl", a.zpl); err != nil {
+		return err
+	}
+	if a.png != nil {
+		if err := tx.PutRecord(kindLabels, id+".png", a.png); err != nil {
+			return err
+		}
+	}
+	if a.spec != nil {
+		return tx.PutRecord(kindLabels, id+".json", a.spec)
+	}
+	return nil
+}

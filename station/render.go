@@ -1,0 +1,119 @@
+package station
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/packbench/packbench/labelrender"
+)
+
+// labelSpec is what the station needs to draw a label's PNG preview again.
+type labelSpec struct {
+	Label labelrender.Label   `json:"label"`
+	Opts  labelrender.Options `json:"options"`
+}
+
+// artefacts are a rendered label: the printer-ready ZPL and what draws its
+// preview (the carrier's PNG, or the layout spec rendered on demand).
+type artefacts struct {
+	zpl  []byte
+	png  []byte
+	spec []byte
+	form string
+}
+
+// LabelOptions are the options every label of this bench is drawn with:
+// the configured [label] resolution and size, dated date.
+func (s *Station) LabelOptions(date time.Time) labelrender.Options {
+	opts := s.label
+	opts.Date = date
+	return opts
+}
+
+// RenderLabel draws l as printer-ready ZPL in the configured [label]
+// format: native ZPL commands, or a Z64 raster of the same layout. opts
+// are LabelOptions' (the preview spec keeps them to draw it again).
+func (s *Station) RenderLabel(l labelrender.Label, opts labelrender.Options) ([]byte, error) {
+	if s.cfg.Label.Format == FormatRaster {
+		return labelrender.RenderRasterZPL(l, &opts, labelrender.Z64)
+	}
+	return labelrender.RenderZPL(l, &opts)
+}
+
+// renderLabel is step 3 of ship: the carrier's own label (checked), or the
+// station's layout rendered. It runs outside any transaction: a raster at
+// 600 dpi takes a while.
+func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult) (artefacts, error) {
+	opts := s.LabelOptions(s.now())
+	switch {
+	case len(res.ZPL) > 0:
+		if err := labelrender.CheckZPL(res.ZPL, nil); err != nil {
+			return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's ZPL label was refused: " + err.Error()}
+		}
+		return artefacts{zpl: res.ZPL, form: "carrier-zpl"}, nil
+	case len(res.PNG) > 0:
+		zpl, err := labelrender.PNGToZPL(res.PNG, &labelrender.ImageOptions{Options: opts})
+		if err != nil {
+			return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's PNG label cannot be printed: " + err.Error()}
+		}
+		return artefacts{zpl: zpl, png: res.PNG, form: "carrier-png"}, nil
+	}
+	l, err := s.layout(o, from, p, res)
+	if err != nil {
+		return artefacts{}, err
+	}
+	zpl, err := s.RenderLabel(l, opts)
+	if err != nil {
+		return artefacts{}, fmt.Errorf("render label %s: %w", p.Reference, err)
+	}
+	spec, err := json.Marshal(labelSpec{Label: l, Opts: opts})
+	if err != nil {
+		return artefacts{}, fmt.Errorf("encode label %s: %w", p.Reference, err)
+	}
+	return artefacts{zpl: zpl, spec: spec, form: s.cfg.Label.Format}, nil
+}
+
+// layout builds the station's own label for a package.
+func (s *Station) layout(o Order, from Address, p Package, res LabelResult) (labelrender.Label, error) {
+	w, err := s.labelWeight(p.Weight)
+	if err != nil {
+		return labelrender.Label{}, err
+	}
+	l := labelrender.Label{
+		From: from.render(), To: o.ShipTo.render(), Carrier: p.Carrier, Service: p.Service,
+		TrackingNumber: res.TrackingNumber, Barcode: res.Barcode, Weight: &w,
+		// "REF: SO000001-1" is the package reference a reprint or a query
+		// names; "ORDER" and "PKG 1 OF 2" are what the packer reads.
+		Reference: p.Reference, Order: o.ID, Package: &labelrender.Package{Index: p.Index, Count: p.Count},
+	}
+	if res.BarcodeData != "" {
+		l.TrackingNumber = res.BarcodeData
+	}
+	if l.Barcode == "" {
+		l.Barcode = labelrender.Code128
+	}
+	if err := l.Validate(); err != nil {
+		return labelrender.Label{}, fmt.Errorf("label %s: %w", p.Reference, err)
+	}
+	return l, nil
+}
+
+// labelWeight is the weight as printed: in the configured unit, or exactly
+// as the scale displayed it when that unit is one a label can carry.
+func (s *Station) labelWeight(w Weight) (labelrender.Weight, error) {
+	decimals := map[string]int{"g": 0, "kg": 3, "oz": 1, "lb": 2}
+	unit := s.cfg.Label.WeightUnit
+	if unit == "" {
+		if _, ok := decimals[w.Unit]; ok {
+			if v, _, ok := strings.Cut(w.Display, " "); ok && isDecimal(v) {
+				return labelrender.Weight{Value: json.Number(v), Unit: w.Unit}, nil
+			}
+			unit = w.Unit
+		} else {
+			unit = "g"
+		}
+	}
+	return labelrender.WeightFromMilligrams(w.Milligrams, unit, decimals[unit])
+}

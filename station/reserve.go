@@ -1,0 +1,126 @@
+package station
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/packbench/packbench/queue"
+)
+
+// Prefixes of the package-refs index.
+const (
+	refByReference = "ref:"
+	refByTracking  = "trk:"
+	refByJob       = "job:"
+)
+
+func pkgKey(orderID string, index int) string { return fmt.Sprintf("%s\x00%06d", orderID, index) }
+
+// orderOfKey is the order id of a package's record key.
+func orderOfKey(key string) string {
+	id, _, _ := strings.Cut(key, "\x00")
+	return id
+}
+
+// Reference is a package's reference: the order id and the 1-based index.
+func Reference(orderID string, index int) string { return orderID + "-" + strconv.Itoa(index) }
+
+// reserveLabel is step 1 of ship, one transaction: the package is
+// recorded as requested, and a txCarrier numbers it in the same commit
+// (answered is then true and res its answer).
+func (s *Station) reserveLabel(req ShipRequest, printer string, now time.Time) (o Order, p Package, res LabelResult, answered bool, err error) {
+	lc, isTx := s.carrier.(txCarrier)
+	err = s.db.Update(func(tx *queue.Tx) error {
+		var err error
+		if o, p, err = s.reserve(tx, req, printer, now); err != nil || !isTx {
+			return err
+		}
+		res, err = lc.labelTx(tx, s.labelRequest(o, p))
+		return err
+	})
+	return o, p, res, isTx && err == nil, err
+}
+
+// reserve takes the order's next package (or the one a failed or
+// interrupted attempt left pending) and records it as requested.
+func (s *Station) reserve(tx *queue.Tx, req ShipRequest, printer string, now time.Time) (Order, Package, error) {
+	var o Order
+	var p Package
+	if err := getJSON(tx, kindOrders, req.OrderID, &o); err != nil {
+		return o, p, fmt.Errorf("order %q: %w", req.OrderID, notFound(err))
+	}
+	switch {
+	case o.Status == OrderCancelled:
+		return o, p, fmt.Errorf("%w: order %s is cancelled", ErrConflict, o.ID)
+	case !o.shippable():
+		return o, p, fmt.Errorf("%w: order %s already has its %d package(s) labelled", ErrConflict, o.ID, o.Packages)
+	}
+	if o.Pending > 0 {
+		if err := getJSON(tx, kindPackages, pkgKey(o.ID, o.Pending), &p); err != nil {
+			return o, p, fmt.Errorf("pending package %d: %w", o.Pending, err)
+		}
+	} else {
+		o.LastIndex++
+		o.Pending = o.LastIndex
+		p = Package{Reference: Reference(o.ID, o.Pending), OrderID: o.ID, Index: o.Pending, Status: PackageRequested, CreatedAt: now}
+		if err := tx.PutRecord(kindPackageRef, refByReference+p.Reference, []byte(pkgKey(o.ID, p.Index))); err != nil {
+			return o, p, err
+		}
+		if o.LastIndex == 1 {
+			if err := tx.PutRecord(kindShipSeq, seqKey(o.Seq), []byte(o.ID)); err != nil {
+				return o, p, err
+			}
+		}
+		if err := putJSON(tx, kindOrders, o.ID, o); err != nil {
+			return o, p, err
+		}
+	}
+	p.Count = max(o.Packages, p.Index)
+	p.Weight, p.Dimensions, p.Printer, p.UpdatedAt = req.Weight, req.Dimensions, printer, now
+	p.Service = o.Service
+	if p.Service == "" {
+		p.Service = s.cfg.Carrier.Service
+	}
+	return o, p, putJSON(tx, kindPackages, pkgKey(o.ID, p.Index), p)
+}
+
+func (s *Station) shipFrom(o Order) Address {
+	if o.ShipFrom != nil {
+		return *o.ShipFrom
+	}
+	return s.cfg.ShipFrom
+}
+
+func (s *Station) labelRequest(o Order, p Package) LabelRequest {
+	return LabelRequest{Reference: p.Reference, OrderID: o.ID, Index: p.Index, Count: p.Count, From: s.shipFrom(o), To: o.ShipTo,
+		Service: p.Service, Weight: p.Weight, Dimensions: p.Dimensions, Lines: o.Lines}
+}
+
+// applyResult copies the carrier's answer onto the package.
+func (s *Station) applyResult(p *Package, res LabelResult) {
+	p.TrackingNumber, p.TrackingURL = res.TrackingNumber, res.TrackingURL
+	p.Amount, p.Currency = res.Amount, res.Currency
+	p.Carrier = res.Carrier
+	if p.Carrier == "" {
+		p.Carrier = s.cfg.Carrier.Name
+	}
+	if p.TrackingURL == "" {
+		p.TrackingURL = trackingURL(s.cfg.Carrier.TrackingURL, p.TrackingNumber)
+	}
+}
+
+// notePackageError keeps the last error on the requested package for the API.
+func (s *Station) notePackageError(p Package, cause error) {
+	msg := cause.Error()
+	var ce *CarrierError
+	if errors.As(cause, &ce) {
+		msg = ce.Message
+	}
+	p.Error, p.UpdatedAt = msg, s.now().UTC()
+	if err := s.db.Update(func(tx *queue.Tx) error { return putJSON(tx, kindPackages, pkgKey(p.OrderID, p.Index), p) }); err != nil {
+		s.log.Error("station: recording a package error", "reference", p.Reference, "err", err)
+	}
+}
