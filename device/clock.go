@@ -3,23 +3,13 @@ package device
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
-// Clock is the time the worker and the GPIO debouncer wait on; tests inject
-// their own.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now implements Clock.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// After implements Clock.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Clock is the time the worker and the GPIO debouncer wait on
+// (internal/clock's); tests inject internal/clocktest's manual clock.
+type Clock = clock.Clock
 
 // backoff doubles from min to max with ±20% jitter, so printers that came
 // back at the same moment are not all polled in lock-step.

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Job is one printer-ready document taken from the queue.
@@ -77,7 +79,7 @@ func (o *WorkerOptions) defaults() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		o.Clock = clock.Real{}
 	}
 	if o.OnStatus == nil {
 		o.OnStatus = func(Status) {}

@@ -3,22 +3,14 @@ package scale
 import (
 	"fmt"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
-// Clock is the time source of links and drivers; tests inject a fake
-// (scaletest.Clock) so backoff and polling need no sleeps.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
-// SystemClock is the wall clock.
-func SystemClock() Clock { return realClock{} }
+// Clock is the time source of links and drivers (internal/clock's); tests
+// inject internal/clocktest's manual clock so backoff and polling need no
+// sleeps.
+type Clock = clock.Clock
 
 // Duration is a time.Duration written as "300ms" in TOML and JSON.
 type Duration time.Duration

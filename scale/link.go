@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Conn is one open connection to a scale. Drivers implement it; a Link
@@ -28,7 +30,7 @@ type Opener func(ctx context.Context) (Conn, error)
 
 // LinkOptions tune a Link; nil means defaults.
 type LinkOptions struct {
-	Clock  Clock        // default SystemClock()
+	Clock  Clock        // default the wall clock
 	Logger *slog.Logger // default discards
 	// Source names the scale in fault readings (default "scale").
 	Source string
@@ -59,7 +61,7 @@ func NewLink(open Opener, opts *LinkOptions) *Link {
 		o = *opts
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock()
+		o.Clock = clock.Real{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -3,22 +3,13 @@ package uplink
 import (
 	"math/rand/v2"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
-// Clock is the time the link waits on; tests inject their own.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-// RealClock is the wall clock.
-type RealClock struct{}
-
-// Now implements Clock.
-func (RealClock) Now() time.Time { return time.Now() }
-
-// After implements Clock.
-func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+// Clock is the time the link waits on (internal/clock's); tests inject
+// internal/clocktest's manual clock.
+type Clock = clock.Clock
 
 // backoff doubles from min to max; each wait is jittered to [d/2, d) so a
 // fleet that lost its broker does not come back in lockstep.

@@ -13,6 +13,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 )
@@ -123,7 +124,7 @@ func (o *Options) withDefaults() Options {
 		r = *o
 	}
 	if r.Clock == nil {
-		r.Clock = RealClock{}
+		r.Clock = clock.Real{}
 	}
 	if r.Consumer == "" {
 		r.Consumer = DefaultConsumer

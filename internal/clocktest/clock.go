@@ -1,6 +1,6 @@
 // Package clocktest holds the manual clock the packages' tests inject where
-// code waits (device.Clock, scale.Clock and their kin: Now and After), so
-// backoffs, debouncing and timeouts are tested without sleeping.
+// code waits (internal/clock.Clock: Now and After), so backoffs, debouncing
+// and timeouts are tested without sleeping.
 package clocktest
 
 import (
@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
+
+var _ clock.Clock = (*Clock)(nil)
 
 // Clock is a manual clock for tests: time moves only when Advance is called.
 // WaitWaiters lets a test know the code under test is blocked on After
@@ -50,8 +54,9 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-// Advance moves the clock and fires every After that is due.
-func (c *Clock) Advance(d time.Duration) {
+// Advance moves the clock, fires every After that is due and returns the
+// new time.
+func (c *Clock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
@@ -66,6 +71,7 @@ func (c *Clock) Advance(d time.Duration) {
 	c.waiters = kept
 	close(c.changed)
 	c.changed = make(chan struct{})
+	return c.now
 }
 
 // WaitWaiters blocks until at least n After calls are pending.
