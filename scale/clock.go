@@ -1,10 +1,8 @@
 package scale
 
 import (
-	"fmt"
-	"time"
-
 	"github.com/packbench/packbench/internal/clock"
+	"github.com/packbench/packbench/internal/duration"
 )
 
 // Clock is the time source of links and drivers (internal/clock's); tests
@@ -12,18 +10,10 @@ import (
 // sleeps.
 type Clock = clock.Clock
 
-// Duration is a time.Duration written as "300ms" in TOML and JSON.
-type Duration time.Duration
+// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
+// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
+type Duration = duration.Duration[durationErr]
 
-// MarshalText writes the duration as Go does ("300ms").
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+type durationErr struct{}
 
-// UnmarshalText reads "300ms", "2s", ...
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%w: duration %q: %v", ErrConfig, b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
+func (durationErr) Err() error { return ErrConfig }
