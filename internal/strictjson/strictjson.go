@@ -38,11 +38,13 @@ const (
 	KindDuplicate                    // a member given twice (also "zip" and "ZIP")
 	KindType                         // a value of the wrong JSON type, or a number out of range
 	KindValue                        // the type's own decoder refused the value (Err says why)
+	KindMissing                      // a member tagged `strictjson:"required"` absent or null
 )
 
 var kindNames = map[Kind]string{
 	KindTooLarge: "too large", KindEmpty: "empty", KindSyntax: "not valid JSON", KindTrailing: "trailing data",
 	KindUnknownField: "unknown field", KindDuplicate: "duplicate field", KindType: "wrong type", KindValue: "invalid value",
+	KindMissing: "required",
 }
 
 func (k Kind) String() string {
@@ -86,6 +88,8 @@ func (e *Error) Error() string {
 		msg = fmt.Sprintf("want %s, got %s", e.Want(), e.Got)
 	case KindValue:
 		msg = fmt.Sprintf("invalid value: %v", e.Err)
+	case KindMissing:
+		msg = "required"
 	default:
 		msg = e.Kind.String()
 	}
@@ -138,10 +142,14 @@ func Want(t reflect.Type) string {
 	return "a " + t.String()
 }
 
-// Options tune Decode; nil means no size limit beyond the data given.
+// Options tune Decode; nil means no size limit beyond the data given and
+// keys matched as encoding/json does.
 type Options struct {
 	// MaxBytes refuses longer documents (KindTooLarge); 0 means no limit.
 	MaxBytes int64
+	// ExactCase refuses a key that matches a field only when case is
+	// ignored ("ZIP" for "zip"), which encoding/json accepts.
+	ExactCase bool
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -159,7 +167,7 @@ func Decode(data []byte, dst any, opts *Options) error {
 	if opts != nil && opts.MaxBytes > 0 && int64(len(data)) > opts.MaxBytes {
 		return &Error{Kind: KindTooLarge, Limit: opts.MaxBytes, Offset: opts.MaxBytes}
 	}
-	if err := Check(data, reflect.TypeOf(dst)); err != nil {
+	if err := check(data, reflect.TypeOf(dst), opts); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -186,10 +194,20 @@ func DecodeReader(r io.Reader, dst any, opts *Options) error {
 }
 
 // Check walks data against t (nil: any JSON) without decoding it.
-func Check(data []byte, t reflect.Type) error {
+func Check(data []byte, t reflect.Type, opts *Options) error {
+	if opts != nil && opts.MaxBytes > 0 && int64(len(data)) > opts.MaxBytes {
+		return &Error{Kind: KindTooLarge, Limit: opts.MaxBytes, Offset: opts.MaxBytes}
+	}
+	return check(data, t, opts)
+}
+
+func check(data []byte, t reflect.Type, opts *Options) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	w := &walker{data: data, dec: dec}
+	if opts != nil {
+		w.exactCase = opts.ExactCase
+	}
 	if err := w.value(t, "", 0); err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == KindSyntax && errors.Is(e.Err, io.EOF) && len(bytes.TrimSpace(data)) == 0 {
 			return &Error{Kind: KindEmpty}
@@ -204,8 +222,9 @@ func Check(data []byte, t reflect.Type) error {
 }
 
 type walker struct {
-	data []byte
-	dec  *json.Decoder
+	data      []byte
+	dec       *json.Decoder
+	exactCase bool
 }
 
 func (w *walker) syntax(path string, err error) *Error {
@@ -231,7 +250,10 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 	if t != nil && t.Kind() == reflect.Interface {
 		t = nil // anything goes
 	}
-	if t != nil && (t == numberType || implements(t, jsonUnmarshalerType) || implements(t, textUnmarshalerType)) {
+	if t == numberType {
+		return w.number(path)
+	}
+	if t != nil && (implements(t, jsonUnmarshalerType) || implements(t, textUnmarshalerType)) {
 		return w.selfDecoding(t, path, depth)
 	}
 	start := w.dec.InputOffset()
@@ -276,6 +298,39 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 	return nil
 }
 
+// number checks a json.Number member: a JSON number or null. A quoted
+// number, which encoding/json would take, is a string here.
+func (w *walker) number(path string) error {
+	start := w.dec.InputOffset()
+	tok, err := w.dec.Token()
+	if err != nil {
+		return w.syntax(path, err)
+	}
+	switch tok.(type) {
+	case nil, json.Number:
+		return nil
+	}
+	return &Error{Kind: KindType, Path: path, Type: numberType, Got: tokenKind(tok), Offset: start}
+}
+
+// tokenKind names a token's JSON type as encoding/json does.
+func tokenKind(tok json.Token) string {
+	switch v := tok.(type) {
+	case bool:
+		return "bool"
+	case string:
+		return "string"
+	case json.Number:
+		return "number"
+	case json.Delim:
+		if v == '[' {
+			return "array"
+		}
+		return "object"
+	}
+	return "null"
+}
+
 func checkNumber(t reflect.Type, s string, typeErr func(string) *Error) error {
 	var err error
 	switch t.Kind() {
@@ -307,6 +362,7 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 		return typeErr("object")
 	}
 	seen := map[string]bool{}
+	present := map[string]bool{} // required members given a non-null value
 	for w.dec.More() {
 		tok, err := w.dec.Token()
 		if err != nil {
@@ -314,13 +370,13 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 		}
 		key, _ := tok.(string)
 		sub := joinPath(path, key)
-		id, ft := key, elem
+		id, ft, required := key, elem, false
 		if fields != nil {
-			f, ok := lookup(fields, key)
+			f, ok := lookup(fields, key, w.exactCase)
 			if !ok {
 				return &Error{Kind: KindUnknownField, Path: sub, Offset: w.dec.InputOffset()}
 			}
-			id, ft = f.name, f.typ
+			id, ft, required = f.name, f.typ, f.required
 		} else if t != nil {
 			if err := checkMapKey(t.Key(), key, sub, w.dec.InputOffset()); err != nil {
 				return err
@@ -330,12 +386,21 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 			return &Error{Kind: KindDuplicate, Path: sub, Offset: w.dec.InputOffset()}
 		}
 		seen[id] = true
+		start := w.dec.InputOffset()
 		if err := w.value(ft, sub, depth+1); err != nil {
 			return err
+		}
+		if required && string(bytes.TrimLeft(w.data[start:w.dec.InputOffset()], " \t\r\n:,")) != "null" {
+			present[id] = true
 		}
 	}
 	if _, err := w.dec.Token(); err != nil {
 		return w.syntax(path, err)
+	}
+	for _, f := range fields {
+		if f.required && !present[f.name] {
+			return &Error{Kind: KindMissing, Path: joinPath(path, f.name), Offset: w.dec.InputOffset()}
+		}
 	}
 	return nil
 }
@@ -409,8 +474,9 @@ func joinPath(path, key string) string {
 }
 
 type field struct {
-	name string // the JSON name: duplicates are told by it
-	typ  reflect.Type
+	name     string // the JSON name: duplicates are told by it
+	typ      reflect.Type
+	required bool // tagged `strictjson:"required"`: present and not null
 }
 
 // fieldsOf lists the members encoding/json fills in a struct, in field
@@ -458,20 +524,23 @@ func fieldsOf(t reflect.Type) []field {
 			}
 			depths[name] = depth
 			index[name] = len(out)
-			out = append(out, field{name: name, typ: f.Type})
+			out = append(out, field{name: name, typ: f.Type, required: f.Tag.Get("strictjson") == "required"})
 		}
 	}
 	visit(t, 0, map[reflect.Type]bool{})
 	return out
 }
 
-// lookup finds key as encoding/json does: the exact name, else the first
-// case-insensitive match.
-func lookup(fields []field, key string) (field, bool) {
+// lookup finds key as encoding/json does: the exact name, else (unless
+// exact) the first case-insensitive match.
+func lookup(fields []field, key string, exact bool) (field, bool) {
 	for _, f := range fields {
 		if f.name == key {
 			return f, true
 		}
+	}
+	if exact {
+		return field{}, false
 	}
 	for _, f := range fields {
 		if strings.EqualFold(f.name, key) {

@@ -72,7 +72,7 @@ var decodeCases = []struct {
 	{"full", `{"id":"SO1","orderItemQuantities":[{"sku":"A","quantity":2,"hazmatInfo":{"hazmatId":"UN1","class":3}}],
 		"pair":[1,2],"tags":{"a":1},"by_index":{"7":"x"},"seed":{"x":[1,{"y":null}]},"any":[true,"x",1.5],
 		"when":"2026-01-01T00:00:00Z","png":"aGk=","ratio":1.5,"small":-128,"count":0,"ok":true,"level":"high",
-		"num":"12.5","source":"mqtt"}`, 0, "", ""},
+		"num":12.5,"source":"mqtt"}`, 0, "", ""},
 	{"white space around", " \n{\"id\":\"x\"}\t\n", 0, "", ""},
 	{"null document", `null`, 0, "", ""},
 	{"nulls anywhere", `{"id":null,"orderItemQuantities":[null,{"hazmatInfo":null}],"level":null,"when":null}`, 0, "", ""},
@@ -121,7 +121,8 @@ var decodeCases = []struct {
 	{"bad time", `{"when":"yesterday"}`, KindValue, "when", "invalid value"},
 	{"text type refuses", `{"level":"medium"}`, KindValue, "level", "want low or high"},
 	{"bad base64", `{"png":"%%%"}`, KindValue, "png", "base64"},
-	{"bad number text", `{"num":"twelve"}`, KindValue, "num", ""},
+	{"quoted number", `{"num":"12"}`, KindType, "num", "want a number, got string"},
+	{"object for number", `{"num":{}}`, KindType, "num", "got object"},
 }
 
 func TestDecode(t *testing.T) {
@@ -199,7 +200,7 @@ func FuzzDecode(f *testing.F) {
 		stdErr := dec.Decode(&want)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Kind < KindTooLarge || e.Kind > KindValue || e.Error() == "" {
+			if !errors.As(err, &e) || e.Kind < KindTooLarge || e.Kind > KindMissing || e.Error() == "" {
 				t.Fatalf("%q: error %v is not a strictjson.Error with a known kind", in, err)
 			}
 			switch e.Kind {
@@ -231,4 +232,56 @@ func lastKey(p string) string {
 		p = p[i+1:]
 	}
 	return p
+}
+
+type address struct {
+	Name string `json:"name" strictjson:"required"`
+	Zip  string `json:"zip" strictjson:"required"`
+	Note string `json:"note"`
+}
+
+type parcel struct {
+	To   *address `json:"to" strictjson:"required"`
+	From *address `json:"from"`
+}
+
+func TestRequired(t *testing.T) {
+	tests := []struct {
+		in, path string // "" path: accepted
+	}{
+		{`{"to":{"name":"A","zip":"1"}}`, ""},
+		{`{"to":{"name":"","zip":""}}`, ""}, // present is enough; emptiness is the caller's rule
+		{`{}`, "to"},
+		{`{"to":null}`, "to"},
+		{`{"to":{"name":"A"}}`, "to.zip"},
+		{`{"to":{"name":"A","zip":null}}`, "to.zip"},
+		{`{"to":{"name":"A","zip":"1"},"from":{"zip":"2"}}`, "from.name"},
+		{`{"to":{"name":"A","zip":"1"},"from":null}`, ""},
+	}
+	for _, tt := range tests {
+		var p parcel
+		err := Decode([]byte(tt.in), &p, nil)
+		if tt.path == "" {
+			if err != nil {
+				t.Errorf("%s: %v", tt.in, err)
+			}
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Kind != KindMissing || e.Path != tt.path || e.Error() != tt.path+": required" {
+			t.Errorf("%s: err %v, want %s: required", tt.in, err, tt.path)
+		}
+	}
+}
+
+func TestExactCase(t *testing.T) {
+	var a address
+	if err := Decode([]byte(`{"NAME":"A","zip":"1"}`), &a, nil); err != nil || a.Name != "A" {
+		t.Fatalf("default: %v %+v", err, a)
+	}
+	var e *Error
+	err := Decode([]byte(`{"NAME":"A","zip":"1"}`), &a, &Options{ExactCase: true})
+	if !errors.As(err, &e) || e.Kind != KindUnknownField || e.Path != "NAME" {
+		t.Fatalf("exact: %v", err)
+	}
 }
