@@ -22,6 +22,8 @@ type Clock struct {
 	now     time.Time
 	waiters []clockWaiter
 	changed chan struct{}
+	auto    bool            // every After fires at once, moving now forward
+	waited  []time.Duration // every After's duration, in call order
 }
 
 type clockWaiter struct {
@@ -43,8 +45,12 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.waited = append(c.waited, d)
 	ch := make(chan time.Time, 1)
-	if d <= 0 {
+	if c.auto && d > 0 {
+		c.now = c.now.Add(d)
+	}
+	if d <= 0 || c.auto {
 		ch <- c.now
 		return ch
 	}
@@ -52,6 +58,21 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	return ch
+}
+
+// SetAuto makes every later After fire at once, moving the clock forward by
+// its duration: for code whose waits a test only observes (with Waited).
+func (c *Clock) SetAuto(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.auto = on
+}
+
+// Waited returns the duration of every After call so far, in call order.
+func (c *Clock) Waited() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waited...)
 }
 
 // Advance moves the clock, fires every After that is due and returns the
