@@ -39,6 +39,9 @@ var decodeCases = []struct {
 	{`{"associated_identifiers":"LPN"}`, 400, CodeInvalidField, "associated_identifiers"},
 	{`{"id":"` + strings.Repeat("x", 300) + `"}`, 413, CodeBodyTooLarge, ""},
 	{``, 400, CodeInvalidJSON, ""},
+	{`{"id":"a","id":"b"}`, 400, CodeInvalidField, "id"},
+	{`{"ship_to":{"zip":"1","ZIP":"2"}}`, 400, CodeInvalidField, "ship_to.ZIP"},
+	{`{"lines":[{"sku":"a"},{"sku":"b","qty":{"nested":1}}]}`, 400, CodeInvalidField, "lines[1].qty"},
 }
 
 // decodeBody runs the strict decoder on body as a POST with a JSON type

@@ -9,9 +9,9 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"reflect"
 	"strings"
 
+	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
@@ -167,8 +167,6 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, opt
 		return errorf(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type missing: want application/json")
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxBody)
-	// The whole body first (bounded above): a second look at it names the
-	// offending member by its full path.
 	data, err := io.ReadAll(r.Body)
 	if err != nil {
 		var mbe *http.MaxBytesError
@@ -183,90 +181,52 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, opt
 		}
 		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return jsonError(err, data, reflect.TypeOf(dst))
-	}
-	// One value only: "{} {}" or "{}x" is a client bug, not something to
-	// half-accept.
-	var extra json.RawMessage
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON value")
+	if err := strictjson.Decode(data, dst, nil); err != nil {
+		return jsonError(err)
 	}
 	return nil
 }
 
-// jsonError turns encoding/json's errors into field-naming API errors;
-// data and t (the destination's type) let it name the whole path.
-func jsonError(err error, data []byte, t reflect.Type) *apiError {
-	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &syn):
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON at byte %d: %v", syn.Offset, syn)
-	case errors.Is(err, io.EOF):
+// jsonError turns the strict decoder's refusals into API errors; members
+// are named by their whole path ("lines[1].quantity").
+func jsonError(err error) *apiError {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "%v", err)
+	}
+	field := e.Path
+	switch e.Kind {
+	case strictjson.KindEmpty:
 		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON: unexpected end of input")
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return errorf(http.StatusBadRequest, CodeInvalidJSON, "want a JSON object, got %s", typ.Value)
+	case strictjson.KindSyntax:
+		if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+			return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON: unexpected end of input")
 		}
-		// The same path with array indexes, when the second look agrees.
-		if p := pathAtOffset(data, typ.Offset); p != "" && stripIndexes(p) == field {
-			field = p
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON at byte %d: %v", e.Offset, e.Err)
+	case strictjson.KindTrailing:
+		// "{} {}" or "{}x" is a client bug, not something to half-accept.
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON value")
+	case strictjson.KindUnknownField, strictjson.KindDuplicate:
+		if field == "" {
+			field = `""` // an empty key still needs a visible name
+		}
+		what := "unknown field "
+		if e.Kind == strictjson.KindDuplicate {
+			what = "duplicate field "
+		}
+		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field, Message: what + field}
+	case strictjson.KindType:
+		if field == "" {
+			return errorf(http.StatusBadRequest, CodeInvalidJSON, "want a JSON object, got %s", e.Got)
 		}
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field,
-			Message: fmt.Sprintf("%s: want %s, got %s", field, jsonKind(typ.Type.String()), typ.Value)}
-	}
-	// encoding/json has no type for these; its wording is stable.
-	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		name = strings.Trim(name, `"`)
-		if p := unknownFieldPath(data, t); p != "" && (p == name || strings.HasSuffix(p, "."+name)) {
-			name = p
+			Message: fmt.Sprintf("%s: want %s, got %s", field, e.Want(), e.Got)}
+	case strictjson.KindValue:
+		// Text unmarshalers (job ids, states, units) say what is wrong.
+		if field != "" {
+			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field,
+				Message: fmt.Sprintf("%s: %v", field, e.Err)}
 		}
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: name, Message: "unknown field " + name}
 	}
-	// Text unmarshalers (job ids, states, units) report their own errors.
 	return errorf(http.StatusBadRequest, CodeInvalidJSON, "%v", err)
-}
-
-// stripIndexes drops "[n]" from a path: "lines[1].sku" → "lines.sku".
-func stripIndexes(p string) string {
-	var b strings.Builder
-	depth := 0
-	for _, r := range p {
-		switch {
-		case r == '[':
-			depth++
-		case r == ']':
-			depth--
-		case depth == 0:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
-// jsonKind names a Go type the way a JSON client thinks of it.
-func jsonKind(goType string) string {
-	switch {
-	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"):
-		return "an integer"
-	case strings.HasPrefix(goType, "float"), goType == "json.Number":
-		return "a number"
-	case goType == "string":
-		return "a string"
-	case goType == "bool":
-		return "true or false"
-	case strings.HasPrefix(goType, "[]"):
-		return "an array"
-	case strings.HasPrefix(goType, "map["):
-		return "an object"
-	}
-	return "a " + goType
 }

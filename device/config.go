@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/packbench/packbench/internal/duration"
 )
 
 // Transports a printer can be reached through.
@@ -14,22 +16,13 @@ const (
 	TransportSpool  = "spool"  // a folder: each job written as <job-id>.zpl
 )
 
-// Duration is a time.Duration that reads and writes as text ("2s", "500ms")
-// in TOML and JSON.
-type Duration time.Duration
+// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
+// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
+type Duration = duration.Duration[durationErr]
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return fmt.Errorf("%w: duration %q: %v", ErrConfig, b, err)
-	}
-	*d = Duration(v)
-	return nil
-}
+type durationErr struct{}
 
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (durationErr) Err() error { return ErrConfig }
 
 // PrinterConfig says how to reach one printer. The daemon decodes it from
 // TOML; zero values mean the defaults in the field comments.

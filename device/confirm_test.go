@@ -9,6 +9,7 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/internal/clocktest"
 )
 
 // busyPrinter reports ready before a send, then "printing" for busyReads
@@ -38,36 +39,13 @@ func (p *busyPrinter) Status(ctx context.Context) (device.Status, error) {
 	return st, nil
 }
 
-// recordingClock lets every wait pass at once, moving its time forward,
-// and records how long each wait was.
-type recordingClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *recordingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *recordingClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	ch := make(chan time.Time, 1)
-	ch <- c.now
-	return ch
-}
-
 // TestConfirmPollsFastThenBacksOff: after the send the worker reads status
 // at 5 ms, then doubles the wait up to PollInterval, so a fast printer is
 // confirmed in milliseconds and a slow one is not polled in a tight loop.
 func TestConfirmPollsFastThenBacksOff(t *testing.T) {
 	p := &busyPrinter{busyReads: 8}
-	clock := &recordingClock{now: time.Unix(1_800_000_000, 0)}
+	clock := clocktest.NewClock(time.Unix(1_800_000_000, 0))
+	clock.SetAuto(true) // every wait passes at once; only their lengths matter
 	src := devicetest.NewSource()
 	src.Add(device.Job{ID: "j1", Data: []byte("^XA^XZ"), Copies: 1})
 	w := device.NewWorker(p, src, &device.WorkerOptions{Clock: clock, PollInterval: 200 * time.Millisecond,
@@ -86,9 +64,7 @@ func TestConfirmPollsFastThenBacksOff(t *testing.T) {
 	}
 	ms := time.Millisecond
 	want := []time.Duration{5 * ms, 10 * ms, 20 * ms, 40 * ms, 80 * ms, 160 * ms, 200 * ms, 200 * ms}
-	clock.mu.Lock()
-	got := slices.Clone(clock.waits)
-	clock.mu.Unlock()
+	got := clock.Waited()
 	if !slices.Equal(got, want) {
 		t.Fatalf("confirm waits %v, want %v", got, want)
 	}

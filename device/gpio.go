@@ -8,6 +8,8 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // GPIOConfig names the bench's pins (periph names such as "GPIO17"). An
@@ -139,7 +141,7 @@ func NewButton(pin gpio.PinIn, opts *ButtonOptions) (*Button, error) {
 		o = *opts
 	}
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		o.Clock = clock.Real{}
 	}
 	if o.Debounce <= 0 {
 		o.Debounce = 30 * time.Millisecond
@@ -280,14 +282,14 @@ type Output struct {
 }
 
 // NewOutput drives pin low and returns it ready for Run.
-func NewOutput(pin gpio.PinOut, clock Clock) (*Output, error) {
-	if clock == nil {
-		clock = RealClock{}
+func NewOutput(pin gpio.PinOut, clk Clock) (*Output, error) {
+	if clk == nil {
+		clk = clock.Real{}
 	}
 	if err := pin.Out(gpio.Low); err != nil {
 		return nil, fmt.Errorf("output %s: %w", pin, err)
 	}
-	return &Output{pin: pin, clock: clock, pattern: PatternOff, wake: make(chan struct{}, 1)}, nil
+	return &Output{pin: pin, clock: clk, pattern: PatternOff, wake: make(chan struct{}, 1)}, nil
 }
 
 // Set switches to p (from its first step) unless it is already playing.

@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/backoff"
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Job is one printer-ready document taken from the queue.
@@ -77,7 +80,7 @@ func (o *WorkerOptions) defaults() {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
-		o.Clock = RealClock{}
+		o.Clock = clock.Real{}
 	}
 	if o.OnStatus == nil {
 		o.OnStatus = func(Status) {}
@@ -135,8 +138,8 @@ type Worker struct {
 	src JobSource
 	o   WorkerOptions
 
-	statusMu sync.Mutex // one status read (and OnStatus call) at a time
-	holdBo   backoff    // waits while the printer is not ready; reset by a good send
+	statusMu sync.Mutex      // one status read (and OnStatus call) at a time
+	holdBo   backoff.Backoff // waits while the printer is not ready; reset by a good send
 
 	mu         sync.Mutex
 	last       Status
@@ -159,7 +162,7 @@ func NewWorker(p Printer, src JobSource, opts *WorkerOptions) *Worker {
 	}
 	o.defaults()
 	return &Worker{p: p, src: src, o: o, progress: map[string]jobProgress{},
-		holdBo: backoff{min: o.MinBackoff, max: o.MaxBackoff}}
+		holdBo: backoff.New(o.MinBackoff, o.MaxBackoff)}
 }
 
 // Status returns the last status read from the printer.
@@ -177,8 +180,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		defer cancel()
 		go w.idleMonitor(idleCtx)
 	}
-	var bo backoff
-	bo.min, bo.max = w.o.MinBackoff, w.o.MaxBackoff
+	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -190,7 +192,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			if !errors.Is(err, ErrEmpty) {
 				w.o.Logger.Warn("printer worker: take job", "printer", w.p.Name(), "err", err)
-				if err := w.wait(ctx, bo.next()); err != nil {
+				if err := w.wait(ctx, bo.Next()); err != nil {
 					return err
 				}
 				continue
@@ -200,7 +202,7 @@ func (w *Worker) Run(ctx context.Context) error {
 			}
 			continue
 		}
-		bo.reset()
+		bo.Reset()
 		w.setBusy(true)
 		err = w.handle(ctx, job)
 		w.setBusy(false)
@@ -221,8 +223,7 @@ func (w *Worker) setBusy(b bool) {
 func (w *Worker) handle(ctx context.Context, job Job) error {
 	log := w.o.Logger.With("printer", w.p.Name(), "job", job.ID)
 	copies := max(job.Copies, 1)
-	var bo backoff
-	bo.min, bo.max = w.o.MinBackoff, w.o.MaxBackoff
+	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
 	for {
 		st, err := w.readStatus(ctx)
 		if ctx.Err() != nil {
@@ -258,7 +259,7 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		}
 		w.setProgress(job.ID, pr)
 		if sendErr == nil {
-			w.holdBo.reset()
+			w.holdBo.Reset()
 			r := w.confirm(ctx)
 			r.Attempts, r.Bytes = pr.attempts, pr.bytes
 			return w.finish(ctx, job.ID, r)
@@ -275,7 +276,7 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 			if err := w.src.Hold(ctx, job.ID, sendErr.Error()); err != nil && ctx.Err() == nil {
 				log.Error("hold job", "err", err)
 			}
-			return w.wait(ctx, w.holdBo.next())
+			return w.wait(ctx, w.holdBo.Next())
 		case n > 0:
 			log.Warn("connection lost mid-job: outcome unknown", "bytes", n, "of", len(job.Data), "err", sendErr)
 			return w.finish(ctx, job.ID, Result{Outcome: Uncertain, Attempts: pr.attempts, Bytes: pr.bytes,
@@ -290,7 +291,7 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 			return w.finish(ctx, job.ID, Result{Outcome: Failed, Attempts: pr.attempts, Bytes: pr.bytes, Reason: reason})
 		}
 		log.Warn("send failed before any byte: retrying", "attempt", pr.attempts, "err", sendErr)
-		if err := w.wait(ctx, bo.next()); err != nil {
+		if err := w.wait(ctx, bo.Next()); err != nil {
 			return w.holdOnExit(job, "worker stopped")
 		}
 	}
@@ -349,8 +350,7 @@ func (w *Worker) finish(ctx context.Context, id string, r Result) error {
 	w.mu.Lock()
 	delete(w.progress, id)
 	w.mu.Unlock()
-	var bo backoff
-	bo.min, bo.max = w.o.MinBackoff, w.o.MaxBackoff
+	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
 	for attempt := 1; ; attempt++ {
 		err := w.src.Done(ctx, id, r)
 		if err == nil {
@@ -364,7 +364,7 @@ func (w *Worker) finish(ctx context.Context, id string, r Result) error {
 		if attempt == finishAttempts {
 			return nil
 		}
-		if err := w.wait(ctx, bo.next()); err != nil {
+		if err := w.wait(ctx, bo.Next()); err != nil {
 			return err
 		}
 	}
@@ -407,7 +407,7 @@ const confirmFirstPoll = 5 * time.Millisecond
 // waitReady polls status with backoff until the printer can take a job.
 func (w *Worker) waitReady(ctx context.Context) error {
 	for {
-		if err := w.wait(ctx, w.holdBo.next()); err != nil {
+		if err := w.wait(ctx, w.holdBo.Next()); err != nil {
 			return err
 		}
 		st, _ := w.readStatus(ctx)
@@ -415,7 +415,7 @@ func (w *Worker) waitReady(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if !st.State.Blocking() {
-			w.holdBo.reset()
+			w.holdBo.Reset()
 			return nil
 		}
 	}

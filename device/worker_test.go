@@ -522,15 +522,16 @@ func TestWorkerHoldBacksOffOnInjectedClock(t *testing.T) {
 	if _, err := src.WaitJob(ctx, "hold", "held"); err != nil {
 		t.Fatal(err)
 	}
-	// Each wait doubles, with ±20% jitter, up to the maximum.
+	// Each wait doubles up to the maximum, jittered into [step/2, step)
+	// (internal/backoff's equal jitter).
 	bases := []time.Duration{100, 200, 400, 800, 800, 800}
 	for i, base := range bases {
 		if err := clk.WaitWaiters(ctx, 1); err != nil {
 			t.Fatal(err)
 		}
 		d := clk.Pending()[0]
-		lo, hi := base*time.Millisecond*8/10, base*time.Millisecond*12/10
-		if d < lo || d > hi {
+		lo, hi := base*time.Millisecond/2, base*time.Millisecond
+		if d < lo || d >= hi {
 			t.Fatalf("wait %d = %v, want %v..%v", i, d, lo, hi)
 		}
 		n := emu.Snapshot().StatusRequests

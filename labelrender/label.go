@@ -3,27 +3,29 @@ package labelrender
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/packbench/packbench/internal/strictjson"
 )
 
 // Label is one shipping label: who it goes from and to, how it travels and
 // what identifies it. Build one in code or with ParseLabel from a JSON spec.
 type Label struct {
-	From    Address `json:"from"`
-	To      Address `json:"to"`
-	Carrier string  `json:"carrier"`
-	Service string  `json:"service"`
+	From    Address `json:"from" strictjson:"required"`
+	To      Address `json:"to" strictjson:"required"`
+	Carrier string  `json:"carrier" strictjson:"required"`
+	Service string  `json:"service" strictjson:"required"`
 	// TrackingNumber is printed as Code 128 (letters, digits and '-') or,
 	// with Barcode GS1-128, as application identifiers in parentheses,
 	// e.g. "(00)340123450000000000" or "(420)10019(92)612345…".
-	TrackingNumber string      `json:"tracking_number"`
+	TrackingNumber string      `json:"tracking_number" strictjson:"required"`
 	Barcode        BarcodeType `json:"barcode,omitempty"`
 	Weight         *Weight     `json:"weight,omitempty"`
 	Reference      string      `json:"reference,omitempty"` // package reference, e.g. "CS123PKG231"
@@ -39,14 +41,14 @@ type Label struct {
 // City, Zip and Country (ISO 3166 alpha-2) are required. Phone and Email are
 // kept for carriers but not printed.
 type Address struct {
-	Name    string `json:"name"`
+	Name    string `json:"name" strictjson:"required"`
 	Company string `json:"company,omitempty"`
-	Street1 string `json:"street1"`
+	Street1 string `json:"street1" strictjson:"required"`
 	Street2 string `json:"street2,omitempty"`
-	City    string `json:"city"`
+	City    string `json:"city" strictjson:"required"`
 	State   string `json:"state,omitempty"`
-	Zip     string `json:"zip"`
-	Country string `json:"country"`
+	Zip     string `json:"zip" strictjson:"required"`
+	Country string `json:"country" strictjson:"required"`
 	Phone   string `json:"phone,omitempty"`
 	Email   string `json:"email,omitempty"`
 }
@@ -63,14 +65,14 @@ const (
 // Weight is a decimal value with its unit, kept exact: Value is the decimal
 // text of the JSON number (e.g. "2.35"), never a float.
 type Weight struct {
-	Value json.Number `json:"value"`
-	Unit  string      `json:"unit"` // g, kg, oz or lb
+	Value json.Number `json:"value" strictjson:"required"`
+	Unit  string      `json:"unit" strictjson:"required"` // g, kg, oz or lb
 }
 
 // Package numbers one parcel of a multi-package shipment ("1 of 2").
 type Package struct {
-	Index int `json:"index"`
-	Count int `json:"count"`
+	Index int `json:"index" strictjson:"required"`
+	Count int `json:"count" strictjson:"required"`
 }
 
 // Code2DType is the symbology of the optional 2-D code.
@@ -88,8 +90,8 @@ const (
 // message and the primary message is built from ServiceClass and the
 // ship-to country and postal code (UPS modes 2 and 3).
 type Code2D struct {
-	Type         Code2DType `json:"type"`
-	Data         string     `json:"data"`
+	Type         Code2DType `json:"type" strictjson:"required"`
+	Data         string     `json:"data" strictjson:"required"`
 	ServiceClass string     `json:"service_class,omitempty"`
 }
 
@@ -115,52 +117,50 @@ var (
 // missing required fields and invalid values are errors that name the field
 // by its path (e.g. "to.zip: required"). Every error wraps ErrInvalidLabel.
 func ParseLabel(data []byte) (Label, error) {
-	var l Label
-	obj, err := objectOf(data, "")
-	if err != nil {
-		return Label{}, err
+	if string(bytes.TrimSpace(data)) == "null" {
+		return Label{}, fieldErr("", "must be a JSON object")
 	}
-	err = decodeFields(obj, "", map[string]func(json.RawMessage, string) error{
-		"from":            func(r json.RawMessage, p string) error { return decodeAddress(r, p, &l.From) },
-		"to":              func(r json.RawMessage, p string) error { return decodeAddress(r, p, &l.To) },
-		"carrier":         stringInto(&l.Carrier),
-		"service":         stringInto(&l.Service),
-		"tracking_number": stringInto(&l.TrackingNumber),
-		"barcode": func(r json.RawMessage, p string) error {
-			var s string
-			err := stringInto(&s)(r, p)
-			l.Barcode = BarcodeType(s)
-			return err
-		},
-		"weight": func(r json.RawMessage, p string) error {
-			l.Weight = new(Weight)
-			return decodeWeight(r, p, l.Weight)
-		},
-		"reference": stringInto(&l.Reference),
-		"order":     stringInto(&l.Order),
-		"date":      stringInto(&l.Date),
-		"package": func(r json.RawMessage, p string) error {
-			l.Package = new(Package)
-			return decodePackage(r, p, l.Package)
-		},
-		"code2d": func(r json.RawMessage, p string) error {
-			l.Code2D = new(Code2D)
-			return decodeCode2D(r, p, l.Code2D)
-		},
-		"return": func(r json.RawMessage, p string) error {
-			if err := json.Unmarshal(r, &l.Return); err != nil {
-				return fieldErr(p, "must be true or false")
-			}
-			return nil
-		},
-	}, []string{"from", "to", "carrier", "service", "tracking_number"})
-	if err != nil {
-		return Label{}, err
+	var l Label
+	// Keys are matched exactly: "To" is a typo, not "to".
+	if err := strictjson.Decode(data, &l, &strictjson.Options{ExactCase: true}); err != nil {
+		return Label{}, specError(err)
 	}
 	if err := l.Validate(); err != nil {
 		return Label{}, err
 	}
 	return l, nil
+}
+
+// specError words the strict decoder's refusals as label FieldErrors.
+func specError(err error) error {
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return fieldErr("", "not valid JSON: %v", err)
+	}
+	switch e.Kind {
+	case strictjson.KindUnknownField:
+		return fieldErr(e.Path, "unknown field")
+	case strictjson.KindDuplicate:
+		return fieldErr(e.Path, "duplicate field")
+	case strictjson.KindMissing:
+		return fieldErr(e.Path, "required")
+	case strictjson.KindType:
+		switch want := e.Want(); want {
+		case "an integer":
+			return fieldErr(e.Path, "must be a whole number")
+		case "an object":
+			return fieldErr(e.Path, "must be a JSON object")
+		default:
+			return fieldErr(e.Path, "must be %s", want)
+		}
+	case strictjson.KindTrailing:
+		return fieldErr("", "unexpected data after the object")
+	case strictjson.KindSyntax:
+		return fieldErr(e.Path, "not valid JSON: %v", e.Err)
+	case strictjson.KindValue:
+		return fieldErr(e.Path, "%v", e.Err)
+	}
+	return fieldErr(e.Path, "not valid JSON: %s", e.Kind)
 }
 
 // FieldError names the field of a label spec that broke a rule.
@@ -186,152 +186,6 @@ func join(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-// objectOf splits a JSON object into its members, refusing duplicates (which
-// encoding/json would silently resolve to the last one).
-func objectOf(data []byte, path string) ([]member, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fieldErr(path, "not valid JSON: %v", err)
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return nil, fieldErr(path, "must be a JSON object")
-	}
-	var members []member
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fieldErr(path, "not valid JSON: %v", err)
-		}
-		key := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fieldErr(join(path, key), "not valid JSON: %v", err)
-		}
-		if slices.ContainsFunc(members, func(m member) bool { return m.key == key }) {
-			return nil, fieldErr(join(path, key), "duplicate field")
-		}
-		members = append(members, member{key, raw})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fieldErr(path, "not valid JSON: %v", err)
-	}
-	if _, err := dec.Token(); err == nil {
-		return nil, fieldErr(path, "unexpected data after the object")
-	}
-	return members, nil
-}
-
-type member struct {
-	key string
-	raw json.RawMessage
-}
-
-// decodeFields runs the decoder of each member, refusing unknown fields and
-// reporting required ones that are missing or null, in a stable order.
-func decodeFields(members []member, path string, fields map[string]func(json.RawMessage, string) error, required []string) error {
-	seen := map[string]bool{}
-	for _, m := range members {
-		fn, ok := fields[m.key]
-		if !ok {
-			return fieldErr(join(path, m.key), "unknown field")
-		}
-		if string(bytes.TrimSpace(m.raw)) == "null" {
-			continue // null means absent; required fields are caught below
-		}
-		seen[m.key] = true
-		if err := fn(m.raw, join(path, m.key)); err != nil {
-			return err
-		}
-	}
-	for _, k := range required {
-		if !seen[k] {
-			return fieldErr(join(path, k), "required")
-		}
-	}
-	return nil
-}
-
-func stringInto(dst *string) func(json.RawMessage, string) error {
-	return func(r json.RawMessage, p string) error {
-		if err := json.Unmarshal(r, dst); err != nil {
-			return fieldErr(p, "must be a string")
-		}
-		return nil
-	}
-}
-
-func decodeAddress(r json.RawMessage, path string, a *Address) error {
-	members, err := objectOf(r, path)
-	if err != nil {
-		return err
-	}
-	return decodeFields(members, path, map[string]func(json.RawMessage, string) error{
-		"name": stringInto(&a.Name), "company": stringInto(&a.Company),
-		"street1": stringInto(&a.Street1), "street2": stringInto(&a.Street2),
-		"city": stringInto(&a.City), "state": stringInto(&a.State),
-		"zip": stringInto(&a.Zip), "country": stringInto(&a.Country),
-		"phone": stringInto(&a.Phone), "email": stringInto(&a.Email),
-	}, []string{"name", "street1", "city", "zip", "country"})
-}
-
-func decodeWeight(r json.RawMessage, path string, w *Weight) error {
-	members, err := objectOf(r, path)
-	if err != nil {
-		return err
-	}
-	return decodeFields(members, path, map[string]func(json.RawMessage, string) error{
-		"value": func(r json.RawMessage, p string) error {
-			dec := json.NewDecoder(bytes.NewReader(r))
-			dec.UseNumber()
-			var v any
-			if err := dec.Decode(&v); err != nil {
-				return fieldErr(p, "must be a number")
-			}
-			n, ok := v.(json.Number)
-			if !ok {
-				return fieldErr(p, "must be a number")
-			}
-			w.Value = n
-			return nil
-		},
-		"unit": stringInto(&w.Unit),
-	}, []string{"value", "unit"})
-}
-
-func decodePackage(r json.RawMessage, path string, pk *Package) error {
-	members, err := objectOf(r, path)
-	if err != nil {
-		return err
-	}
-	intInto := func(dst *int) func(json.RawMessage, string) error {
-		return func(r json.RawMessage, p string) error {
-			if err := json.Unmarshal(r, dst); err != nil {
-				return fieldErr(p, "must be a whole number")
-			}
-			return nil
-		}
-	}
-	return decodeFields(members, path, map[string]func(json.RawMessage, string) error{
-		"index": intInto(&pk.Index), "count": intInto(&pk.Count),
-	}, []string{"index", "count"})
-}
-
-func decodeCode2D(r json.RawMessage, path string, c *Code2D) error {
-	members, err := objectOf(r, path)
-	if err != nil {
-		return err
-	}
-	var typ string
-	err = decodeFields(members, path, map[string]func(json.RawMessage, string) error{
-		"type": stringInto(&typ), "data": stringInto(&c.Data),
-		"service_class": stringInto(&c.ServiceClass),
-	}, []string{"type", "data"})
-	c.Type = Code2DType(typ)
-	return err
 }
 
 // Validate checks the rules ParseLabel enforces, for labels built in code.

@@ -13,27 +13,14 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/packbench/packbench/internal/clocktest"
 )
 
-// clock is an injected clock tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the manual clock tests move by hand.
+type clock = clocktest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return clocktest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func openT(t testing.TB, path string, o *Options) *DB {
 	t.Helper()
@@ -878,7 +865,7 @@ func TestCloseWakesWaiters(t *testing.T) {
 
 func TestRetentionSurvivesUnsetClock(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: time.Date(1970, 1, 1, 0, 5, 0, 0, time.UTC)} // a Pi booted without RTC
+	clk := clocktest.NewClock(time.Date(1970, 1, 1, 0, 5, 0, 0, time.UTC)) // a Pi booted without RTC
 	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clk.Now, Retention: 24 * time.Hour, EventRetention: 24 * time.Hour, Consumers: []string{"c"}})
 	j := mustEnqueue(t, d, zpl("cloud-1", "p"))
 	if _, err := d.Claim(ctx, "p"); err != nil {
@@ -887,7 +874,7 @@ func TestRetentionSurvivesUnsetClock(t *testing.T) {
 	if _, err := d.SetState(ctx, j.ID, StatePrinted, ""); err != nil {
 		t.Fatal(err)
 	}
-	clk.t = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // NTP sets the clock
+	clk.Advance(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).Sub(clk.Now())) // NTP sets the clock
 	r, err := d.Housekeep(ctx)
 	if err != nil || r.JobsDeleted != 0 || r.EventsExpired != 0 {
 		t.Fatalf("housekeep right after the clock jump = %+v, %v; want nothing deleted", r, err)

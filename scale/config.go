@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Drivers, as named in config and on the command line.
@@ -64,7 +66,7 @@ type Config struct {
 // Options are the dependencies of NewOpener; nil means defaults. Tests
 // replace the roots and openers to run the real drivers on fakes.
 type Options struct {
-	Clock      Clock        // default SystemClock()
+	Clock      Clock        // default the wall clock
 	SysfsRoot  string       // default "/sys"
 	DevRoot    string       // default "/dev"
 	OpenHID    HIDOpener    // default OpenHIDDevice
@@ -108,7 +110,7 @@ func NewOpener(cfg Config, opts *Options) (Opener, error) {
 		o = *opts
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock()
+		o.Clock = clock.Real{}
 	}
 	if o.SysfsRoot == "" {
 		o.SysfsRoot = "/sys"

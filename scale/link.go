@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/backoff"
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Conn is one open connection to a scale. Drivers implement it; a Link
@@ -28,7 +30,7 @@ type Opener func(ctx context.Context) (Conn, error)
 
 // LinkOptions tune a Link; nil means defaults.
 type LinkOptions struct {
-	Clock  Clock        // default SystemClock()
+	Clock  Clock        // default the wall clock
 	Logger *slog.Logger // default discards
 	// Source names the scale in fault readings (default "scale").
 	Source string
@@ -59,7 +61,7 @@ func NewLink(open Opener, opts *LinkOptions) *Link {
 		o = *opts
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock()
+		o.Clock = clock.Real{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -78,7 +80,7 @@ func NewLink(open Opener, opts *LinkOptions) *Link {
 
 // Run keeps the scale connected until ctx ends, and returns ctx.Err().
 func (l *Link) Run(ctx context.Context) error {
-	backoff := l.opt.MinBackoff
+	bo := backoff.New(l.opt.MinBackoff, l.opt.MaxBackoff)
 	lastErr := ""
 	for {
 		got, err := l.runOnce(ctx)
@@ -86,7 +88,8 @@ func (l *Link) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if got {
-			backoff, lastErr = l.opt.MinBackoff, ""
+			bo.Reset()
+			lastErr = ""
 		}
 		// Warn once per distinct failure: a scale left unplugged all day
 		// must not fill the journal.
@@ -96,17 +99,14 @@ func (l *Link) Run(ctx context.Context) error {
 		} else {
 			lastErr = msg
 		}
-		l.opt.Logger.Log(ctx, level, "scale link down", "source", l.opt.Source, "err", err, "retry_in", backoff)
+		wait := bo.Next()
+		l.opt.Logger.Log(ctx, level, "scale link down", "source", l.opt.Source, "err", err, "retry_in", wait)
 		l.publish(Reading{Status: StatusFault, NoValue: true, Time: l.opt.Clock.Now(), Source: l.opt.Source, Err: err})
-		// Full jitter in [backoff/2, backoff) keeps many benches from
-		// reconnecting in step after a shared outage.
-		wait := backoff/2 + time.Duration(rand.Int64N(int64(backoff/2)+1))
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-l.opt.Clock.After(wait):
 		}
-		backoff = min(backoff*2, l.opt.MaxBackoff)
 	}
 }
 

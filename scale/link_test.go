@@ -95,6 +95,10 @@ func TestLinkSlowSubscriberGetsNewest(t *testing.T) {
 		for r := <-fast; r.Milligrams != mg; r = <-fast {
 		}
 	}
+	// publish offers a reading to every subscriber under the link's lock,
+	// in map order: Latest takes that lock, so once it returns the newest
+	// reading has reached the slow subscriber too.
+	link.Latest()
 	if r := <-slow; r.Milligrams != 300_000 {
 		t.Errorf("slow subscriber got %v, want the newest 300 g", r)
 	}

@@ -6,11 +6,13 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // SimOptions tune a Simulator; nil means defaults.
 type SimOptions struct {
-	Clock Clock // default SystemClock()
+	Clock Clock // default the wall clock
 	// Interval is how often an unchanged weight is reported (default 100 ms).
 	Interval time.Duration
 }
@@ -36,7 +38,7 @@ func NewSimulator(opts *SimOptions) *Simulator {
 		o = *opts
 	}
 	if o.Clock == nil {
-		o.Clock = SystemClock()
+		o.Clock = clock.Real{}
 	}
 	if o.Interval <= 0 {
 		o.Interval = 100 * time.Millisecond

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/packbench/packbench/internal/duration"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/scale"
 )
@@ -146,21 +147,13 @@ type FlowConfig struct {
 	Printer string `toml:"printer" json:"printer,omitempty"`
 }
 
-// Duration is a time.Duration written as "500ms" or "15s" in TOML and JSON.
-type Duration time.Duration
+// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
+// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
+type Duration = duration.Duration[durationErr]
 
-// MarshalText writes the duration as Go does ("1m30s").
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+type durationErr struct{}
 
-// UnmarshalText reads "500ms", "15s", ...
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil || v < 0 {
-		return fmt.Errorf("%w: duration %q: want a positive Go duration like 500ms or 15s", ErrConfig, b)
-	}
-	*d = Duration(v)
-	return nil
-}
+func (durationErr) Err() error { return ErrConfig }
 
 // DefaultShipFrom is the return address of the embedded demo bench.
 var defaultShipFrom = Address{

@@ -4,37 +4,21 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 )
 
 const testPrinter = "bench"
 
-// testClock is a settable clock shared by the queue and the station.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// testClock is the manual clock shared by the queue and the station.
+type testClock = clocktest.Clock
 
 func newClock() *testClock {
-	return &testClock{t: time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-	return c.t
+	return clocktest.NewClock(time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC))
 }
 
 // openDB opens (or reopens) the bbolt file in dir; closed at cleanup

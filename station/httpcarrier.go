@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/packbench/packbench/internal/backoff"
 )
 
 // HTTPCarrierOptions are the http carrier's dependencies; nil fields mean defaults.
@@ -26,7 +27,8 @@ type HTTPCarrierOptions struct {
 	Logger *slog.Logger
 	// Sleep waits between attempts; nil waits on a real timer.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Jitter returns a number in [0, 1); nil means math/rand/v2.
+	// Jitter returns a number in [0, 1) for the retry backoff
+	// (internal/backoff); nil means math/rand/v2.
 	Jitter func() float64
 }
 
@@ -64,9 +66,6 @@ func NewHTTPCarrier(cfg CarrierConfig, opts *HTTPCarrierOptions) (*HTTPCarrier, 
 	}
 	if c.sleep == nil {
 		c.sleep = sleepCtx
-	}
-	if c.jitter == nil {
-		c.jitter = rand.Float64
 	}
 	return c, nil
 }
@@ -229,7 +228,7 @@ func (c *HTTPCarrier) Label(ctx context.Context, req LabelRequest) (LabelResult,
 	}
 	h := c.cfg.HTTP
 	attempts := 1 + max(h.Retries, 0)
-	backoff := time.Duration(h.Backoff)
+	bo := backoff.Backoff{Min: time.Duration(h.Backoff), Max: time.Duration(h.MaxBackoff), Jitter: c.jitter}
 	var last *CarrierError
 	for i := 1; i <= attempts; i++ {
 		res, cerr := c.attempt(ctx, req.Reference, body)
@@ -248,11 +247,9 @@ func (c *HTTPCarrier) Label(ctx context.Context, req LabelRequest) (LabelResult,
 		if i == attempts {
 			break
 		}
-		d := backoff/2 + time.Duration(c.jitter()*float64(backoff/2))
-		if err := c.sleep(ctx, d); err != nil {
+		if err := c.sleep(ctx, bo.Next()); err != nil {
 			break
 		}
-		backoff = min(backoff*2, time.Duration(h.MaxBackoff))
 	}
 	if err := ctx.Err(); err != nil {
 		return LabelResult{}, fmt.Errorf("http carrier: %w (%w)", last, err)

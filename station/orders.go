@@ -1,17 +1,14 @@
 package station
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
-	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 )
@@ -61,19 +58,8 @@ const (
 // (see Order.Validate). Errors wrap ErrInvalid.
 func ParseOrder(data []byte) (Order, error) {
 	var o Order
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		fe := jsonFieldError(err)
-		if fe.Rule == "unknown field" {
-			if path := unknownFieldPath(data, reflect.TypeOf(o), ""); path != "" {
-				fe.Field = path
-			}
-		}
-		return Order{}, fe
-	}
-	if dec.More() {
-		return Order{}, &FieldError{Field: "(body)", Rule: "trailing data after the JSON object"}
+	if err := strictjson.Decode(data, &o, nil); err != nil {
+		return Order{}, jsonFieldError(err)
 	}
 	if err := o.Validate(); err != nil {
 		return Order{}, err
@@ -81,106 +67,35 @@ func ParseOrder(data []byte) (Order, error) {
 	return o, nil
 }
 
-// unknownFieldPath finds the first key of data that t does not have, as a
-// path ("ship_to.zipcode", "lines[2].colour"); "" if there is none.
-func unknownFieldPath(data []byte, t reflect.Type, path string) string {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		if t == reflect.TypeOf(json.RawMessage{}) {
-			return ""
-		}
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(data, &obj) != nil {
-			return ""
-		}
-		fields := map[string]reflect.Type{}
-		for i := range t.NumField() {
-			f := t.Field(i)
-			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-			if name == "" {
-				name = f.Name
-			}
-			fields[strings.ToLower(name)] = f.Type
-		}
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			sub := k
-			if path != "" {
-				sub = path + "." + k
-			}
-			ft, ok := fields[strings.ToLower(k)]
-			if !ok {
-				return sub
-			}
-			if p := unknownFieldPath(obj[k], ft, sub); p != "" {
-				return p
-			}
-		}
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return ""
-		}
-		var list []json.RawMessage
-		if json.Unmarshal(data, &list) != nil {
-			return ""
-		}
-		for i, e := range list {
-			if p := unknownFieldPath(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); p != "" {
-				return p
-			}
-		}
-	}
-	return ""
-}
-
-// jsonFieldError turns encoding/json errors into FieldErrors naming the path.
+// jsonFieldError turns the strict decoder's refusals into FieldErrors
+// naming the member's path ("lines[2].colour"); "(body)" is the whole body.
 func jsonFieldError(err error) *FieldError {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te):
-		f := te.Field
-		if f == "" {
-			f = "(body)"
-		}
-		return &FieldError{Field: f, Rule: "must be " + jsonKind(te.Type.Kind().String()) + ", not " + te.Value}
-	case errors.As(err, &se):
-		return &FieldError{Field: "(body)", Rule: fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)}
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		raw := strings.TrimPrefix(err.Error(), "json: unknown field ")
-		name, uerr := strconv.Unquote(raw)
-		if uerr != nil {
-			name = raw
-		}
-		if name == "" {
-			name = `""`
-		}
-		return &FieldError{Field: name, Rule: "unknown field"}
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return &FieldError{Field: "(body)", Rule: err.Error()}
 	}
-	return &FieldError{Field: "(body)", Rule: err.Error()}
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "string":
-		return "a string"
-	case "int", "int64", "uint64", "int32":
-		return "an integer"
-	case "slice":
-		return "an array"
-	case "struct", "map", "ptr":
-		return "an object"
-	case "bool":
-		return "true or false"
+	field := e.Path
+	if field == "" {
+		field = "(body)"
+		if e.Kind == strictjson.KindUnknownField || e.Kind == strictjson.KindDuplicate {
+			field = `""` // an empty key still needs a visible name
+		}
 	}
-	return k
+	switch e.Kind {
+	case strictjson.KindUnknownField:
+		return &FieldError{Field: field, Rule: "unknown field"}
+	case strictjson.KindDuplicate:
+		return &FieldError{Field: field, Rule: "duplicate field"}
+	case strictjson.KindType:
+		return &FieldError{Field: field, Rule: "must be " + e.Want() + ", not " + e.Got}
+	case strictjson.KindSyntax:
+		return &FieldError{Field: "(body)", Rule: fmt.Sprintf("invalid JSON at byte %d: %v", e.Offset, e.Err)}
+	case strictjson.KindTrailing:
+		return &FieldError{Field: "(body)", Rule: "trailing data after the JSON object"}
+	case strictjson.KindValue:
+		return &FieldError{Field: field, Rule: e.Err.Error()}
+	}
+	return &FieldError{Field: field, Rule: e.Error()}
 }
 
 // Validate checks an order as given to CreateOrder. Errors are

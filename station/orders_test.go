@@ -26,6 +26,9 @@ var parseOrderCases = []struct {
 	{"too many packages", `{"packages":1000,"ship_to":{"name":"A","street1":"1 St","city":"X","zip":"1","country":"US"}}`, "packages"},
 	{"negative quantity", `{"lines":[{"sku":"X","quantity":-1}],"ship_to":{"name":"A","street1":"1 St","city":"X","zip":"1","country":"US"}}`, "lines[0].quantity"},
 	{"not JSON", `{"ship_to":`, "(body)"},
+	{"duplicate member", `{"packages":1,"packages":2}`, "packages"},
+	{"duplicate nested member", `{"ship_to":{"name":"A","name":"B"}}`, "ship_to.name"},
+	{"wrong type in a line", `{"lines":[{"sku":"X"},{"sku":"Y","quantity":"2"}]}`, "lines[1].quantity"},
 }
 
 func TestParseOrderFieldErrors(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // Client is an operator's or a script's connection to the broker: push
@@ -49,7 +51,7 @@ func Dial(ctx context.Context, cfg Config, clientID string, timeout time.Duratio
 		return nil, err
 	}
 	cl.c = paho.NewClient(o)
-	if err := waitToken(ctx, RealClock{}, cl.c.Connect(), timeout+time.Second, nil); err != nil {
+	if err := waitToken(ctx, clock.Real{}, cl.c.Connect(), timeout+time.Second, nil); err != nil {
 		cl.c.Disconnect(0)
 		return nil, connectError(cfg, broker, err)
 	}
@@ -84,7 +86,7 @@ func (cl *Client) Push(ctx context.Context, bench, site string, job *PushJob) er
 	} else if err := validLevel("bench", bench); err != nil {
 		return err
 	}
-	if err := waitToken(ctx, RealClock{}, cl.c.Publish(topic, 1, false, payload), cl.timeout, cl.lost); err != nil {
+	if err := waitToken(ctx, clock.Real{}, cl.c.Publish(topic, 1, false, payload), cl.timeout, cl.lost); err != nil {
 		return fmt.Errorf("uplink: push to %s: %w", topic, err)
 	}
 	return nil
@@ -106,7 +108,7 @@ func (cl *Client) Watch(ctx context.Context, bench string, fn func(raw []byte, e
 		case <-ctx.Done():
 		}
 	}
-	if err := waitToken(ctx, RealClock{}, cl.c.Subscribe(topic, 1, handler), cl.timeout, cl.lost); err != nil {
+	if err := waitToken(ctx, clock.Real{}, cl.c.Subscribe(topic, 1, handler), cl.timeout, cl.lost); err != nil {
 		return fmt.Errorf("uplink: subscribe %s: %w", topic, err)
 	}
 	for {
@@ -162,12 +164,12 @@ func (cl *Client) Command(ctx context.Context, bench, verb string, args any) (js
 			}
 		}
 	}
-	if err := waitToken(ctx, RealClock{}, cl.c.Subscribe(resTopic, 1, handler), cl.timeout, cl.lost); err != nil {
+	if err := waitToken(ctx, clock.Real{}, cl.c.Subscribe(resTopic, 1, handler), cl.timeout, cl.lost); err != nil {
 		return nil, fmt.Errorf("uplink: subscribe %s: %w", resTopic, err)
 	}
 	defer cl.c.Unsubscribe(resTopic)
 	cmdTopic := BenchTopic(cl.cfg.TopicPrefix, bench, "cmd/"+verb)
-	if err := waitToken(ctx, RealClock{}, cl.c.Publish(cmdTopic, 1, false, payload), cl.timeout, cl.lost); err != nil {
+	if err := waitToken(ctx, clock.Real{}, cl.c.Publish(cmdTopic, 1, false, payload), cl.timeout, cl.lost); err != nil {
 		return nil, fmt.Errorf("uplink: command %s: %w", cmdTopic, err)
 	}
 	select {

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/packbench/packbench/internal/strictjson"
 )
 
 // Request is a cmd/<verb> payload: {"id":"<caller's id>","args":{…}}.
@@ -59,10 +61,8 @@ func (m *MQTT) handleCommand(ctx context.Context, msg paho.Message) {
 
 func (m *MQTT) answer(ctx context.Context, verb string, payload []byte) Response {
 	var req Request
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
 	if len(bytes.TrimSpace(payload)) > 0 {
-		if err := dec.Decode(&req); err != nil {
+		if err := strictjson.Decode(payload, &req, nil); err != nil {
 			var idOnly struct {
 				ID string `json:"id"`
 			}

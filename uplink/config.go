@@ -8,23 +8,17 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/packbench/packbench/internal/duration"
 )
 
-// Duration is a time.Duration that reads and writes "250ms" in TOML and JSON.
-type Duration time.Duration
+// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
+// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
+type Duration = duration.Duration[durationErr]
 
-// UnmarshalText implements encoding.TextUnmarshaler.
-func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
-	if err != nil {
-		return err
-	}
-	*d = Duration(v)
-	return nil
-}
+type durationErr struct{}
 
-// MarshalText implements encoding.TextMarshaler.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+func (durationErr) Err() error { return ErrConfig }
 
 // Config is the [mqtt] section of the daemon's config. The daemon applies
 // the environment (ApplyEnv: PACKBENCH_MQTT_URL…) and fills DeviceID when

@@ -3,7 +3,6 @@ package uplink
 import (
 	"context"
 	"testing"
-	"time"
 )
 
 func TestFIFO(t *testing.T) {
@@ -36,21 +35,5 @@ func TestFIFO(t *testing.T) {
 	f.put(pushItem{gen: 42})
 	if g := <-got; g != 42 {
 		t.Fatalf("woken get: %d", g)
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	b := backoff{min: 100 * time.Millisecond, max: time.Second}
-	want := []time.Duration{100, 200, 400, 800, 1000, 1000}
-	for i, w := range want {
-		w *= time.Millisecond
-		d := b.next()
-		if d < w/2 || d > w {
-			t.Errorf("step %d: %v, want within [%v, %v]", i, d, w/2, w)
-		}
-	}
-	b.reset()
-	if d := b.next(); d > 100*time.Millisecond {
-		t.Errorf("after reset: %v", d)
 	}
 }

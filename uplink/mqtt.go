@@ -13,6 +13,8 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/packbench/packbench/internal/backoff"
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 )
@@ -123,7 +125,7 @@ func (o *Options) withDefaults() Options {
 		r = *o
 	}
 	if r.Clock == nil {
-		r.Clock = RealClock{}
+		r.Clock = clock.Real{}
 	}
 	if r.Consumer == "" {
 		r.Consumer = DefaultConsumer
@@ -275,7 +277,7 @@ func (m *MQTT) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 
-	bo := backoff{min: m.o.MinBackoff, max: m.o.MaxBackoff}
+	bo := backoff.New(m.o.MinBackoff, m.o.MaxBackoff)
 	for {
 		start := m.o.Clock.Now()
 		up, err := m.runOnce(ctx)
@@ -283,9 +285,9 @@ func (m *MQTT) Run(ctx context.Context) error {
 			return ctx.Err()
 		}
 		if up && m.o.Clock.Now().Sub(start) > time.Minute {
-			bo.reset()
+			bo.Reset()
 		}
-		d := bo.next()
+		d := bo.Next()
 		if errors.Is(err, errRecycle) {
 			m.setStatus(false, nil)
 			m.log.Info("mqtt: reconnecting so the broker redelivers", "in", d)

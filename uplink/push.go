@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"unicode/utf8"
 
+	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -78,9 +78,7 @@ var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 // error, with whatever ID could be read, so the rejection can name it.
 func DecodePush(payload []byte) (PushJob, error) {
 	var j PushJob
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&j); err != nil {
+	if err := strictjson.Decode(payload, &j, nil); err != nil {
 		// Salvage the id for the rejection event.
 		var idOnly struct {
 			ID string `json:"id"`
@@ -92,43 +90,47 @@ func DecodePush(payload []byte) (PushJob, error) {
 		}
 		return j, jsonPushError(err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return j, &PushError{Field: "$", Rule: "trailing data after the JSON object"}
-	}
 	return j, j.Validate()
 }
 
+// jsonPushError turns the strict decoder's refusals into PushErrors naming
+// the member's path; "$" is the whole payload.
 func jsonPushError(err error) *PushError {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	var be base64.CorruptInputError
-	switch {
-	case errors.As(err, &te):
-		field := te.Field
-		if field == "" {
-			field = "$"
+	var e *strictjson.Error
+	if !errors.As(err, &e) {
+		return &PushError{Field: "$", Rule: err.Error()}
+	}
+	field := e.Path
+	if field == "" {
+		field = "$"
+		if e.Kind == strictjson.KindUnknownField || e.Kind == strictjson.KindDuplicate {
+			field = `""` // an empty key still needs a visible path
 		}
-		return &PushError{Field: field, Rule: fmt.Sprintf("must be %s, not %s", te.Type, te.Value)}
-	case errors.As(err, &se):
-		return &PushError{Field: "$", Rule: fmt.Sprintf("not valid JSON at byte %d: %v", se.Offset, se)}
-	case errors.As(err, &be):
-		return &PushError{Field: "png", Rule: "must be standard base64"}
 	}
-	msg := err.Error()
-	if f, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-		name := strings.Trim(f, `"`)
-		if name == "" {
-			name = `""` // an empty key still needs a visible path
+	switch e.Kind {
+	case strictjson.KindUnknownField:
+		return &PushError{Field: field, Rule: "unknown field"}
+	case strictjson.KindDuplicate:
+		return &PushError{Field: field, Rule: "duplicate field"}
+	case strictjson.KindType:
+		return &PushError{Field: field, Rule: fmt.Sprintf("must be %s, not %s", e.Type, e.Got)}
+	case strictjson.KindSyntax:
+		if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+			return &PushError{Field: "$", Rule: "empty or truncated JSON"}
 		}
-		return &PushError{Field: name, Rule: "unknown field"}
-	}
-	if strings.Contains(msg, "illegal base64") {
-		return &PushError{Field: "png", Rule: "must be standard base64"}
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return &PushError{Field: "$", Rule: fmt.Sprintf("not valid JSON at byte %d: %v", e.Offset, e.Err)}
+	case strictjson.KindEmpty:
 		return &PushError{Field: "$", Rule: "empty or truncated JSON"}
+	case strictjson.KindTrailing:
+		return &PushError{Field: "$", Rule: "trailing data after the JSON object"}
+	case strictjson.KindValue:
+		var be base64.CorruptInputError
+		if errors.As(e.Err, &be) {
+			return &PushError{Field: field, Rule: "must be standard base64"}
+		}
+		return &PushError{Field: field, Rule: e.Err.Error()}
 	}
-	return &PushError{Field: "$", Rule: msg}
+	return &PushError{Field: field, Rule: e.Error()}
 }
 
 // Validate checks the fields of a decoded job.

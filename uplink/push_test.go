@@ -29,6 +29,7 @@ var pushCases = []struct {
 	{"not png", `{"id":"a12","type":"png","png":"aGVsbG8="}`, "png"},
 	{"label not object", `{"id":"a13","type":"label","label":[1]}`, "label"},
 	{"trailing", `{"id":"a14","type":"zpl","zpl":"^XA^XZ"} {}`, "$"},
+	{"duplicate", `{"id":"a15","type":"zpl","zpl":"^XA^XZ","copies":1,"copies":3}`, "copies"},
 	{"not json", `{"id":`, "$"},
 	{"empty", ``, "$"},
 }

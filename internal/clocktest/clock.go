@@ -1,6 +1,6 @@
 // Package clocktest holds the manual clock the packages' tests inject where
-// code waits (device.Clock, scale.Clock and their kin: Now and After), so
-// backoffs, debouncing and timeouts are tested without sleeping.
+// code waits (internal/clock.Clock: Now and After), so backoffs, debouncing
+// and timeouts are tested without sleeping.
 package clocktest
 
 import (
@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
+
+var _ clock.Clock = (*Clock)(nil)
 
 // Clock is a manual clock for tests: time moves only when Advance is called.
 // WaitWaiters lets a test know the code under test is blocked on After
@@ -18,6 +22,8 @@ type Clock struct {
 	now     time.Time
 	waiters []clockWaiter
 	changed chan struct{}
+	auto    bool            // every After fires at once, moving now forward
+	waited  []time.Duration // every After's duration, in call order
 }
 
 type clockWaiter struct {
@@ -39,8 +45,12 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) After(d time.Duration) <-chan time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.waited = append(c.waited, d)
 	ch := make(chan time.Time, 1)
-	if d <= 0 {
+	if c.auto && d > 0 {
+		c.now = c.now.Add(d)
+	}
+	if d <= 0 || c.auto {
 		ch <- c.now
 		return ch
 	}
@@ -50,8 +60,24 @@ func (c *Clock) After(d time.Duration) <-chan time.Time {
 	return ch
 }
 
-// Advance moves the clock and fires every After that is due.
-func (c *Clock) Advance(d time.Duration) {
+// SetAuto makes every later After fire at once, moving the clock forward by
+// its duration: for code whose waits a test only observes (with Waited).
+func (c *Clock) SetAuto(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.auto = on
+}
+
+// Waited returns the duration of every After call so far, in call order.
+func (c *Clock) Waited() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]time.Duration(nil), c.waited...)
+}
+
+// Advance moves the clock, fires every After that is due and returns the
+// new time.
+func (c *Clock) Advance(d time.Duration) time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
@@ -66,6 +92,7 @@ func (c *Clock) Advance(d time.Duration) {
 	c.waiters = kept
 	close(c.changed)
 	c.changed = make(chan struct{})
+	return c.now
 }
 
 // WaitWaiters blocks until at least n After calls are pending.
