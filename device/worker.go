@@ -169,13 +169,23 @@ func (w *Worker) Status() (Status, bool) {
 	return w.last, w.haveStatus
 }
 
-// Run works until ctx ends; it returns ctx's error. It never gives up on the
-// printer: connection loss, unplug and restarts are waited out.
+// Run works until ctx ends; it returns ctx's error, after every goroutine
+// it started has ended. It never gives up on the printer: connection loss,
+// unplug and restarts are waited out.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.o.IdlePoll > 0 {
 		idleCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go w.idleMonitor(idleCtx)
+		idleDone := make(chan struct{})
+		go func() {
+			defer close(idleDone)
+			w.idleMonitor(idleCtx)
+		}()
+		// Joined, so nothing reads the printer or calls OnStatus once Run
+		// returned (the printer's calls end with idleCtx).
+		defer func() {
+			cancel()
+			<-idleDone
+		}()
 	}
 	var bo backoff
 	bo.min, bo.max = w.o.MinBackoff, w.o.MaxBackoff
