@@ -121,8 +121,10 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("printer %q: %w", pc.Name, err)
 		}
-		r := &printerRun{cfg: pc, printer: p, src: newQueueSource(b.db, pc.Name, b.stopIntake)}
-		r.src.onDone = func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) }
+		r := &printerRun{cfg: pc, printer: p, src: station.NewJobSource(b.db, pc.Name, &station.JobSourceOptions{
+			Stop:   b.stopIntake,
+			OnDone: func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) },
+		})}
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
 			Logger: log,
 			OnStatus: func(st device.Status) {
@@ -259,7 +261,7 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 	defer grace.Stop()
 	for _, r := range b.printers {
 		select {
-		case <-r.src.idle():
+		case <-r.src.Idle():
 		case <-grace.C:
 			b.log.Warn("printer still busy at shutdown: its job is recorded as it stands", "printer", r.cfg.Name)
 			stopWorkers()
