@@ -37,6 +37,8 @@ type benchOptions struct {
 	Listener net.Listener
 	// Getenv reads test hooks (PACKBENCH_TEST_*); nil means os.Getenv.
 	Getenv func(string) string
+	// PrinterGrace replaces shutdownPrinter when > 0.
+	PrinterGrace time.Duration
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -257,7 +259,14 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 	}
 	cancel()
 	close(b.stopIntake)
-	grace := time.NewTimer(shutdownPrinter)
+	wait := shutdownPrinter
+	if b.opts.PrinterGrace > 0 {
+		wait = b.opts.PrinterGrace
+	}
+	// After the grace the workers are stopped, which cuts a printer's
+	// write or status query at once (device.Printer honours the context),
+	// so shutdown ends whatever the printer does.
+	grace := time.NewTimer(wait)
 	defer grace.Stop()
 	for _, r := range b.printers {
 		select {
