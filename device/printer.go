@@ -169,16 +169,20 @@ func (p *streamPrinter) connect(ctx context.Context) (*streamConn, error) {
 		return nil, ErrClosed
 	}
 	c := p.conn
+	var gone *streamConn
 	if c != nil {
 		select {
 		case <-c.dead:
 			if !c.readless {
-				p.conn, c = nil, nil
+				p.conn, gone, c = nil, c, nil
 			}
 		default:
 		}
 	}
 	p.mu.Unlock()
+	if gone != nil {
+		gone.close() // its reader has stopped: this does not wait
+	}
 	if c != nil {
 		return c, nil
 	}
