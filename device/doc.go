@@ -11,6 +11,11 @@
 // parity, stop bits and RTS/CTS or XON/XOFF flow control) and "spool" (a
 // folder; the embedded default's printer). Printers connect lazily and
 // reconnect by themselves: after any failure the next call dials again.
+// A printer that stops reading (paused, flow control, full buffer) never
+// hangs a caller: every write has a deadline (SendTimeout for a job,
+// StatusTimeout for a status query) and is cut by the caller's context, a
+// call waiting for its turn gives up with its context, and Close cuts a
+// blocked call at once.
 //
 // # Status
 //
@@ -24,13 +29,15 @@
 //
 // # Worker
 //
-// A Worker takes jobs from a JobSource (the queue, adapted by the daemon) in
-// order. The rules are on Worker: blocking printer states hold the queue
+// A Worker takes jobs from a JobSource (the queue, adapted by
+// station.JobSource) in order. The rules are on Worker: blocking printer states hold the queue
 // (JobSource.Hold, no retry used) and are polled with backoff until fixed;
 // sends that fail before any byte are retried; a connection lost after part
 // of a job makes it Uncertain (never resent by itself); after the last byte
 // the worker polls status until nothing is left in the printer's buffer:
-// Printed, or Sent where the printer cannot confirm. A spooled job is
+// Printed, or Sent where the printer cannot confirm. Each copy of a
+// multi-copy job is recorded through the source's CopyRecorder before the
+// next is sent, so a restart or a retry never prints a copy twice. A spooled job is
 // Printed once its file is fsynced and renamed into place, because nothing
 // further can happen to it.
 //

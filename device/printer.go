@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 )
@@ -50,7 +51,8 @@ func Open(cfg PrinterConfig) (Printer, error) {
 }
 
 // link is one open connection to a printer. Close must unblock a pending
-// Read or Write.
+// Read or Write (sockets and pollable device nodes do; see guardWrite for
+// the rest).
 type link interface {
 	io.ReadWriteCloser
 }
@@ -60,11 +62,23 @@ type dialFunc func(ctx context.Context) (link, error)
 // streamPrinter speaks ZPL over a byte stream (TCP, usblp, serial). A reader
 // goroutine splits what the printer sends back into STX…ETX frames, so a late
 // reply never shifts into the next status request.
+//
+// A printer that stops reading (paused, flow control holding the line, its
+// buffer full) must never hang the bench: every write has a deadline and is
+// cut by the caller's context, a caller waiting for its turn gives up with
+// its context, and Close cuts the connection without waiting for the turn.
 type streamPrinter struct {
 	cfg  PrinterConfig
 	dial dialFunc
 
-	mu     sync.Mutex // serialises Send and Status
+	// turn serialises Send and Status. It is a one-slot semaphore rather
+	// than a mutex so a waiting caller gives up when its context ends or
+	// the printer is closed.
+	turn    chan struct{}
+	closing chan struct{} // closed by Close
+	once    sync.Once
+
+	mu     sync.Mutex // guards conn and closed; never held across I/O
 	conn   *streamConn
 	closed bool
 }
@@ -77,62 +91,115 @@ type streamConn struct {
 	// readless: the link has no back channel (a unidirectional USB printer):
 	// writes work, status cannot be read.
 	readless bool
+	shut     sync.Once
 }
 
 func newStream(cfg PrinterConfig, dial dialFunc) *streamPrinter {
-	return &streamPrinter{cfg: cfg, dial: dial}
+	return &streamPrinter{cfg: cfg, dial: dial, turn: make(chan struct{}, 1), closing: make(chan struct{})}
 }
 
 func (p *streamPrinter) Name() string { return p.cfg.Name }
 
+// Close cuts the connection at once, also while a Send or Status is blocked
+// on it (that call then returns an error); it does not wait for their turn.
 func (p *streamPrinter) Close() error {
+	p.once.Do(func() { close(p.closing) })
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.closed = true
-	p.dropLocked()
+	c := p.conn
+	p.conn = nil
+	p.mu.Unlock()
+	if c != nil {
+		c.close()
+	}
 	return nil
 }
 
-func (p *streamPrinter) dropLocked() {
-	if p.conn != nil {
-		p.conn.l.Close()
-		// Close unblocks the reader on every pollable device (sockets,
-		// usblp, ttys); the timer only guards a driver that is not.
-		t := time.NewTimer(2 * time.Second)
-		select {
-		case <-p.conn.dead:
-		case <-t.C:
-		}
-		t.Stop()
-		p.conn = nil
+// acquire waits for the printer's turn, the caller's context or Close.
+func (p *streamPrinter) acquire(ctx context.Context) error {
+	select {
+	case <-p.closing:
+		return ErrClosed
+	default:
+	}
+	select {
+	case p.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("printer %q busy: %w", p.cfg.Name, ctx.Err())
+	case <-p.closing:
+		return ErrClosed
 	}
 }
 
-// connLocked returns a live connection, dialing when there is none or the
-// last one died.
-func (p *streamPrinter) connLocked(ctx context.Context) (*streamConn, error) {
+func (p *streamPrinter) release() { <-p.turn }
+
+// drop forgets c (when it is still the current connection) and closes it,
+// so the next call dials again. Called with the turn held.
+func (p *streamPrinter) drop(c *streamConn) {
+	p.mu.Lock()
+	if p.conn == c {
+		p.conn = nil
+	}
+	p.mu.Unlock()
+	c.close()
+}
+
+// close closes the link and waits for the reader. Close unblocks the reader
+// on every pollable device (sockets, usblp, ttys); the timer only guards a
+// driver that is not.
+func (c *streamConn) close() {
+	c.shut.Do(func() {
+		c.l.Close()
+		t := time.NewTimer(2 * time.Second)
+		select {
+		case <-c.dead:
+		case <-t.C:
+		}
+		t.Stop()
+	})
+}
+
+// connect returns a live connection, dialing when there is none or the
+// last one died. Called with the turn held.
+func (p *streamPrinter) connect(ctx context.Context) (*streamConn, error) {
+	p.mu.Lock()
 	if p.closed {
+		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	if p.conn != nil {
+	c := p.conn
+	var gone *streamConn
+	if c != nil {
 		select {
-		case <-p.conn.dead:
-			if !p.conn.readless {
-				p.conn.l.Close()
-				p.conn = nil
+		case <-c.dead:
+			if !c.readless {
+				p.conn, gone, c = nil, c, nil
 			}
 		default:
 		}
 	}
-	if p.conn != nil {
-		return p.conn, nil
+	p.mu.Unlock()
+	if gone != nil {
+		gone.close() // its reader has stopped: this does not wait
+	}
+	if c != nil {
+		return c, nil
 	}
 	l, err := p.dial(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("connect printer %q: %w: %w", p.cfg.Name, ErrOffline, err)
 	}
-	c := &streamConn{l: l, frames: make(chan []byte, 16), dead: make(chan struct{})}
+	c = &streamConn{l: l, frames: make(chan []byte, 16), dead: make(chan struct{})}
 	go c.read()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		p.mu.Unlock()
+		c.close()
+		p.mu.Lock()
+		return nil, ErrClosed
+	}
 	p.conn = c
 	return c, nil
 }
@@ -180,29 +247,61 @@ func (c *streamConn) read() {
 	}
 }
 
-// Send writes data; see Printer.Send. A connection that fails mid-write is
-// dropped so the next call reconnects.
+// write writes all of b within ctx, which carries the deadline. A link with
+// deadlines (sockets, pollable device nodes) gets a write deadline; every
+// link is also closed by a watcher when ctx ends, the one way to cut a write
+// on a descriptor without deadline support. A write cut by the deadline
+// returns an error wrapping context.DeadlineExceeded; the caller drops the
+// connection after any error.
+func (c *streamConn) write(ctx context.Context, b []byte) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	dl, hasDeadline := c.l.(interface{ SetWriteDeadline(time.Time) error })
+	if hasDeadline {
+		t, _ := ctx.Deadline()
+		if dl.SetWriteDeadline(t) != nil {
+			hasDeadline = false // a descriptor the poller cannot watch
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { c.l.Close() })
+	n, err := writeAll(c.l, b)
+	if stop() && err == nil {
+		if hasDeadline {
+			_ = dl.SetWriteDeadline(time.Time{})
+		}
+		return n, nil
+	}
+	cause := ctx.Err()
+	if cause == nil && errors.Is(err, os.ErrDeadlineExceeded) {
+		cause = context.DeadlineExceeded // the kernel's deadline beat the watcher
+	}
+	switch {
+	case err == nil:
+		err = cause
+	case cause != nil:
+		err = fmt.Errorf("%w (%v)", cause, err)
+	}
+	return n, err
+}
+
+// Send writes data; see Printer.Send. The write ends at SendTimeout or when
+// ctx ends; a connection that fails mid-write is dropped so the next call
+// reconnects.
 func (p *streamPrinter) Send(ctx context.Context, data []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, err := p.connLocked(ctx)
+	if err := p.acquire(ctx); err != nil {
+		return 0, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
+	}
+	defer p.release()
+	c, err := p.connect(ctx)
 	if err != nil {
 		return 0, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.SendTimeout))
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.SendTimeout))
 	defer cancel()
-	// Closing the link is the one way that unblocks a write on every
-	// transport (TCP, usblp, serial).
-	stop := context.AfterFunc(ctx, func() { c.l.Close() })
-	n, err := writeAll(c.l, data)
-	stopped := stop()
-	if err != nil || !stopped {
-		if err == nil {
-			err = ctx.Err()
-		} else if ctx.Err() != nil {
-			err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-		}
-		p.dropLocked()
+	n, err := c.write(wctx, data)
+	if err != nil {
+		p.drop(c)
 		return n, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
 	}
 	return n, nil
@@ -224,27 +323,37 @@ func writeAll(w io.Writer, b []byte) (int, error) {
 }
 
 // Status sends ~HS and parses the reply; on silence it asks ~HQES for the
-// reason (unless NoHQES).
+// reason (unless NoHQES). Each query (write and reply) ends at
+// StatusTimeout or when ctx ends.
 func (p *streamPrinter) Status(ctx context.Context) (Status, error) {
 	if p.cfg.NoStatus {
 		return UnknownStatus("status off in config"), ErrNoStatus
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	c, err := p.connLocked(ctx)
+	if err := p.acquire(ctx); err != nil {
+		err = fmt.Errorf("status of printer %q: %w", p.cfg.Name, err)
+		return Status{State: StateOffline, Reason: err.Error()}, err
+	}
+	defer p.release()
+	c, err := p.connect(ctx)
 	if err != nil {
 		return Status{State: StateOffline, Reason: err.Error()}, err
 	}
 	if c.noBackChannel() {
 		return UnknownStatus("printer has no back channel"), ErrNoStatus
 	}
-	frames, err := p.queryLocked(ctx, c, "~HS", 3)
+	frames, err := p.query(ctx, c, "~HS", 3)
 	if err == nil {
 		s, perr := parseHostStatusFrames(frames)
 		if perr != nil {
 			return Status{State: StateError, Known: true, Reason: perr.Error()}, perr
 		}
 		return s, nil
+	}
+	var nr *notReadingError
+	if errors.As(err, &nr) {
+		// Not even the request got through: the printer stopped reading.
+		return Status{State: StateNoReply, Known: true, Reason: fmt.Sprintf(
+			"printer not reading: ~HS not taken within %v (paused, flow control or buffer full?)", time.Duration(p.cfg.StatusTimeout))}, err
 	}
 	if !errors.Is(err, ErrNoReply) {
 		return Status{State: StateOffline, Reason: err.Error()}, err
@@ -254,7 +363,7 @@ func (p *streamPrinter) Status(ctx context.Context) (Status, error) {
 	if p.cfg.NoHQES {
 		return silent, err
 	}
-	hq, qerr := p.queryLocked(ctx, c, "~HQES", 1)
+	hq, qerr := p.query(ctx, c, "~HQES", 1)
 	if qerr != nil {
 		return silent, err
 	}
@@ -267,9 +376,17 @@ func (p *streamPrinter) Status(ctx context.Context) (Status, error) {
 	return s, nil
 }
 
-// queryLocked writes cmd and collects n frames within the status timeout.
-// Frames left over from an earlier, late reply are discarded first.
-func (p *streamPrinter) queryLocked(ctx context.Context, c *streamConn, cmd string, n int) ([][]byte, error) {
+// notReadingError: a status request could not even be written within the
+// status timeout. It wraps ErrNoReply and context.DeadlineExceeded.
+type notReadingError struct{ err error }
+
+func (e *notReadingError) Error() string { return e.err.Error() }
+func (e *notReadingError) Unwrap() error { return e.err }
+
+// query writes cmd and collects n frames, all within the status timeout.
+// Frames left over from an earlier, late reply are discarded first. Called
+// with the turn held.
+func (p *streamPrinter) query(ctx context.Context, c *streamConn, cmd string, n int) ([][]byte, error) {
 	for drained := false; !drained; {
 		select {
 		case <-c.frames:
@@ -277,12 +394,15 @@ func (p *streamPrinter) queryLocked(ctx context.Context, c *streamConn, cmd stri
 			drained = true
 		}
 	}
-	if _, err := writeAll(c.l, []byte(cmd)); err != nil {
-		p.dropLocked()
+	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
+	defer cancel()
+	if _, err := c.write(qctx, []byte(cmd)); err != nil {
+		p.drop(c)
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, &notReadingError{fmt.Errorf("status %s to printer %q: %w: request not taken: %w", cmd, p.cfg.Name, ErrNoReply, err)}
+		}
 		return nil, fmt.Errorf("status %s to printer %q: %w", cmd, p.cfg.Name, err)
 	}
-	timer := time.NewTimer(time.Duration(p.cfg.StatusTimeout))
-	defer timer.Stop()
 	out := make([][]byte, 0, n)
 	for len(out) < n {
 		select {
@@ -293,12 +413,13 @@ func (p *streamPrinter) queryLocked(ctx context.Context, c *streamConn, cmd stri
 				return nil, ErrNoStatus
 			}
 			err := c.err
-			p.dropLocked()
+			p.drop(c)
 			return nil, fmt.Errorf("status %s from printer %q: connection lost: %w", cmd, p.cfg.Name, err)
-		case <-timer.C:
+		case <-qctx.Done():
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			return nil, fmt.Errorf("status %s from printer %q: %w", cmd, p.cfg.Name, ErrNoReply)
-		case <-ctx.Done():
-			return nil, ctx.Err()
 		}
 	}
 	return out, nil

@@ -1,6 +1,8 @@
 package device
 
 import (
+	"os"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -52,4 +54,10 @@ func flowControlOf(dev string) (string, error) {
 		return "xonxoff", nil
 	}
 	return "none", nil
+}
+
+// openSerialIO opens dev for the link's bytes; os.OpenFile makes a tty
+// non-blocking and registers it with the poller.
+func openSerialIO(dev string) (*os.File, error) {
+	return os.OpenFile(dev, os.O_RDWR|unix.O_NOCTTY, 0)
 }

@@ -85,7 +85,10 @@ func dialSerial(cfg PrinterConfig) dialFunc {
 // openSerial opens a serial port with the line settings. go.bug.st/serial
 // v1.8.0 has no flow-control setting and switches RTS/CTS off on open, so
 // flow control is applied afterwards through a second descriptor opened
-// before the port (the port takes exclusive access).
+// before the port (the port takes exclusive access). Bytes go through a
+// third descriptor, also opened before the port, that Go's poller watches:
+// the port's own write blocks in the kernel while flow control holds the
+// line and neither a deadline nor Close can cut it.
 func openSerial(dev string, s SerialConfig) (link, error) {
 	var fc flowSetter
 	if s.FlowControl != "none" {
@@ -95,24 +98,40 @@ func openSerial(dev string, s SerialConfig) (link, error) {
 		}
 		defer fc.Close()
 	}
-	port, err := serial.Open(dev, serialMode(s))
+	fio, err := openSerialIO(dev)
 	if err != nil {
 		return nil, fmt.Errorf("open serial %s: %w", dev, err)
 	}
+	port, err := serial.Open(dev, serialMode(s))
+	if err != nil {
+		if fio != nil {
+			fio.Close()
+		}
+		return nil, fmt.Errorf("open serial %s: %w", dev, err)
+	}
+	l := serialLink{Port: port, f: fio}
 	if fc != nil {
 		if err := fc.set(s.FlowControl); err != nil {
-			port.Close()
+			l.Close()
 			return nil, fmt.Errorf("serial %s flow control %s: %w", dev, s.FlowControl, err)
 		}
 	}
-	return serialLink{port}, nil
+	return l, nil
 }
 
-// serialLink turns the port's "0 bytes, no error" on a read timeout into EOF
-// semantics the reader understands; with no timeout set it never happens.
-type serialLink struct{ serial.Port }
+// serialLink reads and writes through f (pollable: deadlines and Close cut
+// a blocked call) when the system gives one, else through the port. It
+// turns the port's "0 bytes, no error" on a read timeout into EOF semantics
+// the reader understands; with no timeout set it never happens.
+type serialLink struct {
+	serial.Port
+	f *os.File
+}
 
 func (s serialLink) Read(b []byte) (int, error) {
+	if s.f != nil {
+		return s.f.Read(b)
+	}
 	for {
 		n, err := s.Port.Read(b)
 		if n == 0 && err == nil {
@@ -120,6 +139,28 @@ func (s serialLink) Read(b []byte) (int, error) {
 		}
 		return n, err
 	}
+}
+
+func (s serialLink) Write(b []byte) (int, error) {
+	if s.f != nil {
+		return s.f.Write(b)
+	}
+	return s.Port.Write(b)
+}
+
+// SetWriteDeadline bounds a write through f.
+func (s serialLink) SetWriteDeadline(t time.Time) error {
+	if s.f == nil {
+		return os.ErrNoDeadline
+	}
+	return s.f.SetWriteDeadline(t)
+}
+
+func (s serialLink) Close() error {
+	if s.f != nil {
+		s.f.Close()
+	}
+	return s.Port.Close()
 }
 
 type flowSetter interface {

@@ -18,6 +18,9 @@ type Job struct {
 	ID     string
 	Data   []byte // ZPL, already rendered
 	Copies int    // <= 1 means one
+	// CopiesSent is how many copies an earlier attempt already wrote (as
+	// the source recorded through CopyRecorder); the worker sends the rest.
+	CopiesSent int
 }
 
 // Outcome is what became of a job.
@@ -59,6 +62,16 @@ type JobSource interface {
 	// retry: the printer cannot take it now (paper out, head open, paused,
 	// silent, unreachable).
 	Hold(ctx context.Context, id string, reason string) error
+}
+
+// CopyRecorder is implemented by a JobSource that keeps, durably, how many
+// copies of a multi-copy job went out, so neither a restart nor a retry
+// prints a copy twice. The worker calls CopySent after each copy the
+// transport accepted and before it sends the next; sent counts all copies
+// of the job written so far. If recording fails the worker sends no further
+// copy and ends the job Uncertain.
+type CopyRecorder interface {
+	CopySent(ctx context.Context, id string, sent int) error
 }
 
 // WorkerOptions tune a Worker; the zero value is the defaults.
@@ -130,9 +143,11 @@ func (o *WorkerOptions) defaults() {
 //     not come within ConfirmTimeout, or a connection lost after the last
 //     byte was accepted (the reason says which).
 //   - Copies are sent as separate documents (^PQ is left as the renderer
-//     wrote it); copies already written are remembered across a Hold so a
-//     retried job does not repeat them. A spool printer gets all copies in
-//     one <job-id>.zpl file.
+//     wrote it); copies already written are remembered across a Hold, and
+//     recorded through the source's CopyRecorder (when it has one) after
+//     each copy, so a retried or restarted job does not repeat them (the
+//     job's CopiesSent). A spool printer gets all copies in one
+//     <job-id>.zpl file.
 type Worker struct {
 	p   Printer
 	src JobSource
@@ -172,13 +187,23 @@ func (w *Worker) Status() (Status, bool) {
 	return w.last, w.haveStatus
 }
 
-// Run works until ctx ends; it returns ctx's error. It never gives up on the
-// printer: connection loss, unplug and restarts are waited out.
+// Run works until ctx ends; it returns ctx's error, after every goroutine
+// it started has ended. It never gives up on the printer: connection loss,
+// unplug and restarts are waited out.
 func (w *Worker) Run(ctx context.Context) error {
 	if w.o.IdlePoll > 0 {
 		idleCtx, cancel := context.WithCancel(ctx)
-		defer cancel()
-		go w.idleMonitor(idleCtx)
+		idleDone := make(chan struct{})
+		go func() {
+			defer close(idleDone)
+			w.idleMonitor(idleCtx)
+		}()
+		// Joined, so nothing reads the printer or calls OnStatus once Run
+		// returned (the printer's calls end with idleCtx).
+		defer func() {
+			cancel()
+			<-idleDone
+		}()
 	}
 	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
 	for {
@@ -245,8 +270,9 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		}
 
 		pr := w.getProgress(job.ID)
+		pr.copiesDone = min(max(pr.copiesDone, job.CopiesSent), copies)
 		var n int
-		var sendErr error
+		var sendErr, recErr error
 		for pr.copiesDone < copies {
 			pr.attempts++
 			var sent int
@@ -256,8 +282,18 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 				break
 			}
 			pr.copiesDone += sent
+			if recErr = w.recordCopies(ctx, job.ID, copies, pr.copiesDone); recErr != nil {
+				break
+			}
 		}
 		w.setProgress(job.ID, pr)
+		if recErr != nil {
+			// Sending on without the count on disk could print a copy twice
+			// after a restart: a person decides.
+			log.Error("record copies sent", "copies", pr.copiesDone, "of", copies, "err", recErr)
+			return w.finish(ctx, job.ID, Result{Outcome: Uncertain, Attempts: pr.attempts, Bytes: pr.bytes,
+				Reason: fmt.Sprintf("%d of %d copies sent; recording the count failed: %v", pr.copiesDone, copies, recErr)})
+		}
 		if sendErr == nil {
 			w.holdBo.Reset()
 			r := w.confirm(ctx)
@@ -314,6 +350,17 @@ func (w *Worker) send(ctx context.Context, job Job, copiesLeft int) (int, int, e
 		return n, 0, err
 	}
 	return n, 1, nil
+}
+
+// recordCopies tells a CopyRecorder source how many copies of a
+// multi-copy job are out (a single copy needs no count: the job's state
+// says it).
+func (w *Worker) recordCopies(ctx context.Context, id string, copies, sent int) error {
+	r, ok := w.src.(CopyRecorder)
+	if !ok || copies <= 1 {
+		return nil
+	}
+	return r.CopySent(ctx, id, sent)
 }
 
 // holdOnExit returns a claimed job to the queue when the worker stops, so it

@@ -146,22 +146,25 @@ type NewJob struct {
 // Job is a job as stored. Payload is filled by Job, Claim and Enqueue and
 // left nil by List (PayloadSize is always set).
 type Job struct {
-	ID          JobID        `json:"id"`
-	Key         string       `json:"key"`
-	Source      Source       `json:"source"`
-	Printer     string       `json:"printer"`
-	ContentType string       `json:"content_type"`
-	Payload     []byte       `json:"-"`
-	PayloadSize int          `json:"payload_size"`
-	Copies      int          `json:"copies"`
-	Ref         string       `json:"ref,omitempty"`
-	State       State        `json:"state"`
-	Attempts    int          `json:"attempts"` // claims since Enqueue or the last Retry
-	LastError   string       `json:"last_error,omitempty"`
-	CreatedAt   time.Time    `json:"created_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
-	FinishedAt  time.Time    `json:"finished_at,omitzero"` // set in sent, printed, failed, cancelled
-	History     []Transition `json:"history"`
+	ID          JobID  `json:"id"`
+	Key         string `json:"key"`
+	Source      Source `json:"source"`
+	Printer     string `json:"printer"`
+	ContentType string `json:"content_type"`
+	Payload     []byte `json:"-"`
+	PayloadSize int    `json:"payload_size"`
+	Copies      int    `json:"copies"`
+	// CopiesSent is how many copies of a multi-copy job the printer worker
+	// wrote (CopySent), so a restart or a Retry never prints one twice.
+	CopiesSent int          `json:"copies_sent,omitempty"`
+	Ref        string       `json:"ref,omitempty"`
+	State      State        `json:"state"`
+	Attempts   int          `json:"attempts"` // claims since Enqueue or the last Retry
+	LastError  string       `json:"last_error,omitempty"`
+	CreatedAt  time.Time    `json:"created_at"`
+	UpdatedAt  time.Time    `json:"updated_at"`
+	FinishedAt time.Time    `json:"finished_at,omitzero"` // set in sent, printed, failed, cancelled
+	History    []Transition `json:"history"`
 }
 
 // Transition is one entry of a job's append-only history.

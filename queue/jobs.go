@@ -348,6 +348,45 @@ func (tx *Tx) SetState(id JobID, to State, reason string) (Job, error) {
 	return j, nil
 }
 
+// CopySent records that sent copies of a job being sent are out (the
+// printer worker calls it after each copy of a multi-copy job). The count
+// only grows and never exceeds Copies. It is a field of the job record, with
+// neither history entry nor event: those are for state changes, and a
+// 1000-copy job would flood the outbox; the count shows in the job, in the
+// reason a recovered job gets ("2 of 3 copies sent") and in Retry, which
+// sends only the copies not yet out.
+func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.update(false, func(tx *Tx) error {
+		if err := tx.writable(); err != nil {
+			return err
+		}
+		var err error
+		if j, err = tx.job(id, false); err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+		if j.State != StateSending {
+			return fmt.Errorf("job %s is %s: %w (copies are counted only while it is being sent)", id, j.State, ErrInvalidTransition)
+		}
+		if sent < j.CopiesSent || sent > j.Copies {
+			return invalidf("job %s: %d copies sent, want %d to %d", id, sent, j.CopiesSent, j.Copies)
+		}
+		if sent == j.CopiesSent {
+			return nil
+		}
+		j.CopiesSent = sent
+		j.UpdatedAt = tx.now
+		return tx.putJob(&j)
+	})
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: copy sent: %w", err)
+	}
+	return j, nil
+}
+
 // Requeue puts a job that is sending back in its printer's queue at its
 // original place (the front, for a job just claimed) without counting the
 // attempt: for "paper out, try again later".
@@ -364,13 +403,19 @@ func (d *DB) Requeue(ctx context.Context, id JobID, reason string) (Job, error) 
 
 // Retry queues a failed, uncertain or sent job again (an operator's
 // decision), at its original place in its printer's FIFO, with attempts
-// reset to 0.
+// reset to 0. A multi-copy job of which only some copies went out keeps
+// its CopiesSent, so only the rest are printed; one whose copies all went
+// out is printed again in full (to print a finished label again, see
+// station's Reprint).
 func (d *DB) Retry(ctx context.Context, id JobID, reason string) (Job, error) {
 	return d.operate(ctx, "retry", id, StateQueued, orDefault(reason, "retried by operator"), func(j *Job) error {
 		if j.State != StateFailed && j.State != StateUncertain && j.State != StateSent {
 			return &TransitionError{ID: id, From: j.State, To: StateQueued, Hint: "only failed, uncertain or sent jobs can be retried"}
 		}
 		j.Attempts = 0
+		if j.CopiesSent >= j.Copies {
+			j.CopiesSent = 0
+		}
 		return nil
 	})
 }
@@ -439,7 +484,20 @@ func (tx *Tx) recoverSending() ([]JobID, error) {
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, err := tx.move(id, StateUncertain, "was sending when the bench stopped; not reprinted", nil); err != nil {
+		reason := "was sending when the bench stopped; not reprinted"
+		if err := func() error {
+			j, err := tx.job(id, false)
+			if err != nil {
+				return err
+			}
+			if j.Copies > 1 {
+				reason = fmt.Sprintf("was sending when the bench stopped: %d of %d copies sent; not reprinted", j.CopiesSent, j.Copies)
+			}
+			return nil
+		}(); err != nil {
+			return nil, fmt.Errorf("recover job %s: %w", id, err)
+		}
+		if _, err := tx.move(id, StateUncertain, reason, nil); err != nil {
 			return nil, fmt.Errorf("recover job %s: %w", id, err)
 		}
 	}

@@ -251,7 +251,11 @@ func jobsShow(ctx context.Context, std *stdio, where jobsWhere, args []string) e
 		row("ref", cell(j.Ref, 0))
 	}
 	row("payload", fmt.Sprintf("%s, %d bytes", j.ContentType, j.PayloadSize))
-	row("copies", fmt.Sprint(j.Copies))
+	if j.CopiesSent > 0 {
+		row("copies", fmt.Sprintf("%d (%d sent)", j.Copies, j.CopiesSent))
+	} else {
+		row("copies", fmt.Sprint(j.Copies))
+	}
 	row("attempts", fmt.Sprint(j.Attempts))
 	if j.LastError != "" {
 		row("last error", cell(j.LastError, 0))

@@ -37,6 +37,8 @@ type benchOptions struct {
 	Listener net.Listener
 	// Getenv reads test hooks (PACKBENCH_TEST_*); nil means os.Getenv.
 	Getenv func(string) string
+	// PrinterGrace replaces shutdownPrinter when > 0.
+	PrinterGrace time.Duration
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -121,8 +123,10 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		if err != nil {
 			return nil, fmt.Errorf("printer %q: %w", pc.Name, err)
 		}
-		r := &printerRun{cfg: pc, printer: p, src: newQueueSource(b.db, pc.Name, b.stopIntake)}
-		r.src.onDone = func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) }
+		r := &printerRun{cfg: pc, printer: p, src: station.NewJobSource(b.db, pc.Name, &station.JobSourceOptions{
+			Stop:   b.stopIntake,
+			OnDone: func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) },
+		})}
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
 			Logger: log,
 			OnStatus: func(st device.Status) {
@@ -255,11 +259,18 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 	}
 	cancel()
 	close(b.stopIntake)
-	grace := time.NewTimer(shutdownPrinter)
+	wait := shutdownPrinter
+	if b.opts.PrinterGrace > 0 {
+		wait = b.opts.PrinterGrace
+	}
+	// After the grace the workers are stopped, which cuts a printer's
+	// write or status query at once (device.Printer honours the context),
+	// so shutdown ends whatever the printer does.
+	grace := time.NewTimer(wait)
 	defer grace.Stop()
 	for _, r := range b.printers {
 		select {
-		case <-r.src.idle():
+		case <-r.src.Idle():
 		case <-grace.C:
 			b.log.Warn("printer still busy at shutdown: its job is recorded as it stands", "printer", r.cfg.Name)
 			stopWorkers()

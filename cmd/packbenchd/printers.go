@@ -19,7 +19,7 @@ import (
 type printerRun struct {
 	cfg     device.PrinterConfig
 	printer device.Printer
-	src     *queueSource
+	src     *station.JobSource
 	worker  *device.Worker
 }
 

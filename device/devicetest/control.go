@@ -14,6 +14,8 @@ type StateChange struct {
 	RibbonOut *bool    `json:"ribbon_out,omitempty"`
 	Paused    *bool    `json:"paused,omitempty"`
 	Speed     *float64 `json:"speed,omitempty"`
+	// NotReading stops (true) or resumes (false) reading the connections.
+	NotReading *bool `json:"not_reading,omitempty"`
 }
 
 // LabelInfo is one received label in GET /labels.
@@ -68,6 +70,9 @@ func (e *Emulator) ControlHandler() http.Handler {
 			}
 			if c.Speed != nil {
 				s.Speed = *c.Speed
+			}
+			if c.NotReading != nil {
+				s.NotReading = *c.NotReading
 			}
 		})
 		writeJSON(w, http.StatusOK, e.Snapshot())

@@ -43,6 +43,11 @@ type State struct {
 	FormatsInBuffer int     `json:"formats_in_buffer"`
 	LabelsRemaining int     `json:"labels_remaining"`
 	StatusRequests  int     `json:"status_requests"`
+	// NotReading: the printer stopped taking bytes (paused with a full
+	// buffer, flow control holding the line): the emulator reads nothing
+	// more, so the socket's or pty's kernel buffer fills and the sender's
+	// writes block.
+	NotReading bool `json:"not_reading"`
 }
 
 // Emulator is a ZPL label printer on loopback TCP (and a pty). It records
@@ -213,20 +218,54 @@ func (e *Emulator) untrack(c io.Closer) {
 }
 
 // serve reads one byte stream: labels between ^XA and ^XZ, and the ~HS and
-// ~HQES status requests, which are answered on w.
+// ~HQES status requests, which are answered on w. While NotReading it
+// neither reads nor handles what it already read.
 func (e *Emulator) serve(r io.Reader, w io.Writer) {
 	buf := make([]byte, 64<<10)
 	var pending []byte
 	for {
+		if !e.waitReading() {
+			return
+		}
+		if len(pending) > 0 {
+			var stalled bool
+			if pending, stalled = e.process(pending, w); stalled {
+				continue
+			}
+		}
 		n, err := r.Read(buf)
 		if n > 0 {
 			pending = append(pending, buf[:n]...)
-			pending = e.process(pending, w)
+			pending, _ = e.process(pending, w)
 		}
 		if err != nil {
 			return
 		}
 	}
+}
+
+// waitReading blocks while the emulator is not reading; false once it is
+// closed.
+func (e *Emulator) waitReading() bool {
+	for {
+		e.mu.Lock()
+		stopped, ch := e.st.NotReading, e.changed
+		e.mu.Unlock()
+		if !stopped {
+			return true
+		}
+		select {
+		case <-ch:
+		case <-e.stop:
+			return false
+		}
+	}
+}
+
+func (e *Emulator) notReading() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.st.NotReading
 }
 
 var (
@@ -236,9 +275,13 @@ var (
 	tokHQES = []byte("~HQES")
 )
 
-// process consumes complete commands from b and returns what is left.
-func (e *Emulator) process(b []byte, w io.Writer) []byte {
+// process consumes complete commands from b and returns what is left;
+// stalled when it stopped because the emulator stopped reading.
+func (e *Emulator) process(b []byte, w io.Writer) (rest []byte, stalled bool) {
 	for {
+		if e.notReading() {
+			return b, true
+		}
 		xa := bytes.Index(b, tokXA)
 		hs := bytes.Index(b, tokHS)
 		hq := bytes.Index(b, tokHQES)
@@ -253,7 +296,7 @@ func (e *Emulator) process(b []byte, w io.Writer) []byte {
 			if len(b) > 4 {
 				b = append(b[:0], b[len(b)-4:]...)
 			}
-			return b
+			return b, false
 		}
 		switch first {
 		case hq:
@@ -268,7 +311,7 @@ func (e *Emulator) process(b []byte, w io.Writer) []byte {
 				if xa > 0 {
 					b = append(b[:0], b[xa:]...)
 				}
-				return b
+				return b, false
 			}
 			label := append([]byte(nil), b[xa:xa+end+len(tokXZ)]...)
 			e.receive(label)
@@ -451,6 +494,10 @@ func (e *Emulator) SetRibbonOut(v bool) { e.set(func(s *State) { s.RibbonOut = v
 
 // SetPaused pauses or resumes printing (~HS keeps answering, with the pause flag).
 func (e *Emulator) SetPaused(v bool) { e.set(func(s *State) { s.Paused = v }) }
+
+// SetNotReading makes the printer stop taking bytes, or take them again
+// (see State.NotReading).
+func (e *Emulator) SetNotReading(v bool) { e.set(func(s *State) { s.NotReading = v }) }
 
 // SetSpeed sets the print speed in inches per second (0: instant).
 func (e *Emulator) SetSpeed(ips float64) { e.set(func(s *State) { s.Speed = ips }) }

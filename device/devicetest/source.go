@@ -11,8 +11,9 @@ import (
 
 // Event is one call the worker made on a Source.
 type Event struct {
-	Kind   string // "claim", "done" or "hold"
+	Kind   string // "claim", "copy", "done" or "hold"
 	ID     string
+	Copies int           // for "copy": copies of the job sent so far
 	Result device.Result // for "done"
 	Reason string        // for "hold"
 	At     time.Time
@@ -81,6 +82,24 @@ func (s *Source) Done(ctx context.Context, id string, r device.Result) error {
 	s.notifyLocked()
 	return nil
 }
+
+// CopySent implements device.CopyRecorder: the count goes with the job,
+// so a held job taken again says how many copies are already out.
+func (s *Source) CopySent(ctx context.Context, id string, sent int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.claimed[id]
+	if !ok {
+		return fmt.Errorf("devicetest source: copy sent for job %q that is not claimed", id)
+	}
+	j.CopiesSent = sent
+	s.claimed[id] = j
+	s.events = append(s.events, Event{Kind: "copy", ID: id, Copies: sent, At: time.Now()})
+	s.notifyLocked()
+	return nil
+}
+
+var _ device.CopyRecorder = (*Source)(nil)
 
 // Hold implements device.JobSource: the job goes back to the front.
 func (s *Source) Hold(ctx context.Context, id, reason string) error {

@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"bytes"
@@ -6,11 +6,7 @@ import (
 	"errors"
 	"image"
 	"image/png"
-	"io"
-	"log/slog"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,7 +15,7 @@ import (
 	"github.com/packbench/packbench/queue"
 )
 
-func openQueue(t *testing.T) *queue.DB {
+func openJobQueue(t *testing.T) *queue.DB {
 	t.Helper()
 	db, err := queue.Open(filepath.Join(t.TempDir(), "packbench.db"), nil)
 	if err != nil {
@@ -29,7 +25,7 @@ func openQueue(t *testing.T) *queue.DB {
 	return db
 }
 
-func enqueue(t *testing.T, db *queue.DB, key, printer, ct string, payload []byte) queue.Job {
+func enqueueJob(t *testing.T, db *queue.DB, key, printer, ct string, payload []byte) queue.Job {
 	t.Helper()
 	j, _, err := db.Enqueue(context.Background(), queue.NewJob{Key: key, Source: queue.SourceHTTP, Printer: printer, ContentType: ct, Payload: payload})
 	if err != nil {
@@ -40,7 +36,7 @@ func enqueue(t *testing.T, db *queue.DB, key, printer, ct string, payload []byte
 
 // waitState polls the queue (the worker runs in goroutines of this test;
 // the queue has no per-job notification) until the job reaches want.
-func waitState(t *testing.T, db *queue.DB, id queue.JobID, want queue.State) queue.Job {
+func waitJobState(t *testing.T, db *queue.DB, id queue.JobID, want queue.State) queue.Job {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -61,12 +57,12 @@ func waitState(t *testing.T, db *queue.DB, id queue.JobID, want queue.State) que
 	}
 }
 
-// TestQueueSourceToEmulator runs the adapter with a real worker, a real TCP
+// TestJobSourceToEmulator runs the adapter with a real worker, a real TCP
 // printer and the real queue: jobs print in order and end "printed"; a
 // job that is not ZPL fails without reaching the printer; a paper-out
 // printer holds the queue and the job prints once paper is back.
-func TestQueueSourceToEmulator(t *testing.T) {
-	db := openQueue(t)
+func TestJobSourceToEmulator(t *testing.T) {
+	db := openJobQueue(t)
 	emu := devicetest.NewEmulator(nil)
 	t.Cleanup(func() { emu.Close() })
 	addr, err := emu.ListenTCP("127.0.0.1:0")
@@ -79,32 +75,32 @@ func TestQueueSourceToEmulator(t *testing.T) {
 	}
 	defer p.Close()
 	stop := make(chan struct{})
-	src := newQueueSource(db, "z", stop)
+	src := NewJobSource(db, "z", &JobSourceOptions{Stop: stop})
 	w := device.NewWorker(p, src, &device.WorkerOptions{MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, PollInterval: 10 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
 
-	a := enqueue(t, db, "a", "z", queue.ContentZPL, []byte("^XA^FDone^FS^XZ"))
+	a := enqueueJob(t, db, "a", "z", queue.ContentZPL, []byte("^XA^FDone^FS^XZ"))
 	var pngBuf bytes.Buffer
 	if err := png.Encode(&pngBuf, image.NewGray(image.Rect(0, 0, 8, 8))); err != nil {
 		t.Fatal(err)
 	}
-	bad := enqueue(t, db, "bad", "z", queue.ContentPNG, pngBuf.Bytes())
-	b := enqueue(t, db, "b", "z", queue.ContentZPL, []byte("^XA^FDtwo^FS^XZ"))
-	waitState(t, db, a.ID, queue.StatePrinted)
-	if j := waitState(t, db, bad.ID, queue.StateFailed); j.LastError == "" {
+	bad := enqueueJob(t, db, "bad", "z", queue.ContentPNG, pngBuf.Bytes())
+	b := enqueueJob(t, db, "b", "z", queue.ContentZPL, []byte("^XA^FDtwo^FS^XZ"))
+	waitJobState(t, db, a.ID, queue.StatePrinted)
+	if j := waitJobState(t, db, bad.ID, queue.StateFailed); j.LastError == "" {
 		t.Error("non-ZPL job failed without a reason")
 	}
-	waitState(t, db, b.ID, queue.StatePrinted)
+	waitJobState(t, db, b.ID, queue.StatePrinted)
 	labels := emu.Labels()
 	if len(labels) != 2 || !bytes.Contains(labels[0], []byte("one")) || !bytes.Contains(labels[1], []byte("two")) {
 		t.Fatalf("emulator got %q, want one then two", labels)
 	}
 
 	emu.SetPaperOut(true)
-	c := enqueue(t, db, "c", "z", queue.ContentZPL, []byte("^XA^FDthree^FS^XZ"))
+	c := enqueueJob(t, db, "c", "z", queue.ContentZPL, []byte("^XA^FDthree^FS^XZ"))
 	// The worker reads ~HS (no answer in paper out), holds: the job goes
 	// back to queued with the reason, never to failed.
 	ctxw, cw := context.WithTimeout(context.Background(), 10*time.Second)
@@ -125,38 +121,38 @@ func TestQueueSourceToEmulator(t *testing.T) {
 		}
 	}
 	emu.SetPaperOut(false)
-	waitState(t, db, c.ID, queue.StatePrinted)
+	waitJobState(t, db, c.ID, queue.StatePrinted)
 	if n := len(emu.Labels()); n != 3 {
 		t.Fatalf("%d labels after paper out, want 3", n)
 	}
 	// Done records the state, then marks the source idle.
 	select {
-	case <-src.idle():
+	case <-src.Idle():
 	case <-time.After(10 * time.Second):
 		t.Fatal("source busy after every job ended")
 	}
 }
 
-// TestQueueSourceDrain: once intake stops, Next hands out nothing more, and
+// TestJobSourceDrain: once intake stops, Next hands out nothing more, and
 // idle tracks a claimed job until its outcome is recorded, even when the
 // worker's context has already ended.
-func TestQueueSourceDrain(t *testing.T) {
-	db := openQueue(t)
+func TestJobSourceDrain(t *testing.T) {
+	db := openJobQueue(t)
 	stop := make(chan struct{})
-	src := newQueueSource(db, "p", stop)
-	j := enqueue(t, db, "k", "p", queue.ContentZPL, []byte("^XA^XZ"))
+	src := NewJobSource(db, "p", &JobSourceOptions{Stop: stop})
+	j := enqueueJob(t, db, "k", "p", queue.ContentZPL, []byte("^XA^XZ"))
 	ctx, cancel := context.WithCancel(context.Background())
 	got, err := src.Next(ctx)
 	if err != nil || got.ID != j.ID.String() {
 		t.Fatalf("next: %+v %v", got, err)
 	}
 	select {
-	case <-src.idle():
+	case <-src.Idle():
 		t.Fatal("idle while a job is claimed")
 	default:
 	}
 	close(stop)
-	enqueue(t, db, "k2", "p", queue.ContentZPL, []byte("^XA^XZ"))
+	enqueueJob(t, db, "k2", "p", queue.ContentZPL, []byte("^XA^XZ"))
 	cancel() // the worker was stopped; the outcome still lands
 	if err := src.Done(ctx, got.ID, device.Result{Outcome: device.Sent, Reason: "not confirmed: worker stopped"}); err != nil {
 		t.Fatal(err)
@@ -164,7 +160,7 @@ func TestQueueSourceDrain(t *testing.T) {
 	if jj, _ := db.Job(context.Background(), j.ID); jj.State != queue.StateSent {
 		t.Fatalf("state %s, want sent", jj.State)
 	}
-	<-src.idle()
+	<-src.Idle()
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
 	if _, err := src.Next(ctx2); !errors.Is(err, context.DeadlineExceeded) {
@@ -179,8 +175,8 @@ func TestQueueSourceDrain(t *testing.T) {
 		o    device.Outcome
 		want queue.State
 	}{{device.Printed, queue.StatePrinted}, {device.Failed, queue.StateFailed}, {device.Uncertain, queue.StateUncertain}} {
-		src := newQueueSource(db, "q", make(chan struct{}))
-		jj := enqueue(t, db, "o"+string(rune('a'+i)), "q", queue.ContentZPL, []byte("^XA^XZ"))
+		src := NewJobSource(db, "q", nil)
+		jj := enqueueJob(t, db, "o"+string(rune('a'+i)), "q", queue.ContentZPL, []byte("^XA^XZ"))
 		got, err := src.Next(context.Background())
 		if err != nil || got.ID != jj.ID.String() {
 			t.Fatalf("next: %v", err)
@@ -192,8 +188,8 @@ func TestQueueSourceDrain(t *testing.T) {
 			t.Errorf("%s → %s, want %s", tc.o, s.State, tc.want)
 		}
 	}
-	src2 := newQueueSource(db, "h", make(chan struct{}))
-	jh := enqueue(t, db, "held", "h", queue.ContentZPL, []byte("^XA^XZ"))
+	src2 := NewJobSource(db, "h", nil)
+	jh := enqueueJob(t, db, "held", "h", queue.ContentZPL, []byte("^XA^XZ"))
 	if _, err := src2.Next(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -203,56 +199,4 @@ func TestQueueSourceDrain(t *testing.T) {
 	if s, _ := db.Job(context.Background(), jh.ID); s.State != queue.StateQueued || s.Attempts != 0 {
 		t.Errorf("hold: %s attempts %d, want queued with the attempt given back", s.State, s.Attempts)
 	}
-}
-
-// TestBenchHousekeepAndAlive runs the daemon's wiring in-process: the
-// watchdog's check answers, housekeeping runs clean, and a second daemon on
-// the same data dir is refused with a clear error.
-func TestBenchHousekeepAndAlive(t *testing.T) {
-	cfg, err := loadConfig("", envMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	log := newLogger(&lockedWriter{w: &logs}, slog.LevelDebug)
-	b, err := newBench(cfg, "test-key-0123456789abcdef", log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.run(ctx) }()
-	if err := b.alive(ctx); err != nil {
-		t.Fatalf("alive: %v", err)
-	}
-	b.housekeepOnce(ctx)
-	if _, err := newBench(cfg, "test-key-0123456789abcdef", log, nil); err == nil || !strings.Contains(err.Error(), "another packbenchd") {
-		t.Fatalf("second bench on the same data dir: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("run after cancel: %v, want a clean exit", err)
-	}
-	out := logs.String()
-	if !strings.Contains(out, "msg=housekeeping") || strings.Contains(out, "level=ERROR") {
-		t.Fatalf("housekeeping log:\n%s", out)
-	}
-	if err := b.alive(context.Background()); err == nil {
-		t.Fatal("alive after the queue closed")
-	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

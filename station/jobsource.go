@@ -1,4 +1,4 @@
-package main
+package station
 
 import (
 	"context"
@@ -11,35 +11,52 @@ import (
 	"github.com/packbench/packbench/queue"
 )
 
-// queueSource is one printer's view of the bbolt queue as a
-// device.JobSource. It also knows whether a job is in the worker's hands,
-// so shutdown can let that job finish before the worker is stopped.
-type queueSource struct {
+// JobSource is one printer's view of the bbolt queue as a
+// device.JobSource (and device.CopyRecorder). It also knows whether a job
+// is in the worker's hands, so shutdown can let that job finish before the
+// worker is stopped.
+type JobSource struct {
 	db      *queue.DB
 	printer string
-	// stop ends intake: after it is done Next hands out no new job.
-	stop <-chan struct{}
-	// onDone, when set, learns each recorded outcome (the printers view).
-	onDone func(id queue.JobID, st queue.State)
+	stop    <-chan struct{}
+	onDone  func(id queue.JobID, st queue.State)
 
 	mu     sync.Mutex
 	busy   int           // jobs claimed and not yet done or held
 	idleCh chan struct{} // closed when busy drops to 0
 }
 
-func newQueueSource(db *queue.DB, printer string, stop <-chan struct{}) *queueSource {
-	s := &queueSource{db: db, printer: printer, stop: stop, idleCh: make(chan struct{})}
+var (
+	_ device.JobSource    = (*JobSource)(nil)
+	_ device.CopyRecorder = (*JobSource)(nil)
+)
+
+// JobSourceOptions tune a JobSource; nil means none.
+type JobSourceOptions struct {
+	// Stop ends intake: once it is closed Next hands out no new job.
+	Stop <-chan struct{}
+	// OnDone, when set, learns each recorded outcome (the printers view).
+	OnDone func(id queue.JobID, st queue.State)
+}
+
+// NewJobSource returns the queue as the worker of printer sees it.
+func NewJobSource(db *queue.DB, printer string, opts *JobSourceOptions) *JobSource {
+	s := &JobSource{db: db, printer: printer, idleCh: make(chan struct{})}
+	if opts != nil {
+		s.stop, s.onDone = opts.Stop, opts.OnDone
+	}
 	close(s.idleCh)
 	return s
 }
 
-// outcomeTimeout bounds recording an outcome after shutdown began: the
-// label is out, so it is recorded even though the worker's context ended.
+// outcomeTimeout bounds recording an outcome (or a copy count) after
+// shutdown began: the label is out, so it is recorded even though the
+// worker's context ended.
 const outcomeTimeout = 5 * time.Second
 
 // Next claims the oldest queued job, blocking until there is one. The wait
 // channel is taken before Claim so a job queued in between is not missed.
-func (s *queueSource) Next(ctx context.Context) (device.Job, error) {
+func (s *JobSource) Next(ctx context.Context) (device.Job, error) {
 	for {
 		select {
 		case <-s.stop:
@@ -72,13 +89,26 @@ func (s *queueSource) Next(ctx context.Context) (device.Job, error) {
 			continue
 		}
 		s.setBusy(+1)
-		return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies}, nil
+		return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies, CopiesSent: j.CopiesSent}, nil
 	}
+}
+
+// CopySent records durably how many copies of the job are out, with a
+// context detached from the worker's for the same reason as Done.
+func (s *JobSource) CopySent(ctx context.Context, id string, sent int) error {
+	jid, err := queue.ParseJobID(id)
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
+	defer cancel()
+	_, err = s.db.CopySent(rctx, jid, sent)
+	return err
 }
 
 // Done records the outcome. It uses a context detached from the worker's so
 // that a label printed while the daemon stops is still recorded truthfully.
-func (s *queueSource) Done(ctx context.Context, id string, r device.Result) error {
+func (s *JobSource) Done(ctx context.Context, id string, r device.Result) error {
 	jid, err := queue.ParseJobID(id)
 	if err != nil {
 		return err
@@ -111,7 +141,7 @@ func (s *queueSource) Done(ctx context.Context, id string, r device.Result) erro
 }
 
 // Hold gives the job back to the front of the queue.
-func (s *queueSource) Hold(ctx context.Context, id, reason string) error {
+func (s *JobSource) Hold(ctx context.Context, id, reason string) error {
 	jid, err := queue.ParseJobID(id)
 	if err != nil {
 		return err
@@ -125,7 +155,7 @@ func (s *queueSource) Hold(ctx context.Context, id, reason string) error {
 	return err
 }
 
-func (s *queueSource) setBusy(d int) {
+func (s *JobSource) setBusy(d int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	was := s.busy
@@ -138,8 +168,8 @@ func (s *queueSource) setBusy(d int) {
 	}
 }
 
-// idle returns a channel closed while no job is in the worker's hands.
-func (s *queueSource) idle() <-chan struct{} {
+// Idle returns a channel closed while no job is in the worker's hands.
+func (s *JobSource) Idle() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.idleCh

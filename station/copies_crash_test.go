@@ -1,0 +1,150 @@
+package station
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/queue"
+)
+
+// copiesChildEnv makes the test binary a printing bench (TestMain): it opens
+// the queue file named by the variable and prints to the emulator at
+// copiesChildEnv_ADDR, and stops dead once copy 2 is recorded.
+const copiesChildEnv = "PACKBENCH_STATION_COPIES_CHILD"
+
+func TestMain(m *testing.M) {
+	if path := os.Getenv(copiesChildEnv); path != "" {
+		os.Exit(copiesChild(path, os.Getenv(copiesChildEnv+"_ADDR")))
+	}
+	os.Exit(m.Run())
+}
+
+// stallingSource is the real JobSource; after recording copy 2 it says so
+// and blocks, so the parent kills the bench at that exact point.
+type stallingSource struct{ *JobSource }
+
+func (s stallingSource) CopySent(ctx context.Context, id string, sent int) error {
+	if err := s.JobSource.CopySent(ctx, id, sent); err != nil {
+		return err
+	}
+	if sent == 2 {
+		os.Stdout.WriteString("copy 2 recorded\n")
+		select {}
+	}
+	return nil
+}
+
+func copiesChild(path, addr string) int {
+	db, err := queue.Open(path, &queue.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		fmt.Println("ERR open:", err)
+		return 3
+	}
+	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
+	if err != nil {
+		fmt.Println("ERR printer:", err)
+		return 3
+	}
+	src := stallingSource{NewJobSource(db, "z", nil)}
+	w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+	err = w.Run(context.Background())
+	fmt.Println("ERR run:", err)
+	return 3
+}
+
+// A bench killed after copy 2 of a 3-copy job: the reopened queue has the
+// job uncertain with "2 of 3 copies sent", and the operator's retry prints
+// the third copy only: three labels, never four.
+func TestCopiesSurviveACrash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	emu := devicetest.NewEmulator(nil)
+	defer emu.Close()
+	addr, err := emu.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "packbench.db")
+	db, err := queue.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := db.Enqueue(ctx, queue.NewJob{Key: "three", Source: queue.SourceHTTP, Printer: "z",
+		ContentType: queue.ContentZPL, Payload: []byte("^XA^FDthree^FS^XZ"), Copies: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), copiesChildEnv+"="+path, copiesChildEnv+"_ADDR="+addr)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if line != "copy 2 recorded\n" {
+		t.Fatalf("child said %q, %v", line, err)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	if err := emu.WaitLabels(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = queue.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	j, err := db.Job(ctx, job.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.State != queue.StateUncertain || j.CopiesSent != 2 || !strings.Contains(j.LastError, "2 of 3 copies sent") {
+		t.Fatalf("after the crash: %s, %d copies sent, %q; want uncertain, 2 of 3 copies sent", j.State, j.CopiesSent, j.LastError)
+	}
+
+	// The operator retries: the third copy goes out, and only it.
+	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	w := device.NewWorker(p, NewJobSource(db, "z", nil), &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+	wctx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(wctx) }()
+	defer func() {
+		stop()
+		if err := <-ran; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	if _, err := db.Retry(ctx, job.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+	j = waitJobState(t, db, job.ID, queue.StatePrinted)
+	if n := len(emu.Labels()); n != 3 || j.CopiesSent != 3 {
+		t.Fatalf("%d labels after the retry (job says %d copies sent), want 3: no copy twice", n, j.CopiesSent)
+	}
+}
