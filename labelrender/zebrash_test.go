@@ -198,8 +198,8 @@ func (p *zebrashProc) send(zpl []byte, widthMM, heightMM float64, dpmm int) <-ch
 func (p *zebrashProc) stop() {
 	p.stdin.Close()
 	p.cmd.Process.Kill()
-	p.cmd.Wait() // closes stdout, which ends readReplies
-	<-p.done
+	<-p.done // node's end of stdout closed with it: readReplies saw EOF
+	p.cmd.Wait()
 }
 
 // tailBuffer keeps the last few KB of node's stderr for error messages.
@@ -228,7 +228,6 @@ func (b *tailBuffer) String() string {
 type zebrashRender struct {
 	reply        <-chan zebrashReply
 	wDots, hDots int
-	dpi          int
 }
 
 // queueZebrash sends ZPL to the independent renderer at the label's size
@@ -265,14 +264,6 @@ func (r *zebrashRender) wait(t testing.TB) ([]byte, image.Image) {
 		t.Fatalf("zpl-renderer-js rendered %dx%d, want %dx%d", b.Dx(), b.Dy(), r.wDots, r.hDots)
 	}
 	return rep.png, img
-}
-
-// renderWithZebrash renders ZPL with zpl-renderer-js at the label's size and
-// returns the PNG it produced, decoded.
-func renderWithZebrash(t testing.TB, zpl []byte, wDots, hDots, dpi int) image.Image {
-	t.Helper()
-	_, img := queueZebrash(t, zpl, wDots, hDots, dpi).wait(t)
-	return img
 }
 
 // TestZebrashServer: a document the renderer refuses fails only its own
