@@ -70,6 +70,7 @@ func TestCheckZPL(t *testing.T) {
 }
 
 func TestCheckZPLAcceptsOurOutput(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	for _, dpi := range goldenDPIs {
 		o := &Options{DPI: dpi, Date: refDate}

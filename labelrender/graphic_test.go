@@ -146,6 +146,7 @@ func FuzzACSRoundTrip(f *testing.F) {
 }
 
 func TestZ64WithinTenPercentOfZlib9(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	for _, dpi := range goldenDPIs {
 		bm, err := RenderImage(l, &Options{DPI: dpi, Date: refDate})

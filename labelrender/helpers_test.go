@@ -3,13 +3,11 @@ package labelrender
 import (
 	"bytes"
 	"compress/zlib"
-	"context"
 	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
 	"image"
-	"image/png"
 	"io"
 	"os"
 	"os/exec"
@@ -207,8 +205,19 @@ type subImager interface {
 // crop cuts a region out of img with a white margin (the quiet zone) of pad dots.
 func crop(img image.Image, r image.Rectangle, pad int) image.Image {
 	r = image.Rect(r.Min.X-pad, r.Min.Y-pad, r.Max.X+pad, r.Max.Y+pad).Intersect(img.Bounds())
+	if bm, ok := img.(*Bitmap); ok {
+		return bitmapWindow{bm, r}
+	}
 	return img.(subImager).SubImage(r)
 }
+
+// bitmapWindow is a region of a bitmap, read in place.
+type bitmapWindow struct {
+	*Bitmap
+	rect image.Rectangle
+}
+
+func (w bitmapWindow) Bounds() image.Rectangle { return w.rect }
 
 func decodeWith(img image.Image, reader gozxing.Reader, hints map[gozxing.DecodeHintType]any) (string, error) {
 	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
@@ -285,40 +294,6 @@ func interopTool(t testing.TB) (node, dir string) {
 		}
 	}
 	return node, dir
-}
-
-// renderWithZebrash renders ZPL with zpl-renderer-js at the label's size and
-// returns the PNG it produced, decoded.
-func renderWithZebrash(t testing.TB, zpl []byte, wDots, hDots, dpi int) image.Image {
-	t.Helper()
-	node, dir := interopTool(t)
-	tmp := t.TempDir()
-	in, out := filepath.Join(tmp, "in.zpl"), filepath.Join(tmp, "out.png")
-	if err := os.WriteFile(in, zpl, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := DotsPerMM(dpi)
-	mm := func(dots int) string { return strconv.FormatFloat(float64(dots)/float64(d), 'f', -1, 64) }
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join(dir, "render.mjs"), in, out, mm(wDots), mm(hDots), strconv.Itoa(d))
-	cmd.Dir = dir
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("zpl-renderer-js: %v\n%s", err, msg)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatalf("zpl-renderer-js output: %v", err)
-	}
-	if b := img.Bounds(); b.Dx() != wDots || b.Dy() != hDots {
-		t.Fatalf("zpl-renderer-js rendered %dx%d, want %dx%d", b.Dx(), b.Dy(), wDots, hDots)
-	}
-	return img
 }
 
 // darkAt reports whether a pixel of any image is darker than half grey.

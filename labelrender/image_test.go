@@ -40,6 +40,7 @@ func TestImageToBitmapSameSizeIsExact(t *testing.T) {
 }
 
 func TestImageToBitmapColourModelsAgree(t *testing.T) {
+	t.Parallel()
 	g := stripes(64, 96)
 	rgba := image.NewRGBA(g.Rect)
 	nrgba := image.NewNRGBA(g.Rect)
@@ -81,6 +82,7 @@ func TestImageToBitmapColourModelsAgree(t *testing.T) {
 }
 
 func TestImageToBitmapRotatesAndFits(t *testing.T) {
+	t.Parallel()
 	// A landscape 1218×812 label with a bar at the left: auto-rotated
 	// clockwise onto the portrait label, the bar lies along the top.
 	src := stripes(1218, 812)
@@ -114,6 +116,7 @@ func TestImageToBitmapRotatesAndFits(t *testing.T) {
 }
 
 func TestImageToBitmapDither(t *testing.T) {
+	t.Parallel()
 	// 50 % grey dithers to about half the dots; a threshold makes none black.
 	g := image.NewGray(image.Rect(0, 0, 812, 1218))
 	for i := range g.Pix {

@@ -26,36 +26,60 @@ func band(e *element, w, pad int) image.Rectangle {
 	return image.Rect(0, e.y-pad, w, e.y+e.h+pad)
 }
 
+// TestInteropNativeZPLScans: our native labels, drawn by the independent
+// renderer, scan: every barcode case at 203 and 300 dpi, the at600 cases at
+// 600 dpi (a 600 dpi label takes zpl-renderer-js seconds).
 func TestInteropNativeZPLScans(t *testing.T) {
+	type nativeCase struct {
+		name   string
+		bc     barcodeCase
+		o      *Options
+		r      resolved
+		l      Label
+		render *zebrashRender
+	}
+	var cases []nativeCase
+	// Queue every render before pausing: node draws them while other tests run.
 	for _, dpi := range goldenDPIs {
 		for _, bc := range barcodeCases {
-			t.Run(strconv.Itoa(dpi)+"/"+bc.name, func(t *testing.T) {
-				o := &Options{DPI: dpi, Date: refDate}
-				r, _ := o.resolve()
-				l := bc.label(t)
-				z, err := RenderZPL(l, o)
-				if err != nil {
-					t.Fatal(err)
-				}
-				img := renderWithZebrash(t, z, r.w, r.h, dpi)
-				els := elementsOf(t, l, o, false)
-				lin := findElem(els, linearElem)
-				got, err := decodeLinear(crop(img, band(lin, r.w, 0), r.scale(8)))
-				if err != nil || got != bc.wantLinear(t) {
-					t.Fatalf("tracking barcode: %q, %v; want %q", got, err, bc.wantLinear(t))
-				}
-				if bc.code2d == nil {
-					return
-				}
-				m := findElem(els, matrixElem)
-				// ^BQ sits a few dots lower than ^FO on Zebra printers and here.
-				box := image.Rect(m.x, m.y, m.x+m.w, m.y+m.h+r.scale(12))
-				got, err = decode2D(crop(img, box, r.scale(10)), bc.code2d.Type)
-				if err != nil || got != bc.code2d.Data {
-					t.Fatalf("%s: %q, %v; want %q", bc.code2d.Type, got, err, bc.code2d.Data)
-				}
-			})
+			if dpi == 600 && !at600[bc.name] {
+				continue
+			}
+			o := &Options{DPI: dpi, Date: refDate}
+			r, err := o.resolve()
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := bc.label(t)
+			z, err := RenderZPL(l, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cases = append(cases, nativeCase{strconv.Itoa(dpi) + "/" + bc.name, bc, o, r, l, queueZebrash(t, z, r.w, r.h, dpi)})
 		}
+	}
+	t.Parallel()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			bc, r := c.bc, c.r
+			_, img := c.render.wait(t)
+			els := elementsOf(t, c.l, c.o, false)
+			lin := findElem(els, linearElem)
+			got, err := decodeLinear(crop(img, band(lin, r.w, 0), r.scale(8)))
+			if err != nil || got != bc.wantLinear(t) {
+				t.Fatalf("tracking barcode: %q, %v; want %q", got, err, bc.wantLinear(t))
+			}
+			if bc.code2d == nil {
+				return
+			}
+			m := findElem(els, matrixElem)
+			// ^BQ sits a few dots lower than ^FO on Zebra printers and here.
+			box := image.Rect(m.x, m.y, m.x+m.w, m.y+m.h+r.scale(12))
+			got, err = decode2D(crop(img, box, r.scale(10)), bc.code2d.Type)
+			if err != nil || got != bc.code2d.Data {
+				t.Fatalf("%s: %q, %v; want %q", bc.code2d.Type, got, err, bc.code2d.Data)
+			}
+		})
 	}
 }
 
@@ -63,15 +87,24 @@ func TestInteropNativeZPLScans(t *testing.T) {
 // label still holds exactly its own barcodes: the tracking number, the QR
 // with the hostile text as data, and nothing else anywhere.
 func TestInteropHostileText(t *testing.T) {
-	for _, s := range []string{"Bob^FS^FO50,400^BQN,2,10^FDQA,pwned", "^XZ~JR^XA^FO0,0^BCN,100^FDEVIL^FS", "_5E_7E\\&\r\n\x00😀"} {
+	o := &Options{Date: refDate}
+	r, _ := o.resolve()
+	texts := []string{"Bob^FS^FO50,400^BQN,2,10^FDQA,pwned", "^XZ~JR^XA^FO0,0^BCN,100^FDEVIL^FS", "_5E_7E\\&\r\n\x00😀"}
+	var labels []Label
+	var renders []*zebrashRender
+	for _, s := range texts {
 		l := hostileLabel(t, s)
-		o := &Options{Date: refDate}
-		r, _ := o.resolve()
 		z, err := RenderZPL(l, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := renderWithZebrash(t, z, r.w, r.h, 203)
+		labels = append(labels, l)
+		renders = append(renders, queueZebrash(t, z, r.w, r.h, 203))
+	}
+	t.Parallel()
+	for i, l := range labels {
+		s := texts[i]
+		_, img := renders[i].wait(t)
 		els := elementsOf(t, l, o, false)
 		lin, m := findElem(els, linearElem), findElem(els, matrixElem)
 		if got, err := decodeLinear(crop(img, band(lin, r.w, 0), 8)); err != nil || got != l.TrackingNumber {
@@ -82,8 +115,7 @@ func TestInteropHostileText(t *testing.T) {
 			t.Fatalf("%q: QR %q, %v; want %q", s, got, err, l.Code2D.Data)
 		}
 		// Paint out our two symbols; nothing scannable may remain.
-		rest := image.NewGray(img.Bounds())
-		draw.Draw(rest, rest.Bounds(), img, image.Point{}, draw.Src)
+		rest := toGray(img)
 		for _, rr := range []image.Rectangle{band(lin, r.w, 8), qrBox.Inset(-10)} {
 			draw.Draw(rest, rr, image.White, image.Point{}, draw.Src)
 		}
@@ -123,6 +155,12 @@ func anyBarcode(t *testing.T, img image.Image) (kind, text string) {
 func TestInteropGraphicPixelIdentical(t *testing.T) {
 	l := referenceLabel(t)
 	rng := rand.New(rand.NewPCG(7, 9))
+	type gfCase struct {
+		name   string
+		bm     *Bitmap
+		render *zebrashRender
+	}
+	var cases []gfCase
 	for _, dpi := range []int{203, 300} {
 		bm, err := RenderImage(l, &Options{DPI: dpi, Date: refDate})
 		if err != nil {
@@ -134,21 +172,57 @@ func TestInteropGraphicPixelIdentical(t *testing.T) {
 			bm.Set(x, y, !bm.Black(x, y))
 		}
 		for _, enc := range []Encoding{Z64, ACS} {
-			t.Run(strconv.Itoa(dpi)+"/"+enc.String(), func(t *testing.T) {
-				img := renderWithZebrash(t, GraphicLabel(bm, enc), bm.Width, bm.Height, dpi)
-				assertSamePixels(t, img, bm)
-			})
+			cases = append(cases, gfCase{strconv.Itoa(dpi) + "/" + enc.String(), bm, queueZebrash(t, GraphicLabel(bm, enc), bm.Width, bm.Height, dpi)})
 		}
 	}
+	t.Parallel()
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, img := c.render.wait(t)
+			assertSamePixels(t, img, c.bm)
+		})
+	}
+}
+
+// inkOf thresholds an image exactly as darkAt does, with a fast path for the
+// independent renderer's *image.Gray (grey y is dark when y < 0x80).
+func inkOf(img image.Image) *Bitmap {
+	b := img.Bounds()
+	bm := NewBitmap(b.Dx(), b.Dy())
+	if g, ok := img.(*image.Gray); ok {
+		for y := 0; y < bm.Height; y++ {
+			row := g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):][:bm.Width]
+			bits := bm.Bits[y*bm.Stride:]
+			for x, v := range row {
+				if v < 0x80 {
+					bits[x>>3] |= 0x80 >> (x & 7)
+				}
+			}
+		}
+		return bm
+	}
+	for y := 0; y < bm.Height; y++ {
+		for x := 0; x < bm.Width; x++ {
+			bm.Set(x, y, darkAt(img, b.Min.X+x, b.Min.Y+y))
+		}
+	}
+	return bm
 }
 
 func assertSamePixels(t *testing.T, img image.Image, bm *Bitmap) {
 	t.Helper()
+	ink := inkOf(img)
+	if ink.Width != bm.Width || ink.Height != bm.Height {
+		t.Fatalf("image is %dx%d, bitmap %dx%d", ink.Width, ink.Height, bm.Width, bm.Height)
+	}
+	if bytes.Equal(ink.Bits, bm.Bits) {
+		return // the bits past the width are clear in both
+	}
 	diff := 0
 	first := image.Point{-1, -1}
 	for y := 0; y < bm.Height; y++ {
 		for x := 0; x < bm.Width; x++ {
-			if darkAt(img, x, y) != bm.Black(x, y) {
+			if ink.Black(x, y) != bm.Black(x, y) {
 				if diff == 0 {
 					first = image.Pt(x, y)
 				}
@@ -159,6 +233,7 @@ func assertSamePixels(t *testing.T, img image.Image, bm *Bitmap) {
 	if diff != 0 {
 		t.Fatalf("%d pixels differ from the source bitmap (first at %v)", diff, first)
 	}
+	t.Fatal("the bitmaps differ past their width") // cannot happen: both are built clear
 }
 
 // carrierPNG is the stand-in for a carrier's label in testdata/.
@@ -175,7 +250,9 @@ func TestInteropCarrierPNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	carrier := renderWithZebrash(t, z, 812, 1218, 203)
+	first := queueZebrash(t, z, 812, 1218, 203)
+	t.Parallel()
+	_, carrier := first.wait(t)
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, carrier); err != nil {
 		t.Fatal(err)
@@ -185,7 +262,9 @@ func TestInteropCarrierPNG(t *testing.T) {
 		checkGolden(t, carrierPNG, buf.Bytes())
 	}
 	want := thresholdGray(toGray(carrier), 128)
-	for _, enc := range []Encoding{Z64, ACS} {
+	encs := []Encoding{Z64, ACS}
+	renders := make([]*zebrashRender, len(encs))
+	for i, enc := range encs {
 		doc, err := PNGToZPL(buf.Bytes(), &ImageOptions{Encoding: enc})
 		if err != nil {
 			t.Fatal(err)
@@ -193,9 +272,12 @@ func TestInteropCarrierPNG(t *testing.T) {
 		if err := CheckZPL(doc, nil); err != nil {
 			t.Fatal(err)
 		}
-		img := renderWithZebrash(t, doc, 812, 1218, 203)
+		renders[i] = queueZebrash(t, doc, 812, 1218, 203)
+	}
+	lin := findElem(elementsOf(t, l, o, false), linearElem)
+	for i, enc := range encs {
+		_, img := renders[i].wait(t)
 		assertSamePixels(t, img, want)
-		lin := findElem(elementsOf(t, l, o, false), linearElem)
 		if got, err := decodeLinear(crop(img, band(lin, 812, 0), 8)); err != nil || got != l.TrackingNumber {
 			t.Fatalf("%v: tracking after conversion: %q, %v", enc, got, err)
 		}
@@ -212,18 +294,26 @@ func TestInteropLongTextStaysInside(t *testing.T) {
 	l.Carrier = strings.Repeat("W", 100)
 	l.Service = strings.Repeat("MW", 100)
 	l.Reference = strings.Repeat("W", 300)
-	for _, dpi := range []int{203, 300} {
+	dpis := []int{203, 300}
+	renders := make([]*zebrashRender, len(dpis))
+	for i, dpi := range dpis {
 		o := &Options{DPI: dpi, Date: refDate}
 		r, _ := o.resolve()
 		z, err := RenderZPL(l, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		img := renderWithZebrash(t, z, r.w, r.h, dpi)
+		renders[i] = queueZebrash(t, z, r.w, r.h, dpi)
+	}
+	t.Parallel()
+	for i, dpi := range dpis {
+		r, _ := (&Options{DPI: dpi, Date: refDate}).resolve()
+		_, img := renders[i].wait(t)
+		ink := inkOf(img)
 		edge := r.scale(16) / 2
 		for y := 0; y < r.h; y++ {
 			for x := 0; x < r.w; x++ {
-				if (x < edge || y < edge || x >= r.w-edge || y >= r.h-edge) && darkAt(img, x, y) {
+				if (x < edge || y < edge || x >= r.w-edge || y >= r.h-edge) && ink.Black(x, y) {
 					t.Fatalf("%d dpi: ink at %d,%d in the margin", dpi, x, y)
 				}
 			}
@@ -234,6 +324,7 @@ func TestInteropLongTextStaysInside(t *testing.T) {
 // TestRasterHostileTextNoExtraBarcode: in the PNG, hostile text is only
 // glyphs: our two symbols scan and nothing else does.
 func TestRasterHostileTextNoExtraBarcode(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"Bob^FS^FO50,400^BQN,2,10^FDQA,pwned", "_5E_7E\\&\r\n\x00😀"} {
 		l := hostileLabel(t, s)
 		o := &Options{Date: refDate}

@@ -194,6 +194,7 @@ func FuzzParseLabel(f *testing.F) {
 // TestExamplesRender: every sample spec in docs/examples parses and renders
 // in each form (the README's first command renders label.json).
 func TestExamplesRender(t *testing.T) {
+	t.Parallel()
 	files, err := filepath.Glob("../docs/examples/*.json")
 	if err != nil || len(files) < 2 {
 		t.Fatalf("examples: %v %v", files, err)

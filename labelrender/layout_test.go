@@ -12,6 +12,7 @@ import (
 // TestQRSizeBound: the byte-mode bound used for layout is never smaller
 // than what the encoder produces, and equal for byte-mode data.
 func TestQRSizeBound(t *testing.T) {
+	t.Parallel()
 	for _, n := range []int{1, 14, 15, 40, 100, 213, 214, 500, 1000} {
 		for _, data := range []string{strings.Repeat("a", n), strings.Repeat("7", n), strings.Repeat("é", n/2+1)} {
 			sym, err := qr.Encode(data, qr.M, qr.Auto)
@@ -33,6 +34,7 @@ func TestQRSizeBound(t *testing.T) {
 // every-option variant) out on many sizes and resolutions: each either fits,
 // with every element inside the printable area, or fails with ErrNoRoom.
 func TestEverySizeStaysInside(t *testing.T) {
+	t.Parallel()
 	long := referenceLabel(t)
 	long.To.Name = strings.Repeat("Long Name ", 50)
 	long.From.Street1 = strings.Repeat("Street ", 70)
@@ -80,6 +82,7 @@ func TestEverySizeStaysInside(t *testing.T) {
 // TestConcurrentRendering: the package holds no mutable state; renders in
 // parallel give identical output (run with -race).
 func TestConcurrentRendering(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	o := &Options{Date: refDate}
 	want, err := RenderPNG(l, o)
@@ -109,6 +112,7 @@ func TestConcurrentRendering(t *testing.T) {
 // into a rule, a barcode or other text. Frames are left out: the return
 // badge's frame holds its text by design.
 func TestNothingOverlaps(t *testing.T) {
+	t.Parallel()
 	base := referenceLabel(t)
 	codes := []*Code2D{nil, {Type: QR, Data: "https://example.com/t/1"}, {Type: DataMatrix, Data: "DM-1"}}
 	checked := 0

@@ -90,6 +90,7 @@ func checkGolden(t *testing.T, name string, got []byte) {
 }
 
 func TestGoldenReferenceLabel(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	for _, dpi := range goldenDPIs {
 		t.Run(strconv.Itoa(dpi), func(t *testing.T) {
@@ -109,6 +110,7 @@ func TestGoldenReferenceLabel(t *testing.T) {
 }
 
 func TestGoldenReturnLabel4x4(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	l.Return = true
 	l.Code2D = &Code2D{Type: DataMatrix, Data: "RMA-2026-0042"}
@@ -198,6 +200,7 @@ func hostileLabel(t testing.TB, s string) Label {
 }
 
 func TestHostileTextBecomesNoCommand(t *testing.T) {
+	t.Parallel()
 	benign := referenceLabel(t)
 	z, err := RenderZPL(benign, &Options{Date: refDate})
 	if err != nil {
@@ -272,6 +275,7 @@ func countCmd(cmds []zplCommand, name string) int {
 }
 
 func TestLongTextShrinksAndStaysInside(t *testing.T) {
+	t.Parallel()
 	l := referenceLabel(t)
 	l.To.Name = strings.Repeat("Wolfeschlegelsteinhausenbergerdorff ", 14)
 	l.To.Company = strings.Repeat("Grundstücksverkehrsgenehmigung ", 16)
