@@ -260,58 +260,221 @@ func (d *DB) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-// Compact rewrites the file without its free pages: copy to a new file,
-// fsync it, rename it over the old one, fsync the directory, reopen.
-// Every other call waits meanwhile. A crash at any point leaves either the
-// old or the new file complete at Path.
+// compactChunk bounds what one commit of the copy holds in memory.
+const compactChunk = 16 << 20
+
+// Compact rewrites the file without its free pages while the queue keeps
+// working (see the package doc): it copies a read snapshot to a new file
+// with no lock held, then, under the write lock for a moment, copies the
+// keys written since the snapshot, renames the copy over the file, syncs
+// the directory and switches to it. The file stays locked throughout. A
+// crash at any point leaves either the old or the new file complete at
+// Path. If the directory cannot be synced after the rename, the DB breaks
+// for good (Fatal).
 func (d *DB) Compact(ctx context.Context) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
+	d.compactMu.Lock()
+	defer d.compactMu.Unlock()
+
+	// Start noting writes and take the snapshot with no write in flight:
+	// every write the snapshot misses is noted.
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.bolt == nil {
-		return ErrClosed
+		err := d.gone()
+		d.mu.Unlock()
+		return err
 	}
+	src, log := d.bolt, newChangeLog()
+	d.changes = log
+	snap, err := src.Begin(false)
+	d.mu.Unlock()
+
 	tmp := d.path + ".compact"
-	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: d.opts.Timeout})
-	if err != nil {
-		return fmt.Errorf("queue: compact: %w", err)
-	}
-	err = bolt.Compact(dst, d.bolt, 64<<20)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
+	var dst *bolt.DB
+	if err == nil {
+		_ = os.Remove(tmp)
+		dst, err = d.openBolt(tmp)
 	}
 	if err == nil {
-		err = syncFile(tmp)
+		err = d.copySnapshot(ctx, dst, snap)
+	}
+	if snap != nil {
+		_ = snap.Rollback()
+	}
+	if err == nil {
+		err = d.hook("copied")
 	}
 	if err != nil {
+		d.mu.Lock()
+		if d.changes == log {
+			d.changes = nil
+		}
+		d.mu.Unlock()
+		if dst != nil {
+			dst.Close()
+			_ = os.Remove(tmp)
+		}
+		return fmt.Errorf("queue: compact: %w", err)
+	}
+	return d.swap(src, dst, tmp, log)
+}
+
+// copySnapshot copies every bucket of snap into dst, in commits of about
+// compactChunk bytes, stopping early if ctx ends or the DB is closing.
+func (d *DB) copySnapshot(ctx context.Context, dst *bolt.DB, snap *bolt.Tx) error {
+	c := &copier{ctx: ctx, closing: d.closing, dst: dst}
+	var err error
+	if c.tx, err = dst.Begin(true); err != nil {
+		return err
+	}
+	defer func() { _ = c.tx.Rollback() }()
+	err = snap.ForEach(func(name []byte, b *bolt.Bucket) error {
+		nb, err := c.tx.CreateBucket(name)
+		if err != nil {
+			return err
+		}
+		if err := nb.SetSequence(b.Sequence()); err != nil {
+			return err
+		}
+		return c.copyBucket([][]byte{name}, b)
+	})
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	if err := c.tx.Commit(); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	return nil
+}
+
+type copier struct {
+	ctx     context.Context
+	closing <-chan struct{}
+	dst     *bolt.DB
+	tx      *bolt.Tx
+	size    int
+	n       int
+}
+
+func (c *copier) lookup(path [][]byte) *bolt.Bucket {
+	b := c.tx.Bucket(path[0])
+	for _, name := range path[1:] {
+		b = b.Bucket(name)
+	}
+	b.FillPercent = 1 // written in key order: fill every page
+	return b
+}
+
+func (c *copier) copyBucket(path [][]byte, src *bolt.Bucket) error {
+	db := c.lookup(path)
+	cur := src.Cursor()
+	for k, v := cur.First(); k != nil; k, v = cur.Next() {
+		if v == nil {
+			if sb := src.Bucket(k); sb != nil {
+				nb, err := db.CreateBucket(k)
+				if err != nil {
+					return err
+				}
+				if err := nb.SetSequence(sb.Sequence()); err != nil {
+					return err
+				}
+				if err := c.copyBucket(append(path[:len(path):len(path)], k), sb); err != nil {
+					return err
+				}
+				db = c.lookup(path) // the nested copy may have committed
+				continue
+			}
+		}
+		if err := db.Put(k, v); err != nil {
+			return err
+		}
+		c.size += len(k) + len(v)
+		if c.n++; c.n%1024 == 0 {
+			if err := c.stopped(); err != nil {
+				return err
+			}
+		}
+		if c.size >= compactChunk {
+			if err := c.tx.Commit(); err != nil {
+				return err
+			}
+			var err error
+			if c.tx, err = c.dst.Begin(true); err != nil {
+				return err
+			}
+			c.size = 0
+			db = c.lookup(path)
+		}
+	}
+	return nil
+}
+
+func (c *copier) stopped() error {
+	if err := ctxErr(c.ctx); err != nil {
+		return err
+	}
+	select {
+	case <-c.closing:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
+// swap catches the copy up with the writes made since its snapshot and
+// puts it in the file's place, all under the write lock (a moment: the
+// catch-up is as large as what was written during the copy).
+func (d *DB) swap(src, dst *bolt.DB, tmp string, log *changeLog) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.changes = nil
+	abandon := func(err error) error {
+		dst.Close()
 		_ = os.Remove(tmp)
 		return fmt.Errorf("queue: compact: %w", err)
 	}
-	if err := d.bolt.Close(); err != nil {
-		_ = os.Remove(tmp)
-		d.bolt = nil
-		return fmt.Errorf("queue: compact: close: %w", err)
+	if d.bolt != src {
+		return abandon(d.gone()) // closed while copying
 	}
-	d.bolt = nil
+	err := src.View(func(stx *bolt.Tx) error {
+		return dst.Update(func(dtx *bolt.Tx) error { return log.replay(dtx, stx) })
+	})
+	if err != nil {
+		return abandon(fmt.Errorf("catch up: %w", err))
+	}
+	// dst holds its own bbolt lock since it was opened, and d.lock is
+	// held throughout: whoever opens Path meanwhile finds it locked.
 	if err := os.Rename(tmp, d.path); err != nil {
-		_ = os.Remove(tmp)
-		if oerr := d.openBolt(); oerr != nil {
-			return fmt.Errorf("queue: compact: rename: %w; reopen: %v", err, oerr)
-		}
-		return fmt.Errorf("queue: compact: rename: %w", err)
+		return abandon(fmt.Errorf("rename: %w", err))
 	}
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
-		// The rename may not be durable yet, but both files are complete.
-		if oerr := d.openBolt(); oerr != nil {
-			return fmt.Errorf("queue: compact: sync dir: %w; reopen: %v", err, oerr)
-		}
-		return fmt.Errorf("queue: compact: sync dir: %w", err)
+	err = d.hook("renamed")
+	if err == nil {
+		err = syncDir(filepath.Dir(d.path))
 	}
-	if err := d.openBolt(); err != nil {
-		return fmt.Errorf("queue: compact: reopen: %w", err)
+	if err != nil {
+		// Path names the copy, but maybe not durably: a write to it could
+		// be lost at the next power cut, and the old file is no longer at
+		// Path. Stop writing; a restart opens whichever file is there.
+		ferr := fmt.Errorf("compaction replaced %s but could not make it durable (sync directory: %w); restart to reopen it", d.path, err)
+		d.breakDB(ferr)
+		dst.Close()
+		src.Close()
+		return fmt.Errorf("queue: compact: %w", ferr)
+	}
+	d.bolt = dst
+	// src is unreachable now (every call takes d.bolt under d.mu) and
+	// closes quickly: no transaction is open on it.
+	if err := src.Close(); err != nil {
+		return fmt.Errorf("queue: compact: close the old file: %w", err)
 	}
 	return nil
+}
+
+func (d *DB) hook(step string) error {
+	if d.opts.CompactHook == nil {
+		return nil
+	}
+	return d.opts.CompactHook(step)
 }
