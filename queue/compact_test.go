@@ -97,7 +97,7 @@ func probeFlock(path string) error {
 func TestCompactWhileLabelsPrint(t *testing.T) {
 	const (
 		producers   = 3
-		perProducer = 60
+		perProducer = 40
 		total       = producers * perProducer
 		minCompacts = 3
 	)
@@ -140,7 +140,7 @@ func TestCompactWhileLabelsPrint(t *testing.T) {
 		return nil
 	}
 	d := openT(t, path, &Options{CompactHook: hook, BatchDelay: 100 * time.Microsecond})
-	seedFinished(t, d, 1000)
+	seedFinished(t, d, 300)
 
 	// Someone else (the CLI) tries the file all the time.
 	var probes sync.WaitGroup
@@ -242,7 +242,7 @@ func TestCompactWhileLabelsPrint(t *testing.T) {
 		t.Errorf("while compacting: %v", *p)
 	}
 	if compacts < minCompacts {
-		// Each compaction waits for 10 labels, so 180 labels give ~18.
+		// Each compaction waits for 10 labels, so 120 labels give ~12.
 		t.Fatalf("only %d compactions ran during the work", compacts)
 	}
 	if t.Failed() {
@@ -261,8 +261,8 @@ func TestCompactWhileLabelsPrint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if counts[StatePrinted] != 1000+total || counts[StateQueued] != 1 || counts[StateSending] != 0 {
-			t.Fatalf("%s: counts = %v, want %d printed and the 1 seed queued", when, counts, 1000+total)
+		if counts[StatePrinted] != 300+total || counts[StateQueued] != 1 || counts[StateSending] != 0 {
+			t.Fatalf("%s: counts = %v, want %d printed and the 1 seed queued", when, counts, 300+total)
 		}
 	}
 	if len(keyToID) != total || len(claims) != total {
@@ -541,7 +541,7 @@ func (c *cancelAfter) Err() error {
 func TestCompactStopsWhenCancelled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "q.db")
 	d := openT(t, path, nil)
-	seedFinished(t, d, 3000)
+	seedFinished(t, d, 300)
 	ctx := &cancelAfter{Context: context.Background()}
 	ctx.n.Store(2) // Compact's own check and the copy's first
 	if err := d.Compact(ctx); !errors.Is(err, context.Canceled) {
