@@ -240,6 +240,10 @@ func (b *bench) run(ctx context.Context) error {
 	err := g.Wait()
 	stopWorkers()
 	workers.Wait()
+	if qerr := b.queueBroken(); qerr != nil {
+		// Whichever part failed first, the broken queue is the cause.
+		return qerr
+	}
 	if err != nil {
 		return err
 	}
@@ -324,9 +328,18 @@ func (b *bench) watchQueue(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	case <-b.db.Fatal():
-		err := fmt.Errorf("queue broken, stopping the bench: %w", b.db.Err())
 		b.log.Error("queue broken: stopping the bench", "err", b.db.Err())
-		return err
+		return b.queueBroken()
+	}
+}
+
+// queueBroken is the error run ends with once the queue broke, else nil.
+func (b *bench) queueBroken() error {
+	select {
+	case <-b.db.Fatal():
+		return fmt.Errorf("queue broken, stopping the bench: %w", b.db.Err())
+	default:
+		return nil
 	}
 }
 
