@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -260,17 +261,21 @@ func (d *DB) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-// compactChunk bounds what one commit of the copy holds in memory.
-const compactChunk = 16 << 20
+// compactChunk is how much the copy reads in one read transaction and
+// writes in one commit of the new file. Each read transaction ends before
+// the commit's fsync, so none lives long: bbolt makes a writer that must
+// grow the memory map wait for every open reader.
+const compactChunk = 4 << 20
 
 // Compact rewrites the file without its free pages while the queue keeps
-// working (see the package doc): it copies a read snapshot to a new file
-// with no lock held, then, under the write lock for a moment, copies the
-// keys written since the snapshot, renames the copy over the file, syncs
-// the directory and switches to it. The file stays locked throughout. A
-// crash at any point leaves either the old or the new file complete at
-// Path. If the directory cannot be synced after the rename, the DB breaks
-// for good (Fatal).
+// working (see the package doc): it copies the live file to a new one in
+// short read transactions with no lock held, noting every key written
+// meanwhile; then, under the write lock for a moment, it copies the noted
+// keys again as they are now, renames the copy over the file, syncs the
+// directory and switches to it. The file stays locked throughout. A crash
+// at any point leaves either the old or the new file complete at Path. If
+// the directory cannot be synced after the rename, the DB breaks for good
+// (Fatal).
 func (d *DB) Compact(ctx context.Context) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
@@ -278,8 +283,8 @@ func (d *DB) Compact(ctx context.Context) error {
 	d.compactMu.Lock()
 	defer d.compactMu.Unlock()
 
-	// Start noting writes and take the snapshot with no write in flight:
-	// every write the snapshot misses is noted.
+	// Start noting writes with none in flight: whatever the copy reads
+	// from here on either stays as read or is noted.
 	d.mu.Lock()
 	if d.bolt == nil {
 		err := d.gone()
@@ -288,20 +293,14 @@ func (d *DB) Compact(ctx context.Context) error {
 	}
 	src, log := d.bolt, newChangeLog()
 	d.changes = log
-	snap, err := src.Begin(false)
 	d.mu.Unlock()
 
 	tmp := d.path + ".compact"
-	var dst *bolt.DB
+	_ = os.Remove(tmp)
+	dst, err := d.openBolt(tmp)
 	if err == nil {
-		_ = os.Remove(tmp)
-		dst, err = d.openBolt(tmp)
-	}
-	if err == nil {
-		err = d.copySnapshot(ctx, dst, snap)
-	}
-	if snap != nil {
-		_ = snap.Rollback()
+		c := &copier{ctx: ctx, closing: d.closing, src: src, dst: dst}
+		err = c.run()
 	}
 	if err == nil {
 		err = d.hook("copied")
@@ -321,45 +320,94 @@ func (d *DB) Compact(ctx context.Context) error {
 	return d.swap(src, dst, tmp, log)
 }
 
-// copySnapshot copies every bucket of snap into dst, in commits of about
-// compactChunk bytes, stopping early if ctx ends or the DB is closing.
-func (d *DB) copySnapshot(ctx context.Context, dst *bolt.DB, snap *bolt.Tx) error {
-	c := &copier{ctx: ctx, closing: d.closing, dst: dst}
-	var err error
-	if c.tx, err = dst.Begin(true); err != nil {
-		return err
-	}
-	defer func() { _ = c.tx.Rollback() }()
-	err = snap.ForEach(func(name []byte, b *bolt.Bucket) error {
-		nb, err := c.tx.CreateBucket(name)
-		if err != nil {
-			return err
-		}
-		if err := nb.SetSequence(b.Sequence()); err != nil {
-			return err
-		}
-		return c.copyBucket([][]byte{name}, b)
-	})
-	if err != nil {
+// copier copies every bucket of src into dst, key by key in key order, in
+// chunks: each chunk is read in its own read transaction (its keys and
+// values cloned, so the reader can end before the commit) and committed
+// to dst. Chunks see different moments of src; a key that changed between
+// them was noted by the change log and is copied again at the swap.
+type copier struct {
+	ctx      context.Context
+	closing  <-chan struct{}
+	src, dst *bolt.DB
+	stx, dtx *bolt.Tx
+	size     int
+	n        int
+	gen      int // counts chunk boundaries: cursors must be found again
+}
+
+func (c *copier) run() (err error) {
+	if err := c.begin(); err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
-	if err := c.tx.Commit(); err != nil {
+	defer func() {
+		if c.stx != nil {
+			_ = c.stx.Rollback()
+		}
+		if c.dtx != nil {
+			_ = c.dtx.Rollback()
+		}
+	}()
+	var names [][]byte
+	if err := c.stx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, bytes.Clone(name))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for _, name := range names {
+		sb := c.stx.Bucket(name)
+		if sb == nil {
+			continue // gone since (the catch-up deals with it)
+		}
+		nb, err := c.dtx.CreateBucket(name)
+		if err == nil {
+			err = nb.SetSequence(sb.Sequence())
+		}
+		if err == nil {
+			err = c.copyBucket([][]byte{name})
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", name, err)
+		}
+	}
+	_ = c.stx.Rollback()
+	c.stx = nil
+	err = c.dtx.Commit()
+	c.dtx = nil
+	if err != nil {
 		return fmt.Errorf("copy: %w", err)
 	}
 	return nil
 }
 
-type copier struct {
-	ctx     context.Context
-	closing <-chan struct{}
-	dst     *bolt.DB
-	tx      *bolt.Tx
-	size    int
-	n       int
+func (c *copier) begin() error {
+	var err error
+	if c.stx, err = c.src.Begin(false); err != nil {
+		return err
+	}
+	c.dtx, err = c.dst.Begin(true)
+	return err
 }
 
-func (c *copier) lookup(path [][]byte) *bolt.Bucket {
-	b := c.tx.Bucket(path[0])
+// flush ends the chunk: the reader first, then the commit (with its fsync).
+func (c *copier) flush() error {
+	_ = c.stx.Rollback()
+	c.stx = nil
+	err := c.dtx.Commit()
+	c.dtx = nil
+	if err != nil {
+		return err
+	}
+	if err := c.stopped(); err != nil {
+		return err
+	}
+	c.size = 0
+	c.gen++
+	return c.begin()
+}
+
+func (c *copier) dstBucket(path [][]byte) *bolt.Bucket {
+	b := c.dtx.Bucket(path[0])
 	for _, name := range path[1:] {
 		b = b.Bucket(name)
 	}
@@ -367,45 +415,68 @@ func (c *copier) lookup(path [][]byte) *bolt.Bucket {
 	return b
 }
 
-func (c *copier) copyBucket(path [][]byte, src *bolt.Bucket) error {
-	db := c.lookup(path)
-	cur := src.Cursor()
-	for k, v := cur.First(); k != nil; k, v = cur.Next() {
-		if v == nil {
-			if sb := src.Bucket(k); sb != nil {
-				nb, err := db.CreateBucket(k)
-				if err != nil {
-					return err
-				}
-				if err := nb.SetSequence(sb.Sequence()); err != nil {
-					return err
-				}
-				if err := c.copyBucket(append(path[:len(path):len(path)], k), sb); err != nil {
-					return err
-				}
-				db = c.lookup(path) // the nested copy may have committed
-				continue
+func srcBucket(tx *bolt.Tx, path [][]byte) *bolt.Bucket {
+	b := tx.Bucket(path[0])
+	for _, name := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(name)
+	}
+	return b
+}
+
+// copyBucket copies the bucket at path (already created in dst), finding
+// its place again after every chunk boundary.
+func (c *copier) copyBucket(path [][]byte) error {
+	sb := srcBucket(c.stx, path)
+	if sb == nil {
+		return nil
+	}
+	db := c.dstBucket(path)
+	gen := c.gen
+	cur := sb.Cursor()
+	k, v := cur.First()
+	for k != nil {
+		key := bytes.Clone(k)
+		if v == nil && sb.Bucket(k) != nil {
+			nb, err := db.CreateBucket(key)
+			if err == nil {
+				err = nb.SetSequence(sb.Bucket(k).Sequence())
 			}
+			if err == nil {
+				err = c.copyBucket(append(path[:len(path):len(path)], key))
+			}
+			if err != nil {
+				return err
+			}
+		} else {
+			if err := db.Put(key, bytes.Clone(v)); err != nil {
+				return err
+			}
+			c.size += len(k) + len(v)
 		}
-		if err := db.Put(k, v); err != nil {
-			return err
-		}
-		c.size += len(k) + len(v)
 		if c.n++; c.n%1024 == 0 {
 			if err := c.stopped(); err != nil {
 				return err
 			}
 		}
 		if c.size >= compactChunk {
-			if err := c.tx.Commit(); err != nil {
+			if err := c.flush(); err != nil {
 				return err
 			}
-			var err error
-			if c.tx, err = c.dst.Begin(true); err != nil {
-				return err
-			}
-			c.size = 0
-			db = c.lookup(path)
+		}
+		if c.gen == gen {
+			k, v = cur.Next()
+			continue
+		}
+		// A new chunk (here or in a nested bucket): find our place again.
+		if sb = srcBucket(c.stx, path); sb == nil {
+			return nil
+		}
+		db, gen, cur = c.dstBucket(path), c.gen, sb.Cursor()
+		if k, v = cur.Seek(key); k != nil && bytes.Equal(k, key) {
+			k, v = cur.Next()
 		}
 	}
 	return nil
@@ -423,12 +494,17 @@ func (c *copier) stopped() error {
 	}
 }
 
-// swap catches the copy up with the writes made since its snapshot and
+// swap catches the copy up with the writes made since it started and
 // puts it in the file's place, all under the write lock (a moment: the
 // catch-up is as large as what was written during the copy).
 func (d *DB) swap(src, dst *bolt.DB, tmp string, log *changeLog) error {
 	d.mu.Lock()
-	defer d.mu.Unlock()
+	locked := true
+	defer func() {
+		if locked {
+			d.mu.Unlock()
+		}
+	}()
 	d.changes = nil
 	abandon := func(err error) error {
 		dst.Close()
@@ -464,8 +540,11 @@ func (d *DB) swap(src, dst *bolt.DB, tmp string, log *changeLog) error {
 		return fmt.Errorf("queue: compact: %w", ferr)
 	}
 	d.bolt = dst
-	// src is unreachable now (every call takes d.bolt under d.mu) and
-	// closes quickly: no transaction is open on it.
+	locked = false
+	d.mu.Unlock()
+	// src is unreachable now (every call takes d.bolt under d.mu) and no
+	// transaction is open on it; unmapping it takes a while, so not under
+	// the lock.
 	if err := src.Close(); err != nil {
 		return fmt.Errorf("queue: compact: close the old file: %w", err)
 	}
