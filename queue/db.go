@@ -87,7 +87,7 @@ type Options struct {
 	// Consumers are registered on Open (see AddConsumer).
 	Consumers []string
 	// CompactHook, for tests, is called at named steps of a compaction:
-	// "copied" (the snapshot is copied and synced; writers still run) and
+	// "copied" (the new file is written and synced; writers still run) and
 	// "renamed" (under the write lock, the copy has replaced the file; an
 	// error here counts as the directory sync failing, which breaks the
 	// DB for good). A non-nil error is treated as that step failing.
