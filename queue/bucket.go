@@ -72,10 +72,11 @@ func (b *bucket) CreateBucketIfNotExists(name []byte) (*bucket, error) {
 	return c, nil
 }
 
-// maxChanges bounds the keys a compaction remembers; a copy that sees more
-// changes than this is given up (and retried at the next housekeeping)
-// rather than hold the memory or the write lock for long.
-const maxChanges = 1 << 20
+// maxChanges bounds the keys a compaction remembers (a few MB on a small
+// board; a busy hour of labels writes a few thousand keys). A copy that
+// sees more is given up, and retried at the next housekeeping, rather than
+// hold the memory or the write lock for long.
+const maxChanges = 1 << 16
 
 // changeLog is the set of keys written since a compaction's snapshot.
 // A key noted by a transaction that then rolled back is harmless: the
@@ -126,6 +127,13 @@ func (l *changeLog) key(path []string, k []byte) {
 		l.overflow = true
 		l.paths = nil
 	}
+}
+
+// full reports whether more keys changed than the catch-up may copy.
+func (l *changeLog) full() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.overflow
 }
 
 // replay makes dst hold, for every noted key, what src holds now.

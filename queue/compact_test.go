@@ -555,3 +555,43 @@ func TestCompactStopsWhenCancelled(t *testing.T) {
 	}
 	mustEnqueue(t, d, zpl("after-cancel", "p"))
 }
+
+// TestCompactGivesUpOnTooManyChanges: a copy during which more keys
+// changed than the catch-up may copy is dropped (memory and the write
+// lock stay bounded); the DB keeps every write and goes on.
+func TestCompactGivesUpOnTooManyChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "q.db")
+	ctx := context.Background()
+	var d *DB
+	d = openT(t, path, &Options{CompactHook: func(step string) error {
+		if step != "copied" {
+			return nil
+		}
+		return d.Update(func(tx *Tx) error {
+			for i := range maxChanges + 1 {
+				if err := tx.PutRecord("bulk", fmt.Sprintf("k%06d", i), []byte("v")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}})
+	seedFinished(t, d, 10)
+	err := d.Compact(ctx)
+	if err == nil || !strings.Contains(err.Error(), "changed during the copy") {
+		t.Fatalf("Compact = %v, want it given up for too many changes", err)
+	}
+	select {
+	case <-d.Fatal():
+		t.Fatal("giving up broke the DB")
+	default:
+	}
+	if _, err := os.Stat(path + ".compact"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("copy left behind: %v", err)
+	}
+	d.Close()
+	d = openT(t, path, nil)
+	if v, err := d.GetRecord(ctx, "bulk", fmt.Sprintf("k%06d", maxChanges)); err != nil || string(v) != "v" {
+		t.Fatalf("last bulk record after reopen = %q, %v", v, err)
+	}
+}

@@ -299,7 +299,7 @@ func (d *DB) Compact(ctx context.Context) error {
 	_ = os.Remove(tmp)
 	dst, err := d.openBolt(tmp)
 	if err == nil {
-		c := &copier{ctx: ctx, closing: d.closing, src: src, dst: dst}
+		c := &copier{ctx: ctx, closing: d.closing, log: log, src: src, dst: dst}
 		err = c.run()
 	}
 	if err == nil {
@@ -328,6 +328,7 @@ func (d *DB) Compact(ctx context.Context) error {
 type copier struct {
 	ctx      context.Context
 	closing  <-chan struct{}
+	log      *changeLog
 	src, dst *bolt.DB
 	stx, dtx *bolt.Tx
 	size     int
@@ -485,6 +486,9 @@ func (c *copier) copyBucket(path [][]byte) error {
 func (c *copier) stopped() error {
 	if err := ctxErr(c.ctx); err != nil {
 		return err
+	}
+	if c.log.full() {
+		return fmt.Errorf("more than %d keys changed during the copy; try later", maxChanges)
 	}
 	select {
 	case <-c.closing:
