@@ -114,6 +114,15 @@ func crashChild() int {
 	if err != nil {
 		fail("open", err)
 	}
+	// Every eighth round compacts before "ready" too, so compactions are
+	// acknowledged however rarely one inside the work below completes
+	// before its kill (rounds killed from the start can land in it).
+	if rand.New(rand.NewPCG(seed, 99)).IntN(8) == 0 {
+		if err := d.Compact(ctx); err != nil {
+			fail("compact", err)
+		}
+		out("K")
+	}
 	out("ready")
 	var wg sync.WaitGroup
 	printers := []string{"p1", "p2"}
@@ -329,13 +338,22 @@ func TestCrashKill(t *testing.T) {
 				lines <- strings.TrimSuffix(s, "\n")
 			}
 		}()
-		// Most rounds kill during work; some kill from the start, hitting
-		// file creation, Open and recovery.
+		// Most rounds kill during work, after a random number of
+		// acknowledged lines (a count of work done, not a time, so a slow
+		// machine still gets work done in every round; the child keeps
+		// working while the kill is sent, so it lands anywhere); some kill
+		// a random time from the start, hitting file creation, Open and
+		// recovery.
 		fromStart := rng.IntN(8) == 0
 		delay := time.Duration(rng.IntN(30000)) * time.Microsecond
+		killAfter := -1 // lines after "ready"; -1 until ready
 		var killAt <-chan time.Time
 		if fromStart {
 			killAt = time.After(delay)
+		}
+		kill := func() {
+			cmd.Process.Signal(syscall.SIGKILL)
+			killAt, killAfter = nil, -1
 		}
 		deadline := time.After(60 * time.Second) // against a hung child only
 	read:
@@ -346,12 +364,17 @@ func TestCrashKill(t *testing.T) {
 					break read
 				}
 				log.apply(t, s)
-				if s == "ready" && killAt == nil {
-					killAt = time.After(delay) // the fault injection, not synchronisation
+				switch {
+				case s == "ready" && !fromStart:
+					killAfter = rng.IntN(30)
+				case killAfter > 0:
+					killAfter--
+				}
+				if killAfter == 0 {
+					kill()
 				}
 			case <-killAt:
-				cmd.Process.Signal(syscall.SIGKILL)
-				killAt = nil
+				kill() // the fault injection, not synchronisation
 			case <-deadline:
 				cmd.Process.Kill()
 				t.Fatalf("round %d: child did not finish; stderr: %s", rounds, stderr.String())

@@ -86,6 +86,12 @@ type Options struct {
 	CompactMin   int64
 	// Consumers are registered on Open (see AddConsumer).
 	Consumers []string
+	// CompactHook, for tests, is called at named steps of a compaction:
+	// "copied" (the new file is written and synced; writers still run) and
+	// "renamed" (under the write lock, the copy has replaced the file; an
+	// error here counts as the directory sync failing, which breaks the
+	// DB for good). A non-nil error is treated as that step failing.
+	CompactHook func(step string) error
 }
 
 func (o *Options) withDefaults() Options {
@@ -125,10 +131,22 @@ type DB struct {
 	path string
 	opts Options
 
+	// lock is the exclusive flock on path+".lock", held from Open to
+	// Close: bbolt's own lock follows the file, which compaction replaces.
+	lock *os.File
+
 	// mu is held for reading by every operation and for writing by
-	// Compact and Close, which replace or drop bolt.
-	mu   sync.RWMutex
-	bolt *bolt.DB
+	// Close, by the moment Compact swaps files and when it starts
+	// noting changes. bolt is nil once closed or broken (fatalErr).
+	mu       sync.RWMutex
+	bolt     *bolt.DB
+	changes  *changeLog // non-nil while a compaction copies
+	fatalErr error      // under mu and nmu: why the DB broke
+
+	compactMu sync.Mutex    // one compaction at a time
+	closing   chan struct{} // closed when Close starts: a copy stops
+	closeOnce sync.Once
+	fatal     chan struct{} // closed when the DB breaks
 
 	recovered []JobID
 	enqueuers atomic.Int32 // Enqueue calls in flight
@@ -144,23 +162,39 @@ type DB struct {
 // closed, and registers opts.Consumers. If another process holds the file,
 // Open fails with ErrLocked after opts.Timeout.
 func Open(path string, opts *Options) (*DB, error) {
-	d := &DB{path: path, opts: opts.withDefaults(), waiters: map[string]chan struct{}{}, eventWait: make(chan struct{})}
+	d := &DB{
+		path: path, opts: opts.withDefaults(), waiters: map[string]chan struct{}{}, eventWait: make(chan struct{}),
+		closing: make(chan struct{}), fatal: make(chan struct{}),
+	}
 	for _, c := range d.opts.Consumers {
 		if err := validName("consumer", c, MaxKeyLen); err != nil {
 			return nil, fmt.Errorf("queue: open %s: %w", path, err)
 		}
 	}
-	if err := createFile(path, d.opts.Timeout); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("queue: open %s: %w", path, err)
 	}
-	if err := d.openBolt(); err != nil {
+	lock, err := lockFile(path+".lock", d.opts.Timeout)
+	if errors.Is(err, ErrLocked) {
+		return nil, lockedErr(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	d.lock = lock
+	if err := createFile(path, d.opts.Timeout); err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	if d.bolt, err = d.openBolt(path); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	// A compaction that died before its rename leaves its copy behind.
 	// We hold the lock now, so nobody else is compacting.
 	_ = os.Remove(path + ".compact")
 	_ = os.Remove(path + ".init")
-	err := d.bolt.Update(func(btx *bolt.Tx) error {
+	err = d.bolt.Update(func(btx *bolt.Tx) error {
 		if err := migrate(btx); err != nil {
 			return err
 		}
@@ -179,22 +213,27 @@ func Open(path string, opts *Options) (*DB, error) {
 	})
 	if err != nil {
 		d.bolt.Close()
+		lock.Close()
 		return nil, fmt.Errorf("queue: open %s: %w", path, err)
 	}
 	return d, nil
 }
 
-func (d *DB) openBolt() error {
-	b, err := bolt.Open(d.path, 0o600, &bolt.Options{Timeout: d.opts.Timeout})
+func lockedErr(path string) error {
+	return fmt.Errorf("queue: open %s: %w (probably packbenchd; stop it or go through its API)", path, ErrLocked)
+}
+
+// openBolt opens the bbolt file name (path, or a compaction's copy).
+func (d *DB) openBolt(name string) (*bolt.DB, error) {
+	b, err := bolt.Open(name, 0o600, &bolt.Options{Timeout: d.opts.Timeout})
 	if errors.Is(err, berrors.ErrTimeout) {
-		return fmt.Errorf("queue: open %s: %w (probably packbenchd; stop it or go through its API)", d.path, ErrLocked)
+		return nil, lockedErr(name)
 	}
 	if err != nil {
-		return fmt.Errorf("queue: open %s: %w", d.path, err)
+		return nil, fmt.Errorf("queue: open %s: %w", name, err)
 	}
 	b.MaxBatchDelay = d.opts.BatchDelay
-	d.bolt = b
-	return nil
+	return b, nil
 }
 
 // createFile initialises a new file under a temporary name and links it
@@ -284,28 +323,76 @@ func (d *DB) Path() string { return d.path }
 // Recovered lists the jobs Open found in sending and moved to uncertain.
 func (d *DB) Recovered() []JobID { return append([]JobID(nil), d.recovered...) }
 
-// Close closes the file. Later calls return ErrClosed.
+// Close closes the file and lets go of its lock (also after the DB broke).
+// Later calls return ErrClosed.
 func (d *DB) Close() error {
+	d.closeOnce.Do(func() { close(d.closing) }) // a compaction's copy stops
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.bolt == nil {
+	if d.lock == nil {
 		return ErrClosed
 	}
-	err := d.bolt.Close()
-	d.bolt = nil
-	// Wake every waiter: their next call returns ErrClosed.
+	var err error
+	if d.bolt != nil {
+		err = d.bolt.Close()
+		d.bolt = nil
+	}
+	d.lock.Close()
+	d.lock = nil
+	d.wakeAll()
+	if err != nil {
+		return fmt.Errorf("queue: close %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// wakeAll wakes every waiter: their next call returns ErrClosed or the
+// fatal error.
+func (d *DB) wakeAll() {
 	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	if d.closed {
+		return
+	}
 	d.closed = true
 	for p, ch := range d.waiters {
 		close(ch)
 		delete(d.waiters, p)
 	}
 	close(d.eventWait)
+}
+
+// Fatal returns a channel closed when the DB broke for good: a compaction
+// replaced the file but could not make that durable, so nothing more is
+// written (a later write could be lost at the next power cut). Err says
+// why. The process should stop and be restarted: Open then finds a
+// complete file, the old or the new one.
+func (d *DB) Fatal() <-chan struct{} { return d.fatal }
+
+// Err is the error that broke the DB (see Fatal), or nil.
+func (d *DB) Err() error {
+	d.nmu.Lock()
+	defer d.nmu.Unlock()
+	return d.fatalErr
+}
+
+// breakDB marks the DB broken with err; d.mu is held for writing.
+func (d *DB) breakDB(err error) {
+	d.nmu.Lock()
+	d.fatalErr = err
 	d.nmu.Unlock()
-	if err != nil {
-		return fmt.Errorf("queue: close %s: %w", d.path, err)
+	d.bolt = nil
+	close(d.fatal)
+	d.wakeAll()
+}
+
+// gone is the error for a call after Close or after the DB broke; d.mu
+// is held.
+func (d *DB) gone() error {
+	if d.fatalErr != nil {
+		return fmt.Errorf("%w: %w", ErrBroken, d.fatalErr)
 	}
-	return nil
+	return ErrClosed
 }
 
 // Update runs fn in one read-write transaction, committed with fsync when
@@ -320,7 +407,7 @@ func (d *DB) View(fn func(tx *Tx) error) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.bolt == nil {
-		return ErrClosed
+		return d.gone()
 	}
 	return d.bolt.View(func(btx *bolt.Tx) error { return fn(d.newTx(btx)) })
 }
@@ -331,11 +418,13 @@ func (d *DB) update(batch bool, fn func(tx *Tx) error) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.bolt == nil {
-		return ErrClosed
+		return d.gone()
 	}
 	var done *Tx
+	log := d.changes
 	run := func(btx *bolt.Tx) error {
 		tx := d.newTx(btx)
+		tx.log = log
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -419,6 +508,7 @@ func (d *DB) notify(tx *Tx) {
 type Tx struct {
 	d       *DB
 	btx     *bolt.Tx
+	log     *changeLog // notes writes while a compaction copies
 	now     time.Time
 	queued  map[string]bool // printers that got a queued job
 	evented bool
@@ -428,12 +518,12 @@ func (d *DB) newTx(btx *bolt.Tx) *Tx {
 	return &Tx{d: d, btx: btx, now: d.opts.Now().UTC()}
 }
 
-func (tx *Tx) bucket(name string) *bolt.Bucket {
+func (tx *Tx) bucket(name string) *bucket {
 	b := tx.btx.Bucket([]byte(name))
-	if appendOnly(name) {
+	if appendOnly(name) && tx.btx.Writable() {
 		b.FillPercent = appendFill
 	}
-	return b
+	return &bucket{b: b, log: tx.log, path: []string{name}}
 }
 
 // appendFill packs pages of buckets whose keys only grow (sequences):

@@ -4,7 +4,9 @@
 //
 // Everything that must survive a power cut lives in this one file, written
 // with fsync on every commit (never NoSync). A second process that opens the
-// file gets [ErrLocked] after [Options.Timeout] instead of hanging.
+// file gets [ErrLocked] after [Options.Timeout] instead of hanging: Open
+// takes an exclusive flock on <file>.lock (every opener, the packbench CLI
+// included) and holds it until Close, whatever compaction does to the file.
 //
 // # Jobs
 //
@@ -44,6 +46,29 @@
 // [DB.Housekeep] deletes finished jobs past retention, events every
 // consumer acknowledged (or past their own retention), and compacts the file
 // (copy, fsync, atomic rename) when it is much larger than its live data.
+//
+// Compaction runs while the bench prints, not only at start. bbolt reuses
+// free pages, so it is rare (the file must be [Options.CompactRatio] times
+// its live data), but the file is mostly live data (about 0.9 GB at the
+// default retention): copying it on an SD card takes minutes, longer than
+// systemd waits for a start, and a bench that runs for months would never
+// compact. So [DB.Compact] copies with no lock held: from its start every
+// write notes the keys it changes; the copy reads the live file in short
+// read transactions (a long bbolt reader would make a writer that must grow
+// the memory map wait for it) and writes the new file in 4 MB commits. Then,
+// under the write lock for a moment (as long as copying the keys written
+// during the copy takes: milliseconds), it copies the noted keys again as
+// they are now, renames the new file over the old and syncs the directory.
+// A request waits for that moment only (BenchmarkEnqueueDuringCompaction).
+//
+// The file is never unlocked: besides <file>.lock, the new file is opened
+// (taking bbolt's lock) before it is renamed into place and the old one is
+// closed after. A copy that fails or is cancelled is dropped and the old
+// file stays in use. If the directory cannot be synced after the rename, a
+// later write might not survive a power cut, so the DB breaks for good:
+// [DB.Fatal] is closed, [DB.Err] says why and every call returns
+// [ErrBroken]; the process should stop (packbenchd does), and the next Open
+// finds a complete file, old or new.
 //
 // The package is pure: it returns errors and never logs.
 package queue

@@ -11,6 +11,8 @@ var (
 	ErrLocked = errors.New("data file is locked by another process")
 	// ErrClosed: the DB was closed.
 	ErrClosed = errors.New("queue is closed")
+	// ErrBroken: the DB broke for good (see DB.Fatal); restart the process.
+	ErrBroken = errors.New("queue is broken")
 	// ErrEmpty: Claim found no queued job for the printer.
 	ErrEmpty = errors.New("no queued job")
 	// ErrNotFound: no job, record or consumer with that id or key.

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -260,58 +261,303 @@ func (d *DB) Stats(ctx context.Context) (Stats, error) {
 	return s, nil
 }
 
-// Compact rewrites the file without its free pages: copy to a new file,
-// fsync it, rename it over the old one, fsync the directory, reopen.
-// Every other call waits meanwhile. A crash at any point leaves either the
-// old or the new file complete at Path.
+// compactChunk is how much the copy reads in one read transaction and
+// writes in one commit of the new file. Each read transaction ends before
+// the commit's fsync, so none lives long: bbolt makes a writer that must
+// grow the memory map wait for every open reader.
+const compactChunk = 4 << 20
+
+// Compact rewrites the file without its free pages while the queue keeps
+// working (see the package doc): it copies the live file to a new one in
+// short read transactions with no lock held, noting every key written
+// meanwhile; then, under the write lock for a moment, it copies the noted
+// keys again as they are now, renames the copy over the file, syncs the
+// directory and switches to it. The file stays locked throughout. A crash
+// at any point leaves either the old or the new file complete at Path. If
+// the directory cannot be synced after the rename, the DB breaks for good
+// (Fatal).
 func (d *DB) Compact(ctx context.Context) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
+	d.compactMu.Lock()
+	defer d.compactMu.Unlock()
+
+	// Start noting writes with none in flight: whatever the copy reads
+	// from here on either stays as read or is noted.
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.bolt == nil {
-		return ErrClosed
+		err := d.gone()
+		d.mu.Unlock()
+		return err
 	}
+	src, log := d.bolt, newChangeLog()
+	d.changes = log
+	d.mu.Unlock()
+
 	tmp := d.path + ".compact"
 	_ = os.Remove(tmp)
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: d.opts.Timeout})
-	if err != nil {
-		return fmt.Errorf("queue: compact: %w", err)
-	}
-	err = bolt.Compact(dst, d.bolt, 64<<20)
-	if cerr := dst.Close(); err == nil {
-		err = cerr
+	dst, err := d.openBolt(tmp)
+	if err == nil {
+		c := &copier{ctx: ctx, closing: d.closing, log: log, src: src, dst: dst}
+		err = c.run()
 	}
 	if err == nil {
-		err = syncFile(tmp)
+		err = d.hook("copied")
 	}
 	if err != nil {
+		d.mu.Lock()
+		if d.changes == log {
+			d.changes = nil
+		}
+		d.mu.Unlock()
+		if dst != nil {
+			dst.Close()
+			_ = os.Remove(tmp)
+		}
+		return fmt.Errorf("queue: compact: %w", err)
+	}
+	return d.swap(src, dst, tmp, log)
+}
+
+// copier copies every bucket of src into dst, key by key in key order, in
+// chunks: each chunk is read in its own read transaction (its keys and
+// values cloned, so the reader can end before the commit) and committed
+// to dst. Chunks see different moments of src; a key that changed between
+// them was noted by the change log and is copied again at the swap.
+type copier struct {
+	ctx      context.Context
+	closing  <-chan struct{}
+	log      *changeLog
+	src, dst *bolt.DB
+	stx, dtx *bolt.Tx
+	size     int
+	n        int
+	gen      int // counts chunk boundaries: cursors must be found again
+}
+
+func (c *copier) run() (err error) {
+	if err := c.begin(); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	defer func() {
+		if c.stx != nil {
+			_ = c.stx.Rollback()
+		}
+		if c.dtx != nil {
+			_ = c.dtx.Rollback()
+		}
+	}()
+	var names [][]byte
+	if err := c.stx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, bytes.Clone(name))
+		return nil
+	}); err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	for _, name := range names {
+		sb := c.stx.Bucket(name)
+		if sb == nil {
+			continue // gone since (the catch-up deals with it)
+		}
+		nb, err := c.dtx.CreateBucket(name)
+		if err == nil {
+			err = nb.SetSequence(sb.Sequence())
+		}
+		if err == nil {
+			err = c.copyBucket([][]byte{name})
+		}
+		if err != nil {
+			return fmt.Errorf("copy %s: %w", name, err)
+		}
+	}
+	_ = c.stx.Rollback()
+	c.stx = nil
+	err = c.dtx.Commit()
+	c.dtx = nil
+	if err != nil {
+		return fmt.Errorf("copy: %w", err)
+	}
+	return nil
+}
+
+func (c *copier) begin() error {
+	var err error
+	if c.stx, err = c.src.Begin(false); err != nil {
+		return err
+	}
+	c.dtx, err = c.dst.Begin(true)
+	return err
+}
+
+// flush ends the chunk: the reader first, then the commit (with its fsync).
+func (c *copier) flush() error {
+	_ = c.stx.Rollback()
+	c.stx = nil
+	err := c.dtx.Commit()
+	c.dtx = nil
+	if err != nil {
+		return err
+	}
+	if err := c.stopped(); err != nil {
+		return err
+	}
+	c.size = 0
+	c.gen++
+	return c.begin()
+}
+
+func (c *copier) dstBucket(path [][]byte) *bolt.Bucket {
+	b := c.dtx.Bucket(path[0])
+	for _, name := range path[1:] {
+		b = b.Bucket(name)
+	}
+	b.FillPercent = 1 // written in key order: fill every page
+	return b
+}
+
+func srcBucket(tx *bolt.Tx, path [][]byte) *bolt.Bucket {
+	b := tx.Bucket(path[0])
+	for _, name := range path[1:] {
+		if b == nil {
+			return nil
+		}
+		b = b.Bucket(name)
+	}
+	return b
+}
+
+// copyBucket copies the bucket at path (already created in dst), finding
+// its place again after every chunk boundary.
+func (c *copier) copyBucket(path [][]byte) error {
+	sb := srcBucket(c.stx, path)
+	if sb == nil {
+		return nil
+	}
+	db := c.dstBucket(path)
+	gen := c.gen
+	cur := sb.Cursor()
+	k, v := cur.First()
+	for k != nil {
+		key := bytes.Clone(k)
+		if v == nil && sb.Bucket(k) != nil {
+			nb, err := db.CreateBucket(key)
+			if err == nil {
+				err = nb.SetSequence(sb.Bucket(k).Sequence())
+			}
+			if err == nil {
+				err = c.copyBucket(append(path[:len(path):len(path)], key))
+			}
+			if err != nil {
+				return err
+			}
+		} else {
+			if err := db.Put(key, bytes.Clone(v)); err != nil {
+				return err
+			}
+			c.size += len(k) + len(v)
+		}
+		if c.n++; c.n%1024 == 0 {
+			if err := c.stopped(); err != nil {
+				return err
+			}
+		}
+		if c.size >= compactChunk {
+			if err := c.flush(); err != nil {
+				return err
+			}
+		}
+		if c.gen == gen {
+			k, v = cur.Next()
+			continue
+		}
+		// A new chunk (here or in a nested bucket): find our place again.
+		if sb = srcBucket(c.stx, path); sb == nil {
+			return nil
+		}
+		db, gen, cur = c.dstBucket(path), c.gen, sb.Cursor()
+		if k, v = cur.Seek(key); k != nil && bytes.Equal(k, key) {
+			k, v = cur.Next()
+		}
+	}
+	return nil
+}
+
+func (c *copier) stopped() error {
+	if err := ctxErr(c.ctx); err != nil {
+		return err
+	}
+	if c.log.full() {
+		return fmt.Errorf("more than %d keys changed during the copy; try later", maxChanges)
+	}
+	select {
+	case <-c.closing:
+		return ErrClosed
+	default:
+		return nil
+	}
+}
+
+// swap catches the copy up with the writes made since it started and
+// puts it in the file's place, all under the write lock (a moment: the
+// catch-up is as large as what was written during the copy).
+func (d *DB) swap(src, dst *bolt.DB, tmp string, log *changeLog) error {
+	d.mu.Lock()
+	locked := true
+	defer func() {
+		if locked {
+			d.mu.Unlock()
+		}
+	}()
+	d.changes = nil
+	abandon := func(err error) error {
+		dst.Close()
 		_ = os.Remove(tmp)
 		return fmt.Errorf("queue: compact: %w", err)
 	}
-	if err := d.bolt.Close(); err != nil {
-		_ = os.Remove(tmp)
-		d.bolt = nil
-		return fmt.Errorf("queue: compact: close: %w", err)
+	if d.bolt != src {
+		return abandon(d.gone()) // closed while copying
 	}
-	d.bolt = nil
+	err := src.View(func(stx *bolt.Tx) error {
+		return dst.Update(func(dtx *bolt.Tx) error { return log.replay(dtx, stx) })
+	})
+	if err != nil {
+		return abandon(fmt.Errorf("catch up: %w", err))
+	}
+	// dst holds its own bbolt lock since it was opened, and d.lock is
+	// held throughout: whoever opens Path meanwhile finds it locked.
 	if err := os.Rename(tmp, d.path); err != nil {
-		_ = os.Remove(tmp)
-		if oerr := d.openBolt(); oerr != nil {
-			return fmt.Errorf("queue: compact: rename: %w; reopen: %v", err, oerr)
-		}
-		return fmt.Errorf("queue: compact: rename: %w", err)
+		return abandon(fmt.Errorf("rename: %w", err))
 	}
-	if err := syncDir(filepath.Dir(d.path)); err != nil {
-		// The rename may not be durable yet, but both files are complete.
-		if oerr := d.openBolt(); oerr != nil {
-			return fmt.Errorf("queue: compact: sync dir: %w; reopen: %v", err, oerr)
-		}
-		return fmt.Errorf("queue: compact: sync dir: %w", err)
+	err = d.hook("renamed")
+	if err == nil {
+		err = syncDir(filepath.Dir(d.path))
 	}
-	if err := d.openBolt(); err != nil {
-		return fmt.Errorf("queue: compact: reopen: %w", err)
+	if err != nil {
+		// Path names the copy, but maybe not durably: a write to it could
+		// be lost at the next power cut, and the old file is no longer at
+		// Path. Stop writing; a restart opens whichever file is there.
+		ferr := fmt.Errorf("compaction replaced %s but could not make it durable (sync directory: %w); restart to reopen it", d.path, err)
+		d.breakDB(ferr)
+		dst.Close()
+		src.Close()
+		return fmt.Errorf("queue: compact: %w", ferr)
+	}
+	d.bolt = dst
+	locked = false
+	d.mu.Unlock()
+	// src is unreachable now (every call takes d.bolt under d.mu) and no
+	// transaction is open on it; unmapping it takes a while, so not under
+	// the lock.
+	if err := src.Close(); err != nil {
+		return fmt.Errorf("queue: compact: close the old file: %w", err)
 	}
 	return nil
+}
+
+func (d *DB) hook(step string) error {
+	if d.opts.CompactHook == nil {
+		return nil
+	}
+	return d.opts.CompactHook(step)
 }

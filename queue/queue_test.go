@@ -411,8 +411,8 @@ func TestNewFileLeavesNoTemporaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 1 || ents[0].Name() != "q.db" {
-		t.Fatalf("dir holds %v, want only q.db", ents)
+	if len(ents) != 2 || ents[0].Name() != "q.db" || ents[1].Name() != "q.db.lock" {
+		t.Fatalf("dir holds %v, want only q.db and its lock file q.db.lock", ents)
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // Record kinds other packages use. Any kind name passing the rules
@@ -161,7 +159,7 @@ func (tx *Tx) NextCounter(name string) (uint64, error) {
 // Counter returns the current value of counter name (0 if never used).
 func (tx *Tx) Counter(name string) uint64 { return counterValue(tx.bucket(bCounters), name) }
 
-func counterValue(b *bolt.Bucket, name string) uint64 {
+func counterValue(b *bucket, name string) uint64 {
 	if v := b.Get([]byte(name)); len(v) == 8 {
 		return binary.BigEndian.Uint64(v)
 	}

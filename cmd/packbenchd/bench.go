@@ -39,6 +39,8 @@ type benchOptions struct {
 	Getenv func(string) string
 	// PrinterGrace replaces shutdownPrinter when > 0.
 	PrinterGrace time.Duration
+	// CompactHook is the queue's compaction test hook (queue.Options).
+	CompactHook func(step string) error
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -77,7 +79,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		}
 	}()
 
-	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), &queue.Options{Timeout: queueOpenWait})
+	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), &queue.Options{Timeout: queueOpenWait, CompactHook: b.opts.CompactHook})
 	if err != nil {
 		if errors.Is(err, queue.ErrLocked) {
 			return nil, fmt.Errorf("open queue: %w (is another packbenchd running on %s?)", err, cfg.Bench.DataDir)
@@ -223,6 +225,7 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.feedScale(gctx) })
 	g.Go(func() error { return b.runStation(gctx) })
 	g.Go(func() error { return b.housekeep(gctx) })
+	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
@@ -241,6 +244,10 @@ func (b *bench) run(ctx context.Context) error {
 	err := g.Wait()
 	stopWorkers()
 	workers.Wait()
+	if qerr := b.queueBroken(); qerr != nil {
+		// Whichever part failed first, the broken queue is the cause.
+		return qerr
+	}
 	if err != nil {
 		return err
 	}
@@ -322,6 +329,29 @@ func (b *bench) housekeepOnce(ctx context.Context) {
 		return
 	}
 	b.log.Debug("housekeeping", "labels_deleted", n, "queue", fmt.Sprintf("%+v", rep))
+}
+
+// watchQueue stops the bench when the queue broke for good (a compaction
+// could not make its new file durable): running on would accept jobs it
+// cannot record. systemd restarts the daemon, which reopens the file.
+func (b *bench) watchQueue(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-b.db.Fatal():
+		b.log.Error("queue broken: stopping the bench", "err", b.db.Err())
+		return b.queueBroken()
+	}
+}
+
+// queueBroken is the error run ends with once the queue broke, else nil.
+func (b *bench) queueBroken() error {
+	select {
+	case <-b.db.Fatal():
+		return fmt.Errorf("queue broken, stopping the bench: %w", b.db.Err())
+	default:
+		return nil
+	}
 }
 
 // alive is the watchdog's check: the queue answers a read.
