@@ -392,7 +392,11 @@ func (m *MQTT) clientOptions() (*paho.ClientOptions, error) {
 		SetCleanSession(false). // the broker keeps our subscriptions and unacked pushes
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
+		// Order matters: paho calls route on its one incoming goroutine,
+		// in the order the broker delivered, so pushes reach the fifo (and
+		// the queue, and the events topic) in publish order. route never
+		// blocks, so this cannot stall paho's incoming path.
+		SetOrderMatters(true).
 		SetAutoAckDisabled(true).
 		SetKeepAlive(time.Duration(m.cfg.KeepAlive)).
 		SetPingTimeout(10*time.Second).
@@ -417,8 +421,10 @@ func withAuth(o *paho.ClientOptions, cfg Config) (*paho.ClientOptions, error) {
 	return o, nil
 }
 
-// route is paho's handler for every message. It never blocks: messages go
-// to bounded workers, and one that does not fit stays unacknowledged.
+// route is paho's handler for every message, called in delivery order on
+// paho's incoming goroutine. It never blocks (that would stall every
+// message and PUBACK of the connection): messages go to bounded workers in
+// order, and one that does not fit stays unacknowledged.
 func (m *MQTT) route(gen uint64, msg paho.Message) {
 	topic := msg.Topic()
 	switch {

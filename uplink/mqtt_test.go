@@ -3,6 +3,7 @@ package uplink
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -264,4 +265,62 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPushesInPublishOrder: hundreds of pushes published in one burst by
+// one publisher at QoS 1 are committed in publish order (job ids rise with
+// it), their job.queued events leave in that order, and the bench prints
+// them in that order.
+func TestPushesInPublishOrder(t *testing.T) {
+	const n = 300
+	url := startMochi(t)
+	c := testClient(t, url, "cloud", true)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-ord/events", events)
+	b := startBench(t, url, "bench-ord", benchOptions{print: true})
+	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+
+	publishMany(t, c, "packbench/bench-ord/jobs/push", pushPayloads(t, "ord", n))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := b.emu.WaitLabels(ctx, n); err != nil {
+		t.Fatalf("labels at the emulator: %v (got %d)", err, len(b.emu.Labels()))
+	}
+
+	var prev queue.JobID
+	for i := range n {
+		key := fmt.Sprintf("mqtt:ord-%04d", i)
+		j, err := b.db.JobByKey(context.Background(), key)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if i > 0 && j.ID <= prev {
+			t.Fatalf("%s committed as job %v, not after %v: pushes were taken out of publish order", key, j.ID, prev)
+		}
+		prev = j.ID
+	}
+	for i, l := range b.emu.Labels() {
+		if want := fmt.Sprintf("ord-%04d", i); labelID(l) != want {
+			t.Fatalf("label %d is %q, want %q: printed out of publish order", i, labelID(l), want)
+		}
+	}
+	got := events.Wait(t, 30*time.Second, "every job.queued event", func(m []paho.Message) bool {
+		k := 0
+		for _, ev := range decodeEvents(t, m) {
+			if ev.Type == queue.EventJobQueued {
+				k++
+			}
+		}
+		return k >= n
+	})
+	i := 0
+	for _, ev := range decodeEvents(t, got) {
+		if ev.Type != queue.EventJobQueued {
+			continue
+		}
+		if want := fmt.Sprintf("mqtt:ord-%04d", i); ev.Key != want {
+			t.Fatalf("job.queued event %d is for %q, want %q", i, ev.Key, want)
+		}
+		i++
+	}
 }
