@@ -46,9 +46,10 @@
 // certificate is reported as ErrUntrusted naming the CA file.
 //
 // Home Assistant discovery (ha_discovery, off by default) publishes one
-// retained device message at homeassistant/device/<id>/config: weight
-// sensor, printer status, queue depth, test-print and tare buttons and the
-// firmware update entity.
+// retained device message at homeassistant/device/<id>/config: printer
+// status and queue depth, the weight sensor when the link publishes
+// weights, and test-print and tare buttons when the Commands answer them
+// (CommandVerbs). Nothing is advertised that the bench does not answer.
 //
 // Status reports whether the link is up and, when it is not, why (the
 // daemon's health shows it).

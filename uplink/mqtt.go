@@ -28,16 +28,23 @@ type Commands interface {
 
 // Command verbs the daemon is expected to implement (cmd/<verb>).
 const (
-	VerbPing           = "ping" // answered by the link itself
-	VerbReprint        = "reprint"
-	VerbCancel         = "cancel"
-	VerbRetry          = "retry"
-	VerbTare           = "tare"
-	VerbZero           = "zero"
-	VerbTestPrint      = "test-print"
-	VerbConfigGet      = "config-get"
-	VerbFirmwareUpdate = "firmware-update"
+	VerbPing      = "ping" // answered by the link itself
+	VerbReprint   = "reprint"
+	VerbCancel    = "cancel"
+	VerbRetry     = "retry"
+	VerbTare      = "tare"
+	VerbZero      = "zero"
+	VerbTestPrint = "test-print"
+	VerbConfigGet = "config-get"
 )
+
+// CommandVerbs is a Commands that says which verbs it answers. Home
+// Assistant discovery advertises a button only for a verb the bench's
+// Commands list this way, so nothing it offers is answered "unknown
+// command verb".
+type CommandVerbs interface {
+	Verbs() []string
+}
 
 // StateSource gives the bench's current state for the retained state
 // topic. State must be cheap and safe to call from any goroutine.

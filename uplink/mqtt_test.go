@@ -76,6 +76,8 @@ func (fakeState) State() BenchState {
 
 type echoCommands struct{}
 
+func (echoCommands) Verbs() []string { return []string{VerbTare} }
+
 func (echoCommands) Do(_ context.Context, verb string, args json.RawMessage) (any, error) {
 	if verb != VerbTare {
 		return nil, ErrUnknownVerb
@@ -112,9 +114,16 @@ func TestLinkInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmps, _ := d["cmps"].(map[string]any)
-	for _, k := range []string{"weight", "printer", "queue_depth", "test_print", "tare", "firmware"} {
+	for _, k := range []string{"weight", "printer", "queue_depth", "tare"} {
 		if _, ok := cmps[k]; !ok {
 			t.Errorf("discovery lacks component %q", k)
+		}
+	}
+	// Only what this bench answers: its commands do not test-print, and
+	// there is no firmware command.
+	for _, k := range []string{"test_print", "firmware"} {
+		if _, ok := cmps[k]; ok {
+			t.Errorf("discovery advertises %q, which this bench does not answer", k)
 		}
 	}
 

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -333,6 +335,26 @@ func countLabel(emu *devicetest.Emulator, id string) int {
 	return n
 }
 
+// TestMQTTNoTestHookInProduction: the binary built without the
+// packbench_testhooks tag carries no trace of the crash hook, so no
+// environment variable can make a bench exit after a commit.
+func TestMQTTNoTestHookInProduction(t *testing.T) {
+	for _, c := range []struct {
+		bin  string
+		want bool
+	}{{daemonBin, false}, {hooksBin, true}} {
+		b, err := os.ReadFile(c.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{testExitAfterCommitEnv, "TEST HOOK: exiting after the commit"} {
+			if got := bytes.Contains(b, []byte(s)); got != c.want {
+				t.Errorf("%s contains %q: %v, want %v", filepath.Base(c.bin), s, got, c.want)
+			}
+		}
+	}
+}
+
 // TestMQTTKilledBeforeAck: the daemon dies (test hook) after committing a
 // pushed job and before acknowledging it; the broker redelivers the push
 // to the restarted daemon, which recognises the job, and it prints once.
@@ -342,7 +364,7 @@ func TestMQTTKilledBeforeAck(t *testing.T) {
 	dir := t.TempDir()
 	cfg := benchConfig(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-k\"\n", mq.URL()))
 	env := []string{"PACKBENCH_API_KEY=" + mqttTestKey}
-	d := startDaemon(t, dir, append(env, testExitAfterCommitEnv+"=1"), "--config", cfg)
+	d := startDaemonBin(t, hooksBin, dir, append(env, testExitAfterCommitEnv+"=1"), "--config", cfg)
 	waitLink(t, d, "connected", connected)
 	cloud := testClient(t, mq.Port(), "cloud")
 	if tok := cloud.Publish("packbench/bench-k/jobs/push", 1, false, pushPayload(t, uplink.PushJob{ID: "crash-1", Type: uplink.PushZPL, ZPL: zplFor("crash-1")})); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
@@ -358,7 +380,7 @@ func TestMQTTKilledBeforeAck(t *testing.T) {
 		t.Fatalf("daemon exit %v, want status 3 from the hook\n%s", d.err, d.log())
 	}
 
-	d2 := startDaemon(t, dir, env, "--config", cfg)
+	d2 := startDaemonBin(t, hooksBin, dir, env, "--config", cfg)
 	d2.key = mqttTestKey
 	if strings.Contains(d2.log(), "TEST HOOK") {
 		t.Fatal("the test hook is on without its variable")
