@@ -14,6 +14,7 @@ import (
 	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
@@ -384,5 +385,63 @@ func TestWeightRateLimit(t *testing.T) {
 	weight.Wait(t, 10*time.Second, "4000 at once", last(4000))
 	if got := mgs(); !slices.Equal(got, []int64{3000, 3019, 4000}) {
 		t.Fatalf("weights %v, want [3000 3019 4000]", got)
+	}
+}
+
+// TestOrderPushConflictOverMQTT: through the link and the bench's intake,
+// an order pushed twice with the same id is one order; pushed again with
+// different content it is refused with a push.rejected event naming the
+// field, and the order keeps its first content.
+func TestOrderPushConflictOverMQTT(t *testing.T) {
+	url := startMochi(t)
+	var st *station.Station
+	b := startBench(t, url, "bench-oc", benchOptions{deps: func(d *Deps) {
+		var err error
+		if st, err = station.New(d.Queue, &station.Options{Printers: []string{"p1"}}); err != nil {
+			t.Fatal(err)
+		}
+		if d.Intake, err = NewStationIntake(st, d.Queue, nil); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	c := testClient(t, url, "cloud", true)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-oc/events", events)
+	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+
+	order := `{"ship_to":{"name":"Ada Lovelace","street1":"12 St James Sq","city":"London","zip":"SW1Y 4JH","country":"GB"}}`
+	other := strings.Replace(order, "Ada Lovelace", "Charles Babbage", 1)
+	for _, body := range []string{order, order, other} {
+		publish(t, c, "packbench/bench-oc/jobs/push", false, PushJob{ID: "o-1", Type: PushOrder, Order: json.RawMessage(body)})
+	}
+	// Pushes are taken in order: once the marker's event is out, so is
+	// every answer before it.
+	publish(t, c, "packbench/bench-oc/jobs/push", false, PushJob{ID: "marker", Type: PushZPL, ZPL: zplFor("marker")})
+	got := events.Wait(t, 10*time.Second, "the marker's job.queued", func(m []paho.Message) bool {
+		return slices.ContainsFunc(decodeEvents(t, m), func(ev Event) bool { return ev.Key == "mqtt:marker" })
+	})
+	var created int
+	var rejected []RejectedData
+	for _, ev := range decodeEvents(t, got) {
+		switch ev.Type {
+		case station.EventOrderCreated:
+			created++
+		case EventPushRejected:
+			var rd RejectedData
+			if err := json.Unmarshal(ev.Data, &rd); err != nil {
+				t.Fatal(err)
+			}
+			rejected = append(rejected, rd)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d order.created events, want 1", created)
+	}
+	if len(rejected) != 1 || rejected[0].PushID != "o-1" || rejected[0].Field != "order.ship_to" || !strings.Contains(rejected[0].Rule, "already pushed with a different ship_to") {
+		t.Errorf("rejections %+v, want one for o-1 naming order.ship_to", rejected)
+	}
+	o, err := st.Order(context.Background(), "o-1")
+	if err != nil || o.ShipTo.Name != "Ada Lovelace" {
+		t.Errorf("order o-1: %+v %v, want its first content", o.ShipTo, err)
 	}
 }
