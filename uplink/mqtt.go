@@ -170,7 +170,11 @@ type MQTT struct {
 	broker string
 	t      topics
 
-	gen      atomic.Uint64 // connection generation: pushes of older ones are redelivered, so skipped
+	gen atomic.Uint64 // connection generation: pushes of older ones are redelivered, so skipped
+	// stalled is a generation one of whose pushes was left unacknowledged:
+	// its later pushes are left too, so none overtakes it (the broker
+	// redelivers them all, in order, on the next connection).
+	stalled  atomic.Uint64
 	pushes   *fifo
 	commands chan paho.Message
 	recycle  chan struct{} // ask runOnce to reconnect (a push could not be taken)
@@ -436,10 +440,13 @@ func (m *MQTT) route(gen uint64, msg paho.Message) {
 	topic := msg.Topic()
 	switch {
 	case topic == m.t.push || topic == m.t.pool:
+		if gen == m.stalled.Load() {
+			return // not acked: redelivered after the push that stalled this connection
+		}
 		if !m.pushes.put(pushItem{gen, msg}) {
 			// Not acked: the broker redelivers it once we reconnect.
 			m.log.Warn("mqtt: push buffer full: leaving the push unacknowledged and reconnecting", "topic", topic)
-			kick(m.recycle)
+			m.stall(gen)
 		}
 	case strings.HasPrefix(topic, m.t.cmd):
 		select {
@@ -461,14 +468,21 @@ func (m *MQTT) pushWorker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if it.gen != m.gen.Load() {
-			continue // its connection is gone: the broker redelivers it on this one
+		if it.gen != m.gen.Load() || it.gen == m.stalled.Load() {
+			continue // the broker redelivers it on the next connection, in order
 		}
-		m.handlePush(ctx, it.msg)
+		m.handlePush(ctx, it.gen, it.msg)
 	}
 }
 
-func (m *MQTT) handlePush(ctx context.Context, msg paho.Message) {
+// stall leaves the rest of connection gen's pushes unacknowledged and asks
+// for a reconnect, so the broker redelivers them in their order.
+func (m *MQTT) stall(gen uint64) {
+	m.stalled.Store(gen)
+	kick(m.recycle)
+}
+
+func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
 	job, err := DecodePush(msg.Payload())
 	job.Pool = msg.Topic() == m.t.pool
 	var res PushResult
@@ -480,13 +494,13 @@ func (m *MQTT) handlePush(ctx context.Context, msg paho.Message) {
 			return // shutting down: the broker redelivers
 		}
 		if !rejection(err) {
-			m.log.Warn("mqtt: push not taken: leaving it unacknowledged", "id", job.ID, "err", err)
-			kick(m.recycle)
+			m.log.Warn("mqtt: push not taken: leaving it and the pushes after it unacknowledged", "id", job.ID, "err", err)
+			m.stall(gen)
 			return
 		}
 		if rerr := m.reject(ctx, job, msg.Topic(), err); rerr != nil {
 			m.log.Error("mqtt: record push rejection", "id", job.ID, "err", rerr)
-			kick(m.recycle)
+			m.stall(gen)
 			return
 		}
 		m.log.Info("mqtt: push rejected", "id", job.ID, "err", err)
