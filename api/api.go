@@ -65,8 +65,12 @@ type Options struct {
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
-	// Now is the clock for uptime; nil means time.Now.
+	// Now is the clock for uptime and the event streams' reading
+	// interval; nil means time.Now.
 	Now func() time.Time
+	// After is what the reading interval waits on (tests inject a manual
+	// clock with Now); nil means time.After.
+	After func(time.Duration) <-chan time.Time
 }
 
 // Server is the HTTP API. It is an http.Handler serving /api/v1/... and
@@ -113,6 +117,9 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.After == nil {
+		o.After = time.After
 	}
 	switch {
 	case deps.Queue == nil:

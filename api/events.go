@@ -82,7 +82,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		if sw.event(EventReading, rd) != nil {
 			return nil
 		}
-		last, lastAt, haveLast = rd, time.Now(), true
+		last, lastAt, haveLast = rd, s.opt.Now(), true
 	}
 	if sw.comment("ok") != nil {
 		return nil
@@ -90,13 +90,10 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 
 	heartbeat := time.NewTicker(s.opt.Heartbeat)
 	defer heartbeat.Stop()
-	throttle := time.NewTimer(0)
-	if !throttle.Stop() {
-		<-throttle.C
-	}
+	var throttle <-chan time.Time // armed while a reading waits out the interval
 	var pending *scale.Reading
 	send := func(rd scale.Reading) error {
-		last, lastAt, haveLast, pending = rd, time.Now(), true, nil
+		last, lastAt, haveLast, pending = rd, s.opt.Now(), true, nil
 		return sw.event(EventReading, rd)
 	}
 	for {
@@ -111,15 +108,16 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 				pending = nil // back to what the client already has
 				continue
 			}
-			if wait := s.opt.ReadingInterval - time.Since(lastAt); haveLast && wait > 0 {
-				if pending == nil {
-					throttle.Reset(wait)
+			if wait := s.opt.ReadingInterval - s.opt.Now().Sub(lastAt); haveLast && wait > 0 {
+				if throttle == nil {
+					throttle = s.opt.After(wait)
 				}
 				pending = &rd
 				continue
 			}
 			err = send(rd)
-		case <-throttle.C:
+		case <-throttle:
+			throttle = nil
 			if pending != nil {
 				err = send(*pending)
 			}

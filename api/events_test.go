@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/api"
+	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -185,27 +186,58 @@ func TestEventStream(t *testing.T) {
 }
 
 func TestEventStreamThrottlesReadings(t *testing.T) {
-	// A long interval: of many changes in a burst, the first goes out at
-	// once and the newest after the interval; none in between.
-	b := newBench(t, &benchOptions{opts: &api.Options{ReadingInterval: 300 * time.Millisecond}})
+	// On a manual clock: a burst of changes right after a reading waits
+	// for the interval, and each interval lets out one reading, the newest
+	// the stream has; the last one out is the burst's newest.
+	const interval = 300 * time.Millisecond
+	clk := clocktest.NewClock(time.Unix(1_700_000_000, 0))
+	b := newBench(t, &benchOptions{opts: &api.Options{ReadingInterval: interval, Now: clk.Now, After: clk.After}})
 	s := b.openStream("", "Authorization", "Bearer "+testKey)
 	s.next("initial reading", named(api.EventReading), nil)
 	s.next("ready", func(ev sseEvent) bool { return ev.comment == "ok" }, nil)
-	// The initial reading was just sent: each of these is within the
-	// interval of it, so only the newest survives.
+	// The initial reading was just sent and the clock does not move by
+	// itself: each of these is within the interval of it.
 	for _, g := range []string{"100", "200", "300", "400"} {
 		b.ok("POST", "/api/v1/scale/sim", `{"grams":`+g+`}`, nil)
 	}
-	var readings []string
-	s.next("the newest reading", func(ev sseEvent) bool {
-		return ev.name == api.EventReading && strings.Contains(ev.data, `"milligrams":400000`)
-	}, func(ev sseEvent) {
-		if ev.name == api.EventReading {
-			readings = append(readings, ev.data)
+	grams := func(ev sseEvent) int64 {
+		var r struct {
+			Milligrams int64 `json:"milligrams"`
 		}
-	})
-	if len(readings) > 2 {
-		t.Fatalf("%d readings for a burst of 4 within one interval, want the newest (and at most one before it):\n%s", len(readings), strings.Join(readings, "\n"))
+		if err := json.Unmarshal([]byte(ev.data), &r); err != nil {
+			t.Fatalf("reading %q: %v", ev.data, err)
+		}
+		return r.Milligrams / 1000
+	}
+	var sent []int64
+	for len(sent) == 0 || sent[len(sent)-1] != 400 {
+		if len(sent) == 4 {
+			t.Fatalf("readings %v: the burst's newest (400 g) never went out", sent)
+		}
+		// A held reading arms the throttle on the clock.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := clk.WaitWaiters(ctx, 1)
+		cancel()
+		if err != nil {
+			t.Fatalf("after readings %v: no reading waits for the interval: %v", sent, err)
+		}
+		// Nothing gets out before the interval has passed.
+		for drained := false; !drained; {
+			select {
+			case ev := <-s.events:
+				if ev.name == api.EventReading {
+					t.Fatalf("reading %s sent within the interval of the one before (sent so far %v)", ev.data, sent)
+				}
+			default:
+				drained = true
+			}
+		}
+		clk.Advance(interval)
+		g := grams(s.next("the reading held for the interval", named(api.EventReading), nil))
+		if len(sent) > 0 && g <= sent[len(sent)-1] {
+			t.Fatalf("reading %d g after %v: an older reading went out after a newer one", g, sent)
+		}
+		sent = append(sent, g)
 	}
 }
 

@@ -50,6 +50,25 @@ func fieldErr(field, format string, args ...any) error {
 	return &FieldError{Field: field, Rule: fmt.Sprintf(format, args...)}
 }
 
+// OrderExistsError: CreateOrder found an order with that id already.
+// Differs names the first field the caller gave (its JSON name, such as
+// "ship_to") whose stored value differs from the new order's; it is empty
+// when the two are the same order, as when a create is repeated.
+type OrderExistsError struct {
+	ID      string
+	Differs string
+}
+
+func (e *OrderExistsError) Error() string {
+	if e.Differs == "" {
+		return fmt.Sprintf("conflict: order %q already exists", e.ID)
+	}
+	return fmt.Sprintf("conflict: order %q already exists with a different %s", e.ID, e.Differs)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *OrderExistsError) Is(target error) bool { return target == ErrConflict }
+
 // CarrierError is a carrier's refusal or failure. Message is the
 // upstream's own words (for a 4xx) or what went wrong reaching it; it is
 // shown to the packer and returned by the API as is.

@@ -225,8 +225,9 @@ func seqKey(n uint64) string { return fmt.Sprintf("%020d", n) }
 
 // CreateOrder validates and stores a new order, with its identifiers
 // indexed and an order.created event, in one transaction. An empty ID is
-// assigned ("SO000001"). An id already used, or an identifier that finds
-// another order still waiting for parcels, is ErrConflict; identifiers of
+// assigned ("SO000001"). An id already used is an *OrderExistsError saying
+// whether the stored order differs; it and an identifier that finds
+// another order still waiting for parcels are ErrConflict; identifiers of
 // shipped or cancelled orders are taken over (totes and LPNs are reused).
 func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	if err := ctx.Err(); err != nil {
@@ -250,8 +251,9 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 		if o.ID == "" {
 			o.ID = fmt.Sprintf("%s%0*d", orderIDPrefix, orderIDDigitsMin, seq)
 		}
-		if _, err := tx.GetRecord(kindOrders, o.ID); err == nil {
-			return fmt.Errorf("%w: order %q already exists", ErrConflict, o.ID)
+		var stored Order
+		if err := getJSON(tx, kindOrders, o.ID, &stored); err == nil {
+			return &OrderExistsError{ID: o.ID, Differs: orderDiffers(stored, o)}
 		} else if !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
@@ -281,6 +283,43 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	s.log.Info("order created", "order", o.ID, "packages", o.Packages)
 	s.autoArmIfIdle(ctx)
 	return o, nil
+}
+
+// orderDiffers names the first input field (its JSON name) in which
+// order b differs from the stored order a; "" when every field the caller
+// gave is the same (what the station sets, status and counts, is not
+// compared). b is normalized as CreateOrder stores it.
+func orderDiffers(a, b Order) string {
+	for _, f := range []struct {
+		name string
+		a, b any
+	}{
+		{"partner_order_id", a.PartnerOrderID, b.PartnerOrderID},
+		{"associated_identifiers", emptyNil(a.AssociatedIdentifiers), emptyNil(b.AssociatedIdentifiers)},
+		{"ship_to", a.ShipTo, b.ShipTo},
+		{"ship_from", a.ShipFrom, b.ShipFrom},
+		{"service", a.Service, b.Service},
+		{"packages", a.Packages, b.Packages},
+		{"lines", emptyNil(a.Lines), emptyNil(b.Lines)},
+		{"source", a.Source, b.Source},
+		{"seed", a.Seed, b.Seed},
+	} {
+		// Compared as stored (JSON): a seed's spacing is not a difference.
+		ja, erra := json.Marshal(f.a)
+		jb, errb := json.Marshal(f.b)
+		if erra != nil || errb != nil || !bytes.Equal(ja, jb) {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// emptyNil makes an empty slice nil: omitted and [] are the same input.
+func emptyNil[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }
 
 // normalize upper-cases the country codes.

@@ -74,8 +74,17 @@ func TestOrdersPersistAndLookups(t *testing.T) {
 	if _, err := st.CreateOrder(ctx, Order{ShipTo: tonyDouglas, AssociatedIdentifiers: []string{"TOTE-7"}}); !errors.Is(err, ErrConflict) {
 		t.Errorf("taken identifier: err = %v, want ErrConflict", err)
 	}
-	if _, err := st.CreateOrder(ctx, Order{ID: "WEB-42", ShipTo: tonyDouglas}); !errors.Is(err, ErrConflict) {
-		t.Errorf("taken id: err = %v, want ErrConflict", err)
+	_, err := st.CreateOrder(ctx, Order{ID: "WEB-42", ShipTo: tonyDouglas})
+	var oe *OrderExistsError
+	if !errors.Is(err, ErrConflict) || !errors.As(err, &oe) || oe.Differs != "" {
+		t.Errorf("taken id, same order: err = %v, want ErrConflict and an OrderExistsError without a difference", err)
+	}
+	// The same id for another order names what differs.
+	other := tonyDouglas
+	other.Zip = "10020"
+	_, err = st.CreateOrder(ctx, Order{ID: "WEB-42", ShipTo: other})
+	if !errors.Is(err, ErrConflict) || !errors.As(err, &oe) || oe.Differs != "ship_to" || !strings.Contains(err.Error(), "different ship_to") {
+		t.Errorf("taken id, other order: err = %v, want an OrderExistsError naming ship_to", err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

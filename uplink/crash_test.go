@@ -203,8 +203,9 @@ func TestKilledBeforeAck(t *testing.T) {
 	}
 	c2.stop(t)
 
-	// A third run gets no k-1 again: an unacknowledged push would be
-	// redelivered before k-3.
+	// A third run gets no k-1 or k-2 again: the broker would redeliver an
+	// unacknowledged push before k-3, and the link takes pushes in the
+	// order they arrive, so its line would come before k-3's.
 	c3 := startChild(t, env...)
 	push("k-3")
 	for _, l := range c3.expect(t, "acked k-3 true") {

@@ -7,7 +7,9 @@
 // from the [mqtt] config section (Config), the queue and the small
 // interfaces it consumes (Intake, Commands, StateSource, a channel of
 // scale readings); Run keeps it up until its context ends. A bench's Intake
-// is StationIntake, which turns pushes into station and queue calls. The client id is
+// is StationIntake, which turns pushes into station and queue calls; its
+// Commands is BenchCommands (reprint, cancel, retry, tare, zero,
+// test-print, config-get). The client id is
 // the device id; the session is persistent (clean session off), so the
 // broker keeps subscriptions and unacknowledged pushes while the bench is
 // away. Topics, all under <prefix>/<device id>/ (prefix "packbench"):
@@ -27,9 +29,13 @@
 // idempotency key ("mqtt:" + id) makes it one job. An invalid push is
 // acknowledged and answered with a push.rejected event naming the field
 // and the rule; a push the intake cannot take now stays unacknowledged and
-// the link reconnects so the broker redelivers it. Handlers never block:
-// messages go to a worker through a queue bounded by what the broker may
-// have in flight.
+// the link reconnects so the broker redelivers it. Pushes are taken in
+// the order the broker delivers them (one publisher's pushes: in publish
+// order), so their jobs and events keep that order: paho calls the
+// handler in order on its one incoming goroutine, and the handler never
+// blocks, handing messages to one worker through a queue bounded by what
+// the broker may have in flight. A pushed order whose id is taken by an
+// order with other content is rejected naming the field.
 //
 // Events leave the outbox in order at QoS 1, each with its id; the
 // consumer cursor ("mqtt") advances only over a contiguous prefix whose
@@ -46,9 +52,10 @@
 // certificate is reported as ErrUntrusted naming the CA file.
 //
 // Home Assistant discovery (ha_discovery, off by default) publishes one
-// retained device message at homeassistant/device/<id>/config: weight
-// sensor, printer status, queue depth, test-print and tare buttons and the
-// firmware update entity.
+// retained device message at homeassistant/device/<id>/config: printer
+// status and queue depth, the weight sensor when the link publishes
+// weights, and test-print and tare buttons when the Commands answer them
+// (CommandVerbs). Nothing is advertised that the bench does not answer.
 //
 // Status reports whether the link is up and, when it is not, why (the
 // daemon's health shows it).

@@ -1,16 +1,56 @@
 package uplink
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // discovery is the Home Assistant device discovery message
-// (homeassistant/device/<id>/config, retained): the weight sensor, the
-// printer status, the queue depth, test-print and tare buttons and the
-// firmware update entity, all available while status is "online".
+// (homeassistant/device/<id>/config, retained), all available while status
+// is "online". It advertises only what the bench answers: the printer and
+// queue sensors (the state topic), the weight sensor when weights are
+// published, and the test-print and tare buttons when the Commands say
+// they answer those verbs (CommandVerbs).
 func (m *MQTT) discovery() ([]byte, error) {
 	id := m.cfg.DeviceID
 	base := m.t.base
 	uid := func(s string) string { return "packbench_" + id + "_" + s }
 	press := `{"id":"homeassistant"}`
+	cmps := map[string]any{
+		"printer": map[string]any{
+			"p": "sensor", "unique_id": uid("printer"), "name": "Printer",
+			"state_topic":    m.t.state,
+			"value_template": "{{ value_json.printers[0].state if value_json.printers else 'none' }}",
+		},
+		"queue_depth": map[string]any{
+			"p": "sensor", "unique_id": uid("queue_depth"), "name": "Queue depth",
+			"state_topic": m.t.state, "state_class": "measurement", "unit_of_measurement": "jobs",
+			"value_template": "{{ value_json.queue.depth }}",
+		},
+	}
+	if m.deps.Weights != nil {
+		cmps["weight"] = map[string]any{
+			"p": "sensor", "unique_id": uid("weight"), "name": "Weight",
+			"state_topic": m.t.weight, "device_class": "weight", "unit_of_measurement": "g",
+			"state_class":    "measurement",
+			"value_template": "{{ (value_json.milligrams / 1000) | round(1) }}",
+		}
+	}
+	var verbs []string
+	if cv, ok := m.deps.Commands.(CommandVerbs); ok {
+		verbs = cv.Verbs()
+	}
+	for _, b := range []struct{ key, name, verb string }{
+		{"test_print", "Test print", VerbTestPrint},
+		{"tare", "Tare", VerbTare},
+	} {
+		if slices.Contains(verbs, b.verb) {
+			cmps[b.key] = map[string]any{
+				"p": "button", "unique_id": uid(b.key), "name": b.name,
+				"command_topic": base + "/cmd/" + b.verb, "payload_press": press,
+			}
+		}
+	}
 	msg := map[string]any{
 		"dev": map[string]any{
 			"ids":  []string{"packbench_" + id},
@@ -24,39 +64,7 @@ func (m *MQTT) discovery() ([]byte, error) {
 		"payload_available":     "online",
 		"payload_not_available": "offline",
 		"qos":                   1,
-		"cmps": map[string]any{
-			"weight": map[string]any{
-				"p": "sensor", "unique_id": uid("weight"), "name": "Weight",
-				"state_topic": m.t.weight, "device_class": "weight", "unit_of_measurement": "g",
-				"state_class":    "measurement",
-				"value_template": "{{ (value_json.milligrams / 1000) | round(1) }}",
-			},
-			"printer": map[string]any{
-				"p": "sensor", "unique_id": uid("printer"), "name": "Printer",
-				"state_topic":    m.t.state,
-				"value_template": "{{ value_json.printers[0].state if value_json.printers else 'none' }}",
-			},
-			"queue_depth": map[string]any{
-				"p": "sensor", "unique_id": uid("queue_depth"), "name": "Queue depth",
-				"state_topic": m.t.state, "state_class": "measurement", "unit_of_measurement": "jobs",
-				"value_template": "{{ value_json.queue.depth }}",
-			},
-			"test_print": map[string]any{
-				"p": "button", "unique_id": uid("test_print"), "name": "Test print",
-				"command_topic": base + "/cmd/" + VerbTestPrint, "payload_press": press,
-			},
-			"tare": map[string]any{
-				"p": "button", "unique_id": uid("tare"), "name": "Tare",
-				"command_topic": base + "/cmd/" + VerbTare, "payload_press": press,
-			},
-			"firmware": map[string]any{
-				"p": "update", "unique_id": uid("firmware"), "name": "Firmware",
-				"state_topic":     m.t.state,
-				"value_template":  "{{ {'installed_version': value_json.firmware.installed, 'latest_version': (value_json.firmware.latest or value_json.firmware.installed)} | tojson }}",
-				"command_topic":   base + "/cmd/" + VerbFirmwareUpdate,
-				"payload_install": press,
-			},
-		},
+		"cmps":                  cmps,
 	}
 	return json.Marshal(msg)
 }

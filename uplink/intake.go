@@ -141,7 +141,8 @@ func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
 
 // pushOrder creates the pushed order; the flow prints it when its parcel
 // is weighed. The order's id is the push id when the order has none, so a
-// redelivered push finds the order it created and is not an error.
+// redelivered push finds the order it created and is not an error; the
+// same id with different content is rejected naming the field.
 func (in *StationIntake) pushOrder(ctx context.Context, j PushJob) (PushResult, error) {
 	if j.Printer != "" {
 		return PushResult{}, invalid("printer", "not used with type \"order\": the flow prints to its own printer")
@@ -163,12 +164,18 @@ func (in *StationIntake) pushOrder(ctx context.Context, j PushJob) (PushResult, 
 		o.Source = "mqtt"
 	}
 	created, err := in.st.CreateOrder(ctx, o)
-	if errors.Is(err, station.ErrConflict) {
-		if _, gerr := in.st.Order(ctx, o.ID); gerr == nil {
-			in.committed(j, false)
-			in.log.Info("mqtt push already taken: the order exists (a redelivery or a repeated id)", "id", j.ID, "order", o.ID)
-			return PushResult{Job: o.ID, Created: false}, nil
+	var exists *station.OrderExistsError
+	if errors.As(err, &exists) {
+		if exists.Differs != "" {
+			// The same id for another order: refused, never merged into
+			// (or mistaken for) the order already taken.
+			return PushResult{}, invalid("order."+exists.Differs, "order %q was already pushed with a different %s: an order id names one order; push a new id", o.ID, exists.Differs)
 		}
+		in.committed(j, false)
+		in.log.Info("mqtt push already taken: the order exists (a redelivery or a repeated id)", "id", j.ID, "order", o.ID)
+		return PushResult{Job: o.ID, Created: false}, nil
+	}
+	if errors.Is(err, station.ErrConflict) {
 		return PushResult{}, invalid("order", "%v", err)
 	}
 	if err != nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/packbench/packbench/queue"
@@ -93,5 +95,75 @@ func TestStationIntake(t *testing.T) {
 	}
 	if want := []string{"z1", "z1", "l1", "o1", "o1"}; !slices.Equal(committed, want) {
 		t.Fatalf("AfterCommit ran for %v, want %v", committed, want)
+	}
+}
+
+// TestStationIntakeOrderConflict: an order push repeated with the same
+// content is the same order (a redelivery); the same id with different
+// content is rejected naming the field, and the stored order is left as
+// it was (checked on the reopened queue file).
+func TestStationIntakeOrderConflict(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "q.db")
+	db, err := queue.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	st, err := station.New(db, &station.Options{Printers: []string{"zebra"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var committed []string
+	in, err := NewStationIntake(st, db, &IntakeOptions{AfterCommit: func(j PushJob, created bool) {
+		committed = append(committed, fmt.Sprint(j.ID, " ", created))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order := `{"ship_to":{"name":"Ada Lovelace","street1":"12 St James Sq","city":"London","zip":"SW1Y 4JH","country":"GB"},"lines":[{"sku":"A-1","quantity":2}]}`
+	push := func(body string) (PushResult, error) {
+		return in.Push(ctx, PushJob{ID: "o1", Type: PushOrder, Order: json.RawMessage(body)})
+	}
+	if res, err := push(order); err != nil || !res.Created {
+		t.Fatalf("first push: %+v %v", res, err)
+	}
+	// The same order again, as stored: the country's case and the spacing
+	// are not content.
+	same := strings.Replace(strings.Replace(order, `"GB"`, `"gb"`, 1), `,"lines"`, `, "lines"`, 1)
+	for _, body := range []string{order, same} {
+		if res, err := push(body); err != nil || res.Created || res.Job != "o1" {
+			t.Fatalf("repeated push %s: %+v %v, want the same order", body, res, err)
+		}
+	}
+	for _, tc := range []struct{ body, field string }{
+		{strings.Replace(order, "Ada Lovelace", "Charles Babbage", 1), "order.ship_to"},
+		{strings.Replace(order, `"quantity":2`, `"quantity":3`, 1), "order.lines"},
+		{strings.Replace(order, `}]}`, `}],"packages":2}`, 1), "order.packages"},
+	} {
+		_, err := push(tc.body)
+		var pe *PushError
+		if !errors.As(err, &pe) || pe.Field != tc.field || !strings.Contains(pe.Rule, `order "o1" was already pushed with a different`) {
+			t.Errorf("push of o1 with another %s: %v, want a rejection naming %s", tc.field, err, tc.field)
+		}
+	}
+	if want := []string{"o1 true", "o1 false", "o1 false"}; !slices.Equal(committed, want) {
+		t.Errorf("AfterCommit ran for %v, want %v", committed, want)
+	}
+
+	// Reopened: one order, as first pushed.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if db, err = queue.Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	st, err = station.New(db, &station.Options{Printers: []string{"zebra"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := st.Order(ctx, "o1")
+	if err != nil || o.ShipTo.Name != "Ada Lovelace" || o.Packages != 1 || len(o.Lines) != 1 || o.Lines[0].Quantity != 2 {
+		t.Fatalf("stored order after the conflicting pushes: %+v %v", o, err)
 	}
 }

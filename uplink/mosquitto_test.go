@@ -264,3 +264,51 @@ func TestTransientIntakeErrorRedelivers(t *testing.T) {
 		t.Errorf("queue %v, want one job", counts)
 	}
 }
+
+// failOnceIntake fails the push with one id once, as a full disk would.
+type failOnceIntake struct {
+	zplIntake
+	id     string
+	failed atomic.Bool
+}
+
+func (f *failOnceIntake) Push(ctx context.Context, j PushJob) (PushResult, error) {
+	if j.ID == f.id && f.failed.CompareAndSwap(false, true) {
+		return PushResult{}, errors.New("disk on fire")
+	}
+	return f.zplIntake.Push(ctx, j)
+}
+
+// TestTransientIntakeErrorKeepsOrder: in a burst, a push the intake cannot
+// take now is redelivered, and no push published after it is committed
+// before it: the jobs keep the publish order.
+func TestTransientIntakeErrorKeepsOrder(t *testing.T) {
+	const n = 60
+	mq := uplinktest.StartMosquitto(t, "")
+	in := &failOnceIntake{id: "t-0005"}
+	b := startBench(t, mq.URL(), "bench-t", benchOptions{
+		deps: func(d *Deps) { in.zplIntake = zplIntake{d.Queue}; d.Intake = in },
+	})
+	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+	c := testClient(t, mq.URL(), "cloud", true)
+	publishMany(t, c, "packbench/bench-t/jobs/push", pushPayloads(t, "t", n))
+	waitFor(t, 30*time.Second, fmt.Sprintf("%d jobs", n), func() bool {
+		counts, err := b.db.Counts(context.Background())
+		return err == nil && counts[queue.StateQueued] == n
+	})
+	if !in.failed.Load() {
+		t.Fatal("the intake never failed: the test proves nothing")
+	}
+	var prev queue.JobID
+	for i := range n {
+		key := fmt.Sprintf("mqtt:t-%04d", i)
+		j, err := b.db.JobByKey(context.Background(), key)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if i > 0 && j.ID <= prev {
+			t.Fatalf("%s committed as job %v, not after %v: a push overtook the one the intake failed", key, j.ID, prev)
+		}
+		prev = j.ID
+	}
+}

@@ -30,16 +30,23 @@ type Commands interface {
 
 // Command verbs the daemon is expected to implement (cmd/<verb>).
 const (
-	VerbPing           = "ping" // answered by the link itself
-	VerbReprint        = "reprint"
-	VerbCancel         = "cancel"
-	VerbRetry          = "retry"
-	VerbTare           = "tare"
-	VerbZero           = "zero"
-	VerbTestPrint      = "test-print"
-	VerbConfigGet      = "config-get"
-	VerbFirmwareUpdate = "firmware-update"
+	VerbPing      = "ping" // answered by the link itself
+	VerbReprint   = "reprint"
+	VerbCancel    = "cancel"
+	VerbRetry     = "retry"
+	VerbTare      = "tare"
+	VerbZero      = "zero"
+	VerbTestPrint = "test-print"
+	VerbConfigGet = "config-get"
 )
+
+// CommandVerbs is a Commands that says which verbs it answers. Home
+// Assistant discovery advertises a button only for a verb the bench's
+// Commands list this way, so nothing it offers is answered "unknown
+// command verb".
+type CommandVerbs interface {
+	Verbs() []string
+}
 
 // StateSource gives the bench's current state for the retained state
 // topic. State must be cheap and safe to call from any goroutine.
@@ -165,7 +172,11 @@ type MQTT struct {
 	broker string
 	t      topics
 
-	gen      atomic.Uint64 // connection generation: pushes of older ones are redelivered, so skipped
+	gen atomic.Uint64 // connection generation: pushes of older ones are redelivered, so skipped
+	// stalled is a generation one of whose pushes was left unacknowledged:
+	// its later pushes are left too, so none overtakes it (the broker
+	// redelivers them all, in order, on the next connection).
+	stalled  atomic.Uint64
 	pushes   *fifo
 	commands chan paho.Message
 	recycle  chan struct{} // ask runOnce to reconnect (a push could not be taken)
@@ -394,7 +405,11 @@ func (m *MQTT) clientOptions() (*paho.ClientOptions, error) {
 		SetCleanSession(false). // the broker keeps our subscriptions and unacked pushes
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
-		SetOrderMatters(false).
+		// Order matters: paho calls route on its one incoming goroutine,
+		// in the order the broker delivered, so pushes reach the fifo (and
+		// the queue, and the events topic) in publish order. route never
+		// blocks, so this cannot stall paho's incoming path.
+		SetOrderMatters(true).
 		SetAutoAckDisabled(true).
 		SetKeepAlive(time.Duration(m.cfg.KeepAlive)).
 		SetPingTimeout(10*time.Second).
@@ -419,16 +434,21 @@ func withAuth(o *paho.ClientOptions, cfg Config) (*paho.ClientOptions, error) {
 	return o, nil
 }
 
-// route is paho's handler for every message. It never blocks: messages go
-// to bounded workers, and one that does not fit stays unacknowledged.
+// route is paho's handler for every message, called in delivery order on
+// paho's incoming goroutine. It never blocks (that would stall every
+// message and PUBACK of the connection): messages go to bounded workers in
+// order, and one that does not fit stays unacknowledged.
 func (m *MQTT) route(gen uint64, msg paho.Message) {
 	topic := msg.Topic()
 	switch {
 	case topic == m.t.push || topic == m.t.pool:
+		if gen == m.stalled.Load() {
+			return // not acked: redelivered after the push that stalled this connection
+		}
 		if !m.pushes.put(pushItem{gen, msg}) {
 			// Not acked: the broker redelivers it once we reconnect.
 			m.log.Warn("mqtt: push buffer full: leaving the push unacknowledged and reconnecting", "topic", topic)
-			kick(m.recycle)
+			m.stall(gen)
 		}
 	case strings.HasPrefix(topic, m.t.cmd):
 		select {
@@ -450,14 +470,21 @@ func (m *MQTT) pushWorker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		if it.gen != m.gen.Load() {
-			continue // its connection is gone: the broker redelivers it on this one
+		if it.gen != m.gen.Load() || it.gen == m.stalled.Load() {
+			continue // the broker redelivers it on the next connection, in order
 		}
-		m.handlePush(ctx, it.msg)
+		m.handlePush(ctx, it.gen, it.msg)
 	}
 }
 
-func (m *MQTT) handlePush(ctx context.Context, msg paho.Message) {
+// stall leaves the rest of connection gen's pushes unacknowledged and asks
+// for a reconnect, so the broker redelivers them in their order.
+func (m *MQTT) stall(gen uint64) {
+	m.stalled.Store(gen)
+	kick(m.recycle)
+}
+
+func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
 	job, err := DecodePush(msg.Payload())
 	job.Pool = msg.Topic() == m.t.pool
 	var res PushResult
@@ -469,13 +496,13 @@ func (m *MQTT) handlePush(ctx context.Context, msg paho.Message) {
 			return // shutting down: the broker redelivers
 		}
 		if !rejection(err) {
-			m.log.Warn("mqtt: push not taken: leaving it unacknowledged", "id", job.ID, "err", err)
-			kick(m.recycle)
+			m.log.Warn("mqtt: push not taken: leaving it and the pushes after it unacknowledged", "id", job.ID, "err", err)
+			m.stall(gen)
 			return
 		}
 		if rerr := m.reject(ctx, job, msg.Topic(), err); rerr != nil {
 			m.log.Error("mqtt: record push rejection", "id", job.ID, "err", rerr)
-			kick(m.recycle)
+			m.stall(gen)
 			return
 		}
 		m.log.Info("mqtt: push rejected", "id", job.ID, "err", err)

@@ -3,14 +3,18 @@ package uplink
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
@@ -73,6 +77,8 @@ func (fakeState) State() BenchState {
 
 type echoCommands struct{}
 
+func (echoCommands) Verbs() []string { return []string{VerbTare} }
+
 func (echoCommands) Do(_ context.Context, verb string, args json.RawMessage) (any, error) {
 	if verb != VerbTare {
 		return nil, ErrUnknownVerb
@@ -109,9 +115,16 @@ func TestLinkInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmps, _ := d["cmps"].(map[string]any)
-	for _, k := range []string{"weight", "printer", "queue_depth", "test_print", "tare", "firmware"} {
+	for _, k := range []string{"weight", "printer", "queue_depth", "tare"} {
 		if _, ok := cmps[k]; !ok {
 			t.Errorf("discovery lacks component %q", k)
+		}
+	}
+	// Only what this bench answers: its commands do not test-print, and
+	// there is no firmware command.
+	for _, k := range []string{"test_print", "firmware"} {
+		if _, ok := cmps[k]; ok {
+			t.Errorf("discovery advertises %q, which this bench does not answer", k)
 		}
 	}
 
@@ -220,7 +233,10 @@ func TestLinkInProcess(t *testing.T) {
 	uplinktest.Subscribe(t, late, "packbench/bench-1/state", lateState)
 	lateState.Wait(t, 10*time.Second, "retained state", func(m []paho.Message) bool { return len(m) > 0 && m[0].Retained() })
 
-	// Weights: repeats are not published; a change is.
+	// Weights: repeats are not published; a change is. The state above
+	// came after the connect's republish signal; once the weight loop has
+	// taken it, nothing but the readings below publishes a weight.
+	waitFor(t, 10*time.Second, "the weight loop to see the connection", func() bool { return len(b.link.connects) == 0 })
 	send := func(mg int64) {
 		weights <- scale.Reading{Milligrams: mg, Status: scale.StatusStable, Source: "sim"}
 	}
@@ -240,22 +256,6 @@ func TestLinkInProcess(t *testing.T) {
 	if n1000 != 1 {
 		t.Errorf("weight 1000 published %d times, want once", n1000)
 	}
-
-	// A burst is rate-limited: at most one message per interval, and the
-	// newest value is the one that goes out last.
-	before := len(weight.Snapshot())
-	start := time.Now()
-	for i := range 20 {
-		send(int64(3000 + i))
-	}
-	burst := time.Since(start)
-	weight.Wait(t, 10*time.Second, "the burst's last weight", func(m []paho.Message) bool {
-		return strings.Contains(string(m[len(m)-1].Payload()), `"milligrams":3019,`)
-	})
-	limit := 2 + int(burst/(50*time.Millisecond))
-	if n := len(weight.Snapshot()) - before; n > limit {
-		t.Errorf("a burst of 20 weights over %v gave %d messages, want at most %d (one per 50ms)", burst, n, limit)
-	}
 }
 
 func mustJSON(t testing.TB, v any) string {
@@ -264,4 +264,184 @@ func mustJSON(t testing.TB, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPushesInPublishOrder: hundreds of pushes published in one burst by
+// one publisher at QoS 1 are committed in publish order (job ids rise with
+// it), their job.queued events leave in that order, and the bench prints
+// them in that order.
+func TestPushesInPublishOrder(t *testing.T) {
+	const n = 300
+	url := startMochi(t)
+	c := testClient(t, url, "cloud", true)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-ord/events", events)
+	b := startBench(t, url, "bench-ord", benchOptions{print: true})
+	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+
+	publishMany(t, c, "packbench/bench-ord/jobs/push", pushPayloads(t, "ord", n))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := b.emu.WaitLabels(ctx, n); err != nil {
+		t.Fatalf("labels at the emulator: %v (got %d)", err, len(b.emu.Labels()))
+	}
+
+	var prev queue.JobID
+	for i := range n {
+		key := fmt.Sprintf("mqtt:ord-%04d", i)
+		j, err := b.db.JobByKey(context.Background(), key)
+		if err != nil {
+			t.Fatalf("%s: %v", key, err)
+		}
+		if i > 0 && j.ID <= prev {
+			t.Fatalf("%s committed as job %v, not after %v: pushes were taken out of publish order", key, j.ID, prev)
+		}
+		prev = j.ID
+	}
+	for i, l := range b.emu.Labels() {
+		if want := fmt.Sprintf("ord-%04d", i); labelID(l) != want {
+			t.Fatalf("label %d is %q, want %q: printed out of publish order", i, labelID(l), want)
+		}
+	}
+	got := events.Wait(t, 30*time.Second, "every job.queued event", func(m []paho.Message) bool {
+		k := 0
+		for _, ev := range decodeEvents(t, m) {
+			if ev.Type == queue.EventJobQueued {
+				k++
+			}
+		}
+		return k >= n
+	})
+	i := 0
+	for _, ev := range decodeEvents(t, got) {
+		if ev.Type != queue.EventJobQueued {
+			continue
+		}
+		if want := fmt.Sprintf("mqtt:ord-%04d", i); ev.Key != want {
+			t.Fatalf("job.queued event %d is for %q, want %q", i, ev.Key, want)
+		}
+		i++
+	}
+}
+
+// TestWeightRateLimit: on a manual clock, a burst of weights at one
+// instant gives the first at once and only the newest after the interval;
+// a change after a quiet interval goes out at once.
+func TestWeightRateLimit(t *testing.T) {
+	const interval = 50 * time.Millisecond
+	url := startMochi(t)
+	clk := clocktest.NewClock(time.Unix(1_700_000_000, 0))
+	weights := make(chan scale.Reading)
+	b := startBench(t, url, "bench-w", benchOptions{
+		cfg:  func(c *Config) { c.WeightInterval = Duration(interval) },
+		opts: &Options{Clock: clk},
+		deps: func(d *Deps) { d.Weights = weights },
+	})
+	c := testClient(t, url, "tester", true)
+	state, weight := uplinktest.NewRecorder(), uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-w/state", state)
+	uplinktest.Subscribe(t, c, "packbench/bench-w/weight", weight)
+	// The state is published after the connect's signal to the weight loop;
+	// once the loop has taken that signal, no republish can interleave.
+	state.Wait(t, 10*time.Second, "state", func(m []paho.Message) bool { return len(m) > 0 })
+	waitFor(t, 10*time.Second, "the weight loop to see the connection", func() bool { return len(b.link.connects) == 0 })
+
+	send := func(mg int64) {
+		weights <- scale.Reading{Milligrams: mg, Status: scale.StatusStable, Source: "sim"}
+	}
+	mgs := func() []int64 {
+		var out []int64
+		for _, m := range weight.Snapshot() {
+			var r struct {
+				Milligrams int64 `json:"milligrams"`
+			}
+			if err := json.Unmarshal(m.Payload(), &r); err != nil {
+				t.Fatalf("weight %q: %v", m.Payload(), err)
+			}
+			out = append(out, r.Milligrams)
+		}
+		return out
+	}
+	last := func(mg int64) func([]paho.Message) bool {
+		return func(m []paho.Message) bool {
+			return len(m) > 0 && strings.Contains(string(m[len(m)-1].Payload()), fmt.Sprintf(`"milligrams":%d,`, mg))
+		}
+	}
+
+	for i := range 20 {
+		send(int64(3000 + i))
+	}
+	send(3019) // a repeat: once the loop takes it, it has handled the burst
+	clk.Advance(interval)
+	weight.Wait(t, 10*time.Second, "the burst's newest weight", last(3019))
+	if got := mgs(); !slices.Equal(got, []int64{3000, 3019}) {
+		t.Fatalf("a burst of 20 weights at one instant published %v, want [3000 3019] (the first, then the newest one interval later)", got)
+	}
+
+	// A quiet interval later, a change goes out without waiting.
+	send(3019) // a repeat again: the loop is done with the publish of 3019
+	clk.Advance(interval)
+	send(4000)
+	weight.Wait(t, 10*time.Second, "4000 at once", last(4000))
+	if got := mgs(); !slices.Equal(got, []int64{3000, 3019, 4000}) {
+		t.Fatalf("weights %v, want [3000 3019 4000]", got)
+	}
+}
+
+// TestOrderPushConflictOverMQTT: through the link and the bench's intake,
+// an order pushed twice with the same id is one order; pushed again with
+// different content it is refused with a push.rejected event naming the
+// field, and the order keeps its first content.
+func TestOrderPushConflictOverMQTT(t *testing.T) {
+	url := startMochi(t)
+	var st *station.Station
+	b := startBench(t, url, "bench-oc", benchOptions{deps: func(d *Deps) {
+		var err error
+		if st, err = station.New(d.Queue, &station.Options{Printers: []string{"p1"}}); err != nil {
+			t.Fatal(err)
+		}
+		if d.Intake, err = NewStationIntake(st, d.Queue, nil); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	c := testClient(t, url, "cloud", true)
+	events := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/bench-oc/events", events)
+	waitFor(t, 10*time.Second, "bench connected", b.link.Connected)
+
+	order := `{"ship_to":{"name":"Ada Lovelace","street1":"12 St James Sq","city":"London","zip":"SW1Y 4JH","country":"GB"}}`
+	other := strings.Replace(order, "Ada Lovelace", "Charles Babbage", 1)
+	for _, body := range []string{order, order, other} {
+		publish(t, c, "packbench/bench-oc/jobs/push", false, PushJob{ID: "o-1", Type: PushOrder, Order: json.RawMessage(body)})
+	}
+	// Pushes are taken in order: once the marker's event is out, so is
+	// every answer before it.
+	publish(t, c, "packbench/bench-oc/jobs/push", false, PushJob{ID: "marker", Type: PushZPL, ZPL: zplFor("marker")})
+	got := events.Wait(t, 10*time.Second, "the marker's job.queued", func(m []paho.Message) bool {
+		return slices.ContainsFunc(decodeEvents(t, m), func(ev Event) bool { return ev.Key == "mqtt:marker" })
+	})
+	var created int
+	var rejected []RejectedData
+	for _, ev := range decodeEvents(t, got) {
+		switch ev.Type {
+		case station.EventOrderCreated:
+			created++
+		case EventPushRejected:
+			var rd RejectedData
+			if err := json.Unmarshal(ev.Data, &rd); err != nil {
+				t.Fatal(err)
+			}
+			rejected = append(rejected, rd)
+		}
+	}
+	if created != 1 {
+		t.Errorf("%d order.created events, want 1", created)
+	}
+	if len(rejected) != 1 || rejected[0].PushID != "o-1" || rejected[0].Field != "order.ship_to" || !strings.Contains(rejected[0].Rule, "already pushed with a different ship_to") {
+		t.Errorf("rejections %+v, want one for o-1 naming order.ship_to", rejected)
+	}
+	o, err := st.Order(context.Background(), "o-1")
+	if err != nil || o.ShipTo.Name != "Ada Lovelace" {
+		t.Errorf("order o-1: %+v %v, want its first content", o.ShipTo, err)
+	}
 }

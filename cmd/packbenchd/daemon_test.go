@@ -21,8 +21,9 @@ import (
 )
 
 // daemonBin is packbenchd built once for every test that runs the real
-// process.
-var daemonBin string
+// process: the production binary. hooksBin is the same built with the
+// packbench_testhooks tag, for the test that crashes it on purpose.
+var daemonBin, hooksBin string
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
@@ -36,11 +37,22 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	daemonBin = filepath.Join(dir, "packbenchd")
-	cmd := exec.Command("go", "build", "-o", daemonBin, ".")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build packbenchd:", err)
-		return 1
+	hooksBin = filepath.Join(dir, "packbenchd-testhooks")
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, args := range [][]string{{"build", "-o", daemonBin, "."}, {"build", "-tags", "packbench_testhooks", "-o", hooksBin, "."}} {
+		wg.Go(func() {
+			cmd := exec.Command("go", args...)
+			cmd.Stderr = os.Stderr
+			errs[i] = cmd.Run()
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "build packbenchd:", err)
+			return 1
+		}
 	}
 	return m.Run()
 }
@@ -69,6 +81,12 @@ type daemon struct {
 // socket.
 func startDaemon(t testing.TB, dataDir string, env []string, args ...string) *daemon {
 	t.Helper()
+	return startDaemonBin(t, daemonBin, dataDir, env, args...)
+}
+
+// startDaemonBin is startDaemon with another build of packbenchd.
+func startDaemonBin(t testing.TB, bin, dataDir string, env []string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{t: t, dataDir: dataDir, noteCh: make(chan struct{}), exited: make(chan struct{})}
 	sock := filepath.Join(t.TempDir(), "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
@@ -82,7 +100,7 @@ func startDaemon(t testing.TB, dataDir string, env []string, args ...string) *da
 	if !hasFlag(args, "--listen") {
 		args = append(args, "--listen", "127.0.0.1:0")
 	}
-	d.cmd = exec.Command(daemonBin, args...)
+	d.cmd = exec.Command(bin, args...)
 	// A clean environment: nothing of the developer's PACKBENCH_* leaks in.
 	d.cmd.Env = append([]string{"NOTIFY_SOCKET=" + sock, "HOME=" + dataDir, "PATH=" + os.Getenv("PATH")}, env...)
 	stderr, err := d.cmd.StderrPipe()

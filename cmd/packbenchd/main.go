@@ -4,13 +4,14 @@
 // wires the packages together; the bench's logic lives in station, api,
 // device, scale, queue and uplink.
 //
-// The MQTT wiring (mqtt.go, commands.go; uplink.StationIntake): pushed jobs become
+// The MQTT wiring (mqtt.go; uplink.StationIntake, uplink.BenchCommands): pushed jobs become
 // queue jobs keyed "mqtt:"+id (label specs rendered at [label] size and
 // dpi, images converted, ZPL checked; orders go to the station), cmd/<verb>
 // runs reprint, cancel, retry, tare, zero, test-print and config-get, the
 // retained state follows the printers and the flow, and the health reports
-// the link. One test hook, off unless set: PACKBENCH_TEST_EXIT_AFTER_COMMIT=1
-// (exit after a push's commit, before its acknowledgement).
+// the link. One test hook exists only in a build tagged packbench_testhooks,
+// off unless set: PACKBENCH_TEST_EXIT_AFTER_COMMIT=1 (exit after a push's
+// commit, before its acknowledgement); the production binary has none.
 //
 // With no --config it runs the embedded default: a simulated scale, a spool
 // printer in <data-dir>/spool and the API on localhost:8080.

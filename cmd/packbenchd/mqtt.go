@@ -22,12 +22,6 @@ const (
 	linkStopped      = api.LinkStopped      // the link gave up (see Error); the bench runs without it
 )
 
-// testExitAfterCommitEnv is a TEST HOOK, off unless set to "1": the MQTT
-// intake exits the process (status 3) right after a pushed job is
-// committed and before the push is acknowledged to the broker, so a test
-// can prove the broker redelivers it and the job still prints once.
-const testExitAfterCommitEnv = "PACKBENCH_TEST_EXIT_AFTER_COMMIT"
-
 // finishMQTT gives the link its device id: mqtt.device_id, else [bench]
 // device_id, else one derived from /etc/machine-id; then checks the
 // section. MQTT stays off while the url is empty; a section that sets
@@ -104,20 +98,19 @@ func (b *bench) openMQTT(getenv func(string) string) error {
 	for _, p := range b.cfg.Printers {
 		io.Printers = append(io.Printers, p.Name)
 	}
-	if getenv(testExitAfterCommitEnv) == "1" {
-		b.log.Warn("TEST HOOK " + testExitAfterCommitEnv + "=1: the daemon exits after committing the first pushed job, before acknowledging it")
-		io.AfterCommit = func(j uplink.PushJob, created bool) {
-			b.log.Warn("TEST HOOK: exiting after the commit, before the acknowledgement", "id", j.ID, "created", created)
-			os.Exit(3)
-		}
-	}
+	io.AfterCommit = testHookAfterCommit(b.log, getenv) // nil unless built with the test hooks
 	in, err := uplink.NewStationIntake(b.station, b.db, io)
+	if err != nil {
+		return fmt.Errorf("mqtt: %w", err)
+	}
+	cmds, err := uplink.NewBenchCommands(uplink.CommandDeps{Station: b.station, Jobs: b.db, Scale: b.link, Config: configView{b.cfg}},
+		&uplink.CommandOptions{Printers: io.Printers, About: b.cfg.Bench.Name + ", version " + version})
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
 	weights, cancel := b.link.Subscribe(64)
 	link, err := uplink.New(b.cfg.MQTT, uplink.Deps{
-		Queue: b.db, Intake: in, Commands: &commands{b: b}, State: benchState{b},
+		Queue: b.db, Intake: in, Commands: cmds, State: benchState{b},
 		Weights: weights, Logger: b.log,
 	}, &uplink.Options{Version: version})
 	if err != nil {
@@ -193,6 +186,11 @@ func (b *bench) Links() []api.LinkHealth {
 	b.mqtt.mu.Unlock()
 	return []api.LinkHealth{lh}
 }
+
+// configView is the MQTT config-get command's view of the config.
+type configView struct{ cfg Config }
+
+func (v configView) ConfigView() any { return v.cfg.view() }
 
 // benchState is the link's uplink.StateSource: cheap reads of what the
 // printers' workers, the scale link and the station already hold.

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -18,6 +20,7 @@ import (
 	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink"
 	"github.com/packbench/packbench/uplink/uplinktest"
 )
@@ -333,19 +336,44 @@ func countLabel(emu *devicetest.Emulator, id string) int {
 	return n
 }
 
+// TestMQTTNoTestHookInProduction: the binary built without the
+// packbench_testhooks tag carries no trace of the crash hook, so no
+// environment variable can make a bench exit after a commit.
+func TestMQTTNoTestHookInProduction(t *testing.T) {
+	for _, c := range []struct {
+		bin  string
+		want bool
+	}{{daemonBin, false}, {hooksBin, true}} {
+		b, err := os.ReadFile(c.bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range []string{testExitAfterCommitEnv, "TEST HOOK: exiting after the commit"} {
+			if got := bytes.Contains(b, []byte(s)); got != c.want {
+				t.Errorf("%s contains %q: %v, want %v", filepath.Base(c.bin), s, got, c.want)
+			}
+		}
+	}
+}
+
 // TestMQTTKilledBeforeAck: the daemon dies (test hook) after committing a
-// pushed job and before acknowledging it; the broker redelivers the push
-// to the restarted daemon, which recognises the job, and it prints once.
+// pushed order and before acknowledging it; the broker redelivers the push
+// to the restarted daemon, which recognises the order, and its label
+// prints once. The push is an order so that nothing is there to print
+// before the crash: a pushed print job could be claimed by the printer
+// worker in the instant before the exit, and a job caught mid-send is
+// (rightly) recovered as uncertain, not printed.
 func TestMQTTKilledBeforeAck(t *testing.T) {
 	mq := uplinktest.StartMosquitto(t, "")
 	emu, addr := emulator(t, nil)
 	dir := t.TempDir()
 	cfg := benchConfig(t, dir, addr, fmt.Sprintf("[mqtt]\nurl = %q\ndevice_id = \"bench-k\"\n", mq.URL()))
 	env := []string{"PACKBENCH_API_KEY=" + mqttTestKey}
-	d := startDaemon(t, dir, append(env, testExitAfterCommitEnv+"=1"), "--config", cfg)
+	d := startDaemonBin(t, hooksBin, dir, append(env, testExitAfterCommitEnv+"=1"), "--config", cfg)
 	waitLink(t, d, "connected", connected)
 	cloud := testClient(t, mq.Port(), "cloud")
-	if tok := cloud.Publish("packbench/bench-k/jobs/push", 1, false, pushPayload(t, uplink.PushJob{ID: "crash-1", Type: uplink.PushZPL, ZPL: zplFor("crash-1")})); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+	order := json.RawMessage(`{"ship_to":{"name":"Ada Lovelace","street1":"10 Downing Street","city":"London","zip":"SW1A 1AA","country":"GB"},"associated_identifiers":["LPN-CRASH-1"]}`)
+	if tok := cloud.Publish("packbench/bench-k/jobs/push", 1, false, pushPayload(t, uplink.PushJob{ID: "crash-1", Type: uplink.PushOrder, Order: order})); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatal(tok.Error())
 	}
 	select {
@@ -358,32 +386,35 @@ func TestMQTTKilledBeforeAck(t *testing.T) {
 		t.Fatalf("daemon exit %v, want status 3 from the hook\n%s", d.err, d.log())
 	}
 
-	d2 := startDaemon(t, dir, env, "--config", cfg)
+	d2 := startDaemonBin(t, hooksBin, dir, env, "--config", cfg)
 	d2.key = mqttTestKey
 	if strings.Contains(d2.log(), "TEST HOOK") {
 		t.Fatal("the test hook is on without its variable")
 	}
 	// The broker redelivers the unacknowledged push; the restarted daemon
-	// finds the job committed before the crash.
+	// finds the order committed before the crash.
 	if _, err := d2.waitLog(regexp.MustCompile(`mqtt push already taken.* id=crash-1`), 20*time.Second); err != nil {
 		t.Fatalf("no redelivery recognised: %v\n%s", err, d2.log())
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := emu.WaitLabels(ctx, 1); err != nil {
-		t.Fatal(err)
+	var orders struct {
+		Orders []station.Order `json:"orders"`
 	}
-	id := url0(t, d2, "mqtt:crash-1")
-	poll(t, "crash-1 printed", 20*time.Second, func() (bool, error) {
-		var j queue.Job
-		_, err := d2.call("GET", "/api/v1/jobs/"+id.String(), nil, &j)
-		return j.State == queue.StatePrinted, err
-	})
+	d2.must("GET", "/api/v1/orders", nil, &orders)
+	if len(orders.Orders) != 1 || orders.Orders[0].ID != "crash-1" {
+		t.Fatalf("orders after the redelivery: %+v, want crash-1 once", orders.Orders)
+	}
+	// Its parcel is weighed: one label.
+	d2.must("POST", "/api/v1/flow/scan", map[string]string{"code": "LPN-CRASH-1"}, nil)
+	d2.must("POST", "/api/v1/scale/sim", map[string]any{"grams": 1250}, nil)
+	f := waitFlow(t, d2, "crash-1's label printed", func(f station.FlowState) bool { return f.JobState == queue.StatePrinted })
+	if f.Order == nil || f.Order.ID != "crash-1" {
+		t.Fatalf("flow %+v: want order crash-1", f)
+	}
 	if js := jobs(t, d2, ""); len(js) != 1 {
 		t.Fatalf("%d jobs after the redelivery, want 1: %+v", len(js), js)
 	}
-	if c := countLabel(emu, "crash-1"); c != 1 || len(emu.Labels()) != 1 {
-		t.Fatalf("crash-1 printed %d times (%d labels), want once", c, len(emu.Labels()))
+	if n := len(emu.Labels()); n != 1 {
+		t.Fatalf("%d labels at the emulator, want 1", n)
 	}
 	d2.stop()
 }
