@@ -1,6 +1,7 @@
 package station
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
