@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
+	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
@@ -182,20 +182,21 @@ func decodeArgs(args json.RawMessage, v any) error {
 	if len(bytes.TrimSpace(args)) == 0 || string(bytes.TrimSpace(args)) == "null" {
 		return nil
 	}
-	dec := json.NewDecoder(bytes.NewReader(args))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			return fmt.Errorf("args.%s: must be %s, not %s", te.Field, te.Type, te.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return fmt.Errorf("args.%s: unknown argument", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
-		}
-		return fmt.Errorf("args: %v", err)
+	err := strictjson.Decode(args, v, nil)
+	var se *strictjson.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	switch se.Kind {
+	case strictjson.KindUnknownField:
+		return fmt.Errorf("args.%s: unknown argument", se.Path)
+	case strictjson.KindType:
+		return fmt.Errorf("args.%s: must be %s, not %s", se.Path, se.Want(), se.Got)
+	case strictjson.KindTrailing:
 		return errors.New("args: trailing data after the JSON object")
 	}
-	return nil
+	if se.Path == "" {
+		return fmt.Errorf("args: %s", strings.TrimPrefix(se.Error(), "json: "))
+	}
+	return fmt.Errorf("args.%v", se)
 }

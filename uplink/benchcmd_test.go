@@ -121,7 +121,7 @@ func TestBenchCommands(t *testing.T) {
 		{VerbReprint, `{"id":"x","printer":"p9"}`, `args.printer: "p9": no such printer`},
 		{VerbCancel, `{"job":"nope"}`, `args.job: "nope"`},
 		{VerbCancel, `{"job":"j1","colour":"red"}`, "args.colour: unknown argument"},
-		{VerbRetry, `{"job":42}`, "args.job: must be string"},
+		{VerbRetry, `{"job":42}`, "args.job: must be a string, not number"},
 		{VerbTare, `{"x":1}`, "args.x: unknown argument"},
 		{VerbConfigGet, `{} {}`, "args: trailing data"},
 	} {

@@ -352,9 +352,10 @@ func checkNumber(t reflect.Type, s string, typeErr func(string) *Error) error {
 func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(string) *Error) error {
 	var fields []field
 	var elem reflect.Type
+	isStruct := t != nil && t.Kind() == reflect.Struct // may have no fields at all
 	switch {
 	case t == nil:
-	case t.Kind() == reflect.Struct:
+	case isStruct:
 		fields = fieldsOf(t)
 	case t.Kind() == reflect.Map:
 		elem = t.Elem()
@@ -371,7 +372,7 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 		key, _ := tok.(string)
 		sub := joinPath(path, key)
 		id, ft, required := key, elem, false
-		if fields != nil {
+		if isStruct {
 			f, ok := lookup(fields, key, w.exactCase)
 			if !ok {
 				return &Error{Kind: KindUnknownField, Path: sub, Offset: w.dec.InputOffset()}

@@ -158,6 +158,22 @@ func TestDecodeFills(t *testing.T) {
 	}
 }
 
+// A struct with no fields takes {} and refuses every member (it once
+// panicked, walked as if it were a map).
+func TestEmptyStruct(t *testing.T) {
+	var e *Error
+	if err := Decode([]byte(`{}`), &struct{}{}, nil); err != nil {
+		t.Fatalf("{}: %v", err)
+	}
+	if err := Decode([]byte(`{"x":1}`), &struct{}{}, nil); !errors.As(err, &e) || e.Kind != KindUnknownField || e.Path != "x" {
+		t.Fatalf(`{"x":1}: %v`, err)
+	}
+	var nested struct{ Opts struct{} }
+	if err := Decode([]byte(`{"Opts":{"y":[1]}}`), &nested, nil); !errors.As(err, &e) || e.Kind != KindUnknownField || e.Path != "Opts.y" {
+		t.Fatalf("nested: %v", err)
+	}
+}
+
 func TestSizeLimit(t *testing.T) {
 	in := []byte(`{"id":"` + strings.Repeat("x", 100) + `"}`)
 	var o order
