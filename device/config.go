@@ -16,13 +16,9 @@ const (
 	TransportSpool  = "spool"  // a folder: each job written as <job-id>.zpl
 )
 
-// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
-// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
-type Duration = duration.Duration[durationErr]
-
-type durationErr struct{}
-
-func (durationErr) Err() error { return ErrConfig }
+// Duration is the one config duration type (internal/duration): "300ms"
+// or "5s" in TOML and JSON.
+type Duration = duration.Duration
 
 // PrinterConfig says how to reach one printer. The daemon decodes it from
 // TOML; zero values mean the defaults in the field comments.

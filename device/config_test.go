@@ -84,7 +84,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	var d Duration
-	if err := d.UnmarshalText([]byte("soon")); err == nil || !errors.Is(err, ErrConfig) {
+	if err := d.UnmarshalText([]byte("soon")); err == nil || !strings.Contains(err.Error(), `invalid duration "soon"`) {
 		t.Fatalf("bad duration err = %v", err)
 	}
 }

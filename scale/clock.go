@@ -10,10 +10,6 @@ import (
 // sleeps.
 type Clock = clock.Clock
 
-// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
-// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
-type Duration = duration.Duration[durationErr]
-
-type durationErr struct{}
-
-func (durationErr) Err() error { return ErrConfig }
+// Duration is the one config duration type (internal/duration): "300ms"
+// or "5s" in TOML and JSON.
+type Duration = duration.Duration

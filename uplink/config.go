@@ -12,13 +12,9 @@ import (
 	"github.com/packbench/packbench/internal/duration"
 )
 
-// Duration is a time.Duration written as "300ms" or "5s" in TOML and JSON
-// (internal/duration's, shared by every config); a bad value wraps ErrConfig.
-type Duration = duration.Duration[durationErr]
-
-type durationErr struct{}
-
-func (durationErr) Err() error { return ErrConfig }
+// Duration is the one config duration type (internal/duration): "300ms"
+// or "5s" in TOML and JSON.
+type Duration = duration.Duration
 
 // Config is the [mqtt] section of the daemon's config. The daemon applies
 // the environment (ApplyEnv: PACKBENCH_MQTT_URL…) and fills DeviceID when

@@ -125,7 +125,7 @@ func TestConfigErrors(t *testing.T) {
 		{"unknown printer key", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\nadress = \"x\"\n", nil, ":4:1: unknown key printer.adress"},
 		{"syntax", "[scale\n", nil, ":1:"},
 		{"wrong type", "[api]\nlisten = 8080\n", nil, ":2:10: "},
-		{"bad duration", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\nstatus_timeout = \"2 parsecs\"\n", nil, ":4:18: device: invalid config: duration \"2 parsecs\""},
+		{"bad duration", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\nstatus_timeout = \"2 parsecs\"\n", nil, ":4:18: invalid duration \"2 parsecs\""},
 		{"mqtt unknown key", minimalTOML + "[mqtt]\nbroker = \"tcp://x\"\n", nil, ":8:1: unknown key mqtt.broker"},
 		{"mqtt without url", minimalTOML + "[mqtt]\ndevice_id = \"b1\"\n", nil, "mqtt.url: required when [mqtt] sets anything"},
 		{"mqtt bad url", minimalTOML + "[mqtt]\nurl = \"http://x\"\n", nil, "mqtt.url: scheme \"http\""},
