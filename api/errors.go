@@ -194,39 +194,9 @@ func jsonError(err error) *apiError {
 	if !errors.As(err, &e) {
 		return errorf(http.StatusBadRequest, CodeInvalidJSON, "%v", err)
 	}
-	field := e.Path
-	switch e.Kind {
-	case strictjson.KindEmpty:
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
-	case strictjson.KindSyntax:
-		if errors.Is(e.Err, io.ErrUnexpectedEOF) {
-			return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON: unexpected end of input")
-		}
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "malformed JSON at byte %d: %v", e.Offset, e.Err)
-	case strictjson.KindTrailing:
-		// "{} {}" or "{}x" is a client bug, not something to half-accept.
-		return errorf(http.StatusBadRequest, CodeInvalidJSON, "unexpected data after the JSON value")
-	case strictjson.KindUnknownField, strictjson.KindDuplicate:
-		if field == "" {
-			field = `""` // an empty key still needs a visible name
-		}
-		what := "unknown field "
-		if e.Kind == strictjson.KindDuplicate {
-			what = "duplicate field "
-		}
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field, Message: what + field}
-	case strictjson.KindType:
-		if field == "" {
-			return errorf(http.StatusBadRequest, CodeInvalidJSON, "want a JSON object, got %s", e.Got)
-		}
-		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field,
-			Message: fmt.Sprintf("%s: want %s, got %s", field, e.Want(), e.Got)}
-	case strictjson.KindValue:
-		// Text unmarshalers (job ids, states, units) say what is wrong.
-		if field != "" {
-			return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field,
-				Message: fmt.Sprintf("%s: %v", field, e.Err)}
-		}
+	field := e.Field("")
+	if field == "" {
+		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body: %s", e.Rule())
 	}
-	return errorf(http.StatusBadRequest, CodeInvalidJSON, "%v", err)
+	return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: field, Message: field + ": " + e.Rule()}
 }

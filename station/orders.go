@@ -75,28 +75,7 @@ func jsonFieldError(err error) *FieldError {
 	if !errors.As(err, &e) {
 		return &FieldError{Field: "(body)", Rule: err.Error()}
 	}
-	field := e.Path
-	if field == "" {
-		field = "(body)"
-		if e.Kind == strictjson.KindUnknownField || e.Kind == strictjson.KindDuplicate {
-			field = `""` // an empty key still needs a visible name
-		}
-	}
-	switch e.Kind {
-	case strictjson.KindUnknownField:
-		return &FieldError{Field: field, Rule: "unknown field"}
-	case strictjson.KindDuplicate:
-		return &FieldError{Field: field, Rule: "duplicate field"}
-	case strictjson.KindType:
-		return &FieldError{Field: field, Rule: "must be " + e.Want() + ", not " + e.Got}
-	case strictjson.KindSyntax:
-		return &FieldError{Field: "(body)", Rule: fmt.Sprintf("invalid JSON at byte %d: %v", e.Offset, e.Err)}
-	case strictjson.KindTrailing:
-		return &FieldError{Field: "(body)", Rule: "trailing data after the JSON object"}
-	case strictjson.KindValue:
-		return &FieldError{Field: field, Rule: e.Err.Error()}
-	}
-	return &FieldError{Field: field, Rule: e.Error()}
+	return &FieldError{Field: e.Field("(body)"), Rule: e.Rule()}
 }
 
 // Validate checks an order as given to CreateOrder. Errors are

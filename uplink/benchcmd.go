@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/queue"
@@ -183,20 +182,12 @@ func decodeArgs(args json.RawMessage, v any) error {
 		return nil
 	}
 	err := strictjson.Decode(args, v, nil)
-	var se *strictjson.Error
-	if err == nil || !errors.As(err, &se) {
+	var e *strictjson.Error
+	if err == nil || !errors.As(err, &e) {
 		return err
 	}
-	switch se.Kind {
-	case strictjson.KindUnknownField:
-		return fmt.Errorf("args.%s: unknown argument", se.Path)
-	case strictjson.KindType:
-		return fmt.Errorf("args.%s: must be %s, not %s", se.Path, se.Want(), se.Got)
-	case strictjson.KindTrailing:
-		return errors.New("args: trailing data after the JSON object")
+	if f := e.Field(""); f != "" {
+		return fmt.Errorf("args.%s: %s", f, e.Rule())
 	}
-	if se.Path == "" {
-		return fmt.Errorf("args: %s", strings.TrimPrefix(se.Error(), "json: "))
-	}
-	return fmt.Errorf("args.%v", se)
+	return fmt.Errorf("args: %s", e.Rule())
 }

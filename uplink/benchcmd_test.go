@@ -120,10 +120,10 @@ func TestBenchCommands(t *testing.T) {
 		{VerbReprint, `{}`, "args.id: required"},
 		{VerbReprint, `{"id":"x","printer":"p9"}`, `args.printer: "p9": no such printer`},
 		{VerbCancel, `{"job":"nope"}`, `args.job: "nope"`},
-		{VerbCancel, `{"job":"j1","colour":"red"}`, "args.colour: unknown argument"},
-		{VerbRetry, `{"job":42}`, "args.job: must be a string, not number"},
-		{VerbTare, `{"x":1}`, "args.x: unknown argument"},
-		{VerbConfigGet, `{} {}`, "args: trailing data"},
+		{VerbCancel, `{"job":"j1","colour":"red"}`, "args.colour: unknown field"},
+		{VerbRetry, `{"job":42}`, "args.job: want a string, got number"},
+		{VerbTare, `{"x":1}`, "args.x: unknown field"},
+		{VerbConfigGet, `{} {}`, "args: unexpected data after the JSON value"},
 	} {
 		if _, err := do(tc.verb, tc.args); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s %s: %v, want %q", tc.verb, tc.args, err, tc.want)

@@ -3,11 +3,9 @@ package uplink
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"unicode/utf8"
 
 	"github.com/packbench/packbench/internal/strictjson"
@@ -100,37 +98,7 @@ func jsonPushError(err error) *PushError {
 	if !errors.As(err, &e) {
 		return &PushError{Field: "$", Rule: err.Error()}
 	}
-	field := e.Path
-	if field == "" {
-		field = "$"
-		if e.Kind == strictjson.KindUnknownField || e.Kind == strictjson.KindDuplicate {
-			field = `""` // an empty key still needs a visible path
-		}
-	}
-	switch e.Kind {
-	case strictjson.KindUnknownField:
-		return &PushError{Field: field, Rule: "unknown field"}
-	case strictjson.KindDuplicate:
-		return &PushError{Field: field, Rule: "duplicate field"}
-	case strictjson.KindType:
-		return &PushError{Field: field, Rule: fmt.Sprintf("must be %s, not %s", e.Type, e.Got)}
-	case strictjson.KindSyntax:
-		if errors.Is(e.Err, io.ErrUnexpectedEOF) {
-			return &PushError{Field: "$", Rule: "empty or truncated JSON"}
-		}
-		return &PushError{Field: "$", Rule: fmt.Sprintf("not valid JSON at byte %d: %v", e.Offset, e.Err)}
-	case strictjson.KindEmpty:
-		return &PushError{Field: "$", Rule: "empty or truncated JSON"}
-	case strictjson.KindTrailing:
-		return &PushError{Field: "$", Rule: "trailing data after the JSON object"}
-	case strictjson.KindValue:
-		var be base64.CorruptInputError
-		if errors.As(e.Err, &be) {
-			return &PushError{Field: field, Rule: "must be standard base64"}
-		}
-		return &PushError{Field: field, Rule: e.Err.Error()}
-	}
-	return &PushError{Field: field, Rule: e.Error()}
+	return &PushError{Field: e.Field("$"), Rule: e.Rule()}
 }
 
 // Validate checks the fields of a decoded job.

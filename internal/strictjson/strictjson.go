@@ -72,31 +72,56 @@ type Error struct {
 	Limit int64
 }
 
-// Error reads "lines[1].quantity: want an integer, got string".
+// Error reads "lines[1].quantity: want an integer, got string": the path
+// (when the refusal concerns a member) and the Rule.
 func (e *Error) Error() string {
-	var msg string
+	if e.Path == "" {
+		return "json: " + e.Rule()
+	}
+	return e.Path + ": " + e.Rule()
+}
+
+// Rule says in a client's words which rule was broken, without the path:
+// "unknown field", "want a string, got number", "not valid JSON at byte 7:
+// …". Every intake shows it this way, next to its own name for the field.
+func (e *Error) Rule() string {
 	switch e.Kind {
 	case KindTooLarge:
-		msg = fmt.Sprintf("larger than %d bytes", e.Limit)
+		return fmt.Sprintf("larger than %d bytes", e.Limit)
 	case KindEmpty:
-		msg = "empty: want a JSON value"
+		return "empty: want a JSON value"
 	case KindSyntax:
-		msg = fmt.Sprintf("not valid JSON at byte %d: %v", e.Offset, e.Err)
+		if errors.Is(e.Err, io.ErrUnexpectedEOF) {
+			return "not valid JSON: unexpected end of input"
+		}
+		return fmt.Sprintf("not valid JSON at byte %d: %v", e.Offset, e.Err)
 	case KindTrailing:
-		msg = fmt.Sprintf("unexpected data after the JSON value at byte %d", e.Offset)
+		return fmt.Sprintf("unexpected data after the JSON value at byte %d", e.Offset)
 	case KindType:
-		msg = fmt.Sprintf("want %s, got %s", e.Want(), e.Got)
+		return fmt.Sprintf("want %s, got %s", e.Want(), e.Got)
 	case KindValue:
-		msg = fmt.Sprintf("invalid value: %v", e.Err)
-	case KindMissing:
-		msg = "required"
-	default:
-		msg = e.Kind.String()
+		var be base64.CorruptInputError
+		if errors.As(e.Err, &be) {
+			return "invalid value: want standard base64"
+		}
+		return fmt.Sprintf("invalid value: %v", e.Err)
 	}
-	if e.Path == "" {
-		return "json: " + msg
+	return e.Kind.String() // unknown field, duplicate field, required
+}
+
+// Field names the member for a person: the path, `""` for a member whose
+// key is empty, or whole when the refusal concerns the whole document (its
+// size or syntax, even where the syntax broke inside a member).
+func (e *Error) Field(whole string) string {
+	switch {
+	case e.Kind == KindTooLarge || e.Kind == KindEmpty || e.Kind == KindSyntax || e.Kind == KindTrailing:
+		return whole
+	case e.Path != "":
+		return e.Path
+	case e.Kind == KindUnknownField || e.Kind == KindDuplicate:
+		return `""` // an empty key still needs a visible name
 	}
-	return e.Path + ": " + msg
+	return whole
 }
 
 // Unwrap returns the cause.

@@ -80,8 +80,8 @@ var decodeCases = []struct {
 
 	{"empty", ``, KindEmpty, "", "empty"},
 	{"only space", "  \n", KindEmpty, "", "empty"},
-	{"truncated", `{"id":`, KindSyntax, "id", "unexpected EOF"},
-	{"truncated in array", `{"orderItemQuantities":[{"sku":"A"}`, KindSyntax, "orderItemQuantities", "unexpected EOF"},
+	{"truncated", `{"id":`, KindSyntax, "id", "unexpected end of input"},
+	{"truncated in array", `{"orderItemQuantities":[{"sku":"A"}`, KindSyntax, "orderItemQuantities", "unexpected end of input"},
 	{"missing colon", `{"id" 1}`, KindSyntax, "id", "not valid JSON"},
 	{"trailing comma", `{"id":"a",}`, KindSyntax, "", "not valid JSON"},
 	{"bare word", `nope`, KindSyntax, "", "not valid JSON"},
