@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
@@ -65,12 +66,9 @@ type Options struct {
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
-	// Now is the clock for uptime and the event streams' reading
-	// interval; nil means time.Now.
-	Now func() time.Time
-	// After is what the reading interval waits on (tests inject a manual
-	// clock with Now); nil means time.After.
-	After func(time.Duration) <-chan time.Time
+	// Clock is the time source for uptime and the event streams' reading
+	// interval (tests inject internal/clocktest); nil means clock.Real{}.
+	Clock clock.Clock
 }
 
 // Server is the HTTP API. It is an http.Handler serving /api/v1/... and
@@ -115,11 +113,8 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	if o.ReadingInterval <= 0 {
 		o.ReadingInterval = 100 * time.Millisecond
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.After == nil {
-		o.After = time.After
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
 	switch {
 	case deps.Queue == nil:
@@ -134,7 +129,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.deps.Started.IsZero() {
-		s.deps.Started = o.Now()
+		s.deps.Started = o.Clock.Now()
 	}
 	for i, k := range deps.Keys {
 		if len(k) < 16 || strings.TrimSpace(k) != k {

@@ -82,7 +82,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 		if sw.event(EventReading, rd) != nil {
 			return nil
 		}
-		last, lastAt, haveLast = rd, s.opt.Now(), true
+		last, lastAt, haveLast = rd, s.opt.Clock.Now(), true
 	}
 	if sw.comment("ok") != nil {
 		return nil
@@ -93,7 +93,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	var throttle <-chan time.Time // armed while a reading waits out the interval
 	var pending *scale.Reading
 	send := func(rd scale.Reading) error {
-		last, lastAt, haveLast, pending = rd, s.opt.Now(), true, nil
+		last, lastAt, haveLast, pending = rd, s.opt.Clock.Now(), true, nil
 		return sw.event(EventReading, rd)
 	}
 	for {
@@ -108,9 +108,9 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 				pending = nil // back to what the client already has
 				continue
 			}
-			if wait := s.opt.ReadingInterval - s.opt.Now().Sub(lastAt); haveLast && wait > 0 {
+			if wait := s.opt.ReadingInterval - s.opt.Clock.Now().Sub(lastAt); haveLast && wait > 0 {
 				if throttle == nil {
-					throttle = s.opt.After(wait)
+					throttle = s.opt.Clock.After(wait)
 				}
 				pending = &rd
 				continue

@@ -191,7 +191,7 @@ func TestEventStreamThrottlesReadings(t *testing.T) {
 	// the stream has; the last one out is the burst's newest.
 	const interval = 300 * time.Millisecond
 	clk := clocktest.NewClock(time.Unix(1_700_000_000, 0))
-	b := newBench(t, &benchOptions{opts: &api.Options{ReadingInterval: interval, Now: clk.Now, After: clk.After}})
+	b := newBench(t, &benchOptions{opts: &api.Options{ReadingInterval: interval, Clock: clk}})
 	s := b.openStream("", "Authorization", "Bearer "+testKey)
 	s.next("initial reading", named(api.EventReading), nil)
 	s.next("ready", func(ev sseEvent) bool { return ev.comment == "ok" }, nil)

@@ -132,7 +132,7 @@ type ScaleHealth struct {
 // why a link is down: its error names broker URLs and file paths, which an
 // unauthenticated caller gets no more than printer addresses.
 func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
-	now := s.opt.Now()
+	now := s.opt.Clock.Now()
 	h := Health{
 		Status:        HealthOK,
 		Version:       s.deps.Version,

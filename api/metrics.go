@@ -157,6 +157,6 @@ func (c benchCollector) Collect(ch chan<- prometheus.Metric) {
 			gauge(descFlowState, v, st)
 		}
 	}
-	gauge(descUptime, s.opt.Now().Sub(s.deps.Started).Seconds())
+	gauge(descUptime, s.opt.Clock.Now().Sub(s.deps.Started).Seconds())
 	gauge(descBuild, 1, s.deps.Version)
 }

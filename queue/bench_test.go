@@ -174,7 +174,7 @@ func BenchmarkMillionJobsRetention(b *testing.B) {
 	)
 	for range b.N {
 		clk := newClock()
-		d := openT(b, filepath.Join(b.TempDir(), "q.db"), &Options{Now: clk.Now, Retention: 7 * 24 * time.Hour, Consumers: []string{"mqtt"}})
+		d := openT(b, filepath.Join(b.TempDir(), "q.db"), &Options{Clock: clk, Retention: 7 * 24 * time.Hour, Consumers: []string{"mqtt"}})
 		ctx := context.Background()
 		var half, peak int64
 		compactions := 0

@@ -365,7 +365,7 @@ func TestCompactCatchesUpWrites(t *testing.T) {
 		want = dump(t, d)
 		return nil
 	}
-	o := &Options{Now: clk.Now, Retention: time.Hour, Consumers: []string{"c"}, CompactHook: hook}
+	o := &Options{Clock: clk, Retention: time.Hour, Consumers: []string{"c"}, CompactHook: hook}
 	d = openT(t, path, o)
 	seedFinished(t, d, 500)
 	if err := d.PutRecord(ctx, KindOrders, "o-1", []byte("one")); err != nil {

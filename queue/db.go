@@ -13,6 +13,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // SchemaVersion is the layout this package writes. Files with an older
@@ -67,8 +69,9 @@ func migrations() []func(tx *bolt.Tx) error {
 type Options struct {
 	// Timeout for taking the file lock; 0 means DefaultTimeout.
 	Timeout time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock stamps jobs, transitions and events and dates retention;
+	// nil means clock.Real{}.
+	Clock clock.Clock
 	// Retention keeps finished jobs and their idempotency keys this long
 	// after they finished; 0 means DefaultRetention.
 	Retention time.Duration
@@ -102,8 +105,8 @@ func (o *Options) withDefaults() Options {
 	if r.Timeout <= 0 {
 		r.Timeout = DefaultTimeout
 	}
-	if r.Now == nil {
-		r.Now = time.Now
+	if r.Clock == nil {
+		r.Clock = clock.Real{}
 	}
 	if r.Retention <= 0 {
 		r.Retention = DefaultRetention
@@ -515,7 +518,7 @@ type Tx struct {
 }
 
 func (d *DB) newTx(btx *bolt.Tx) *Tx {
-	return &Tx{d: d, btx: btx, now: d.opts.Now().UTC()}
+	return &Tx{d: d, btx: btx, now: d.opts.Clock.Now().UTC()}
 }
 
 func (tx *Tx) bucket(name string) *bucket {

@@ -19,7 +19,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func TestRecordFormatGolden(t *testing.T) {
 	ctx := context.Background()
 	clk := newClock()
-	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clk.Now})
+	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{Clock: clk})
 	nj := zpl("order-1001/pkg-1", "zebra")
 	nj.Copies, nj.Ref, nj.Source = 2, "order-1001", SourceFlow
 	j := mustEnqueue(t, d, nj)

@@ -17,10 +17,10 @@ import (
 	"github.com/packbench/packbench/internal/clocktest"
 )
 
-// clock is the manual clock tests move by hand.
-type clock = clocktest.Clock
+// testClock is the manual clock tests move by hand.
+type testClock = clocktest.Clock
 
-func newClock() *clock { return clocktest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
+func newClock() *testClock { return clocktest.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)) }
 
 func openT(t testing.TB, path string, o *Options) *DB {
 	t.Helper()
@@ -52,7 +52,7 @@ func TestLifecyclePersists(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "packbench.db")
 	clk := newClock()
-	d := openT(t, path, &Options{Now: clk.Now, Consumers: []string{"mqtt"}})
+	d := openT(t, path, &Options{Clock: clk, Consumers: []string{"mqtt"}})
 	j := mustEnqueue(t, d, zpl("pkg-1", "zebra"))
 	if j.ID != 1 || j.State != StateQueued || j.Copies != 1 || j.PayloadSize != len(j.Payload) {
 		t.Fatalf("enqueued job = %+v", j)
@@ -61,7 +61,7 @@ func TestLifecyclePersists(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	d = openT(t, path, &Options{Now: clk.Now})
+	d = openT(t, path, &Options{Clock: clk})
 	got, err := d.Claim(ctx, "zebra")
 	if err != nil {
 		t.Fatalf("Claim after reopen: %v", err)
@@ -81,7 +81,7 @@ func TestLifecyclePersists(t *testing.T) {
 	}
 	d.Close()
 
-	d = openT(t, path, &Options{Now: clk.Now})
+	d = openT(t, path, &Options{Clock: clk})
 	got, err = d.Job(ctx, j.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -187,7 +187,7 @@ func TestIdempotencyAcrossRestartAndRetention(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "q.db")
 	clk := newClock()
-	o := &Options{Now: clk.Now, Retention: 48 * time.Hour}
+	o := &Options{Clock: clk, Retention: 48 * time.Hour}
 	d := openT(t, path, o)
 	first := mustEnqueue(t, d, zpl("cloud-7", "zebra"))
 	d.Close()
@@ -511,7 +511,7 @@ func TestOutboxConsumersAndDeletion(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "q.db")
 	clk := newClock()
-	o := &Options{Now: clk.Now, Consumers: []string{"mqtt", "hooks"}, EventRetention: 24 * time.Hour}
+	o := &Options{Clock: clk, Consumers: []string{"mqtt", "hooks"}, EventRetention: 24 * time.Hour}
 	d := openT(t, path, o)
 	for i := range 5 {
 		mustEnqueue(t, d, zpl(fmt.Sprint(i), "p"))
@@ -724,7 +724,7 @@ func TestHousekeepCompactsAndKeepsLiveData(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "q.db")
 	clk := newClock()
-	o := &Options{Now: clk.Now, Retention: time.Hour, CompactMin: 1 << 20, Consumers: []string{"c"}}
+	o := &Options{Clock: clk, Retention: time.Hour, CompactMin: 1 << 20, Consumers: []string{"c"}}
 	d := openT(t, path, o)
 	payload := make([]byte, 2000)
 	var keep Job
@@ -866,7 +866,7 @@ func TestCloseWakesWaiters(t *testing.T) {
 func TestRetentionSurvivesUnsetClock(t *testing.T) {
 	ctx := context.Background()
 	clk := clocktest.NewClock(time.Date(1970, 1, 1, 0, 5, 0, 0, time.UTC)) // a Pi booted without RTC
-	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{Now: clk.Now, Retention: 24 * time.Hour, EventRetention: 24 * time.Hour, Consumers: []string{"c"}})
+	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{Clock: clk, Retention: 24 * time.Hour, EventRetention: 24 * time.Hour, Consumers: []string{"c"}})
 	j := mustEnqueue(t, d, zpl("cloud-1", "p"))
 	if _, err := d.Claim(ctx, "p"); err != nil {
 		t.Fatal(err)

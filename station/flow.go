@@ -80,7 +80,7 @@ func (s *Station) arm(o Order, clear bool) (FlowState, error) {
 		if o.Status == OrderCancelled {
 			msg = fmt.Sprintf("order %s is cancelled", o.ID)
 		}
-		s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.now()}
+		s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.clock.Now()}
 		s.publishLocked()
 		return s.flow, fmt.Errorf("%w: %s", ErrConflict, msg)
 	}
@@ -155,7 +155,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.flow.AwaitRemoval = true
 	s.flow.Weight = r.Display()
 	if armed == "" {
-		s.flow.Problem = &Problem{Code: ProblemNotArmed, At: s.now(),
+		s.flow.Problem = &Problem{Code: ProblemNotArmed, At: s.clock.Now(),
 			Message: "a parcel is on the scale but no order is armed: scan an order, then lift the parcel and put it back"}
 		s.publishLocked()
 		s.mu.Unlock()
@@ -163,7 +163,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 		return
 	}
 	if !r.HasWeight() || r.Milligrams <= 0 {
-		s.flow.Problem = &Problem{Code: ProblemBadWeight, At: s.now(), Message: "the scale gave no usable weight: lift the parcel and put it back"}
+		s.flow.Problem = &Problem{Code: ProblemBadWeight, At: s.clock.Now(), Message: "the scale gave no usable weight: lift the parcel and put it back"}
 		s.publishLocked()
 		s.mu.Unlock()
 		return
@@ -182,7 +182,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 		if code == ProblemOrder {
 			s.armed, s.flow.State, s.flow.Order = "", FlowIdle, nil
 		}
-		s.flow.Problem = &Problem{Code: code, Message: msg, At: s.now()}
+		s.flow.Problem = &Problem{Code: code, Message: msg, At: s.clock.Now()}
 		s.publishLocked()
 		s.mu.Unlock()
 		s.log.Warn("flow: no label for the parcel", "order", armed, "problem", code, "err", err)
@@ -289,7 +289,7 @@ func (s *Station) flowJobChanged(ev queue.Event) {
 		if ev.Reason != "" {
 			msg += ": " + ev.Reason
 		}
-		s.flow.Problem = &Problem{Code: ProblemPrinter, Message: msg, At: s.now()}
+		s.flow.Problem = &Problem{Code: ProblemPrinter, Message: msg, At: s.clock.Now()}
 	}
 	s.publishLocked()
 }
@@ -298,7 +298,7 @@ func (s *Station) flowJobChanged(ev queue.Event) {
 func (s *Station) setProblem(code, msg string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flow.Problem = &Problem{Code: code, Message: msg, At: s.now()}
+	s.flow.Problem = &Problem{Code: code, Message: msg, At: s.clock.Now()}
 	s.publishLocked()
 }
 
@@ -314,7 +314,7 @@ func (s *Station) orderGone(id, msg string) {
 	if s.flow.State == FlowArmed {
 		s.flow.State, s.flow.Order, s.flow.Package, s.flow.Count = FlowIdle, nil, 0, 0
 	}
-	s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.now()}
+	s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.clock.Now()}
 	s.publishLocked()
 }
 

@@ -25,7 +25,7 @@ func newClock() *testClock {
 // unless the test closes it first.
 func openDB(t *testing.T, dir string, clk *testClock) *queue.DB {
 	t.Helper()
-	db, err := queue.Open(filepath.Join(dir, "packbench.db"), &queue.Options{Now: clk.Now})
+	db, err := queue.Open(filepath.Join(dir, "packbench.db"), &queue.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +35,7 @@ func openDB(t *testing.T, dir string, clk *testClock) *queue.DB {
 
 func newStation(t *testing.T, db *queue.DB, clk *testClock, cfg Config, opts ...func(*Options)) *Station {
 	t.Helper()
-	o := &Options{Config: cfg, Now: clk.Now, Printers: []string{testPrinter}}
+	o := &Options{Config: cfg, Clock: clk, Printers: []string{testPrinter}}
 	for _, f := range opts {
 		f(o)
 	}

@@ -30,7 +30,7 @@ func (s *Station) Housekeep(ctx context.Context, keep time.Duration) (int, error
 	if keep <= 0 {
 		keep = DefaultLabelRetention
 	}
-	cutoff := s.now().Add(-keep).UnixNano()
+	cutoff := s.clock.Now().Add(-keep).UnixNano()
 	total := 0
 	for {
 		if err := ctx.Err(); err != nil {

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/packbench/packbench/internal/backoff"
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // HTTPCarrierOptions are the http carrier's dependencies; nil fields mean defaults.
@@ -25,8 +26,8 @@ type HTTPCarrierOptions struct {
 	Client *http.Client
 	// Logger; nil discards. Header values and the authorization are never logged.
 	Logger *slog.Logger
-	// Sleep waits between attempts; nil waits on a real timer.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock times the waits between attempts; nil means clock.Real{}.
+	Clock clock.Clock
 	// Jitter returns a number in [0, 1) for the retry backoff
 	// (internal/backoff); nil means math/rand/v2.
 	Jitter func() float64
@@ -37,7 +38,7 @@ type HTTPCarrier struct {
 	cfg    CarrierConfig
 	client *http.Client
 	log    *slog.Logger
-	sleep  func(ctx context.Context, d time.Duration) error
+	clock  clock.Clock
 	jitter func() float64
 }
 
@@ -56,7 +57,7 @@ func NewHTTPCarrier(cfg CarrierConfig, opts *HTTPCarrierOptions) (*HTTPCarrier, 
 	}
 	c := &HTTPCarrier{cfg: full.Carrier}
 	if opts != nil {
-		c.client, c.log, c.sleep, c.jitter = opts.Client, opts.Logger, opts.Sleep, opts.Jitter
+		c.client, c.log, c.clock, c.jitter = opts.Client, opts.Logger, opts.Clock, opts.Jitter
 	}
 	if c.client == nil {
 		c.client = &http.Client{}
@@ -64,21 +65,20 @@ func NewHTTPCarrier(cfg CarrierConfig, opts *HTTPCarrierOptions) (*HTTPCarrier, 
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if c.sleep == nil {
-		c.sleep = sleepCtx
+	if c.clock == nil {
+		c.clock = clock.Real{}
 	}
 	return c, nil
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
+// wait returns after d on the carrier's clock, or ctx's error once ctx
+// ends. A ctx that has ended wins even if d has also passed.
+func (c *HTTPCarrier) wait(ctx context.Context, d time.Duration) error {
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+	case <-c.clock.After(d):
 	}
+	return ctx.Err()
 }
 
 // fulfilAddress is an address as the Fulfil /label payload spells it.
@@ -247,7 +247,7 @@ func (c *HTTPCarrier) Label(ctx context.Context, req LabelRequest) (LabelResult,
 		if i == attempts {
 			break
 		}
-		if err := c.sleep(ctx, bo.Next()); err != nil {
+		if err := c.wait(ctx, bo.Next()); err != nil {
 			break
 		}
 	}

@@ -103,26 +103,17 @@ func okAnswer(label string) func(w http.ResponseWriter, r *http.Request, attempt
 	}
 }
 
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) Sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func httpStation(t *testing.T, url string, h HTTPCarrierConfig, sl *sleeps) (*Station, *queue.DB) {
-	clk := newClock()
+// httpStation builds a station on an http carrier at url. clk is the
+// queue's and the station's clock; its retry waits fire at once (clk is
+// set to auto) and the test reads them back with clk.Waited.
+func httpStation(t *testing.T, url string, h HTTPCarrierConfig, clk *testClock) (*Station, *queue.DB) {
+	clk.SetAuto(true)
 	db := openDB(t, t.TempDir(), clk)
 	h.URL = url
 	if h.Timeout == 0 {
 		h.Timeout = Duration(5 * time.Second)
 	}
-	st := newStation(t, db, clk, Config{Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: h}}, func(o *Options) { o.Sleep = sl.Sleep })
+	st := newStation(t, db, clk, Config{Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: h}})
 	return st, db
 }
 
@@ -132,7 +123,7 @@ var z64RE = regexp.MustCompile(`\^GFA,(\d+),(\d+),(\d+),:Z64:([A-Za-z0-9+/=]+):(
 func TestHTTPCarrierPNGLabel(t *testing.T) {
 	pngLabel := carrierPNG(t, 812, 1218)
 	f, url := startFulfil(t, okAnswer(base64.StdEncoding.EncodeToString(pngLabel)))
-	st, db := httpStation(t, url, HTTPCarrierConfig{AccountID: "123456789", Authorization: "Bearer s3cret"}, &sleeps{})
+	st, db := httpStation(t, url, HTTPCarrierConfig{AccountID: "123456789", Authorization: "Bearer s3cret"}, newClock())
 	ctx := context.Background()
 	o := mustCreate(t, st, Order{ID: "SO123", Lines: []Line{{SKU: "IPHONE-7", Quantity: 1}}})
 	p, err := st.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 3_175_147, Display: "7 lb", Unit: "lb"},
@@ -200,7 +191,7 @@ func TestHTTPCarrierPNGLabel(t *testing.T) {
 func TestHTTPCarrierZPLLabel(t *testing.T) {
 	const label = "^XA\n^FO50,50^A0N,40,40^FDUPS GROUND^FS\n^FO50,120^BCN,100,Y,N,N^FD1Z999AA10123456784^FS\n^XZ\n"
 	f, url := startFulfil(t, okAnswer(label))
-	st, db := httpStation(t, url, HTTPCarrierConfig{LabelType: "zpl"}, &sleeps{})
+	st, db := httpStation(t, url, HTTPCarrierConfig{LabelType: "zpl"}, newClock())
 	ctx := context.Background()
 	from := Address{Name: "Store 12", Street1: "1 Main St", City: "Boise", State: "ID", Zip: "83702", Country: "us"}
 	o := mustCreate(t, st, Order{ShipFrom: &from, Service: "2DAY"})
@@ -229,7 +220,7 @@ func TestHTTPCarrierZPLLabel(t *testing.T) {
 
 func TestHTTPCarrierRefusedZPL(t *testing.T) {
 	_, url := startFulfil(t, okAnswer("^XA^FDx^FS^XZ~JR"))
-	st, db := httpStation(t, url, HTTPCarrierConfig{LabelType: "ZPL"}, &sleeps{})
+	st, db := httpStation(t, url, HTTPCarrierConfig{LabelType: "ZPL"}, newClock())
 	o := mustCreate(t, st, Order{})
 	_, err := st.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 1000}})
 	var ce *CarrierError
@@ -247,11 +238,9 @@ func TestHTTPCarrier422ReachesThePacker(t *testing.T) {
 		w.WriteHeader(http.StatusUnprocessableEntity)
 		io.WriteString(w, `{"error":"Address validation failed: ZIP 10019 does not match NY-X"}`)
 	})
-	sl := &sleeps{}
-	st, db := httpStation(t, url, HTTPCarrierConfig{}, sl)
-	o := mustCreate(t, st, Order{AssociatedIdentifiers: []string{"LPN-9"}})
 	clk := newClock()
-	st.now = clk.Now
+	st, db := httpStation(t, url, HTTPCarrierConfig{}, clk)
+	o := mustCreate(t, st, Order{AssociatedIdentifiers: []string{"LPN-9"}})
 	if _, err := st.Scan(context.Background(), "LPN-9"); err != nil {
 		t.Fatal(err)
 	}
@@ -271,8 +260,8 @@ func TestHTTPCarrier422ReachesThePacker(t *testing.T) {
 	if len(refs) != 2 || refs[0] != o.ID+"-1" || refs[1] != o.ID+"-1" {
 		t.Errorf("upstream saw %v: want one call per attempt (no retry of a 4xx), same reference", refs)
 	}
-	if len(sl.d) != 0 {
-		t.Errorf("slept %v for a 4xx", sl.d)
+	if w := clk.Waited(); len(w) != 0 {
+		t.Errorf("waited %v for a 4xx", w)
 	}
 	if js := jobs(t, db); len(js) != 0 {
 		t.Errorf("%d jobs after a refusal", len(js))
@@ -293,8 +282,8 @@ func TestHTTPCarrierTimeoutThenSuccess(t *testing.T) {
 		}
 		ok(w, r, attempt)
 	})
-	sl := &sleeps{}
-	st, db := httpStation(t, url, HTTPCarrierConfig{Timeout: Duration(time.Second), Backoff: Duration(time.Second)}, sl)
+	clk := newClock()
+	st, db := httpStation(t, url, HTTPCarrierConfig{Timeout: Duration(time.Second), Backoff: Duration(time.Second)}, clk)
 	o := mustCreate(t, st, Order{})
 	p, err := st.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 500_000}})
 	if err != nil {
@@ -307,8 +296,8 @@ func TestHTTPCarrierTimeoutThenSuccess(t *testing.T) {
 	if js := jobs(t, db); len(js) != 1 || js[0].Key != p.Reference {
 		t.Errorf("jobs %+v, want exactly one", js)
 	}
-	if len(sl.d) != 1 || sl.d[0] < 500*time.Millisecond || sl.d[0] > time.Second {
-		t.Errorf("backoff %v, want one wait in [0.5s, 1s] (jittered)", sl.d)
+	if w := clk.Waited(); len(w) != 1 || w[0] < 500*time.Millisecond || w[0] > time.Second {
+		t.Errorf("backoff %v, want one wait in [0.5s, 1s] (jittered)", w)
 	}
 }
 
@@ -317,8 +306,8 @@ func TestHTTPCarrier5xxExhausted(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"message":"label service under maintenance"}`)
 	})
-	sl := &sleeps{}
-	st, db := httpStation(t, url, HTTPCarrierConfig{Retries: 3, Backoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(250 * time.Millisecond)}, sl)
+	clk := newClock()
+	st, db := httpStation(t, url, HTTPCarrierConfig{Retries: 3, Backoff: Duration(100 * time.Millisecond), MaxBackoff: Duration(250 * time.Millisecond)}, clk)
 	o := mustCreate(t, st, Order{})
 	_, err := st.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 500_000}})
 	var ce *CarrierError
@@ -332,8 +321,8 @@ func TestHTTPCarrier5xxExhausted(t *testing.T) {
 	if len(refs) != 4 {
 		t.Errorf("%d calls, want 4", len(refs))
 	}
-	if len(sl.d) != 3 || sl.d[2] > 250*time.Millisecond || sl.d[0] > 100*time.Millisecond {
-		t.Errorf("backoff %v: want 3 waits, growing, capped at 250ms", sl.d)
+	if w := clk.Waited(); len(w) != 3 || w[2] > 250*time.Millisecond || w[0] > 100*time.Millisecond {
+		t.Errorf("backoff %v: want 3 waits, growing, capped at 250ms", w)
 	}
 	if js := jobs(t, db); len(js) != 0 {
 		t.Errorf("%d jobs, want none", len(js))
@@ -349,11 +338,69 @@ func TestHTTPCarrier5xxExhausted(t *testing.T) {
 	}
 }
 
+// The retry wait is on the station's clock: the second attempt goes out
+// only once the clock has moved by the backoff, and a caller that gives
+// up during the wait ends the call without another attempt.
+func TestHTTPCarrierRetryWaitsOnTheClock(t *testing.T) {
+	ok := okAnswer(base64.StdEncoding.EncodeToString(carrierPNG(t, 400, 600)))
+	f, url := startFulfil(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+		if attempt == 2 {
+			ok(w, r, attempt)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"message":"busy"}`)
+	})
+	clk := newClock()
+	st, db := httpStation(t, url, HTTPCarrierConfig{Backoff: Duration(time.Second)}, clk)
+	clk.SetAuto(false) // the test moves the clock itself
+	wctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	a := mustCreate(t, st, Order{})
+	shipped := shipAsync(st, context.Background(), a.ID)
+	if err := clk.WaitWaiters(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	notDone(t, shipped, "Ship (its retry waits on the clock)")
+	if refs, _ := f.seen(); len(refs) != 1 {
+		t.Fatalf("upstream saw %v before the clock moved, want one attempt", refs)
+	}
+	wait := clk.Pending()[0]
+	if wait < 500*time.Millisecond || wait > time.Second {
+		t.Errorf("retry wait %v, want one in [0.5s, 1s] (jittered)", wait)
+	}
+	clk.Advance(wait)
+	if r := await(t, shipped, "Ship after the clock moved"); r.err != nil || r.p.Reference != a.ID+"-1" {
+		t.Fatalf("%+v, %v", r.p, r.err)
+	}
+
+	b := mustCreate(t, st, Order{})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	given := shipAsync(st, ctx, b.ID)
+	if err := clk.WaitWaiters(wctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	r := await(t, given, "Ship after its context ended during the retry wait")
+	var ce *CarrierError
+	if !errors.Is(r.err, context.Canceled) || !errors.As(r.err, &ce) || ce.Attempts != 1 {
+		t.Fatalf("Ship = %+v, %v; want the first attempt's error and context.Canceled", r.p, r.err)
+	}
+	if refs, _ := f.seen(); len(refs) != 3 || refs[2] != b.ID+"-1" {
+		t.Errorf("upstream saw %v, want one attempt for %s-1", refs, b.ID)
+	}
+	if js := jobs(t, db); len(js) != 1 || js[0].Key != a.ID+"-1" {
+		t.Errorf("jobs %+v, want only %s-1", js, a.ID)
+	}
+}
+
 // The scale path with a real filter and the http carrier: a bounce during
 // a slow upstream still gives one job.
 func TestHTTPCarrierFlowOneJobPerPlacement(t *testing.T) {
 	_, url := startFulfil(t, okAnswer(base64.StdEncoding.EncodeToString(carrierPNG(t, 812, 1218))))
-	st, db := httpStation(t, url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, url, HTTPCarrierConfig{}, newClock())
 	o := mustCreate(t, st, Order{Packages: 2})
 	if _, err := st.Arm(context.Background(), o.ID); err != nil {
 		t.Fatal(err)
@@ -384,7 +431,7 @@ func TestFlowBusyWhileLabelling(t *testing.T) {
 		<-release
 		ok(w, r, attempt)
 	})
-	st, db := httpStation(t, url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, url, HTTPCarrierConfig{}, newClock())
 	a := mustCreate(t, st, Order{})
 	b := mustCreate(t, st, Order{})
 	if _, err := st.Arm(context.Background(), a.ID); err != nil {

@@ -42,7 +42,7 @@ func (s *Station) EnqueueLabel(ctx context.Context, nj queue.NewJob, l JobLabel)
 			return queue.Job{}, false, fmt.Errorf("station: enqueue label: %w", err)
 		}
 	}
-	now := s.now()
+	now := s.clock.Now()
 	err = s.db.Update(func(tx *queue.Tx) error {
 		job, created, err = tx.Enqueue(nj)
 		if err != nil || !created {

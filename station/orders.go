@@ -220,7 +220,7 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 		o.Packages = 1
 	}
 	o.normalize()
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 	o.Status, o.Labelled, o.LastIndex, o.Pending, o.CreatedAt, o.UpdatedAt = OrderOpen, 0, 0, 0, now, now
 	err := s.db.Update(func(tx *queue.Tx) error {
 		seq, err := tx.NextCounter(counterOrders)
@@ -490,7 +490,7 @@ func (s *Station) CancelOrder(ctx context.Context, id, reason string) (Order, er
 				return err
 			}
 		}
-		o.Status, o.UpdatedAt = OrderCancelled, s.now().UTC()
+		o.Status, o.UpdatedAt = OrderCancelled, s.clock.Now().UTC()
 		if err := putJSON(tx, kindOrders, o.ID, o); err != nil {
 			return err
 		}

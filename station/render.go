@@ -46,7 +46,7 @@ func (s *Station) RenderLabel(l labelrender.Label, opts labelrender.Options) ([]
 // station's layout rendered. It runs outside any transaction: a raster at
 // 600 dpi takes a while.
 func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult) (artefacts, error) {
-	opts := s.LabelOptions(s.now())
+	opts := s.LabelOptions(s.clock.Now())
 	switch {
 	case len(res.ZPL) > 0:
 		if err := labelrender.CheckZPL(res.ZPL, nil); err != nil {

@@ -52,7 +52,7 @@ func (s *Station) Reprint(ctx context.Context, id, printer string) (Package, que
 			}
 		}
 		n := len(p.Reprints) + 1
-		rp := Reprint{N: n, Key: fmt.Sprintf("%s-reprint-%d", p.Reference, n), At: s.now().UTC()}
+		rp := Reprint{N: n, Key: fmt.Sprintf("%s-reprint-%d", p.Reference, n), At: s.clock.Now().UTC()}
 		job, _, err = tx.Enqueue(queue.NewJob{Key: rp.Key, Source: queue.SourceFlow, Printer: printer,
 			ContentType: queue.ContentZPL, Payload: zpl, Ref: "reprint of " + p.Reference})
 		if err != nil {

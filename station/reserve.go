@@ -119,7 +119,7 @@ func (s *Station) notePackageError(p Package, cause error) {
 	if errors.As(cause, &ce) {
 		msg = ce.Message
 	}
-	p.Error, p.UpdatedAt = msg, s.now().UTC()
+	p.Error, p.UpdatedAt = msg, s.clock.Now().UTC()
 	if err := s.db.Update(func(tx *queue.Tx) error { return putJSON(tx, kindPackages, pkgKey(p.OrderID, p.Index), p) }); err != nil {
 		s.log.Error("station: recording a package error", "reference", p.Reference, "err", err)
 	}

@@ -60,7 +60,7 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	if printer == "" {
 		printer = s.printer
 	}
-	now := s.now().UTC()
+	now := s.clock.Now().UTC()
 
 	// 1. Record the request before asking the carrier: a crash or a failure
 	// resumes with the same reference, so the carrier never makes two.

@@ -130,7 +130,7 @@ func lockedOrders(st *Station) int {
 // labelling is serialised per order, not for the whole bench.
 func TestSlowCarrierForOneOrderDoesNotHoldUpAnother(t *testing.T) {
 	c := startSlowCarrier(t)
-	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, newClock())
 	a := mustCreate(t, st, Order{})
 	b := mustCreate(t, st, Order{})
 	c.slowRef.Store(a.ID + "-1")
@@ -161,7 +161,7 @@ func TestSlowCarrierForOneOrderDoesNotHoldUpAnother(t *testing.T) {
 // the order's one label.
 func TestShipWaiterLeavesWhenItsContextEnds(t *testing.T) {
 	c := startSlowCarrier(t)
-	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, newClock())
 	a := mustCreate(t, st, Order{})
 	c.slowRef.Store(a.ID + "-1")
 
@@ -197,7 +197,7 @@ func TestShipWaiterLeavesWhenItsContextEnds(t *testing.T) {
 // is done.
 func TestConcurrentShipOfOneReferenceMakesOneJob(t *testing.T) {
 	c := startSlowCarrier(t)
-	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, newClock())
 	a := mustCreate(t, st, Order{})
 	c.slowRef.Store(a.ID + "-1")
 
@@ -266,7 +266,7 @@ func TestRenderHoldsNoTransaction(t *testing.T) {
 	clk := newClock()
 	db := openDB(t, t.TempDir(), clk)
 	sc := &stallClock{testClock: clk, stalled: make(chan struct{}), release: newGate(t)}
-	st := newStation(t, db, clk, Config{Label: LabelConfig{Format: FormatRaster}}, func(o *Options) { o.Now = sc.Now })
+	st := newStation(t, db, clk, Config{Label: LabelConfig{Format: FormatRaster}}, func(o *Options) { o.Clock = sc })
 	a := mustCreate(t, st, Order{})
 	ctx := context.Background()
 
@@ -312,7 +312,7 @@ func TestRenderHoldsNoTransaction(t *testing.T) {
 // waits, and then voids the fresh label: its job is cancelled.
 func TestVoidAndCancelWaitForTheOrdersLabel(t *testing.T) {
 	c := startSlowCarrier(t)
-	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, &sleeps{})
+	st, db := httpStation(t, c.url, HTTPCarrierConfig{}, newClock())
 	a := mustCreate(t, st, Order{})
 	ref := a.ID + "-1"
 	c.slowRef.Store(ref)

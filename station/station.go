@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"slices"
 	"sync"
-	"time"
 
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 )
@@ -24,11 +24,9 @@ type Options struct {
 	Config Config
 	// Logger receives the station's log; nil discards it.
 	Logger *slog.Logger
-	// Now is the clock (label dates, record times); nil means time.Now.
-	Now func() time.Time
-	// Sleep waits between carrier retries; nil waits on a real timer.
-	// Tests inject one that returns at once.
-	Sleep func(ctx context.Context, d time.Duration) error
+	// Clock dates labels and records and times the http carrier's retry
+	// waits; nil means clock.Real{}. Tests inject internal/clocktest.
+	Clock clock.Clock
 	// HTTPClient talks to an http carrier; nil means a client without
 	// its own timeout (each attempt has carrier.http.timeout).
 	HTTPClient *http.Client
@@ -45,7 +43,7 @@ type Station struct {
 	db       *queue.DB
 	cfg      Config
 	log      *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	carrier  Carrier
 	printer  string
 	printers []string            // configured printer names (may be empty)
@@ -80,12 +78,12 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
-	s := &Station{db: db, cfg: cfg, log: o.Logger, now: o.Now, subs: map[int]chan FlowState{}}
+	s := &Station{db: db, cfg: cfg, log: o.Logger, clock: o.Clock, subs: map[int]chan FlowState{}}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.clock == nil {
+		s.clock = clock.Real{}
 	}
 	s.printers = slices.Clone(o.Printers)
 	s.printer = cfg.Flow.Printer
@@ -105,7 +103,7 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	case o.Carrier != nil:
 		s.carrier = o.Carrier
 	case cfg.Carrier.Kind == CarrierHTTP:
-		c, err := NewHTTPCarrier(cfg.Carrier, &HTTPCarrierOptions{Client: o.HTTPClient, Logger: s.log, Sleep: o.Sleep})
+		c, err := NewHTTPCarrier(cfg.Carrier, &HTTPCarrierOptions{Client: o.HTTPClient, Logger: s.log, Clock: s.clock})
 		if err != nil {
 			return nil, fmt.Errorf("station: new: %w", err)
 		}
@@ -120,7 +118,7 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := db.AddConsumer(context.Background(), Consumer); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
-	s.flow = FlowState{State: FlowIdle, Updated: s.now()}
+	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
 	return s, nil
 }
 
@@ -210,7 +208,7 @@ func (s *Station) State() FlowState {
 // publishLocked stamps the state and hands it to subscribers; s.mu is held.
 func (s *Station) publishLocked() {
 	s.flow.Seq++
-	s.flow.Updated = s.now()
+	s.flow.Updated = s.clock.Now()
 	for _, ch := range s.subs {
 		select {
 		case ch <- s.flow:

@@ -50,7 +50,7 @@ func (s *Station) testLabel(printer, about string) []byte {
 	if about != "" {
 		b = field(b, 40, 220, 40, about)
 	}
-	b = field(b, 40, 280, 40, s.now().UTC().Format("2006-01-02 15:04:05 UTC"))
+	b = field(b, 40, 280, 40, s.clock.Now().UTC().Format("2006-01-02 15:04:05 UTC"))
 	b = append(b, "^FO40,350^GB720,4,4^FS\n^FO40,390^BY3^BCN,120,Y,N,N^FD0123456789^FS\n^XZ\n"...)
 	return b
 }

@@ -99,7 +99,7 @@ func (s *Station) voidLocked(tx *queue.Tx, o *Order, p *Package, reason string) 
 	if o.Pending == p.Index {
 		o.Pending = 0
 	}
-	p.Status, p.VoidReason, p.UpdatedAt = PackageVoided, reason, s.now().UTC()
+	p.Status, p.VoidReason, p.UpdatedAt = PackageVoided, reason, s.clock.Now().UTC()
 	if err := putJSON(tx, kindPackages, pkgKey(p.OrderID, p.Index), p); err != nil {
 		return err
 	}

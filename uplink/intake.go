@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
 
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
@@ -23,7 +23,7 @@ type StationIntake struct {
 	db       *queue.DB
 	st       *station.Station
 	log      *slog.Logger
-	now      func() time.Time
+	clock    clock.Clock
 	printers []string
 	after    func(PushJob, bool)
 }
@@ -34,7 +34,7 @@ type IntakeOptions struct {
 	// a push name none but the station's own.
 	Printers []string
 	Logger   *slog.Logger
-	Now      func() time.Time // the labels' date; nil means time.Now
+	Clock    clock.Clock // dates the labels; nil means clock.Real{}
 	// AfterCommit runs once a push is durable, before Push returns and so
 	// before the link acknowledges it (created is false for a repeat).
 	AfterCommit func(j PushJob, created bool)
@@ -49,13 +49,13 @@ func NewStationIntake(st *station.Station, db *queue.DB, opts *IntakeOptions) (*
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
 	}
 	// The label size, resolution and format are the station's (its
 	// LabelOptions and RenderLabel), checked when it was made.
 	return &StationIntake{
-		db: db, st: st, log: o.Logger, now: o.Now, printers: slices.Clone(o.Printers), after: o.AfterCommit,
+		db: db, st: st, log: o.Logger, clock: o.Clock, printers: slices.Clone(o.Printers), after: o.AfterCommit,
 	}, nil
 }
 
@@ -104,7 +104,7 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 // render turns a push's body into checked, printer-ready ZPL and what
 // draws its preview.
 func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
-	opts := in.st.LabelOptions(in.now().UTC())
+	opts := in.st.LabelOptions(in.clock.Now().UTC())
 	none := station.JobLabel{}
 	switch j.Type {
 	case PushZPL:

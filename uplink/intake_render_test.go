@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packbench/packbench/internal/clocktest"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
@@ -29,7 +30,7 @@ func TestStationIntakeRendersLikeTheStation(t *testing.T) {
 		t.Fatal(err)
 	}
 	date := time.Date(2026, 3, 15, 10, 0, 0, 0, time.UTC)
-	in, err := NewStationIntake(st, db, &IntakeOptions{Printers: []string{"zebra"}, Now: func() time.Time { return date }})
+	in, err := NewStationIntake(st, db, &IntakeOptions{Printers: []string{"zebra"}, Clock: clocktest.NewClock(date)})
 	if err != nil {
 		t.Fatal(err)
 	}
