@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -22,8 +19,8 @@ func TestBenchHousekeepAndAlive(t *testing.T) {
 	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
-	log := newLogger(&lockedWriter{w: &logs}, slog.LevelDebug)
+	var logs lockedBuffer
+	log := newLogger(&logs, slog.LevelDebug)
 	b, err := newBench(cfg, "test-key-0123456789abcdef", log, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -49,15 +46,4 @@ func TestBenchHousekeepAndAlive(t *testing.T) {
 	if err := b.alive(context.Background()); err == nil {
 		t.Fatal("alive after the queue closed")
 	}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -1,37 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 )
-
-// lockedBuffer is a log sink several goroutines write to.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestQueueBrokenStopsDaemon: when a compaction cannot make its new file
 // durable (the directory sync fails, injected through the queue's test

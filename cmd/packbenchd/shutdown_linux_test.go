@@ -44,8 +44,8 @@ func TestShutdownWithPrinterNotReading(t *testing.T) {
 	cfg.Printers = []device.PrinterConfig{{Name: "serial", Transport: "serial", Device: path,
 		SendTimeout: device.Duration(time.Hour), StatusTimeout: device.Duration(500 * time.Millisecond),
 		Serial: device.SerialConfig{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1", FlowControl: "none"}, DPI: 203}}
-	var logs bytes.Buffer
-	log := newLogger(&lockedWriter{w: &logs}, slog.LevelDebug)
+	var logs lockedBuffer
+	log := newLogger(&logs, slog.LevelDebug)
 	b, err := newBench(cfg, "test-key-0123456789abcdef", log, &benchOptions{PrinterGrace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
