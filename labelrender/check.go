@@ -3,20 +3,29 @@ package labelrender
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-// Policy relaxes CheckZPL. The zero value (and nil) allows only
-// label-formatting commands.
+// Policy relaxes CheckZPL. The zero value (and nil) allows only the
+// commands that draw one format.
 type Policy struct {
 	// Allow lists commands to accept even though they act on the printer
 	// rather than the label, e.g. "^MN" or "~JR". Commands that change the
 	// command prefix or delimiter (^CC ~CC ^CT ~CT ^CD ~CD) are refused
-	// whatever this says: after them the check could not see the commands.
+	// whatever this says: a stream that redefines its own syntax is not
+	// worth the risk of reading it differently from the printer.
 	Allow []string
 	// MaxBytes bounds the document; 0 means 4 MiB.
 	MaxBytes int
+	// MaxCopies bounds the quantity of every ^PQ; 0 means DefaultMaxCopies.
+	// Callers should pass the same limit as the job's copies (uplink and
+	// station still pass nil: to be wired to queue.MaxCopies).
+	MaxCopies int
 }
+
+// DefaultMaxCopies caps ^PQ when the policy sets no MaxCopies.
+const DefaultMaxCopies = 10
 
 // ZPLError says why CheckZPL refused a document. It matches ErrRefused.
 type ZPLError struct {
@@ -36,15 +45,20 @@ func (e *ZPLError) Error() string {
 func (e *ZPLError) Is(target error) bool { return target == ErrRefused }
 
 // labelCommands are the commands that only describe a label: fields, fonts,
-// barcodes, graphics and per-format print settings. ^A (fonts) and ^B
+// barcodes, graphics and the layout settings every label sets for itself
+// (^PW ^LL ^LH ^PO ^PM ^LR ^CI). Settings that change the printer for every
+// later job and that no label of ours needs (^LS label shift, ^LT label top,
+// ^MD/~SD darkness, ^PR speed, ^MM print mode, ^MN media tracking, ^MT
+// media type) are refused unless the policy allows them, like the device
+// commands (^JU, ~JR, ^ND, ^NS, ^KN …) and ~JA, which cancels the other
+// jobs queued in the printer. ^A (fonts) and ^B
 // (barcodes) are families matched by their first letter.
 var labelCommands = map[string]bool{
 	"^XA": true, "^XZ": true, "^FO": true, "^FT": true, "^FD": true, "^FS": true,
 	"^FH": true, "^FB": true, "^FR": true, "^FV": true, "^FN": true, "^FX": true,
 	"^FW": true, "^FP": true, "^FC": true, "^FM": true, "^TB": true, "^PA": true,
-	"^CF": true, "^CI": true, "^PW": true, "^LL": true, "^LH": true, "^LS": true,
-	"^LT": true, "^LR": true, "^PO": true, "^PM": true, "^PQ": true, "^PR": true,
-	"^MD": true, "^MM": true, "^GB": true, "^GC": true, "^GD": true, "^GE": true,
+	"^CF": true, "^CI": true, "^PW": true, "^LL": true, "^LH": true,
+	"^LR": true, "^PO": true, "^PM": true, "^PQ": true, "^BY": true, "^GB": true, "^GC": true, "^GD": true, "^GE": true,
 	"^GF": true, "^GS": true, "^XG": true, "^IL": true, "^IM": true, "^SN": true,
 	"^SF": true, "^PF": true,
 }
@@ -92,43 +106,12 @@ var refusedReasons = map[string]string{
 	"^HT": "lists the printer's fonts", "^HF": "sends a stored format back", "^HG": "sends a stored graphic back",
 	"^HV": "sends field data back", "^CW": "remaps a font identifier for later formats",
 	"^FL": "links fonts for later formats",
+	"^LS": "shifts every later label (kept until power-off)", "^LT": "moves the label top for every later label",
+	"^MD": "changes the darkness setting", "^PR": "changes the print speed",
+	"^MM": "changes the print mode (tear-off, peel, cutter…)",
 }
-
-// prefixChangers alter what the printer reads as a command: a document that
-// uses them could hide anything from this check.
-var prefixChangers = map[string]bool{"^CC": true, "~CC": true, "^CT": true, "~CT": true, "^CD": true, "~CD": true}
 
 const defaultMaxZPL = 4 << 20
-
-// zplCommand is one command found in a document.
-type zplCommand struct {
-	name   string // prefix + two letters, uppercased: "^FO", "~JR"
-	offset int
-}
-
-// scanZPL lists every command in doc: each ^ or ~ followed by two
-// characters, exactly as a printer's parser sees them (a ^ or ~ inside
-// field data starts a command on a real printer too).
-func scanZPL(doc []byte) []zplCommand {
-	var cmds []zplCommand
-	for i := 0; i < len(doc); i++ {
-		c := doc[i]
-		if c != '^' && c != '~' {
-			continue
-		}
-		name := []byte{c}
-		j := i + 1
-		for j < len(doc) && len(name) < 3 {
-			if d := doc[j]; d != '\r' && d != '\n' {
-				name = append(name, d)
-			}
-			j++
-		}
-		cmds = append(cmds, zplCommand{name: strings.ToUpper(string(name)), offset: i})
-		i = j - 1
-	}
-	return cmds
-}
 
 // CheckZPL checks a ZPL document arriving from outside (a carrier, an
 // integrator) before it may reach a printer: it must be one or more
@@ -137,11 +120,14 @@ func scanZPL(doc []byte) []zplCommand {
 // ^JU, ^ND, ~WC, ^NC, ~DY and the like) are refused, with the command and
 // the reason in a *ZPLError, unless the policy allows them.
 func CheckZPL(doc []byte, p *Policy) error {
-	maxBytes := defaultMaxZPL
+	maxBytes, maxCopies := defaultMaxZPL, DefaultMaxCopies
 	var allow []string
 	if p != nil {
 		if p.MaxBytes > 0 {
 			maxBytes = p.MaxBytes
+		}
+		if p.MaxCopies > 0 {
+			maxCopies = p.MaxCopies
 		}
 		for _, a := range p.Allow {
 			allow = append(allow, strings.ToUpper(a))
@@ -150,17 +136,17 @@ func CheckZPL(doc []byte, p *Policy) error {
 	if len(doc) > maxBytes {
 		return &ZPLError{Offset: maxBytes, Reason: fmt.Sprintf("document is %d bytes, more than %d", len(doc), maxBytes)}
 	}
-	cmds := scanZPL(doc)
+	toks := tokenizeZPL(doc)
+	if len(toks) == 0 {
+		return &ZPLError{Offset: 0, Reason: "no ^XA…^XZ format"}
+	}
+	if strings.TrimSpace(string(doc[:toks[0].offset])) != "" {
+		return &ZPLError{Offset: 0, Reason: "text outside a ^XA…^XZ format"}
+	}
 	inFormat := false
-	pos := 0 // end of what has been accounted for
-	for k, c := range cmds {
-		if !inFormat {
-			if gap := strings.TrimSpace(string(doc[pos:c.offset])); gap != "" {
-				return &ZPLError{Offset: pos, Reason: "text outside a ^XA…^XZ format"}
-			}
-		}
+	for k, c := range toks {
 		switch {
-		case prefixChangers[c.name]:
+		case prefixChangeCommands[c.name]:
 			return &ZPLError{Offset: c.offset, Command: c.name, Reason: "changes the command prefix or delimiter, which would hide later commands from this check"}
 		case c.name == "^XA":
 			if inFormat {
@@ -172,12 +158,24 @@ func CheckZPL(doc []byte, p *Policy) error {
 				return &ZPLError{Offset: c.offset, Command: c.name, Reason: "^XZ without ^XA"}
 			}
 			inFormat = false
-		case c.name == "^GF" && len(doc) > c.offset+3 && doc[c.offset+3] != 'A' && doc[c.offset+3] != 'a':
-			// Binary graphic data may contain ^ and ~ bytes the scan would misread.
+			if strings.TrimSpace(c.arg) != "" {
+				if k == len(toks)-1 {
+					return &ZPLError{Offset: c.offset + 3, Reason: "text after the last ^XZ"}
+				}
+				return &ZPLError{Offset: c.offset + 3, Reason: "text outside a ^XA…^XZ format"}
+			}
+		case c.name == "^GF" && !strings.HasPrefix(strings.ToUpper(c.arg), "A"):
+			// Binary graphic data may contain prefix bytes the printer
+			// reads as data (it counts bytes) but this check would not.
 			return &ZPLError{Offset: c.offset, Command: c.name, Reason: "binary ^GF data (format B or C) cannot be checked; use ^GFA"}
 		case labelCommands[c.name] || len(c.name) == 3 && c.name[0] == '^' && (c.name[1] == 'A' || c.name[1] == 'B'):
 			if !inFormat {
 				return &ZPLError{Offset: c.offset, Command: c.name, Reason: "label command outside a ^XA…^XZ format"}
+			}
+			if c.name == "^PQ" {
+				if err := checkQuantity(c, maxCopies); err != nil {
+					return err
+				}
 			}
 		case slices.Contains(allow, c.name):
 		default:
@@ -191,21 +189,29 @@ func CheckZPL(doc []byte, p *Policy) error {
 			}
 			return &ZPLError{Offset: c.offset, Command: c.name, Reason: reason + " (not allowed by the policy)"}
 		}
-		pos = c.offset + len(c.name)
-		if k == len(cmds)-1 {
-			pos = len(doc)
-			if inFormat {
-				return &ZPLError{Offset: len(doc), Reason: "missing ^XZ at the end"}
-			}
-			// Anything after the last ^XZ must be whitespace.
-			end := c.offset + 3
-			if end <= len(doc) && strings.TrimSpace(string(doc[end:])) != "" {
-				return &ZPLError{Offset: end, Reason: "text after the last ^XZ"}
-			}
-		}
 	}
-	if len(cmds) == 0 {
-		return &ZPLError{Offset: 0, Reason: "no ^XA…^XZ format"}
+	if inFormat {
+		return &ZPLError{Offset: len(doc), Reason: "missing ^XZ at the end"}
+	}
+	return nil
+}
+
+// checkQuantity refuses a ^PQ whose quantity (its first parameter, 1 when
+// empty) is above maxCopies or not a number.
+func checkQuantity(c zplToken, maxCopies int) error {
+	q := strings.TrimSpace(c.params()[0])
+	if q == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(q)
+	switch {
+	case err != nil && len(q) > 0 && strings.Trim(q, "0123456789") == "":
+		n = maxCopies + 1 // too many digits for an int: far above any cap
+	case err != nil || n < 0:
+		return &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %q is not a number", q)}
+	}
+	if n > maxCopies {
+		return &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %d is more than %d copies", n, maxCopies)}
 	}
 	return nil
 }

@@ -183,7 +183,7 @@ func FuzzParseLabel(f *testing.F) {
 		if err := CheckZPL(z, nil); err != nil {
 			t.Fatalf("our own ZPL refused: %v\n%s", err, z)
 		}
-		for _, c := range scanZPL(z) {
+		for _, c := range tokenizeZPL(z) {
 			if !allowed[c.name] {
 				t.Fatalf("command %s at %d is not one the layout emits\n%s", c.name, c.offset, z)
 			}

@@ -218,7 +218,7 @@ func TestHostileTextBecomesNoCommand(t *testing.T) {
 				t.Fatalf("%q at %d dpi: commands %v, want %v\n%s", s, dpi, got, want, z)
 			}
 			// One tracking barcode and one 2-D code, whatever the text.
-			cmds := scanZPL(z)
+			cmds := tokenizeZPL(z)
 			if n := countCmd(cmds, "^BC"); n != 1 {
 				t.Fatalf("%q: %d ^BC", s, n)
 			}
@@ -257,14 +257,14 @@ func TestHostileTextBecomesNoCommand(t *testing.T) {
 
 func commandSet(z []byte) []string {
 	var names []string
-	for _, c := range scanZPL(z) {
+	for _, c := range tokenizeZPL(z) {
 		names = append(names, c.name)
 	}
 	slices.Sort(names)
 	return slices.Compact(names)
 }
 
-func countCmd(cmds []zplCommand, name string) int {
+func countCmd(cmds []zplToken, name string) int {
 	n := 0
 	for _, c := range cmds {
 		if c.name == name {
