@@ -114,11 +114,15 @@ var refusedReasons = map[string]string{
 const defaultMaxZPL = 4 << 20
 
 // CheckZPL checks a ZPL document arriving from outside (a carrier, an
-// integrator) before it may reach a printer: it must be one or more
-// ^XA…^XZ formats with nothing but whitespace between them, and every
-// command must describe a label. Device and configuration commands (~JR,
-// ^JU, ^ND, ~WC, ^NC, ~DY and the like) are refused, with the command and
-// the reason in a *ZPLError, unless the policy allows them.
+// integrator) before it may reach a printer. It reads the stream as a
+// printer does (tokenizeZPL: RS and DLE stand for ^ and ~, the prefixes can
+// be redefined, case does not matter, a prefix inside field data starts a
+// command). The document must be one or more ^XA…^XZ formats with nothing
+// but whitespace between them, every command must draw a format, and a ^PQ
+// may not ask for more copies than the policy's MaxCopies. Device and
+// persistent-setting commands (~JR, ^JU, ^ND, ^LS, ^MD, ~SD, ^KN, ~JA and
+// the like) are refused, with the command and the reason in a *ZPLError,
+// unless the policy allows them; prefix and delimiter changes always are.
 func CheckZPL(doc []byte, p *Policy) error {
 	maxBytes, maxCopies := defaultMaxZPL, DefaultMaxCopies
 	var allow []string

@@ -23,5 +23,8 @@
 // whitelist ([A-Za-z0-9 .,-]); fields that feed barcodes are validated
 // instead (tracking numbers: letters, digits, '-'; GS1 elements checked).
 //
+// CheckZPL tokenizes raw ZPL the way a Zebra printer does (sources in
+// zpltoken.go) and accepts only what draws a format.
+//
 // Rendering never reads the clock: a label without a date gets Options.Date.
 package labelrender
