@@ -18,10 +18,15 @@ import "strings"
 //     next character received" is taken, whatever it is.
 //   - a command is its prefix and two characters; command letters are read
 //     case-insensitively; CR and LF in the stream are ignored.
-//   - ^FD (and ^FV, ^SN, ^FX) data runs until the next command: on a printer
-//     a prefix inside field data still starts a command (that is how
-//     "^FDBob^FS^FO…" injects), and ^FH does not change this, it only
-//     decodes _HH escapes after the field is read.
+//   - ^FD (and ^FV, ^SN, ^FX) data runs until the next command. The ^FD
+//     page: field data "can be any printable character except those used as
+//     command prefixes (^ and ~)", ^ and ~ print only after ^CC/^CT changed
+//     the prefixes, and "the new prefix characters cannot be printed": a
+//     prefix inside field data starts a command (that is how
+//     "^FDBob^FS^FO…" injects). ^FH (which applies to ^FD, ^FV and ^SN) only
+//     decodes _HH escapes; its indicator may not be a prefix, so it hides
+//     no raw prefix. The independent renderer agrees for ^ and ~
+//     (checkrender_test.go).
 //
 // The tokenizer is deliberately stricter than any one printer where guides
 // disagree: RS and DLE are read as prefixes even after ^CC/^CT changed the
@@ -60,12 +65,6 @@ func (t zplToken) params() []string {
 	}
 	return append(out, t.arg[start:])
 }
-
-// fieldDataCommands take free data up to the next command rather than
-// delimited parameters. They are listed so the rule "a prefix inside field
-// data still starts a command" is stated in one place: the tokenizer
-// treats them like any other command, which is exactly that rule.
-var fieldDataCommands = map[string]bool{"^FD": true, "^FV": true, "^SN": true, "^FX": true}
 
 // prefixChangeCommands change how the rest of the stream is read.
 var prefixChangeCommands = map[string]bool{"^CC": true, "~CC": true, "^CT": true, "~CT": true, "^CD": true, "~CD": true}
