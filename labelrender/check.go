@@ -19,8 +19,8 @@ type Policy struct {
 	// MaxBytes bounds the document; 0 means 4 MiB.
 	MaxBytes int
 	// MaxCopies bounds the quantity of every ^PQ; 0 means DefaultMaxCopies.
-	// Callers should pass the same limit as the job's copies (uplink and
-	// station still pass nil: to be wired to queue.MaxCopies).
+	// The bench's callers pass the same limit as a job's copies
+	// (queue.MaxCopies), so ^PQ cannot print more than a job could.
 	MaxCopies int
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/queue"
 )
 
 // labelSpec is what the station needs to draw a label's PNG preview again.
@@ -49,7 +50,7 @@ func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult)
 	opts := s.LabelOptions(s.clock.Now())
 	switch {
 	case len(res.ZPL) > 0:
-		if err := labelrender.CheckZPL(res.ZPL, nil); err != nil {
+		if err := labelrender.CheckZPL(res.ZPL, &labelrender.Policy{MaxCopies: queue.MaxCopies}); err != nil {
 			return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's ZPL label was refused: " + err.Error()}
 		}
 		return artefacts{zpl: res.ZPL, form: "carrier-zpl"}, nil

@@ -109,7 +109,7 @@ func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
 	switch j.Type {
 	case PushZPL:
 		zpl := []byte(j.ZPL)
-		if err := labelrender.CheckZPL(zpl, nil); err != nil {
+		if err := labelrender.CheckZPL(zpl, &labelrender.Policy{MaxCopies: MaxCopies}); err != nil {
 			return none, invalid("zpl", "%v", err)
 		}
 		return station.JobLabel{ZPL: zpl}, nil

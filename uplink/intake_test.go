@@ -78,6 +78,8 @@ func TestStationIntake(t *testing.T) {
 		field string
 	}{
 		{PushJob{ID: "b1", Type: PushZPL, ZPL: "^XA~JR^XZ"}, "zpl"},
+		{PushJob{ID: "b1dle", Type: PushZPL, ZPL: "^XA^FO10,10^FDhi\x10JR^FS^XZ"}, "zpl"}, // DLE is ~ to a printer
+		{PushJob{ID: "b1pq", Type: PushZPL, ZPL: "^XA^FO10,10^FDhi^FS^PQ1001^XZ"}, "zpl"}, // more than a job's copies
 		{PushJob{ID: "b2", Type: PushZPL, ZPL: zplFor("b2"), Printer: "nope"}, "printer"},
 		{PushJob{ID: "b3", Type: PushLabel, Label: json.RawMessage(`{"to":{}}`)}, "label.to.name"},
 		{PushJob{ID: "b4", Type: PushPNG, PNG: []byte("not a png")}, "png"},
@@ -93,7 +95,11 @@ func TestStationIntake(t *testing.T) {
 			t.Errorf("%s: rejected push left a job (%v)", tc.job.ID, err)
 		}
 	}
-	if want := []string{"z1", "z1", "l1", "o1", "o1"}; !slices.Equal(committed, want) {
+	// ^PQ up to a job's copies limit is a label's own business.
+	if _, err := in.Push(ctx, PushJob{ID: "pq", Type: PushZPL, ZPL: "^XA^FO10,10^FDhi^FS^PQ1000^XZ"}); err != nil {
+		t.Fatalf("^PQ1000: %v", err)
+	}
+	if want := []string{"z1", "z1", "l1", "o1", "o1", "pq"}; !slices.Equal(committed, want) {
 		t.Fatalf("AfterCommit ran for %v, want %v", committed, want)
 	}
 }
