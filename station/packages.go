@@ -48,6 +48,19 @@ func packageKey(tx *queue.Tx, id string) (string, error) {
 	return "", ErrNotFound
 }
 
+// loadPackage reads the package a reference or tracking number names,
+// with its jobs' live states, and its record key.
+func loadPackage(tx *queue.Tx, id string) (key string, p Package, err error) {
+	if key, err = packageKey(tx, id); err != nil {
+		return "", p, err
+	}
+	if err := getJSON(tx, kindPackages, key, &p); err != nil {
+		return "", p, err
+	}
+	liveJobStates(tx, &p)
+	return key, p, nil
+}
+
 // Package returns a package by reference ("SO000001-1"), tracking number
 // or print job id (its own or a reprint's).
 func (s *Station) Package(ctx context.Context, id string) (Package, error) {
@@ -55,16 +68,9 @@ func (s *Station) Package(ctx context.Context, id string) (Package, error) {
 		return Package{}, err
 	}
 	var p Package
-	err := s.db.View(func(tx *queue.Tx) error {
-		key, err := packageKey(tx, id)
-		if err != nil {
-			return err
-		}
-		if err := getJSON(tx, kindPackages, key, &p); err != nil {
-			return err
-		}
-		liveJobStates(tx, &p)
-		return nil
+	err := s.db.View(func(tx *queue.Tx) (err error) {
+		_, p, err = loadPackage(tx, id)
+		return err
 	})
 	if err != nil {
 		return Package{}, fmt.Errorf("station: package %q: %w", id, notFound(err))

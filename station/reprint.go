@@ -24,14 +24,11 @@ func (s *Station) Reprint(ctx context.Context, id, printer string) (Package, que
 	var p Package
 	var job queue.Job
 	err := s.db.Update(func(tx *queue.Tx) error {
-		key, err := packageKey(tx, id)
+		key, lp, err := loadPackage(tx, id)
 		if err != nil {
 			return err
 		}
-		if err := getJSON(tx, kindPackages, key, &p); err != nil {
-			return err
-		}
-		liveJobStates(tx, &p)
+		p = lp
 		switch p.Status {
 		case PackageVoided:
 			return fmt.Errorf("%w: package %s is voided", ErrConflict, p.Reference)
