@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/internal/duration"
+	"github.com/packbench/packbench/internal/textcheck"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/scale"
 )
@@ -260,10 +261,10 @@ func (c Config) Validate() error {
 		return bad("label.weight_unit", "want g, kg, oz or lb, not %q", c.Label.WeightUnit)
 	}
 	k := c.Carrier
-	if !printable(k.Name) || len(k.Name) > 64 {
+	if textcheck.Text(k.Name, 64) != nil {
 		return bad("carrier.name", "want up to 64 printable characters")
 	}
-	if !printable(k.Service) || len(k.Service) > 64 {
+	if textcheck.Text(k.Service, 64) != nil {
 		return bad("carrier.service", "want up to 64 printable characters")
 	}
 	if len(k.Currency) != 3 || strings.ToUpper(k.Currency) != k.Currency || !isLetters(k.Currency) {
@@ -440,14 +441,4 @@ func isAlnum(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// printable: no control characters (ZPL escaping handles the rest).
-func printable(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false
-		}
-	}
-	return true
 }

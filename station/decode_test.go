@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/packbench/packbench/internal/textcheck"
 )
 
 // A 1×1 PNG, base64.
@@ -28,6 +30,10 @@ var upstreamCases = []struct {
 	{"not a PNG", "PNG", `{"tracking_number":"1","packages":[{"label":"aGVsbG8="}]}`, "", "", "not a PNG"},
 	{"bad amount", "PNG", `{"tracking_number":"1","amount":"ten","packages":[{"label":"` + tinyPNG + `"}]}`, "", "", "amount"},
 	{"not JSON", "PNG", `<html>`, "", "", "not the expected JSON"},
+	{"slash in tracking", "PNG", `{"tracking_number":"../1Z","packages":[{"label":"` + tinyPNG + `"}]}`, "", "", "tracking_number"},
+	{"bidi override in tracking", "PNG", `{"tracking_number":"1Z\u202e9","packages":[{"label":"` + tinyPNG + `"}]}`, "", "", "tracking_number"},
+	{"tracking given twice", "PNG", `{"tracking_number":"A","tracking_number":"B","packages":[{"label":"` + tinyPNG + `"}]}`, "", "", "duplicate field"},
+	{"invalid UTF-8 in tracking", "PNG", "{\"tracking_number\":\"1\xff\",\"packages\":[{\"label\":\"" + tinyPNG + "\"}]}", "", "", "valid UTF-8"},
 }
 
 func TestDecodeUpstream(t *testing.T) {
@@ -56,6 +62,8 @@ var messageCases = []struct{ body, want string }{
 	{`{"error":"Invalid zip"}`, "Invalid zip"},
 	{`{"error":{"message":"Account suspended","code":7}}`, "Account suspended"},
 	{`{"message":"Service unavailable"}`, "Service unavailable"},
+	{`{"error":"Invalid\u202e zip"}`, "Invalid zip"},
+	{`{"error":"Invalid\u0085zip"}`, "Invalid zip"},
 	{`{"detail":"Not allowed"}`, "Not allowed"},
 	{`{"errors":["street1 required",{"message":"zip invalid"}]}`, "street1 required; zip invalid"},
 	{"plain\ttext\r\n", "plain text"},
@@ -92,7 +100,7 @@ func FuzzUpstream(f *testing.F) {
 			c = zpl
 		}
 		if res, err := c.decode(body); err == nil {
-			if res.TrackingNumber == "" || !printable(res.TrackingNumber) {
+			if textcheck.ID(res.TrackingNumber, 64) != nil {
 				t.Fatalf("tracking %q accepted", res.TrackingNumber)
 			}
 			if !isZPL && !bytes.HasPrefix(res.PNG, []byte("\x89PNG")) || isZPL && len(res.ZPL) == 0 {
@@ -100,7 +108,7 @@ func FuzzUpstream(f *testing.F) {
 			}
 		}
 		msg := upstreamMessage(500, body)
-		if msg == "" || len(msg) > maxUpstreamMessage+len("…") || !utf8.ValidString(msg) || !printable(msg) {
+		if msg == "" || len(msg) > maxUpstreamMessage+len("…") || textcheck.Text(msg, 0) != nil {
 			t.Fatalf("message %q", msg)
 		}
 	})

@@ -17,6 +17,8 @@ import (
 
 	"github.com/packbench/packbench/internal/backoff"
 	"github.com/packbench/packbench/internal/clock"
+	"github.com/packbench/packbench/internal/strictjson"
+	"github.com/packbench/packbench/internal/textcheck"
 )
 
 // HTTPCarrierOptions are the http carrier's dependencies; nil fields mean defaults.
@@ -354,9 +356,14 @@ func upstreamMessage(status int, data []byte) string {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
+	// Shown to the packer: controls become spaces, bidi characters go (and
+	// strings.Map turns bytes that are not UTF-8 into U+FFFD).
 	msg = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
+		switch {
+		case textcheck.IsControl(r):
 			return ' '
+		case textcheck.IsBidi(r):
+			return -1
 		}
 		return r
 	}, msg)
@@ -373,6 +380,12 @@ func upstreamMessage(status int, data []byte) string {
 // decode checks the upstream's answer and takes the label out of it.
 func (c *HTTPCarrier) decode(data []byte) (LabelResult, error) {
 	var resp fulfilLabelResponse
+	// Unknown members are the upstream's business, but a member given
+	// twice (which encoding/json reads as the last) or a string that is not
+	// UTF-8 (which it repairs silently) is refused, as from any client.
+	if err := strictjson.Check(data, nil, nil); err != nil {
+		return LabelResult{}, fmt.Errorf("not the expected JSON: %v", err)
+	}
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return LabelResult{}, fmt.Errorf("not the expected JSON: %v", err)
 	}
@@ -391,8 +404,8 @@ func (c *HTTPCarrier) decode(data []byte) (LabelResult, error) {
 	if res.TrackingNumber == "" {
 		return LabelResult{}, errors.New("tracking_number: missing")
 	}
-	if len(res.TrackingNumber) > 64 || !printable(res.TrackingNumber) || strings.TrimSpace(res.TrackingNumber) != res.TrackingNumber {
-		return LabelResult{}, fmt.Errorf("tracking_number: %q is not a usable tracking number", res.TrackingNumber)
+	if err := textcheck.ID(res.TrackingNumber, 64); err != nil {
+		return LabelResult{}, fmt.Errorf("tracking_number: %q is not a usable tracking number: %v", res.TrackingNumber, err)
 	}
 	if res.Amount != "" {
 		if _, err := parseMoney(res.Amount); err != nil && !isDecimal(res.Amount) {
@@ -402,7 +415,7 @@ func (c *HTTPCarrier) decode(data []byte) (LabelResult, error) {
 	if res.Currency == "" && res.Amount != "" {
 		res.Currency = c.cfg.Currency
 	}
-	if res.TrackingURL != "" && (!printable(res.TrackingURL) || len(res.TrackingURL) > 2048) {
+	if res.TrackingURL != "" && textcheck.Text(res.TrackingURL, 2048) != nil {
 		return LabelResult{}, errors.New("tracking_url: not a usable URL")
 	}
 	if resp.CarrierIdentifier != "" && isIdentifier(resp.CarrierIdentifier) {

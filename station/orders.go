@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/packbench/packbench/internal/strictjson"
+	"github.com/packbench/packbench/internal/textcheck"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 )
@@ -144,29 +144,20 @@ func (o *Order) Validate() error {
 	return nil
 }
 
-// checkCode checks an id or scannable code: printable, no surrounding spaces.
+// checkCode checks an id or scannable code with the id rules of
+// internal/textcheck: printable UTF-8, no bidi characters or marks, no
+// surrounding spaces, no / \ ? # or "..".
 func checkCode(field, v string, max int) error {
-	if v == "" {
-		return fieldErr(field, "must not be empty")
+	if err := textcheck.ID(v, max); err != nil {
+		return fieldErr(field, "%s", err)
 	}
-	if len(v) > max {
-		return fieldErr(field, "%d bytes, at most %d", len(v), max)
-	}
-	if strings.TrimSpace(v) != v {
-		return fieldErr(field, "must not start or end with spaces")
-	}
-	return checkText(field, v, max)
+	return nil
 }
 
+// checkText checks free text with the text rules of internal/textcheck.
 func checkText(field, v string, max int) error {
-	if len(v) > max {
-		return fieldErr(field, "%d bytes, at most %d", len(v), max)
-	}
-	if !utf8.ValidString(v) {
-		return fieldErr(field, "must be valid UTF-8")
-	}
-	if !printable(v) {
-		return fieldErr(field, "must not contain control characters")
+	if err := textcheck.Text(v, max); err != nil {
+		return fieldErr(field, "%s", err)
 	}
 	return nil
 }

@@ -31,6 +31,42 @@ var parseOrderCases = []struct {
 	{"wrong type in a line", `{"lines":[{"sku":"X"},{"sku":"Y","quantity":"2"}]}`, "lines[1].quantity"},
 }
 
+// hygieneCases are order bodies with characters no id or text may carry
+// (issue #12): the field named and a word of the rule. Also fuzz seeds.
+var hygieneCases = []struct {
+	name, body, field, rule string
+}{
+	{"bidi override in a name", shipTo(`"name":"Bob \u202etxt.exe"`), "ship_to.name", "bidi"},
+	{"bidi isolate in a line", `{"lines":[{"sku":"X","description":"a\u2067b"}],` + shipTo("")[1:], "lines[0].description", "bidi"},
+	{"C1 control in a city", shipTo(`"city":"Ber\u0085lin"`), "ship_to.city", "control"},
+	{"LRM in an id", `{"id":"SO1\u200e",` + shipTo("")[1:], "id", "direction mark"},
+	{"slash in an id", `{"id":"a/b",` + shipTo("")[1:], "id", `"/"`},
+	{"dot dot in a partner id", `{"partner_order_id":"..",` + shipTo("")[1:], "partner_order_id", `".."`},
+	{"question mark in an identifier", `{"associated_identifiers":["t?x=1"],` + shipTo("")[1:], "associated_identifiers[0]", `"?"`},
+	{"hash in an id", `{"id":"SO#1",` + shipTo("")[1:], "id", `"#"`},
+	{"invalid UTF-8 in a name", shipTo("\"name\":\"Bo\xffb\""), "ship_to.name", "UTF-8"},
+	{"lone surrogate escape in a street", shipTo(`"street2":"a\ud800b"`), "ship_to.street2", "UTF-8"},
+	{"invalid UTF-8 in a key", "{\"ship_to\":{\"na\xffme\":\"A\"}}", "ship_to.na\ufffdme", "UTF-8"},
+}
+
+// shipTo is an order body whose ship_to has the given member added (or
+// replacing the default one with the same key).
+func shipTo(member string) string {
+	fields := map[string]string{"name": `"A"`, "street1": `"1 St"`, "city": `"X"`, "zip": `"1"`, "country": `"US"`}
+	var extra string
+	if member != "" {
+		k, v, _ := strings.Cut(member, ":")
+		k = strings.Trim(k, `"`)
+		if _, ok := fields[k]; ok {
+			fields[k] = v
+		} else {
+			extra = "," + member
+		}
+	}
+	return `{"ship_to":{"name":` + fields["name"] + `,"street1":` + fields["street1"] + `,"city":` + fields["city"] +
+		`,"zip":` + fields["zip"] + `,"country":` + fields["country"] + extra + `}}`
+}
+
 func TestParseOrderFieldErrors(t *testing.T) {
 	tests := parseOrderCases
 	for _, tt := range tests {
@@ -52,6 +88,23 @@ func TestParseOrderFieldErrors(t *testing.T) {
 	}
 	if o.ID != "SO123" || o.Packages != 2 || o.Lines[0].Quantity != 3 || string(o.Seed) != `{"fulfillmentType":"customer"}` {
 		t.Errorf("parsed %+v", o)
+	}
+}
+
+func TestParseOrderHygiene(t *testing.T) {
+	for _, tt := range hygieneCases {
+		_, err := ParseOrder([]byte(tt.body))
+		var fe *FieldError
+		if !errors.As(err, &fe) || !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want a FieldError", tt.name, err)
+			continue
+		}
+		if fe.Field != tt.field || !strings.Contains(fe.Rule, tt.rule) {
+			t.Errorf("%s: %q: %q, want %q: …%s…", tt.name, fe.Field, fe.Rule, tt.field, tt.rule)
+		}
+	}
+	if _, err := ParseOrder([]byte(shipTo(`"name":"\u05e9\u05dc\u200f 12"`))); err != nil {
+		t.Errorf("a name with an RLM mark: %v", err)
 	}
 }
 
@@ -173,6 +226,9 @@ const goodOrderJSON = `{"id":"SO123","partner_order_id":"partner-order:12345","a
 // JSON round trip, or a FieldError; never a panic.
 func FuzzParseOrder(f *testing.F) {
 	for _, tt := range parseOrderCases {
+		f.Add([]byte(tt.body))
+	}
+	for _, tt := range hygieneCases {
 		f.Add([]byte(tt.body))
 	}
 	f.Add([]byte(goodOrderJSON))

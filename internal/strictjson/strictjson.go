@@ -23,6 +23,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the rule a document broke.
@@ -39,12 +40,13 @@ const (
 	KindType                         // a value of the wrong JSON type, or a number out of range
 	KindValue                        // the type's own decoder refused the value (Err says why)
 	KindMissing                      // a member tagged `strictjson:"required"` absent or null
+	KindEncoding                     // a string or key that is not valid UTF-8 (raw bytes or a lone \uD800-style surrogate)
 )
 
 var kindNames = map[Kind]string{
 	KindTooLarge: "too large", KindEmpty: "empty", KindSyntax: "not valid JSON", KindTrailing: "trailing data",
 	KindUnknownField: "unknown field", KindDuplicate: "duplicate field", KindType: "wrong type", KindValue: "invalid value",
-	KindMissing: "required",
+	KindMissing: "required", KindEncoding: "not valid UTF-8",
 }
 
 func (k Kind) String() string {
@@ -105,6 +107,8 @@ func (e *Error) Rule() string {
 			return "invalid value: want standard base64"
 		}
 		return fmt.Sprintf("invalid value: %v", e.Err)
+	case KindEncoding:
+		return "must be valid UTF-8"
 	}
 	return e.Kind.String() // unknown field, duplicate field, required
 }
@@ -229,7 +233,7 @@ func Check(data []byte, t reflect.Type, opts *Options) error {
 func check(data []byte, t reflect.Type, opts *Options) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	w := &walker{data: data, dec: dec}
+	w := &walker{data: data, dec: dec, checkText: !utf8.Valid(data) || bytes.Contains(data, []byte(`\u`))}
 	if opts != nil {
 		w.exactCase = opts.ExactCase
 	}
@@ -250,6 +254,10 @@ type walker struct {
 	data      []byte
 	dec       *json.Decoder
 	exactCase bool
+	// checkText is set when the document may hold a string encoding/json
+	// would silently repair (invalid UTF-8 or an escaped lone surrogate,
+	// both read as U+FFFD): only then is every string looked at again.
+	checkText bool
 }
 
 func (w *walker) syntax(path string, err error) *Error {
@@ -297,6 +305,9 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 			return typeErr("bool")
 		}
 	case string:
+		if err := w.text(path, start); err != nil {
+			return err
+		}
 		if t == nil || t.Kind() == reflect.String {
 			return nil
 		}
@@ -321,6 +332,62 @@ func (w *walker) value(t reflect.Type, path string, depth int) error {
 		}
 	}
 	return nil
+}
+
+// text refuses the string token just read (its JSON text starts at or
+// after start) if encoding/json repaired it: raw bytes that are not UTF-8,
+// or a \uD800-\uDFFF escape that is not half of a surrogate pair.
+func (w *walker) text(path string, start int64) error {
+	if !w.checkText {
+		return nil
+	}
+	raw := w.data[start:w.dec.InputOffset()]
+	if i := bytes.IndexByte(raw, '"'); i >= 0 {
+		raw = raw[i:]
+	}
+	if !utf8.Valid(raw) || loneSurrogate(raw) {
+		return &Error{Kind: KindEncoding, Path: path, Offset: start}
+	}
+	return nil
+}
+
+// loneSurrogate reports whether the JSON string text s has a \u escape of
+// a surrogate that is not a high one followed by an escaped low one.
+func loneSurrogate(s []byte) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' || i+1 >= len(s) {
+			continue
+		}
+		if s[i+1] != 'u' {
+			i++ // \" \\ \n …: skip the escaped character
+			continue
+		}
+		r, ok := hex4(s[i+2:])
+		switch {
+		case !ok || r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return true // a low surrogate first
+		default:
+			lo, ok := rune(0), false
+			if i+7 < len(s) && s[i+6] == '\\' && s[i+7] == 'u' {
+				lo, ok = hex4(s[i+8:])
+			}
+			if !ok || lo < 0xdc00 || lo > 0xdfff {
+				return true
+			}
+			i += 6
+		}
+		i += 5
+	}
+	return false
+}
+
+func hex4(s []byte) (rune, bool) {
+	if len(s) < 4 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(string(s[:4]), 16, 16)
+	return rune(v), err == nil
 }
 
 // number checks a json.Number member: a JSON number or null. A quoted
@@ -390,12 +457,16 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 	seen := map[string]bool{}
 	present := map[string]bool{} // required members given a non-null value
 	for w.dec.More() {
+		keyStart := w.dec.InputOffset()
 		tok, err := w.dec.Token()
 		if err != nil {
 			return w.syntax(path, err)
 		}
 		key, _ := tok.(string)
 		sub := joinPath(path, key)
+		if err := w.text(sub, keyStart); err != nil {
+			return err
+		}
 		id, ft, required := key, elem, false
 		if isStruct {
 			f, ok := lookup(fields, key, w.exactCase)

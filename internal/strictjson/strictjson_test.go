@@ -88,6 +88,19 @@ var decodeCases = []struct {
 	{"second value", `{"id":"a"}{"id":"b"}`, KindTrailing, "", "after the JSON value"},
 	{"trailing junk", `{"id":"a"} x`, KindTrailing, "", "after the JSON value"},
 
+	{"invalid UTF-8 in a value", "{\"id\":\"a\xffb\"}", KindEncoding, "id", "id: must be valid UTF-8"},
+	{"invalid UTF-8 deep", "{\"orderItemQuantities\":[{\"sku\":\"A\"},{\"sku\":\"\xc3\"}]}", KindEncoding, "orderItemQuantities[1].sku", "valid UTF-8"},
+	{"invalid UTF-8 in a key", "{\"i\xe2d\":1}", KindEncoding, "i\ufffdd", "valid UTF-8"},
+	{"invalid UTF-8 in free JSON", "{\"seed\":{\"x\":[\"\xff\"]}}", KindEncoding, "seed.x[0]", "valid UTF-8"},
+	{"lone high surrogate", `{"id":"a\ud800b"}`, KindEncoding, "id", "valid UTF-8"},
+	{"lone low surrogate", `{"id":"\udc00"}`, KindEncoding, "id", "valid UTF-8"},
+	{"high surrogate at the end", `{"id":"\uD83D"}`, KindEncoding, "id", "valid UTF-8"},
+	{"two high surrogates", `{"id":"\ud83d\ud83d"}`, KindEncoding, "id", "valid UTF-8"},
+	{"surrogate pair", `{"id":"\ud83d\ude00"}`, 0, "", ""},
+	{"escaped backslash before u", `{"id":"\\ud800"}`, 0, "", ""},
+	{"escaped replacement char", `{"id":"\ufffd"}`, 0, "", ""},
+	{"raw replacement char", "{\"id\":\"\xef\xbf\xbd\"}", 0, "", ""},
+
 	{"unknown top-level", `{"nope":1}`, KindUnknownField, "nope", "nope: unknown field"},
 	{"unknown deep", `{"orderItemQuantities":[{"sku":"A"},{"sku":"B","hazmatInfo":{"hazmatId":"UN1","hazmatID2":"x"}}]}`,
 		KindUnknownField, "orderItemQuantities[1].hazmatInfo.hazmatID2", ""},
@@ -216,7 +229,7 @@ func FuzzDecode(f *testing.F) {
 		stdErr := dec.Decode(&want)
 		if err != nil {
 			var e *Error
-			if !errors.As(err, &e) || e.Kind < KindTooLarge || e.Kind > KindMissing || e.Error() == "" {
+			if !errors.As(err, &e) || e.Kind < KindTooLarge || e.Kind > KindEncoding || e.Error() == "" {
 				t.Fatalf("%q: error %v is not a strictjson.Error with a known kind", in, err)
 			}
 			switch e.Kind {
@@ -228,7 +241,7 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
-		if len(in) > 4096 || !json.Valid(in) {
+		if len(in) > 4096 || !json.Valid(in) || !utf8.Valid(in) {
 			t.Fatalf("accepted %q", in)
 		}
 		if stdErr != nil {
