@@ -89,7 +89,7 @@ func ParseUnit(s string) (Unit, error) {
 			return Unit(i), nil
 		}
 	}
-	return UnitNone, fmt.Errorf("%w: %q", ErrUnknownUnit, s)
+	return UnitNone, fmt.Errorf("%w: %q: want one of %s or lbs (any case)", ErrUnknownUnit, s, strings.Join(unitNames[1:], ", "))
 }
 
 // Status is what the scale says about the weight it reports.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -116,5 +117,40 @@ func TestUnitsAndStatusText(t *testing.T) {
 	var st scale.Status
 	if err := st.UnmarshalText([]byte("needs-zero")); err != nil || st != scale.StatusNeedsZero {
 		t.Errorf("status text: %v %v", st, err)
+	}
+}
+
+// TestParseUnitListsUnits: the error lists exactly the units ParseUnit
+// accepts.
+func TestParseUnitListsUnits(t *testing.T) {
+	_, err := scale.ParseUnit("furlong")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	_, list, ok := strings.Cut(err.Error(), "want one of ")
+	if !ok {
+		t.Fatalf("%v lists no units", err)
+	}
+	list = strings.TrimSuffix(list, " (any case)")
+	var listed []string
+	for _, p := range strings.Split(list, ", ") {
+		listed = append(listed, strings.Split(p, " or ")...)
+	}
+	for _, u := range listed {
+		for _, spelled := range []string{u, strings.ToUpper(u)} {
+			if _, err := scale.ParseUnit(spelled); err != nil {
+				t.Errorf("listed unit %q refused: %v", spelled, err)
+			}
+		}
+	}
+	for u := scale.Unit(1); u.Valid(); u++ {
+		if !slices.Contains(listed, u.String()) {
+			t.Errorf("unit %q is accepted but not listed in %q", u, err)
+		}
+	}
+	for _, u := range []string{"pound", "kgs", "tael", "grams", "l b"} {
+		if _, err := scale.ParseUnit(u); err == nil {
+			t.Errorf("unit %q accepted but not listed", u)
+		}
 	}
 }

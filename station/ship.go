@@ -3,10 +3,15 @@ package station
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/packbench/packbench/queue"
 )
+
+// weightUnits are the display units a weight may carry: the symbols the
+// scale package reads (scale.ParseUnit), spelled as it writes them.
+var weightUnits = []string{"mg", "g", "kg", "ct", "gr", "dwt", "t", "ton", "ozt", "oz", "lb"}
 
 // Limits on package input.
 const (
@@ -102,16 +107,17 @@ func (r *ShipRequest) validate() error {
 	if r.OrderID == "" {
 		return fieldErr("order_id", "required")
 	}
+	if err := checkCode("order_id", r.OrderID, maxCodeLen); err != nil {
+		return err
+	}
 	if r.Weight.Milligrams <= 0 || r.Weight.Milligrams > maxWeightMg {
 		return fieldErr("weight.milligrams", "want 1 to %d", maxWeightMg)
 	}
 	if err := checkText("weight.display", r.Weight.Display, 64); err != nil {
 		return err
 	}
-	switch r.Weight.Unit {
-	case "", "g", "kg", "oz", "lb", "mg", "ct", "gr", "dwt", "t", "ton", "ozt":
-	default:
-		return fieldErr("weight.unit", "want g, kg, oz or lb")
+	if r.Weight.Unit != "" && !slices.Contains(weightUnits, r.Weight.Unit) {
+		return fieldErr("weight.unit", "want one of %s, not %q", strings.Join(weightUnits, ", "), r.Weight.Unit)
 	}
 	if d := r.Dimensions; d != nil {
 		for _, f := range []struct{ name, v string }{{"length", d.Length}, {"width", d.Width}, {"height", d.Height}} {

@@ -36,11 +36,15 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // Std returns the time.Duration.
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
-// Parse reads a non-negative Go duration; its error names the text.
+// Units lists every unit time.ParseDuration reads, as the error says it.
+const Units = "h, m, s, ms, us, µs, μs or ns"
+
+// Parse reads a non-negative Go duration; its error names the text and
+// lists the units.
 func Parse(s string) (time.Duration, error) {
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
-		return 0, fmt.Errorf("%w %q: want a non-negative Go duration like 500ms or 15s", ErrInvalid, s)
+		return 0, fmt.Errorf("%w %q: want a non-negative Go duration like 500ms or 1m30s, with units %s", ErrInvalid, s, Units)
 	}
 	return v, nil
 }

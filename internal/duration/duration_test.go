@@ -66,3 +66,33 @@ func TestInConfigFiles(t *testing.T) {
 		t.Fatalf("json bad value: %v", err)
 	}
 }
+
+// TestUnitsListed: the error lists exactly the units Parse accepts.
+func TestUnitsListed(t *testing.T) {
+	_, err := duration.Parse("5 fortnights")
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	_, list, ok := strings.Cut(err.Error(), "with units ")
+	if !ok {
+		t.Fatalf("%v lists no units", err)
+	}
+	var units []string
+	for _, p := range strings.Split(list, ", ") {
+		units = append(units, strings.Split(p, " or ")...)
+	}
+	for _, u := range units {
+		if _, err := duration.Parse("2" + u); err != nil {
+			t.Errorf("listed unit %q refused: %v", u, err)
+		}
+	}
+	// Every other spelling of a unit is refused.
+	for _, u := range []string{"d", "w", "y", "sec", "min", "hr", "H", "S", "MS", "Ms", "ns ", "msec"} {
+		if _, err := duration.Parse("2" + u); err == nil {
+			t.Errorf("unit %q accepted but not listed", u)
+		}
+	}
+	if len(units) != 8 {
+		t.Errorf("listed %q, want the 8 units time.ParseDuration reads", units)
+	}
+}
