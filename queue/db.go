@@ -170,7 +170,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		closing: make(chan struct{}), fatal: make(chan struct{}),
 	}
 	for _, c := range d.opts.Consumers {
-		if err := validName("consumer", c, MaxKeyLen); err != nil {
+		if err := validName("consumer", c, MaxKeyLen, false); err != nil {
 			return nil, fmt.Errorf("queue: open %s: %w", path, err)
 		}
 	}

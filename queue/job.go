@@ -8,8 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/packbench/packbench/internal/textcheck"
 )
 
 // JobID identifies a job. It is the job's place in the global sequence, so
@@ -176,27 +177,27 @@ type Transition struct {
 	EventID uint64    `json:"event_id"` // the outbox event written with it
 }
 
-func validName(field, s string, maxLen int) error {
+// validName checks a job's text fields with the rules of
+// internal/textcheck: the key and the ref are text (a client's idempotency
+// key may hold any printable character), the printer is an id (it names a
+// URL path segment and a spool folder).
+func validName(field, s string, maxLen int, id bool) error {
 	if s == "" {
 		return invalidf("%s: must not be empty", field)
 	}
-	if len(s) > maxLen {
-		return invalidf("%s: %d bytes, at most %d allowed", field, len(s), maxLen)
+	check := textcheck.Text
+	if id {
+		check = textcheck.ID
 	}
-	if !utf8.ValidString(s) {
-		return invalidf("%s: must be valid UTF-8", field)
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return invalidf("%s: must not contain control characters (found %U)", field, r)
-		}
+	if err := check(s, maxLen); err != nil {
+		return invalidf("%s: %v", field, err)
 	}
 	return nil
 }
 
 // validate checks nj and fills defaults.
 func (nj *NewJob) validate(maxPayload int) error {
-	if err := validName("key", nj.Key, MaxKeyLen); err != nil {
+	if err := validName("key", nj.Key, MaxKeyLen, false); err != nil {
 		return err
 	}
 	switch nj.Source {
@@ -204,7 +205,7 @@ func (nj *NewJob) validate(maxPayload int) error {
 	default:
 		return invalidf("source %q: want one of http, mqtt, flow, raw9100, webhook", nj.Source)
 	}
-	if err := validName("printer", nj.Printer, MaxPrinterLen); err != nil {
+	if err := validName("printer", nj.Printer, MaxPrinterLen, true); err != nil {
 		return err
 	}
 	switch nj.ContentType {
@@ -235,7 +236,7 @@ func (nj *NewJob) validate(maxPayload int) error {
 		return invalidf("copies: %d, want 1 to %d", nj.Copies, MaxCopies)
 	}
 	if nj.Ref != "" {
-		if err := validName("ref", nj.Ref, MaxRefLen); err != nil {
+		if err := validName("ref", nj.Ref, MaxRefLen, false); err != nil {
 			return err
 		}
 	}

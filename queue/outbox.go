@@ -38,7 +38,7 @@ func (tx *Tx) AppendEvent(ev Event) (Event, error) {
 	if err := tx.writable(); err != nil {
 		return Event{}, err
 	}
-	if err := validName("event type", ev.Type, 64); err != nil {
+	if err := validName("event type", ev.Type, 64, false); err != nil {
 		return Event{}, fmt.Errorf("queue: append event: %w", err)
 	}
 	if strings.HasPrefix(ev.Type, "job.") {
@@ -81,7 +81,7 @@ func (d *DB) AddConsumer(ctx context.Context, name string) error {
 }
 
 func (tx *Tx) addConsumer(name string) error {
-	if err := validName("consumer", name, MaxKeyLen); err != nil {
+	if err := validName("consumer", name, MaxKeyLen, false); err != nil {
 		return fmt.Errorf("queue: add consumer: %w", err)
 	}
 	b := tx.bucket(bConsumers)

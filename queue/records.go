@@ -145,7 +145,7 @@ func (tx *Tx) NextCounter(name string) (uint64, error) {
 	if err := tx.writable(); err != nil {
 		return 0, err
 	}
-	if err := validName("counter", name, MaxKeyLen); err != nil {
+	if err := validName("counter", name, MaxKeyLen, false); err != nil {
 		return 0, fmt.Errorf("queue: next counter: %w", err)
 	}
 	b := tx.bucket(bCounters)
