@@ -42,6 +42,9 @@ var decodeCases = []struct {
 	{`{"id":"a","id":"b"}`, 400, CodeInvalidField, "id"},
 	{`{"ship_to":{"zip":"1","ZIP":"2"}}`, 400, CodeInvalidField, "ship_to.ZIP"},
 	{`{"lines":[{"sku":"a"},{"sku":"b","qty":{"nested":1}}]}`, 400, CodeInvalidField, "lines[1].qty"},
+	{"{\"id\":\"a\xffb\"}", 400, CodeInvalidField, "id"},
+	{`{"ship_to":{"name":"a\udc00"}}`, 400, CodeInvalidField, "ship_to.name"},
+	{"{\"ship_to\":{\"na\xc3\":1}}", 400, CodeInvalidField, "ship_to.na\ufffd"},
 }
 
 // decodeBody runs the strict decoder on body as a POST with a JSON type

@@ -3,9 +3,11 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
+	"github.com/packbench/packbench/internal/textcheck"
 	"github.com/packbench/packbench/station"
 )
 
@@ -25,7 +27,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", prefix+"/orders/"+created.ID)
+	w.Header().Set("Location", prefix+"/orders/"+url.PathEscape(created.ID))
 	writeJSON(w, http.StatusCreated, created)
 	return nil
 }
@@ -72,9 +74,13 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	o, err := st.FindOrder(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	o, err := st.FindOrder(r.Context(), id)
 	if errors.Is(err, station.ErrNoOrder) {
-		return errorf(http.StatusNotFound, CodeNotFound, "order %q: not found", r.PathValue("id"))
+		return errorf(http.StatusNotFound, CodeNotFound, "order %q: not found", id)
 	}
 	if err != nil {
 		return err
@@ -95,7 +101,11 @@ func (s *Server) voidOrder(w http.ResponseWriter, r *http.Request) error {
 	if body.Reason == "" {
 		body.Reason = "voided through the API"
 	}
-	o, err := st.CancelOrder(r.Context(), r.PathValue("id"), body.Reason)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	o, err := st.CancelOrder(r.Context(), id, body.Reason)
 	if err != nil {
 		return err
 	}
@@ -116,7 +126,7 @@ func (s *Server) ship(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", prefix+"/shipments/"+p.OrderID)
+	w.Header().Set("Location", prefix+"/shipments/"+url.PathEscape(p.OrderID))
 	writeJSON(w, http.StatusCreated, p)
 	return nil
 }
@@ -143,7 +153,11 @@ func (s *Server) getShipment(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sh, err := st.Shipment(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	sh, err := st.Shipment(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -156,7 +170,11 @@ func (s *Server) getPackage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := st.Package(r.Context(), r.PathValue("id"))
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := st.Package(r.Context(), id)
 	if err != nil {
 		return err
 	}
@@ -176,7 +194,11 @@ func (s *Server) voidPackage(w http.ResponseWriter, r *http.Request) error {
 	if body.Reason == "" {
 		body.Reason = "voided through the API"
 	}
-	p, err := st.VoidPackage(r.Context(), r.PathValue("id"), body.Reason)
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	p, err := st.VoidPackage(r.Context(), id, body.Reason)
 	if err != nil {
 		return err
 	}
@@ -224,6 +246,10 @@ func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	file := r.PathValue("file")
+	ref := strings.TrimSuffix(strings.TrimSuffix(file, ".zpl"), ".png")
+	if err := textcheck.ID(ref, maxPathID); err != nil {
+		return fieldError("id", "%v", err)
+	}
 	var (
 		b     []byte
 		ctype string
@@ -249,6 +275,20 @@ func (s *Server) getLabel(w http.ResponseWriter, r *http.Request) error {
 	w.WriteHeader(http.StatusOK)
 	w.Write(b)
 	return nil
+}
+
+// maxPathID bounds an id in a path; the station's ids and codes are shorter.
+const maxPathID = 256
+
+// pathID reads the path segment name and checks it with the id rules of
+// internal/textcheck, so an id no store could hold (a bidi override, "..",
+// "/", "#") is a 400 naming it rather than a lookup.
+func pathID(r *http.Request, name string) (string, error) {
+	v := r.PathValue(name)
+	if err := textcheck.ID(v, maxPathID); err != nil {
+		return "", fieldError(name, "%v", err)
+	}
+	return v, nil
 }
 
 // sanitizeFilename keeps a header value plain: ids are codes, but the

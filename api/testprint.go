@@ -13,7 +13,10 @@ func (s *Server) testPrint(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := r.PathValue("name")
+	name, err := pathID(r, "name")
+	if err != nil {
+		return err
+	}
 	known := false
 	for _, p := range s.printers() {
 		if p.Name == name {
