@@ -267,3 +267,28 @@ func TestLabelJSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip changed the label:\n%s\n%s", data, again)
 	}
 }
+
+// TestLabelTextStripsBidiAndControls: label text with bidi overrides,
+// isolates, direction marks and C1 controls still prints, without them
+// (the escaped UTF-8 of U+202E would be _E2_80_AE in ^FH data).
+func TestLabelTextStripsBidiAndControls(t *testing.T) {
+	spec := withField(t, "to", `{"name":"Bob\u202eexe.txt","company":"A\u2066C\u2069ME\u200f","street1":"2\u0085St","city":"Y","zip":"10019","country":"US"}`)
+	l, err := ParseLabel([]byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zpl, err := RenderZPL(l, &Options{DPI: 203})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"_E2_80_AE", "_E2_81_A6", "_E2_81_A9", "_E2_80_8F", "_C2_85"} {
+		if strings.Contains(string(zpl), bad) {
+			t.Errorf("ZPL still carries %s:\n%s", bad, zpl)
+		}
+	}
+	for _, want := range []string{"^FDBobexe.txt^FS", "^FDACME^FS", "^FD2 St^FS"} {
+		if !strings.Contains(string(zpl), want) {
+			t.Errorf("ZPL lacks %q:\n%s", want, zpl)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/boombuler/barcode/datamatrix"
 	"github.com/boombuler/barcode/pdf417"
 	"github.com/boombuler/barcode/qr"
+
+	"github.com/packbench/packbench/internal/textcheck"
 )
 
 // The layout is computed once and drawn twice: as ZPL commands and as a
@@ -244,15 +246,22 @@ func addressLines(a *Address) []string {
 	return lines
 }
 
-// cleanText makes one printable line: control characters (CR, LF, NUL, tab…)
-// become spaces and runs of spaces collapse. What is left is printed as
-// given; the escaper makes it safe for ZPL.
+// cleanText makes one printable line: control characters (C0 such as CR,
+// LF, NUL and tab, DEL, C1) become spaces, bidi overrides, isolates and
+// direction marks are dropped (a printer font has no glyph for them and a
+// label prints left to right anyway), and runs of spaces collapse. The
+// label is still printed rather than refused: that is the text rule for
+// labels (internal/textcheck refuses the same characters in ids and stored
+// text). What is left is printed as given; the escaper makes it safe for ZPL.
 func cleanText(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
 	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == utf8.RuneError {
+		if textcheck.IsBidi(r) || textcheck.IsMark(r) {
+			continue
+		}
+		if textcheck.IsControl(r) || r == utf8.RuneError {
 			r = ' '
 		}
 		if r == ' ' {
