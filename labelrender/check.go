@@ -18,10 +18,30 @@ type Policy struct {
 	Allow []string
 	// MaxBytes bounds the document; 0 means 4 MiB.
 	MaxBytes int
-	// MaxCopies bounds the quantity of every ^PQ; 0 means DefaultMaxCopies.
+	// MaxCopies bounds the labels the document prints: every ^PQ quantity,
+	// and the total over all its formats (a format prints its ^PQ
+	// quantity, 1 without one) times Copies. 0 means DefaultMaxCopies.
 	// The bench's callers pass the same limit as a job's copies
-	// (queue.MaxCopies), so ^PQ cannot print more than a job could.
+	// (queue.MaxCopies), so a stream of formats cannot print more labels
+	// than a job could, however it spreads them.
 	MaxCopies int
+	// Copies is how many times the job sends the document (a job's
+	// copies); 0 means 1.
+	Copies int
+}
+
+// ZPLReport is what InspectZPL found in an accepted document.
+type ZPLReport struct {
+	// Formats is the number of ^XA…^XZ formats.
+	Formats int
+	// Labels is how many labels one sending of the document prints: the
+	// sum over its formats of the largest ^PQ quantity in each (1 without
+	// one, as for ^PQ0).
+	Labels int
+	// Allowed lists the commands outside the label set that the policy's
+	// Allow let through, each once, in the order first used. Callers log
+	// them: they change the printer beyond this document.
+	Allowed []string
 }
 
 // DefaultMaxCopies caps ^PQ when the policy sets no MaxCopies.
@@ -124,7 +144,23 @@ const defaultMaxZPL = 4 << 20
 // the like) are refused, with the command and the reason in a *ZPLError,
 // unless the policy allows them; prefix and delimiter changes always are.
 func CheckZPL(doc []byte, p *Policy) error {
-	maxBytes, maxCopies := defaultMaxZPL, DefaultMaxCopies
+	_, err := InspectZPL(doc, p)
+	return err
+}
+
+// InspectZPL checks doc as CheckZPL does and, when it passes, reports the
+// formats, the labels they print and the allowed setting commands used.
+func InspectZPL(doc []byte, p *Policy) (ZPLReport, error) {
+	rep, err := inspectZPL(doc, p)
+	if err != nil {
+		return ZPLReport{}, err
+	}
+	return rep, nil
+}
+
+func inspectZPL(doc []byte, p *Policy) (ZPLReport, error) {
+	var rep ZPLReport
+	maxBytes, maxCopies, copies := defaultMaxZPL, DefaultMaxCopies, 1
 	var allow []string
 	if p != nil {
 		if p.MaxBytes > 0 {
@@ -133,55 +169,75 @@ func CheckZPL(doc []byte, p *Policy) error {
 		if p.MaxCopies > 0 {
 			maxCopies = p.MaxCopies
 		}
+		if p.Copies > 1 {
+			copies = p.Copies
+		}
 		for _, a := range p.Allow {
 			allow = append(allow, strings.ToUpper(a))
 		}
 	}
 	if len(doc) > maxBytes {
-		return &ZPLError{Offset: maxBytes, Reason: fmt.Sprintf("document is %d bytes, more than %d", len(doc), maxBytes)}
+		return rep, &ZPLError{Offset: maxBytes, Reason: fmt.Sprintf("document is %d bytes, more than %d", len(doc), maxBytes)}
 	}
 	toks := tokenizeZPL(doc)
 	if len(toks) == 0 {
-		return &ZPLError{Offset: 0, Reason: "no ^XA…^XZ format"}
+		return rep, &ZPLError{Offset: 0, Reason: "no ^XA…^XZ format"}
 	}
 	if strings.TrimSpace(string(doc[:toks[0].offset])) != "" {
-		return &ZPLError{Offset: 0, Reason: "text outside a ^XA…^XZ format"}
+		return rep, &ZPLError{Offset: 0, Reason: "text outside a ^XA…^XZ format"}
 	}
 	inFormat := false
+	quantity := 0 // the largest ^PQ of the current format; 0: none yet
 	for k, c := range toks {
 		switch {
 		case prefixChangeCommands[c.name]:
-			return &ZPLError{Offset: c.offset, Command: c.name, Reason: "changes the command prefix or delimiter, which would hide later commands from this check"}
+			return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: "changes the command prefix or delimiter, which would hide later commands from this check"}
 		case c.name == "^XA":
 			if inFormat {
-				return &ZPLError{Offset: c.offset, Command: c.name, Reason: "^XA inside a format (missing ^XZ)"}
+				return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: "^XA inside a format (missing ^XZ)"}
 			}
-			inFormat = true
+			inFormat, quantity = true, 0
 		case c.name == "^XZ":
 			if !inFormat {
-				return &ZPLError{Offset: c.offset, Command: c.name, Reason: "^XZ without ^XA"}
+				return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: "^XZ without ^XA"}
 			}
 			inFormat = false
+			// Each format prints its own ^PQ quantity (at least one label),
+			// so the cap is on the sum: 50 formats of ^PQ10 are 500 labels.
+			rep.Formats++
+			rep.Labels += max(quantity, 1)
+			if int64(rep.Labels)*int64(copies) > int64(maxCopies) {
+				reason := fmt.Sprintf("the %d formats up to here print %d labels", rep.Formats, rep.Labels)
+				if copies > 1 {
+					reason += fmt.Sprintf(" each of %d copies (%d)", copies, rep.Labels*copies)
+				}
+				return rep, &ZPLError{Offset: c.offset, Reason: reason + fmt.Sprintf(", more than %d", maxCopies)}
+			}
 			if strings.TrimSpace(c.arg) != "" {
 				if k == len(toks)-1 {
-					return &ZPLError{Offset: c.offset + 3, Reason: "text after the last ^XZ"}
+					return rep, &ZPLError{Offset: c.offset + 3, Reason: "text after the last ^XZ"}
 				}
-				return &ZPLError{Offset: c.offset + 3, Reason: "text outside a ^XA…^XZ format"}
+				return rep, &ZPLError{Offset: c.offset + 3, Reason: "text outside a ^XA…^XZ format"}
 			}
 		case c.name == "^GF" && !strings.HasPrefix(strings.ToUpper(c.arg), "A"):
 			// Binary graphic data may contain prefix bytes the printer
 			// reads as data (it counts bytes) but this check would not.
-			return &ZPLError{Offset: c.offset, Command: c.name, Reason: "binary ^GF data (format B or C) cannot be checked; use ^GFA"}
+			return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: "binary ^GF data (format B or C) cannot be checked; use ^GFA"}
 		case labelCommands[c.name] || len(c.name) == 3 && c.name[0] == '^' && (c.name[1] == 'A' || c.name[1] == 'B'):
 			if !inFormat {
-				return &ZPLError{Offset: c.offset, Command: c.name, Reason: "label command outside a ^XA…^XZ format"}
+				return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: "label command outside a ^XA…^XZ format"}
 			}
 			if c.name == "^PQ" {
-				if err := checkQuantity(c, maxCopies); err != nil {
-					return err
+				n, err := checkQuantity(c, maxCopies)
+				if err != nil {
+					return rep, err
 				}
+				quantity = max(quantity, n)
 			}
 		case slices.Contains(allow, c.name):
+			if !slices.Contains(rep.Allowed, c.name) {
+				rep.Allowed = append(rep.Allowed, c.name)
+			}
 		default:
 			reason, ok := refusedReasons[c.name]
 			switch {
@@ -191,31 +247,31 @@ func CheckZPL(doc []byte, p *Policy) error {
 			default:
 				reason = "not a label-formatting command"
 			}
-			return &ZPLError{Offset: c.offset, Command: c.name, Reason: reason + " (not allowed by the policy)"}
+			return rep, &ZPLError{Offset: c.offset, Command: c.name, Reason: reason + " (not allowed by the policy)"}
 		}
 	}
 	if inFormat {
-		return &ZPLError{Offset: len(doc), Reason: "missing ^XZ at the end"}
+		return rep, &ZPLError{Offset: len(doc), Reason: "missing ^XZ at the end"}
 	}
-	return nil
+	return rep, nil
 }
 
-// checkQuantity refuses a ^PQ whose quantity (its first parameter, 1 when
-// empty) is above maxCopies or not a number.
-func checkQuantity(c zplToken, maxCopies int) error {
+// checkQuantity reads a ^PQ's quantity (its first parameter, 1 when empty)
+// and refuses one above maxCopies or not a number.
+func checkQuantity(c zplToken, maxCopies int) (int, error) {
 	q := strings.TrimSpace(c.params()[0])
 	if q == "" {
-		return nil
+		return 1, nil
 	}
 	n, err := strconv.Atoi(q)
 	switch {
 	case err != nil && len(q) > 0 && strings.Trim(q, "0123456789") == "":
 		n = maxCopies + 1 // too many digits for an int: far above any cap
 	case err != nil || n < 0:
-		return &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %q is not a number", q)}
+		return 0, &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %q is not a number", q)}
 	}
 	if n > maxCopies {
-		return &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %d is more than %d copies", n, maxCopies)}
+		return 0, &ZPLError{Offset: c.offset, Command: c.name, Reason: fmt.Sprintf("quantity %d is more than %d copies", n, maxCopies)}
 	}
-	return nil
+	return n, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -92,6 +93,18 @@ var checkCases = []struct {
 	{name: "PQ empty quantity", doc: "^XA^PQ,0,1^XZ", policy: &Policy{MaxCopies: 1}, ok: true},
 	{name: "PQ not a number", doc: "^XA^PQ1x^XZ", cmd: "^PQ", reason: "not a number"},
 	{name: "PQ split by newline", doc: "^XA^PQ1\n5^XZ", cmd: "^PQ", reason: "more than 10"},
+	// The cap is on the labels of the whole document (issue #12): each
+	// format prints its ^PQ quantity (1 without one), and the formats add up.
+	{name: "PQ per format adds up", doc: strings.Repeat("^XA^FDa^FS^PQ10^XZ", 50), cmd: "", reason: "the 2 formats up to here print 20 labels, more than 10"},
+	{name: "formats without PQ add up", doc: strings.Repeat("^XA^FDa^FS^XZ", 11), cmd: "", reason: "print 11 labels, more than 10"},
+	{name: "formats at the cap", doc: strings.Repeat("^XA^FDa^FS^XZ", 8) + "^XA^PQ2^XZ", ok: true},
+	{name: "PQ0 prints one", doc: strings.Repeat("^XA^PQ0^XZ", 10), ok: true},
+	{name: "two PQ in a format count once", doc: "^XA^PQ6^FDa^FS^PQ6^XZ", ok: true},
+	{name: "50 formats of PQ10 under the job cap", doc: strings.Repeat("^XA^FDa^FS^PQ10^XZ", 50), policy: &Policy{MaxCopies: 1000}, ok: true},
+	{name: "50 formats of PQ10 sent 3 times", doc: strings.Repeat("^XA^FDa^FS^PQ10^XZ", 50), policy: &Policy{MaxCopies: 1000, Copies: 3},
+		reason: "print 340 labels each of 3 copies (1020), more than 1000"},
+	{name: "PQ at the job cap twice", doc: "^XA^PQ1000^XZ^XA^PQ1000^XZ", policy: &Policy{MaxCopies: 1000}, reason: "print 2000 labels, more than 1000"},
+	{name: "PQ with copies", doc: "^XA^PQ400^XZ", policy: &Policy{MaxCopies: 1000, Copies: 3}, reason: "(1200), more than 1000"},
 	{name: "too big", doc: "^XA" + strings.Repeat(" ", 100) + "^XZ", policy: &Policy{MaxBytes: 50}, reason: "more than 50"},
 }
 
@@ -292,4 +305,24 @@ func FuzzCheckZPL(f *testing.F) {
 		}
 		checkAgainstModel(t, doc)
 	})
+}
+
+// TestInspectZPL: an accepted document reports its formats, the labels
+// they print and the setting commands the policy allowed, each once.
+func TestInspectZPL(t *testing.T) {
+	doc := []byte("^XA^MMT^LS0^FDa^FS^PQ2^XZ\n^xa^ls0^MD10^FDb^FS^XZ")
+	rep, err := InspectZPL(doc, &Policy{Allow: []string{"^ls", "^MM", "^MD"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Formats != 2 || rep.Labels != 3 || !slices.Equal(rep.Allowed, []string{"^MM", "^LS", "^MD"}) {
+		t.Fatalf("report %+v", rep)
+	}
+	if _, err := InspectZPL(doc, nil); err == nil {
+		t.Fatal("accepted ^MMT without a policy")
+	}
+	rep, err = InspectZPL([]byte("^XA^FDa^FS^XZ"), &Policy{Allow: []string{"^LS"}})
+	if err != nil || rep.Allowed != nil || rep.Labels != 1 {
+		t.Fatalf("plain label: %+v %v", rep, err)
+	}
 }
