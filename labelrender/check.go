@@ -44,6 +44,39 @@ type ZPLReport struct {
 	Allowed []string
 }
 
+// Validate checks Allow as an admin's config: each entry one command
+// written out ("^LS", "~SD"; case does not matter), one that CheckZPL would
+// otherwise refuse and may allow. Families and wildcards are not taken, so
+// a persistent setting (^JU, ~JR, ^ND, ^NS, ~SD, ^KN …) is allowed only by
+// being named; prefix and delimiter changes cannot be allowed at all.
+// Errors name the entry: "allow[1]: …".
+func (p *Policy) Validate() error {
+	if p == nil {
+		return nil
+	}
+	seen := map[string]bool{}
+	for i, a := range p.Allow {
+		c := strings.ToUpper(a)
+		bad := func(format string, args ...any) error {
+			return fmt.Errorf("allow[%d]: %q: %s", i, a, fmt.Sprintf(format, args...))
+		}
+		switch {
+		case len(c) != 3 || c[0] != '^' && c[0] != '~':
+			return bad("want one command like \"^LS\" or \"~SD\"")
+		case prefixChangeCommands[c]:
+			return bad("changes the command prefix or delimiter: never allowed")
+		case labelCommands[c] || c[0] == '^' && (c[1] == 'A' || c[1] == 'B'):
+			return bad("draws a label: always allowed, do not list it")
+		case refusedReasons[c] == "":
+			return bad("not a printer command this check knows, so there is nothing to allow")
+		case seen[c]:
+			return bad("listed twice")
+		}
+		seen[c] = true
+	}
+	return nil
+}
+
 // DefaultMaxCopies caps ^PQ when the policy sets no MaxCopies.
 const DefaultMaxCopies = 10
 

@@ -326,3 +326,28 @@ func TestInspectZPL(t *testing.T) {
 		t.Fatalf("plain label: %+v %v", rep, err)
 	}
 }
+
+func TestPolicyValidate(t *testing.T) {
+	if err := (&Policy{Allow: []string{"^LS", "^mm", "^MD", "~SD", "^JU", "~JR", "^ND", "^NS", "^KN"}}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		allow []string
+		want  string
+	}{
+		{[]string{"^LS", "LS"}, `allow[1]: "LS": want one command`},
+		{[]string{"^L*"}, "not a printer command"},
+		{[]string{"^J"}, "want one command"},
+		{[]string{"^CC"}, "never allowed"},
+		{[]string{"~CT"}, "never allowed"},
+		{[]string{"^FO"}, "always allowed"},
+		{[]string{"^BC"}, "always allowed"},
+		{[]string{"^ZZ"}, "not a printer command"},
+		{[]string{"^LS", "^ls"}, "listed twice"},
+	} {
+		err := (&Policy{Allow: tc.allow}).Validate()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.allow, err, tc.want)
+		}
+	}
+}

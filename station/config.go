@@ -22,6 +22,17 @@ type Config struct {
 	Carrier  CarrierConfig `toml:"carrier" json:"carrier"`
 	Flow     FlowConfig    `toml:"flow" json:"flow"`
 	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
+	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
+}
+
+// ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
+// ZPL labels) is checked before it reaches a printer.
+type ZPLConfig struct {
+	// Allow lists printer-setting commands an admin accepts in raw ZPL,
+	// each named ("^LS", "^MM", "^MD"; real carrier labels carry them).
+	// Everything that changes the printer beyond the format is refused
+	// unless listed here; each use is logged at info with the job id.
+	Allow []string `toml:"allow" json:"allow,omitempty"`
 }
 
 // LabelConfig is the label the bench prints ([label]).
@@ -248,6 +259,9 @@ func (c Config) Validate() error {
 	}
 	if labelrender.DotsPerMM(c.Label.DPI) == 0 {
 		return bad("label.dpi", "want 152, 203, 300 or 600, not %d", c.Label.DPI)
+	}
+	if err := (&labelrender.Policy{Allow: c.ZPL.Allow}).Validate(); err != nil {
+		return bad("zpl", "%v", err) // "zpl: allow[1]: …"
 	}
 	if _, _, err := labelrender.ParseSize(c.Label.Size, c.Label.DPI); err != nil {
 		return bad("label.size", "%v", err)

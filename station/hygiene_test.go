@@ -1,11 +1,17 @@
 package station
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 )
 
@@ -102,5 +108,85 @@ func TestShipHygiene(t *testing.T) {
 	}
 	if r := goodShip(); r.validate() != nil {
 		t.Fatal(r.validate())
+	}
+}
+
+// logBuffer collects log output from the goroutines that log.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestCarrierZPLSettings: a carrier's real ZPL with ^LS0, ^MMT and ^MD is
+// refused by default and accepted when [zpl] allow lists them, with one
+// info line naming the job and the commands (not the label).
+func TestCarrierZPLSettings(t *testing.T) {
+	const label = "^XA^MMT^LS0^MD10^FO50,50^A0N,40,40^FDSECRET-NAME^FS^XZ"
+	ship := func(allow []string) (*Station, *queue.DB, *logBuffer, Package, error) {
+		_, url := startFulfil(t, okAnswer(label))
+		clk := newClock()
+		clk.SetAuto(true)
+		db := openDB(t, t.TempDir(), clk)
+		logs := &logBuffer{}
+		st := newStation(t, db, clk, Config{
+			Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: HTTPCarrierConfig{URL: url, LabelType: "ZPL", Timeout: Duration(5 * time.Second)}},
+			ZPL:     ZPLConfig{Allow: allow},
+		}, func(o *Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
+		o := mustCreate(t, st, Order{})
+		p, err := st.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 1000}})
+		return st, db, logs, p, err
+	}
+
+	_, db, _, _, err := ship(nil)
+	var ce *CarrierError
+	if !errors.As(err, &ce) || !strings.Contains(ce.Message, "^MM") {
+		t.Fatalf("without [zpl] allow: %v, want a CarrierError naming ^MM", err)
+	}
+	if js := jobs(t, db); len(js) != 0 {
+		t.Fatalf("%d jobs for a refused label", len(js))
+	}
+
+	_, db, logs, p, err := ship([]string{"^LS", "^mm", "^MD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := db.Job(context.Background(), p.JobID)
+	if err != nil || string(j.Payload) != label {
+		t.Fatalf("job %+v %v", j, err)
+	}
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "[zpl] allow") {
+			line = l
+		}
+	}
+	if !strings.Contains(line, "level=INFO") || !strings.Contains(line, "job="+p.JobID.String()) || !strings.Contains(line, "commands=\"[^MM ^LS ^MD]\"") {
+		t.Fatalf("log line %q, want info with the job and the commands\n%s", line, logs)
+	}
+	if strings.Contains(logs.String(), "SECRET-NAME") {
+		t.Fatalf("the label contents were logged:\n%s", logs)
+	}
+}
+
+func TestZPLAllowConfig(t *testing.T) {
+	c := Config{ZPL: ZPLConfig{Allow: []string{"^LS", "^CC"}}}.WithDefaults()
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "zpl: allow[1]") {
+		t.Fatalf("^CC allowed: %v", err)
+	}
+	c = Config{ZPL: ZPLConfig{Allow: []string{"^LS", "^JU", "~JR"}}}.WithDefaults()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

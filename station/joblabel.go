@@ -20,6 +20,10 @@ type JobLabel struct {
 	// is drawn on demand, as for the flow's own labels.
 	Label *labelrender.Label
 	Opts  labelrender.Options
+	// Settings are the printer-setting commands of raw ZPL that [zpl]
+	// allow let through (CheckZPL's report), for the caller to log with
+	// the job id (LogZPLSettings).
+	Settings []string
 }
 
 // jobLabelID is the label id of a job's label: never a package reference

@@ -23,6 +23,26 @@ type artefacts struct {
 	png  []byte
 	spec []byte
 	form string
+	// settings are the printer-setting commands [zpl] allow let through
+	// in a carrier's ZPL, logged once the job exists.
+	settings []string
+}
+
+// CheckZPL checks raw ZPL from outside (a carrier's label, a pushed job)
+// with the bench's policy: the commands [zpl] allow names, and at most
+// queue.MaxCopies labels for a job sending it copies times. The report's
+// Allowed are the setting commands used: the caller logs them with the job
+// id (LogZPLSettings).
+func (s *Station) CheckZPL(doc []byte, copies int) (labelrender.ZPLReport, error) {
+	return labelrender.InspectZPL(doc, &labelrender.Policy{Allow: s.cfg.ZPL.Allow, MaxCopies: queue.MaxCopies, Copies: copies})
+}
+
+// LogZPLSettings logs, at info, the setting commands an allowed raw ZPL
+// job carries: never the label itself.
+func (s *Station) LogZPLSettings(job queue.JobID, source string, commands []string) {
+	if len(commands) > 0 {
+		s.log.Info("raw ZPL changes printer settings allowed by [zpl] allow", "job", job.String(), "source", source, "commands", commands)
+	}
 }
 
 // LabelOptions are the options every label of this bench is drawn with:
@@ -50,10 +70,11 @@ func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult)
 	opts := s.LabelOptions(s.clock.Now())
 	switch {
 	case len(res.ZPL) > 0:
-		if err := labelrender.CheckZPL(res.ZPL, &labelrender.Policy{MaxCopies: queue.MaxCopies}); err != nil {
+		rep, err := s.CheckZPL(res.ZPL, 1)
+		if err != nil {
 			return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's ZPL label was refused: " + err.Error()}
 		}
-		return artefacts{zpl: res.ZPL, form: "carrier-zpl"}, nil
+		return artefacts{zpl: res.ZPL, form: "carrier-zpl", settings: rep.Allowed}, nil
 	case len(res.PNG) > 0:
 		zpl, err := labelrender.PNGToZPL(res.PNG, &labelrender.ImageOptions{Options: opts})
 		if err != nil {

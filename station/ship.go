@@ -94,6 +94,7 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 		return Package{}, Order{}, err
 	}
 	s.logLabelled(o, p)
+	s.LogZPLSettings(p.JobID, "carrier", art.settings)
 	return p, o, nil
 }
 

@@ -95,6 +95,9 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 		return PushResult{}, fmt.Errorf("mqtt push %q: %w", j.ID, err)
 	}
 	in.committed(j, created)
+	if created {
+		in.st.LogZPLSettings(job.ID, "mqtt", label.Settings)
+	}
 	if !created {
 		in.log.Info("mqtt push already taken: same job (a redelivery or a repeated id)", "id", j.ID, "job", job.ID)
 	}
@@ -109,10 +112,11 @@ func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
 	switch j.Type {
 	case PushZPL:
 		zpl := []byte(j.ZPL)
-		if err := labelrender.CheckZPL(zpl, &labelrender.Policy{MaxCopies: MaxCopies}); err != nil {
+		rep, err := in.st.CheckZPL(zpl, j.Copies) // [zpl] allow; copies × labels capped
+		if err != nil {
 			return none, invalid("zpl", "%v", err)
 		}
-		return station.JobLabel{ZPL: zpl}, nil
+		return station.JobLabel{ZPL: zpl, Settings: rep.Allowed}, nil
 	case PushPNG:
 		zpl, err := labelrender.PNGToZPL(j.PNG, &labelrender.ImageOptions{Options: opts})
 		if err != nil {

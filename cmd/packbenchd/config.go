@@ -16,6 +16,8 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/internal/datadir"
+	"github.com/packbench/packbench/internal/textcheck"
+	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
 	"github.com/packbench/packbench/uplink"
@@ -251,6 +253,10 @@ func (c *Config) validate() error {
 		}
 		if err := p.Validate(); err != nil {
 			return fmt.Errorf("config: printer[%d]: %w", i, err)
+		}
+		// The name is a job's printer and a URL path segment: an id.
+		if err := textcheck.ID(p.Name, queue.MaxPrinterLen); err != nil {
+			return fmt.Errorf("config: printer[%d]: name %q: %w", i, p.Name, err)
 		}
 		if seen[p.Name] {
 			return fmt.Errorf("config: printer[%d]: name %q: used by another printer; names must be unique", i, p.Name)

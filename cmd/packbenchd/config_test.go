@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,9 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if len(cfg.Carrier.Rates.Bands) != 2 || cfg.Carrier.HTTP.Retries != 3 || cfg.ShipFrom.Zip != "62701" {
 		t.Errorf("example carrier not decoded: %+v", cfg.Carrier)
+	}
+	if !slices.Equal(cfg.ZPL.Allow, []string{"^LS", "^MM", "^MD"}) {
+		t.Errorf("example [zpl] not decoded: %+v", cfg.ZPL)
 	}
 	example, err := os.ReadFile("packbench.example.toml")
 	if err != nil {
@@ -146,6 +150,12 @@ func TestConfigErrors(t *testing.T) {
 		{"log level", minimalTOML + "[bench]\nlog_level = \"loud\"\n", nil, "bench.log_level"},
 		{"env printer", minimalTOML, map[string]string{"PACKBENCH_PRINTER": "ftp://x"}, "PACKBENCH_PRINTER: scheme \"ftp\""},
 		{"env auto arm", minimalTOML, map[string]string{"PACKBENCH_AUTO_ARM": "maybe"}, "PACKBENCH_AUTO_ARM"},
+		{"zpl allow prefix change", minimalTOML + "[zpl]\nallow = [\"^LS\", \"^CC\"]\n", nil, `zpl: allow[1]: "^CC": changes the command prefix`},
+		{"zpl allow family", minimalTOML + "[zpl]\nallow = [\"^J*\"]\n", nil, `zpl: allow[0]: "^J*"`},
+		{"zpl allow label command", minimalTOML + "[zpl]\nallow = [\"^FO\"]\n", nil, `zpl: allow[0]: "^FO": draws a label`},
+		{"zpl unknown key", minimalTOML + "[zpl]\nalow = [\"^LS\"]\n", nil, "unknown key zpl.alow"},
+		{"printer name with a slash", "[[printer]]\nname = \"a/b\"\ntransport = \"spool\"\n", nil, `printer[0]: name "a/b": must not contain "/"`},
+		{"printer name with a bidi override", "[[printer]]\nname = \"zebra\u202e\"\ntransport = \"spool\"\n", nil, `printer[0]: name "zebra\u202e": must not contain U+202E`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := writeConfig(t, tc.toml)
