@@ -50,7 +50,11 @@
 // Every error, the mux's own 404 and 405 included, is
 // {"error":{"code":"...","message":"...","field":"..."}}. Request bodies
 // must be application/json, at most Options.MaxBody bytes (413), one JSON
-// value with no unknown members; errors name the member ("ship_to.zip").
+// value with no unknown or repeated members and only valid UTF-8; errors
+// name the member ("ship_to.zip"). Ids in bodies and paths follow the id
+// rules of internal/textcheck (no control or bidi characters, no
+// direction marks, no / \ ? # or ".."): a bad path id is a 400 naming the
+// parameter ("id"), not a 404. Location headers are escaped.
 // Job transitions the queue refuses are 409 conflict; carrier refusals 422
 // with the upstream's own message; parts that are down 503. Panics in a
 // handler become a logged 500.

@@ -22,9 +22,16 @@
 // "...". User text reaches ZPL only through ^FH hex escaping with a small
 // whitelist ([A-Za-z0-9 .,-]); fields that feed barcodes are validated
 // instead (tracking numbers: letters, digits, '-'; GS1 elements checked).
+// Label text is printed, not refused, for characters a printer cannot
+// show: control characters (C0, DEL, C1) become spaces, and bidi
+// overrides, isolates and direction marks are dropped (internal/textcheck
+// refuses the same characters in ids and in stored text). Text that is not
+// valid UTF-8 is refused: a JSON document must be UTF-8.
 //
 // CheckZPL tokenizes raw ZPL the way a Zebra printer does (sources in
-// zpltoken.go) and accepts only what draws a format.
+// zpltoken.go) and accepts only what draws a format, and at most
+// Policy.MaxCopies labels over all its formats; InspectZPL also reports the
+// printer-setting commands a Policy.Allow let through, for the caller to log.
 //
 // Rendering never reads the clock: a label without a date gets Options.Date.
 package labelrender
