@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -111,35 +110,19 @@ func TestShipHygiene(t *testing.T) {
 	}
 }
 
-// logBuffer collects log output from the goroutines that log.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestCarrierZPLSettings: a carrier's real ZPL with ^LS0, ^MMT and ^MD is
 // refused by default and accepted when [zpl] allow lists them, with one
 // info line naming the job and the commands (not the label).
 func TestCarrierZPLSettings(t *testing.T) {
 	const label = "^XA^MMT^LS0^MD10^FO50,50^A0N,40,40^FDSECRET-NAME^FS^XZ"
-	ship := func(allow []string) (*Station, *queue.DB, *logBuffer, Package, error) {
+	// Ship logs on the caller's goroutine (the station starts none
+	// without Run), so a plain buffer read after it returns is safe.
+	ship := func(allow []string) (*Station, *queue.DB, *bytes.Buffer, Package, error) {
 		_, url := startFulfil(t, okAnswer(label))
 		clk := newClock()
 		clk.SetAuto(true)
 		db := openDB(t, t.TempDir(), clk)
-		logs := &logBuffer{}
+		logs := &bytes.Buffer{}
 		st := newStation(t, db, clk, Config{
 			Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: HTTPCarrierConfig{URL: url, LabelType: "ZPL", Timeout: Duration(5 * time.Second)}},
 			ZPL:     ZPLConfig{Allow: allow},

@@ -91,4 +91,27 @@ func TestZPLAllowThroughConfig(t *testing.T) {
 	if strings.Contains(line, "zpl-allowed") || strings.Contains(line, "^FO") {
 		t.Errorf("log line %q carries the label", line)
 	}
+
+	// ^PQ is capped per document and job: 50 formats of ^PQ10 sent 3
+	// times would be 1,500 labels, above the 1,000 a job may print.
+	many := uplink.PushJob{ID: "zpl-many", Type: uplink.PushZPL, Copies: 3, ZPL: strings.Repeat("^XA^FO20,20^A0N,30,30^FDmany^FS^PQ10^XZ", 50)}
+	if tok := cloud.Publish("packbench/bench-zpl/jobs/push", 1, false, pushPayload(t, many)); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	events.Wait(t, 20*time.Second, "push.rejected for zpl-many", func(m []paho.Message) bool {
+		for _, msg := range m {
+			ev := decodeEvent(t, msg)
+			var rd uplink.RejectedData
+			if ev.Type == uplink.EventPushRejected && json.Unmarshal(ev.Data, &rd) == nil && rd.PushID == "zpl-many" {
+				if rd.Field != "zpl" || !strings.Contains(rd.Rule, "more than 1000") {
+					t.Fatalf("rejected naming %q: %q, want zpl and the 1000-label cap", rd.Field, rd.Rule)
+				}
+				return true
+			}
+		}
+		return false
+	})
+	if c := countLabel(emu, "many"); c != 0 {
+		t.Fatalf("printed %d labels of a refused stream", c)
+	}
 }
