@@ -25,6 +25,11 @@ func (s *Station) Ship(ctx context.Context, req ShipRequest) (Package, error) {
 	if err := req.validate(); err != nil {
 		return Package{}, fmt.Errorf("station: ship: %w", err)
 	}
+	if req.Printer != "" {
+		if err := s.knownPrinter(req.Printer); err != nil {
+			return Package{}, fmt.Errorf("station: ship: %w", err)
+		}
+	}
 	p, _, err := s.ship(ctx, req)
 	if err != nil {
 		return Package{}, fmt.Errorf("station: ship %s: %w", req.OrderID, err)
