@@ -41,6 +41,9 @@ const (
 	CodeNoOrder          = "no_order"
 	CodeNotArmed         = "not_armed"
 	CodeBusy             = "busy"
+	// CodeIdempotencyKeyReused: the Idempotency-Key was used for another
+	// request (field "Idempotency-Key").
+	CodeIdempotencyKeyReused = "idempotency_key_reused"
 	CodeInternal         = "internal"
 )
 
