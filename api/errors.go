@@ -44,7 +44,7 @@ const (
 	// CodeIdempotencyKeyReused: the Idempotency-Key was used for another
 	// request (field "Idempotency-Key").
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
-	CodeInternal         = "internal"
+	CodeInternal             = "internal"
 )
 
 // apiError is an error with everything the JSON body and status need.
