@@ -284,3 +284,22 @@ func TestIdempotencyKeyDurableAndExpires(t *testing.T) {
 	}
 	is.close()
 }
+
+// POST /shipments with a package reference is safe to retry without an
+// Idempotency-Key: the same package comes back; other content is 409.
+func TestShipmentReferenceRetry(t *testing.T) {
+	b := newBench(t, nil)
+	b.ok("POST", "/api/v1/orders", map[string]any{"id": "SO-R1", "packages": 2, "ship_to": validOrder("x")["ship_to"]}, nil)
+	body := map[string]any{"order_id": "SO-R1", "weight": map[string]any{"milligrams": 500000}, "reference": "fulfil-77"}
+	var p1, p2 station.Package
+	b.ok("POST", "/api/v1/shipments", body, &p1)
+	b.ok("POST", "/api/v1/shipments", body, &p2)
+	if p1.Reference != p2.Reference || p1.TrackingNumber != p2.TrackingNumber || p2.ClientReference != "fulfil-77" {
+		t.Fatalf("retry made another package: %+v then %+v", p1, p2)
+	}
+	body["weight"] = map[string]any{"milligrams": 510000}
+	b.do("POST", "/api/v1/shipments", body).wantError(t, 409, api.CodeConflict, "")
+	if n := jobTotal(t, b.db); n != 1 {
+		t.Fatalf("%d jobs, want 1", n)
+	}
+}

@@ -61,6 +61,12 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	if err := ctx.Err(); err != nil {
 		return Package{}, Order{}, err
 	}
+	if req.Reference != "" {
+		// A retry of a package already labelled: the same package.
+		if p, o, done, err := s.shippedByReference(req); err != nil || done {
+			return p, o, err
+		}
+	}
 	printer := req.Printer
 	if printer == "" {
 		printer = s.printer
@@ -130,6 +136,11 @@ func (r *ShipRequest) validate() error {
 	}
 	if r.Printer != "" {
 		if err := checkCode("printer", r.Printer, queue.MaxPrinterLen); err != nil {
+			return err
+		}
+	}
+	if r.Reference != "" {
+		if err := checkCode("reference", r.Reference, maxShipRefLen); err != nil {
 			return err
 		}
 	}
