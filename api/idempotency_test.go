@@ -303,3 +303,37 @@ func TestShipmentReferenceRetry(t *testing.T) {
 		t.Fatalf("%d jobs, want 1", n)
 	}
 }
+
+// The OpenAPI document shows the header on every create, and only there.
+func TestOpenAPIDocumentsIdempotencyKey(t *testing.T) {
+	b := newBench(t, nil)
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct{ Name, In string } `json:"parameters"`
+			Responses  map[string]struct {
+				Headers map[string]any `json:"headers"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	b.ok("GET", "/api/v1/openapi.json", nil, &doc)
+	creates := map[string]string{"/api/v1/orders": "201", "/api/v1/shipments": "201",
+		"/api/v1/jobs/{id}/reprint": "201", "/api/v1/printers/{name}/test": "201"}
+	for path, ops := range doc.Paths {
+		for method, op := range ops {
+			has := false
+			for _, p := range op.Parameters {
+				has = has || (p.Name == api.HeaderIdempotencyKey && p.In == "header")
+			}
+			ok, create := creates[path]
+			create = create && method == "post"
+			if has != create {
+				t.Errorf("%s %s: Idempotency-Key documented %v, want %v", method, path, has, create)
+			}
+			if create {
+				if _, conflict := op.Responses["409"]; !conflict || op.Responses[ok].Headers[api.HeaderReplayed] == nil {
+					t.Errorf("%s %s: no 409 or no %s header documented", method, path, api.HeaderReplayed)
+				}
+			}
+		}
+	}
+}
