@@ -66,9 +66,13 @@ type Options struct {
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
-	// Clock is the time source for uptime and the event streams' reading
-	// interval (tests inject internal/clocktest); nil means clock.Real{}.
+	// Clock is the time source for uptime, the event streams' reading
+	// interval and the age of Idempotency-Keys (tests inject
+	// internal/clocktest); nil means clock.Real{}.
 	Clock clock.Clock
+	// IdempotencyRetention is how long the answer to an Idempotency-Key
+	// is kept (default DefaultIdempotencyRetention, 24 h).
+	IdempotencyRetention time.Duration
 }
 
 // Server is the HTTP API. It is an http.Handler serving /api/v1/... and
@@ -88,6 +92,8 @@ type Server struct {
 	metrics *httpMetrics
 
 	jobs *jobFeed
+
+	idemFlight inFlight // creates running under an Idempotency-Key
 
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
@@ -115,6 +121,9 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
+	}
+	if o.IdempotencyRetention <= 0 {
+		o.IdempotencyRetention = DefaultIdempotencyRetention
 	}
 	switch {
 	case deps.Queue == nil:
@@ -200,13 +209,19 @@ func (s *Server) Routes() []Route {
 // wrap applies auth and turns a returned error into the JSON error body.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var digest [sha256.Size]byte
 		if rt.auth != authNone {
-			if ae := s.authenticate(r, rt.auth == authKeyQuery); ae != nil {
+			var ae *apiError
+			if digest, ae = s.authKey(r, rt.auth == authKeyQuery); ae != nil {
 				writeAPIError(w, ae)
 				return
 			}
 		}
-		if err := rt.h(w, r); err != nil {
+		h := rt.h
+		if rt.doc.idempotent {
+			h = func(w http.ResponseWriter, r *http.Request) error { return s.idempotent(w, r, idemScope(digest), rt.h) }
+		}
+		if err := h(w, r); err != nil {
 			ae := toAPIError(err)
 			if ae.Status >= 500 && ae.Code == CodeInternal {
 				s.log.Error("api request failed", "method", r.Method, "route", rt.path, "err", err)
@@ -220,11 +235,18 @@ func (s *Server) wrap(rt route) http.Handler {
 // ?key= where allowed). The comparison is constant time over SHA-256
 // digests, so neither content nor length leaks through timing.
 func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
+	_, ae := s.authKey(r, queryOK)
+	return ae
+}
+
+// authKey is authenticate that also returns the accepted key's digest
+// (Idempotency-Keys are scoped by it).
+func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *apiError) {
 	key := ""
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, tok, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
+			return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
 		}
 		key = strings.TrimSpace(tok)
 	} else if h := r.Header.Get("X-Api-Key"); h != "" {
@@ -233,7 +255,7 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 		key = r.URL.Query().Get("key")
 	}
 	if key == "" {
-		return errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
+		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
 	}
 	sum := sha256.Sum256([]byte(key))
 	match := 0
@@ -241,9 +263,9 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 		match |= subtle.ConstantTimeCompare(sum[:], k[:])
 	}
 	if match != 1 {
-		return errorf(http.StatusUnauthorized, CodeUnauthorized, "API key not accepted")
+		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key not accepted")
 	}
-	return nil
+	return sum, nil
 }
 
 // ServeHTTP recovers panics, logs and measures every request, and answers

@@ -50,6 +50,8 @@ type benchOptions struct {
 	writeTimeout time.Duration
 	// links is Deps.Links (nil: none).
 	links api.Links
+	// keys are API keys accepted besides testKey.
+	keys []string
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -132,7 +134,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	if bo.wrap != nil {
 		prn = bo.wrap(prn)
 	}
-	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: []string{testKey},
+	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: append([]string{testKey}, bo.keys...),
 		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links}
 	if !bo.noSim {
 		deps.Sim = b.sim

@@ -59,6 +59,25 @@
 // with the upstream's own message; parts that are down 503. Panics in a
 // handler become a logged 500.
 //
+// # Idempotent creates
+//
+// Every create (POST /orders, /shipments, /jobs/{id}/reprint,
+// /printers/{name}/test; a route opts in with opDoc.idempotent, which
+// wires the handler and documents the header) takes an Idempotency-Key
+// header of 1 to 255 printable ASCII characters (else 400 naming
+// Idempotency-Key). The first 2xx answer to a key is kept in the data
+// file, scoped to the caller's API key, for Options.IdempotencyRetention
+// (24 h; Server.Housekeep, run hourly by the daemon, deletes older ones):
+// the same key with the same method, path and body (JSON whitespace aside)
+// gets that answer again, byte for byte with its Location, plus
+// Idempotent-Replayed: true, and nothing is created; the same key with
+// another request is 409 idempotency_key_reused. A request whose key is
+// being answered by another one in flight waits for it and gets its
+// answer. Errors are not kept: a failed request may be retried with the
+// same key. The answer is kept just after the create commits, so a crash
+// between the two lets one retry run again; shipments sent with a package
+// "reference" are safe even then (station.ShipRequest.Reference).
+//
 // # Events
 //
 // GET /api/v1/scale/events is a Server-Sent Events stream: "reading"

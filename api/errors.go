@@ -41,7 +41,10 @@ const (
 	CodeNoOrder          = "no_order"
 	CodeNotArmed         = "not_armed"
 	CodeBusy             = "busy"
-	CodeInternal         = "internal"
+	// CodeIdempotencyKeyReused: the Idempotency-Key was used for another
+	// request (field "Idempotency-Key").
+	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeInternal             = "internal"
 )
 
 // apiError is an error with everything the JSON body and status need.

@@ -168,6 +168,12 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 			degrade("printer " + p.Name + ": " + strings.ReplaceAll(string(p.State), "_", " "))
 		}
 	}
+	if s.deps.Station != nil {
+		// Queued for a printer the config no longer has: nothing takes them.
+		for _, u := range s.deps.Station.Unprintable() {
+			degrade(u.String())
+		}
+	}
 	h.Scale.Simulated = s.deps.Sim != nil
 	if rd, ok := s.deps.Scale.Latest(); !ok {
 		h.Scale.Status = "no_reading"

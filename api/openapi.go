@@ -29,6 +29,9 @@ type opDoc struct {
 	respType string
 	respDesc string
 	errors   []int // error statuses besides 401 (and 400/413/415 for bodies)
+	// idempotent: a create that takes an Idempotency-Key (idempotency.go);
+	// the flag wires the handler and documents the header.
+	idempotent bool
 }
 
 type param struct {
@@ -52,7 +55,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"properties": map[string]any{"error": map[string]any{
 			"type": "object", "required": []string{"code", "message"},
 			"properties": map[string]any{
-				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, internal)"},
+				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, internal)"},
 				"message": map[string]any{"type": "string"},
 				"field":   map[string]any{"type": "string", "description": "JSON path of the offending field, e.g. ship_to.zip"},
 			},
@@ -82,6 +85,15 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			}
 			params = append(params, map[string]any{"name": q.name, "in": "query", "description": q.desc, "schema": sch})
 		}
+		if d.idempotent {
+			params = append(params, map[string]any{"name": HeaderIdempotencyKey, "in": "header", "required": false,
+				"description": "Makes a retry safe: the same key with the same request (method, path, body) within 24 h gets the first " +
+					"successful answer again (status, body, Location) with Idempotent-Replayed: true, and creates nothing; the same key " +
+					"with another request gets 409 idempotency_key_reused; a request arriving while the first with its key runs waits " +
+					"for it and gets its answer. Keys are scoped to the API key; failed requests keep no answer and may be retried. " +
+					"1 to 255 printable ASCII characters (400 naming Idempotency-Key otherwise)",
+				"schema": map[string]any{"type": "string", "minLength": 1, "maxLength": MaxIdempotencyKeyLen}})
+		}
 		if len(params) > 0 {
 			op["parameters"] = params
 		}
@@ -97,8 +109,14 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		case d.respType != "":
 			ok["content"] = map[string]any{d.respType: map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}
 		}
-		responses[fmt.Sprint(status)] = ok
 		errs := append([]int(nil), d.errors...)
+		if d.idempotent {
+			ok["headers"] = map[string]any{HeaderReplayed: map[string]any{
+				"description": "true when this is the kept answer to an earlier request with the same Idempotency-Key",
+				"schema":      map[string]any{"type": "string", "enum": []string{"true"}}}}
+			errs = append(errs, http.StatusConflict)
+		}
+		responses[fmt.Sprint(status)] = ok
 		if d.body != nil {
 			op["requestBody"] = map[string]any{
 				"required": !d.bodyOpt,

@@ -57,7 +57,7 @@ func (s *Server) routeTable() []route {
 			}{}}},
 		{"POST", prefix + "/printers/{name}/test", authKey, s.testPrint, opDoc{
 			summary: "Queue a test label for this printer (held while it needs paper, printed when it is back)", tag: tagBench,
-			status: http.StatusCreated, resp: queue.Job{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+			status: http.StatusCreated, resp: queue.Job{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}, idempotent: true}},
 		{"GET", prefix + "/config", authKey, s.getConfig, opDoc{
 			summary: "The daemon's configuration, secrets removed", tag: tagBench,
 			resp: map[string]any{}}},
@@ -99,7 +99,7 @@ func (s *Server) routeTable() []route {
 		{"POST", prefix + "/jobs/{id}/reprint", authKey, s.reprintJob, opDoc{
 			summary: "Print a job's label again: same tracking number, a new job marked as a reprint (the answer)", tag: tagJobs,
 			body: reprintBody{}, bodyOpt: true, status: http.StatusCreated, resp: queue.Job{},
-			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}, idempotent: true}},
 
 		{"GET", prefix + "/flow", authKey, s.getFlow, opDoc{
 			summary: "The hands-free flow's state", tag: tagFlow, resp: station.FlowState{}, errors: unavailable}},
@@ -115,7 +115,7 @@ func (s *Server) routeTable() []route {
 
 		{"POST", prefix + "/orders", authKey, s.createOrder, opDoc{
 			summary: "Create an order", tag: tagOrders, body: station.Order{}, status: http.StatusCreated, resp: station.Order{},
-			errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
+			errors: []int{http.StatusConflict, http.StatusServiceUnavailable}, idempotent: true}},
 		{"GET", prefix + "/orders", authKey, s.listOrders, opDoc{
 			summary: "Orders in creation order", tag: tagOrders, resp: station.OrderPage{},
 			query: []param{{name: "status", desc: "only orders in this status", typ: "string", enum: []string{"open", "partial", "shipped", "cancelled"}},
@@ -131,7 +131,7 @@ func (s *Server) routeTable() []route {
 		{"POST", prefix + "/shipments", authKey, s.ship, opDoc{
 			summary: "Label the next package of an order without the scale (weight given)", tag: tagOrders,
 			body: station.ShipRequest{}, status: http.StatusCreated, resp: station.Package{},
-			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
+			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}, idempotent: true}},
 		{"GET", prefix + "/shipments", authKey, s.listShipments, opDoc{
 			summary: "Shipments (orders with packages) in creation order", tag: tagOrders, resp: station.ShipmentPage{},
 			query: []param{afterParam, limitParam}, errors: unavailable}},

@@ -24,6 +24,15 @@
 //     package, the label and a package.labelled event, so a retried call
 //     never queues a second label.
 //
+// A caller that gives its own package reference (ShipRequest.Reference)
+// can retry Ship safely: the same reference and content return the package
+// made for it, other content is ErrConflict (kind "ship-refs").
+//
+// Jobs name only printers the bench has (KnownPrinter, the rule the MQTT
+// intake shares). Queued jobs for a printer the config no longer has are
+// reported (Unprintable; a warning at New) and left queued: they print
+// once the printer is configured again.
+//
 // The flow (DESIGN.md "The hands-free flow"): Scan or Arm arms an order;
 // Feed takes the stable-weight filter's decisions: Placed labels the next
 // package, Removed re-arms (the same order for "2 of 3", else the next

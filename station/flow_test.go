@@ -422,7 +422,8 @@ func TestReprintPrinter(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
 	db := openDB(t, dir, clk)
-	st := newStation(t, db, clk, Config{})
+	// "other" is configured: a reprint may name only a printer the bench has.
+	st := newStation(t, db, clk, Config{}, func(o *Options) { o.Printers = []string{testPrinter, "other"} })
 	ctx := context.Background()
 	o := mustCreate(t, st, Order{})
 	p, err := st.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 1_000_000}})
@@ -434,6 +435,10 @@ func TestReprintPrinter(t *testing.T) {
 	}
 	if _, j, err := st.Reprint(ctx, p.Reference, "other"); err != nil || j.Printer != "other" {
 		t.Errorf("reprint to an explicit printer %q, %v", j.Printer, err)
+	}
+	var fe *FieldError
+	if _, _, err := st.Reprint(ctx, p.Reference, "nowhere"); !errors.As(err, &fe) || fe.Field != "printer" {
+		t.Errorf("reprint to a printer the bench does not have: %v, want a FieldError naming printer", err)
 	}
 	st2 := newStation(t, db, clk, Config{}, func(o *Options) { o.Printers = []string{"zebra"} })
 	if _, j, err := st2.Reprint(ctx, p.Reference, ""); err != nil || j.Printer != "zebra" {

@@ -110,11 +110,14 @@ type Package struct {
 	// Reference is the package reference, the order id and the package
 	// index ("SO000001-1"): the carrier's idempotency key and the print
 	// job's key.
-	Reference string        `json:"reference"`
-	OrderID   string        `json:"order_id"`
-	Index     int           `json:"index"` // 1-based
-	Count     int           `json:"count"` // packages expected when labelled
-	Status    PackageStatus `json:"status"`
+	Reference string `json:"reference"`
+	OrderID   string `json:"order_id"`
+	// ClientReference is the caller's reference for the package
+	// (ShipRequest.Reference), if it gave one.
+	ClientReference string        `json:"client_reference,omitempty"`
+	Index           int           `json:"index"` // 1-based
+	Count           int           `json:"count"` // packages expected when labelled
+	Status          PackageStatus `json:"status"`
 
 	Weight     Weight      `json:"weight"`
 	Dimensions *Dimensions `json:"dimensions,omitempty"`
@@ -195,6 +198,12 @@ type ShipRequest struct {
 	Dimensions *Dimensions `json:"dimensions,omitempty"`
 	// Printer overrides the flow printer.
 	Printer string `json:"printer,omitempty"`
+	// Reference is the caller's own reference for this package (1 to 128
+	// characters, unique on the bench). A retry with the same reference and
+	// the same content returns the package made for it, with no new label
+	// and no new tracking number; the same reference with other content is
+	// a conflict. Empty: every Ship labels the order's next package.
+	Reference string `json:"reference,omitempty"`
 }
 
 // Flow states (DESIGN.md "The hands-free flow").

@@ -17,7 +17,7 @@ func (s *Station) Reprint(ctx context.Context, id, printer string) (Package, que
 		return Package{}, queue.Job{}, err
 	}
 	if printer != "" {
-		if err := checkCode("printer", printer, queue.MaxPrinterLen); err != nil {
+		if err := s.knownPrinter(printer); err != nil {
 			return Package{}, queue.Job{}, fmt.Errorf("station: reprint: %w", err)
 		}
 	}

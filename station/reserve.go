@@ -80,6 +80,9 @@ func (s *Station) reserve(tx *queue.Tx, req ShipRequest, printer string, now tim
 	}
 	p.Count = max(o.Packages, p.Index)
 	p.Weight, p.Dimensions, p.Printer, p.UpdatedAt = req.Weight, req.Dimensions, printer, now
+	if err := claimShipRef(tx, req, &p); err != nil {
+		return o, p, err
+	}
 	p.Service = o.Service
 	if p.Service == "" {
 		p.Service = s.cfg.Carrier.Service

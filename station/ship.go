@@ -30,6 +30,11 @@ func (s *Station) Ship(ctx context.Context, req ShipRequest) (Package, error) {
 	if err := req.validate(); err != nil {
 		return Package{}, fmt.Errorf("station: ship: %w", err)
 	}
+	if req.Printer != "" {
+		if err := s.knownPrinter(req.Printer); err != nil {
+			return Package{}, fmt.Errorf("station: ship: %w", err)
+		}
+	}
 	p, _, err := s.ship(ctx, req)
 	if err != nil {
 		return Package{}, fmt.Errorf("station: ship %s: %w", req.OrderID, err)
@@ -60,6 +65,12 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	defer unlock()
 	if err := ctx.Err(); err != nil {
 		return Package{}, Order{}, err
+	}
+	if req.Reference != "" {
+		// A retry of a package already labelled: the same package.
+		if p, o, done, err := s.shippedByReference(req); err != nil || done {
+			return p, o, err
+		}
 	}
 	printer := req.Printer
 	if printer == "" {
@@ -132,6 +143,11 @@ func (r *ShipRequest) validate() error {
 	}
 	if r.Printer != "" {
 		if err := checkCode("printer", r.Printer, queue.MaxPrinterLen); err != nil {
+			return err
+		}
+	}
+	if r.Reference != "" {
+		if err := checkCode("reference", r.Reference, maxShipRefLen); err != nil {
 			return err
 		}
 	}

@@ -53,6 +53,8 @@ type Station struct {
 	// two callers cannot take the same package of an order; other orders
 	// go on meanwhile.
 	shipLocks orderLocks
+	// stranded are the queued jobs whose printer is not configured.
+	stranded unprintable
 	// feedMu serialises scale events: a Placed is fully handled before the
 	// Removed that follows it.
 	feedMu sync.Mutex
@@ -118,6 +120,9 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := db.AddConsumer(context.Background(), Consumer); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
+	if err := s.scanUnprintable(context.Background()); err != nil {
+		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
+	}
 	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
 	return s, nil
 }
@@ -163,6 +168,7 @@ func (s *Station) drainEvents(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, ev := range evs {
+		s.trackEvent(ev)
 		if ev.Type != queue.EventJobState || ev.JobID == 0 {
 			continue
 		}

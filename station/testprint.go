@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
 
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
@@ -21,8 +20,9 @@ func (s *Station) TestPrint(ctx context.Context, printer string, source queue.So
 	if printer == "" {
 		printer = s.printer
 	}
-	if len(s.printers) > 0 && !slices.Contains(s.printers, printer) {
-		return queue.Job{}, fmt.Errorf("station: test print: printer %q: %w", printer, ErrNotFound)
+	if err := s.knownPrinter(printer); err != nil {
+		// Not found as well as invalid: the printer is the thing asked for.
+		return queue.Job{}, fmt.Errorf("station: test print: %w: %w", ErrNotFound, err)
 	}
 	// Every press is a new label: a random key, never an earlier job.
 	var nonce [8]byte

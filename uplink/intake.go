@@ -72,8 +72,10 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 	printer := j.Printer
 	if printer == "" {
 		printer = in.st.Printer()
-	} else if !slices.Contains(in.printers, printer) && printer != in.st.Printer() {
-		return PushResult{}, invalid("printer", "%q: no such printer on this bench (have %q)", printer, in.printers)
+	} else if err := station.KnownPrinter(in.printers, in.st.Printer(), printer); err != nil {
+		var fe *station.FieldError
+		errors.As(err, &fe)
+		return PushResult{}, invalid(fe.Field, "%s", fe.Rule)
 	}
 	label, err := in.render(j)
 	if err != nil {

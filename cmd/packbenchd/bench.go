@@ -314,12 +314,17 @@ func (b *bench) housekeep(ctx context.Context) error {
 	}
 }
 
-// housekeepOnce trims old label artefacts (station), then finished jobs
-// and acknowledged events (queue), compacting the file when worthwhile.
+// housekeepOnce trims old label artefacts (station) and the kept answers
+// of Idempotency-Keys (api), then finished jobs and acknowledged events
+// (queue), compacting the file when worthwhile.
 func (b *bench) housekeepOnce(ctx context.Context) {
 	n, err := b.station.Housekeep(ctx, 0)
 	if err != nil && ctx.Err() == nil {
 		b.log.Error("housekeeping: labels", "err", err)
+	}
+	keys, err := b.api.Housekeep(ctx)
+	if err != nil && ctx.Err() == nil {
+		b.log.Error("housekeeping: idempotency keys", "err", err)
 	}
 	rep, err := b.db.Housekeep(ctx)
 	if err != nil {
@@ -328,7 +333,7 @@ func (b *bench) housekeepOnce(ctx context.Context) {
 		}
 		return
 	}
-	b.log.Debug("housekeeping", "labels_deleted", n, "queue", fmt.Sprintf("%+v", rep))
+	b.log.Debug("housekeeping", "labels_deleted", n, "idempotency_keys_deleted", keys, "queue", fmt.Sprintf("%+v", rep))
 }
 
 // watchQueue stops the bench when the queue broke for good (a compaction
