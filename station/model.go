@@ -195,6 +195,9 @@ type ShipRequest struct {
 	Dimensions *Dimensions `json:"dimensions,omitempty"`
 	// Printer overrides the flow printer.
 	Printer string `json:"printer,omitempty"`
+	// noPrint issues the label without a print job (Fulfil /label with
+	// [fulfil] no_print): the package keeps no printer.
+	noPrint bool
 }
 
 // Flow states (DESIGN.md "The hands-free flow").
