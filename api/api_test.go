@@ -50,6 +50,8 @@ type benchOptions struct {
 	writeTimeout time.Duration
 	// links is Deps.Links (nil: none).
 	links api.Links
+	// stationConfig is the station's config (zero: the defaults).
+	stationConfig station.Config
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -114,7 +116,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	}
 	unsub()
 	if !bo.noStation {
-		b.st, err = station.New(db, &station.Options{Printers: []string{"p1"}, Logger: logger, Carrier: bo.carrier})
+		b.st, err = station.New(db, &station.Options{Printers: []string{"p1"}, Logger: logger, Carrier: bo.carrier, Config: bo.stationConfig})
 		if err != nil {
 			t.Fatal(err)
 		}
