@@ -40,6 +40,14 @@ func fulfilConfig() Config {
 		Fulfil: FulfilConfig{ServiceCodes: []string{"S1", "GROUND"}, CarrierIdentifier: "usps"}}
 }
 
+// fulfilStation is a station on a fresh file with cfg.
+func fulfilStation(t *testing.T, cfg Config) (*Station, *queue.DB) {
+	t.Helper()
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	return newStation(t, db, clk, cfg), db
+}
+
 func TestFulfilSeedRequestIsIdempotentPerReference(t *testing.T) {
 	dir := t.TempDir()
 	clk := newClock()
@@ -115,9 +123,7 @@ func sameFulfil(a, b FulfilLabelResponse) bool {
 // Fulfil references are their own namespace: a Fulfil package named like
 // one of the bench's own package references gets its own order and label.
 func TestFulfilReferencesApartFromBenchReferences(t *testing.T) {
-	clk := newClock()
-	db := openDB(t, t.TempDir(), clk)
-	st := newStation(t, db, clk, fulfilConfig())
+	st, db := fulfilStation(t, fulfilConfig())
 	ctx := context.Background()
 	o := mustCreate(t, st, Order{})
 	own, err := st.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 1_000_000, Display: "1 kg", Unit: "kg"}})
@@ -148,9 +154,7 @@ func TestFulfilReferencesApartFromBenchReferences(t *testing.T) {
 
 // 20 identical calls at once: one label and one print job per package.
 func TestFulfilConcurrentIdenticalCalls(t *testing.T) {
-	clk := newClock()
-	db := openDB(t, t.TempDir(), clk)
-	st := newStation(t, db, clk, fulfilConfig())
+	st, db := fulfilStation(t, fulfilConfig())
 	req := seedLabelRequest(t)
 	req.Options.LabelType = "ZPL"
 	const n = 20
@@ -186,11 +190,9 @@ func TestFulfilConcurrentIdenticalCalls(t *testing.T) {
 
 // The PNG label decodes to its tracking number (raster layout).
 func TestFulfilPNGLabelBarcode(t *testing.T) {
-	clk := newClock()
-	db := openDB(t, t.TempDir(), clk)
 	cfg := fulfilConfig()
 	cfg.Carrier.Scheme, cfg.Carrier.Prefix = SchemeSequence, "PB"
-	st := newStation(t, db, clk, cfg)
+	st, _ := fulfilStation(t, cfg)
 	req := seedLabelRequest(t)
 	resp, err := st.FulfilLabel(context.Background(), req)
 	if err != nil {
@@ -215,11 +217,9 @@ func TestFulfilPNGLabelBarcode(t *testing.T) {
 
 // Units reach the package exactly; no_print issues labels without jobs.
 func TestFulfilUnitsAndNoPrint(t *testing.T) {
-	clk := newClock()
-	db := openDB(t, t.TempDir(), clk)
 	cfg := fulfilConfig()
 	cfg.Fulfil.NoPrint = true
-	st := newStation(t, db, clk, cfg)
+	st, db := fulfilStation(t, cfg)
 	ctx := context.Background()
 	tests := []struct {
 		weight, unit string
@@ -268,9 +268,7 @@ func TestFulfilUnitsAndNoPrint(t *testing.T) {
 
 // Every refusal is a FieldError naming the seed's path, and nothing is stored.
 func TestFulfilRefusals(t *testing.T) {
-	clk := newClock()
-	db := openDB(t, t.TempDir(), clk)
-	st := newStation(t, db, clk, fulfilConfig())
+	st, db := fulfilStation(t, fulfilConfig())
 	tests := []struct {
 		field string
 		edit  func(r *FulfilLabelRequest)

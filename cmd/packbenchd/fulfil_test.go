@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
 )
 
 // fulfilKey is the integrator's key (at least 32 characters).
@@ -59,27 +60,14 @@ func postLabel(t testing.TB, d *daemon, body []byte, header, value string) (int,
 	return resp.StatusCode, data
 }
 
-// fulfilResponse is the seed's "fully detailed response", decoded with
-// DisallowUnknownFields.
-type fulfilResponse struct {
-	TrackingNumber    string `json:"tracking_number"`
-	TrackingURL       string `json:"tracking_url"`
-	CarrierIdentifier string `json:"carrier_identifier"`
-	Amount            string `json:"amount"`
-	Currency          string `json:"currency"`
-	Packages          []struct {
-		TrackingNumber string `json:"tracking_number"`
-		Label          string `json:"label"`
-		TrackingURL    string `json:"tracking_url"`
-	} `json:"packages"`
-}
-
-func decodeFulfilResponse(t testing.TB, status int, data []byte) fulfilResponse {
+// decodeFulfilResponse decodes an answer with DisallowUnknownFields: the
+// answer has the seed's members and no other.
+func decodeFulfilResponse(t testing.TB, status int, data []byte) station.FulfilLabelResponse {
 	t.Helper()
 	if status != http.StatusOK {
 		t.Fatalf("POST /label: %d %s", status, data)
 	}
-	var f fulfilResponse
+	var f station.FulfilLabelResponse
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
@@ -150,7 +138,7 @@ func TestFulfilLabelDaemon(t *testing.T) {
 	body := bytes.ReplaceAll(seed, []byte("CS123PKG23"), []byte("CONCURRENT-"))
 	body = bytes.Replace(body, []byte(`"label_type": "PNG"`), []byte(`"label_type": "ZPL"`), 1)
 	const n = 20
-	answers := make([]fulfilResponse, n)
+	answers := make([]station.FulfilLabelResponse, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Add(1)
