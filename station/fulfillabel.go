@@ -20,6 +20,7 @@ const (
 	counterFulfil     = "station.fulfil" // numbers the orders /label creates
 	fulfilOrderPrefix = "FL"
 	maxFulfilPackages = 100
+	sourceFulfil      = "fulfil" // Order.Source of the orders /label creates
 )
 
 // fulfilItem is one checked package of a request.
@@ -235,7 +236,7 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 	}
 	from := req.Origin.address()
 	o := Order{ID: id, ShipTo: req.Destination.address(), ShipFrom: &from, Service: req.ServiceCode, Packages: 1,
-		Lines: it.lines, Source: "fulfil", Seed: seed}
+		Lines: it.lines, Source: sourceFulfil, Seed: seed}
 	var exists *OrderExistsError
 	if _, err := s.CreateOrder(ctx, o); err != nil && !errors.As(err, &exists) {
 		return Package{}, err

@@ -326,3 +326,21 @@ func TestFulfilConfigCarrierIdentifier(t *testing.T) {
 		t.Errorf("%d carrier identifiers, the seed lists 176", got)
 	}
 }
+
+// With auto_arm_next the flow never arms a /label order: it is labelled by
+// its call, not by a parcel on the scale.
+func TestFulfilOrdersAreNotArmed(t *testing.T) {
+	cfg := fulfilConfig()
+	cfg.Flow.AutoArmNext = true
+	st, _ := fulfilStation(t, cfg)
+	if _, err := st.FulfilLabel(context.Background(), seedLabelRequest(t)); err != nil {
+		t.Fatal(err)
+	}
+	if f := st.State(); f.State != FlowIdle || f.Order != nil {
+		t.Fatalf("flow %+v after /label: want idle with no order", f)
+	}
+	o := mustCreate(t, st, Order{})
+	if f := st.State(); f.State != FlowArmed || f.Order == nil || f.Order.ID != o.ID {
+		t.Fatalf("flow %+v: want the bench's own order armed", f)
+	}
+}
