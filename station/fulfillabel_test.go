@@ -344,3 +344,17 @@ func TestFulfilOrdersAreNotArmed(t *testing.T) {
 		t.Fatalf("flow %+v: want the bench's own order armed", f)
 	}
 }
+
+// An order created through the bench's own API with the id /label would
+// give a reference is never labelled for Fulfil.
+func TestFulfilOrderIDTaken(t *testing.T) {
+	st, db := fulfilStation(t, fulfilConfig())
+	mustCreate(t, st, Order{ID: "FL000001"})
+	req := seedLabelRequest(t)
+	if _, err := st.FulfilLabel(context.Background(), req); !errors.Is(err, ErrConflict) {
+		t.Fatalf("err %v, want a conflict", err)
+	}
+	if js := jobs(t, db); len(js) != 0 {
+		t.Errorf("%d jobs: the bench's own order FL000001 was labelled for Fulfil", len(js))
+	}
+}
