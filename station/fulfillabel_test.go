@@ -358,3 +358,21 @@ func TestFulfilOrderIDTaken(t *testing.T) {
 		t.Errorf("%d jobs: the bench's own order FL000001 was labelled for Fulfil", len(js))
 	}
 }
+
+// With a rate table, amount is the sum of the packages' rates.
+func TestFulfilAmountFromRates(t *testing.T) {
+	cfg := fulfilConfig()
+	cfg.Carrier.Currency = "CAD"
+	cfg.Carrier.Rates = RateTable{DefaultZone: "1", Bands: []RateBand{
+		{UpTo: "1lb", Prices: map[string]string{"1": "4.50"}}, {UpTo: "10lb", Prices: map[string]string{"1": "8.05"}}}}
+	st, _ := fulfilStation(t, cfg)
+	req := seedLabelRequest(t)
+	req.Packages[1].Weight, req.Packages[1].WeightUnit = "12", "oz"
+	resp, err := st.FulfilLabel(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Amount != "12.55" || resp.Currency != "CAD" {
+		t.Errorf("amount %s %s, want 12.55 CAD (8.05 for 7 lb + 4.50 for 12 oz)", resp.Amount, resp.Currency)
+	}
+}
