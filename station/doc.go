@@ -24,6 +24,12 @@
 //     package, the label and a package.labelled event, so a retried call
 //     never queues a second label.
 //
+// FulfilLabel serves Fulfil's /label (seed 002) with the same steps: each
+// package reference of the request becomes a bench order of one package
+// ("FL000001"), found again by the reference in its own records, so a
+// retry answers the stored label. The Fulfil types (fulfil.go) are also
+// what the http carrier sends upstream.
+//
 // The flow (DESIGN.md "The hands-free flow"): Scan or Arm arms an order;
 // Feed takes the stable-weight filter's decisions: Placed labels the next
 // package, Removed re-arms (the same order for "2 of 3", else the next
