@@ -52,6 +52,8 @@ type benchOptions struct {
 	links api.Links
 	// keys are API keys accepted besides testKey.
 	keys []string
+	// stationConfig is the station's config (zero: the defaults).
+	stationConfig station.Config
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -116,7 +118,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	}
 	unsub()
 	if !bo.noStation {
-		b.st, err = station.New(db, &station.Options{Printers: []string{"p1"}, Logger: logger, Carrier: bo.carrier})
+		b.st, err = station.New(db, &station.Options{Printers: []string{"p1"}, Logger: logger, Carrier: bo.carrier, Config: bo.stationConfig})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -12,7 +12,8 @@
 //
 // # Routes
 //
-// All under /api/v1 except /metrics; the OpenAPI 3.0 document at
+// All under /api/v1 except /metrics and the seed contracts' own paths
+// (Fulfil's POST /label, fulfil.go); the OpenAPI 3.0 document at
 // /api/v1/openapi.json lists every one (it is built from the same table as
 // the mux, with schemas reflected from the Go types the handlers encode):
 // health, printers, config, scale (reading, zero, tare, sim, events), jobs

@@ -155,6 +155,12 @@ func writeAPIError(w http.ResponseWriter, ae *apiError) {
 // size limit, no unknown fields, one value and nothing after it. optional
 // allows an empty body (dst keeps its zero value).
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, optional bool) error {
+	return s.decodeJSONWith(w, r, dst, optional, nil)
+}
+
+// decodeJSONWith is decodeJSON with the strict decoder's options (a seed
+// route's documented exceptions).
+func (s *Server) decodeJSONWith(w http.ResponseWriter, r *http.Request, dst any, optional bool, opts *strictjson.Options) error {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		if optional {
 			return nil
@@ -184,7 +190,7 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any, opt
 		}
 		return errorf(http.StatusBadRequest, CodeInvalidJSON, "request body is empty: want a JSON object")
 	}
-	if err := strictjson.Decode(data, dst, nil); err != nil {
+	if err := strictjson.Decode(data, dst, opts); err != nil {
 		return jsonError(err)
 	}
 	return nil

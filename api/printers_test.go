@@ -42,7 +42,10 @@ func TestJobsOnlyForPrintersThatExist(t *testing.T) {
 	if j.Printer != "p1" || j.ID == p.JobID {
 		t.Fatalf("reprint to p1: %+v", j)
 	}
-	b.do("POST", "/api/v1/printers/..%2F..%2Fx/test", nil).wantError(t, 404, api.CodeNotFound, "")
+	// A printer name in the path is an id: "../../x" is refused as one,
+	// an unknown well-formed name is a missing resource.
+	b.do("POST", "/api/v1/printers/..%2F..%2Fx/test", nil).wantError(t, 400, api.CodeInvalidField, "name")
+	b.do("POST", "/api/v1/printers/nope/test", nil).wantError(t, 404, api.CodeNotFound, "")
 	if counts, err = b.db.Counts(t.Context()); err != nil || counts[queue.StateQueued] != 2 {
 		t.Fatalf("queued jobs %v (%v), want the shipment and the reprint only", counts, err)
 	}

@@ -23,6 +23,7 @@ const (
 	tagOrders  = "orders"
 	tagLabels  = "labels"
 	tagMeta    = "meta"
+	tagFulfil  = "fulfil"
 	pageLimit  = "page size, 1 to 500 (default 50)"
 	pageCursor = "the next value of the previous page"
 )
@@ -144,6 +145,12 @@ func (s *Server) routeTable() []route {
 		{"POST", prefix + "/packages/{id}/void", authKey, s.voidPackage, opDoc{
 			summary: "Void a package: its waiting jobs are cancelled and it no longer counts for its order", tag: tagOrders,
 			body: reasonBody{}, bodyOpt: true, resp: station.Package{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
+		// Fulfil (seed 002): the /label endpoint of a Fulfil shipping carrier.
+		{"POST", "/label", authKey, s.fulfilLabel, opDoc{
+			summary: "Fulfil /label (seed 002): a label per package, idempotent per packages[].reference; PNG base64 or raw ZPL per options.label_type; " +
+				"each label is printed unless [fulfil] no_print. packages[].amount may be given twice (the seed's example does): the last value wins",
+			tag: tagFulfil, body: station.FulfilLabelRequest{}, resp: station.FulfilLabelResponse{},
+			errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
 		{"GET", prefix + "/labels/{file}", authKey, s.getLabel, opDoc{
 			summary: "A stored label: {id}.zpl (printer-ready ZPL) or {id}.png (preview); id is a package reference, tracking number or job id",
 			tag:     tagLabels, respType: "application/octet-stream", respDesc: "application/zpl or image/png",

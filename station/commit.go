@@ -28,24 +28,28 @@ func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time
 	})
 }
 
-// commit enqueues the one print job keyed by the package reference and
-// stores the package, its label, the order and the events.
+// commit enqueues the one print job keyed by the package reference (none
+// for a package without a printer: [fulfil] no_print) and stores the
+// package, its label, the order and the events.
 func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now time.Time) error {
-	job, _, err := tx.Enqueue(queue.NewJob{Key: p.Reference, Source: queue.SourceFlow, Printer: p.Printer,
-		ContentType: queue.ContentZPL, Payload: art.zpl, Ref: o.ID})
-	if err != nil {
-		return err
+	key := pkgKey(o.ID, p.Index)
+	if p.Printer != "" {
+		job, _, err := tx.Enqueue(queue.NewJob{Key: p.Reference, Source: queue.SourceFlow, Printer: p.Printer,
+			ContentType: queue.ContentZPL, Payload: art.zpl, Ref: o.ID})
+		if err != nil {
+			return err
+		}
+		p.JobID, p.JobState = job.ID, job.State
+		if err := tx.PutRecord(kindPackageRef, refByJob+job.ID.String(), []byte(key)); err != nil {
+			return err
+		}
 	}
 	p.LabelID, p.LabelForm, p.HasPreview = p.Reference, art.form, art.png != nil || art.spec != nil
-	p.JobID, p.JobState, p.Status, p.Error = job.ID, job.State, PackageLabelled, ""
+	p.Status, p.Error = PackageLabelled, ""
 	if err := s.putLabel(tx, p.Reference, art); err != nil {
 		return err
 	}
 	if err := tx.PutRecord(kindLabelTime, labelTimeKey(now, p.Reference), []byte(p.Reference)); err != nil {
-		return err
-	}
-	key := pkgKey(o.ID, p.Index)
-	if err := tx.PutRecord(kindPackageRef, refByJob+job.ID.String(), []byte(key)); err != nil {
 		return err
 	}
 	if p.TrackingNumber != "" {

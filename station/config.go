@@ -22,6 +22,7 @@ type Config struct {
 	Carrier  CarrierConfig `toml:"carrier" json:"carrier"`
 	Flow     FlowConfig    `toml:"flow" json:"flow"`
 	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
+	Fulfil   FulfilConfig  `toml:"fulfil" json:"fulfil"`
 	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
 }
 
@@ -248,6 +249,9 @@ func (c Config) WithDefaults() Config {
 	if c.ShipFrom == (Address{}) {
 		c.ShipFrom = defaultShipFrom
 	}
+	if len(c.Fulfil.ServiceCodes) == 0 {
+		c.Fulfil.ServiceCodes = []string{k.Service}
+	}
 	return c
 }
 
@@ -323,7 +327,7 @@ func (c Config) Validate() error {
 	if err := c.ShipFrom.validate("ship_from"); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
-	return nil
+	return c.Fulfil.validate()
 }
 
 func (k CarrierConfig) validateLocal() error {

@@ -32,6 +32,11 @@
 // intake shares). Queued jobs for a printer the config no longer has are
 // reported (Unprintable; a warning at New) and left queued: they print
 // once the printer is configured again.
+// FulfilLabel serves Fulfil's /label (seed 002) with the same steps: each
+// package reference of the request becomes a bench order of one package
+// ("FL000001"), found again by the reference in its own records, so a
+// retry answers the stored label. The Fulfil types (fulfil.go) are also
+// what the http carrier sends upstream.
 //
 // The flow (DESIGN.md "The hands-free flow"): Scan or Arm arms an order;
 // Feed takes the stable-weight filter's decisions: Placed labels the next

@@ -83,108 +83,9 @@ func (c *HTTPCarrier) wait(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
-// fulfilAddress is an address as the Fulfil /label payload spells it.
-type fulfilAddress struct {
-	Name              string  `json:"name"`
-	Street1           string  `json:"street1"`
-	Street2           string  `json:"street2"`
-	City              string  `json:"city"`
-	Zip               string  `json:"zip"`
-	Country           string  `json:"country"`
-	State             string  `json:"state"`
-	Email             string  `json:"email"`
-	Phone             string  `json:"phone"`
-	Company           *string `json:"company"`
-	ValidationStatus  *string `json:"validation_status"`
-	AddressType       *string `json:"address_type"`
-	TaxIdentification *string `json:"tax_identification"`
-}
-
-func toFulfil(a Address) fulfilAddress {
-	f := fulfilAddress{Name: a.Name, Street1: a.Street1, Street2: a.Street2, City: a.City, Zip: a.Zip,
-		Country: a.Country, State: a.State, Email: a.Email, Phone: a.Phone}
-	if a.Company != "" {
-		f.Company = &a.Company
-	}
-	return f
-}
-
-type fulfilLine struct {
-	SKU      string `json:"sku"`
-	Quantity int    `json:"quantity"`
-	UOM      string `json:"uom"`
-}
-
-type fulfilPackage struct {
-	Length        *json.Number `json:"length"`
-	Width         *json.Number `json:"width"`
-	Height        *json.Number `json:"height"`
-	DimensionUnit *string      `json:"dimension_unit"`
-	Weight        json.Number  `json:"weight"`
-	WeightUnit    string       `json:"weight_unit"`
-	Description   string       `json:"description"`
-	Reference     string       `json:"reference"`
-	Lines         []fulfilLine `json:"lines"`
-}
-
-// fulfilLabelRequest is the body POSTed to the upstream (the Fulfil /label
-// payload, one package per request so each package reference is its own
-// idempotency key).
-type fulfilLabelRequest struct {
-	AccountID   string          `json:"account_id"`
-	ServiceCode string          `json:"service_code"`
-	Origin      fulfilAddress   `json:"origin"`
-	Destination fulfilAddress   `json:"destination"`
-	Packages    []fulfilPackage `json:"packages"`
-	Customs     *struct{}       `json:"customs"`
-	Customer    struct {
-		Email string `json:"email"`
-	} `json:"customer"`
-	Options struct {
-		Reference1 string `json:"reference1"`
-		Reference2 string `json:"reference2,omitempty"`
-		IsReturn   bool   `json:"is_return"`
-		LabelType  string `json:"label_type"`
-	} `json:"options"`
-}
-
-// fulfilLabelResponse is the upstream's answer.
-type fulfilLabelResponse struct {
-	TrackingNumber    string     `json:"tracking_number"`
-	TrackingURL       string     `json:"tracking_url"`
-	CarrierIdentifier string     `json:"carrier_identifier"`
-	Amount            flexAmount `json:"amount"`
-	Currency          string     `json:"currency"`
-	Packages          []struct {
-		TrackingNumber string `json:"tracking_number"`
-		Label          string `json:"label"`
-		TrackingURL    string `json:"tracking_url"`
-	} `json:"packages"`
-}
-
-// flexAmount reads an amount sent as a string ("120.00") or a number (120.0).
-type flexAmount string
-
-func (a *flexAmount) UnmarshalJSON(b []byte) error {
-	if string(b) == "null" {
-		return nil
-	}
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*a = flexAmount(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("amount: want a string or a number")
-	}
-	*a = flexAmount(n.String())
-	return nil
-}
-
 // request builds the payload for one package.
-func (c *HTTPCarrier) request(req LabelRequest) fulfilLabelRequest {
-	var body fulfilLabelRequest
+func (c *HTTPCarrier) request(req LabelRequest) FulfilLabelRequest {
+	var body FulfilLabelRequest
 	body.AccountID = c.cfg.HTTP.AccountID
 	body.ServiceCode = req.Service
 	if body.ServiceCode == "" {
@@ -192,15 +93,15 @@ func (c *HTTPCarrier) request(req LabelRequest) fulfilLabelRequest {
 	}
 	body.Origin, body.Destination = toFulfil(req.From), toFulfil(req.To)
 	value, unit := fulfilWeight(req.Weight)
-	p := fulfilPackage{Weight: value, WeightUnit: unit, Description: "Merchandise", Reference: req.Reference, Lines: []fulfilLine{}}
+	p := FulfilPackage{Weight: value, WeightUnit: unit, Description: "Merchandise", Reference: req.Reference, Lines: []FulfilLine{}}
 	if d := req.Dimensions; d != nil {
 		l, w, h, u := json.Number(d.Length), json.Number(d.Width), json.Number(d.Height), d.Unit
 		p.Length, p.Width, p.Height, p.DimensionUnit = &l, &w, &h, &u
 	}
 	for _, l := range req.Lines {
-		p.Lines = append(p.Lines, fulfilLine{SKU: l.SKU, Quantity: l.Quantity, UOM: "u"})
+		p.Lines = append(p.Lines, FulfilLine{SKU: l.SKU, Quantity: l.Quantity, UOM: "u"})
 	}
-	body.Packages = []fulfilPackage{p}
+	body.Packages = []FulfilPackage{p}
 	body.Customer.Email = req.To.Email
 	body.Options.Reference1 = req.OrderID
 	body.Options.LabelType = c.cfg.HTTP.LabelType
@@ -379,7 +280,7 @@ func upstreamMessage(status int, data []byte) string {
 
 // decode checks the upstream's answer and takes the label out of it.
 func (c *HTTPCarrier) decode(data []byte) (LabelResult, error) {
-	var resp fulfilLabelResponse
+	var resp FulfilLabelResponse
 	// Unknown members are the upstream's business, but a member given
 	// twice (which encoding/json reads as the last) or a string that is not
 	// UTF-8 (which it repairs silently) is refused, as from any client.

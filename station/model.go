@@ -204,6 +204,9 @@ type ShipRequest struct {
 	// and no new tracking number; the same reference with other content is
 	// a conflict. Empty: every Ship labels the order's next package.
 	Reference string `json:"reference,omitempty"`
+	// noPrint issues the label without a print job (Fulfil /label with
+	// [fulfil] no_print): the package keeps no printer.
+	noPrint bool
 }
 
 // Flow states (DESIGN.md "The hands-free flow").

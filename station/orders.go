@@ -511,7 +511,9 @@ func (s *Station) nextOpenOrder() (Order, bool, error) {
 			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
 				return err
 			}
-			if o.shippable() {
+			// An order of Fulfil's /label is labelled by its call, never
+			// by a parcel on the scale.
+			if o.shippable() && o.Source != sourceFulfil {
 				found = true
 				return nil
 			}

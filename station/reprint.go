@@ -44,8 +44,8 @@ func (s *Station) Reprint(ctx context.Context, id, printer string) (Package, que
 		}
 		if printer == "" {
 			printer = p.Printer
-			if len(s.printers) > 0 && !slices.Contains(s.printers, printer) {
-				printer = s.printer // the package's printer is no longer configured
+			if printer == "" || len(s.printers) > 0 && !slices.Contains(s.printers, printer) {
+				printer = s.printer // never printed ([fulfil] no_print), or its printer is no longer configured
 			}
 		}
 		n := len(p.Reprints) + 1

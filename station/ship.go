@@ -76,6 +76,9 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	if printer == "" {
 		printer = s.printer
 	}
+	if req.noPrint {
+		printer = ""
+	}
 	now := s.clock.Now().UTC()
 
 	// 1. Record the request before asking the carrier: a crash or a failure

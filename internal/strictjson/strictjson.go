@@ -179,6 +179,11 @@ type Options struct {
 	// ExactCase refuses a key that matches a field only when case is
 	// ignored ("ZIP" for "zip"), which encoding/json accepts.
 	ExactCase bool
+	// LastWins lists members that may be given more than once, the last
+	// value winning as in encoding/json: a deliberate exception for a
+	// contract whose own example repeats a key (Fulfil's packages[].amount).
+	// Paths are written with [] for any array index: "packages[].amount".
+	LastWins []string
 }
 
 // maxDepth is encoding/json's nesting limit.
@@ -235,7 +240,7 @@ func check(data []byte, t reflect.Type, opts *Options) error {
 	dec.UseNumber()
 	w := &walker{data: data, dec: dec, checkText: !utf8.Valid(data) || bytes.Contains(data, []byte(`\u`))}
 	if opts != nil {
-		w.exactCase = opts.ExactCase
+		w.exactCase, w.lastWins = opts.ExactCase, opts.LastWins
 	}
 	if err := w.value(t, "", 0); err != nil {
 		if e, ok := err.(*Error); ok && e.Kind == KindSyntax && errors.Is(e.Err, io.EOF) && len(bytes.TrimSpace(data)) == 0 {
@@ -258,6 +263,30 @@ type walker struct {
 	// would silently repair (invalid UTF-8 or an escaped lone surrogate,
 	// both read as U+FFFD): only then is every string looked at again.
 	checkText bool
+	lastWins  []string
+}
+
+// repeatable says whether the member at path may be given again.
+func (w *walker) repeatable(path string) bool {
+	if len(w.lastWins) == 0 {
+		return false
+	}
+	var b strings.Builder
+	for i := 0; i < len(path); i++ {
+		b.WriteByte(path[i])
+		if path[i] == '[' {
+			if j := strings.IndexByte(path[i:], ']'); j > 0 {
+				i += j - 1
+			}
+		}
+	}
+	generic := b.String()
+	for _, p := range w.lastWins {
+		if p == generic {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *walker) syntax(path string, err error) *Error {
@@ -479,7 +508,7 @@ func (w *walker) object(t reflect.Type, path string, depth int, typeErr func(str
 				return err
 			}
 		}
-		if seen[id] {
+		if seen[id] && !w.repeatable(sub) {
 			return &Error{Kind: KindDuplicate, Path: sub, Offset: w.dec.InputOffset()}
 		}
 		seen[id] = true

@@ -314,3 +314,38 @@ func TestExactCase(t *testing.T) {
 		t.Fatalf("exact: %v", err)
 	}
 }
+
+// LastWins lets the listed members repeat (any array index), the last
+// value winning; every other member still refuses a duplicate.
+func TestLastWins(t *testing.T) {
+	type pkg struct {
+		Amount *float64 `json:"amount"`
+		Ref    string   `json:"ref"`
+	}
+	type doc struct {
+		Packages []pkg  `json:"packages"`
+		Amount   string `json:"amount"`
+	}
+	opts := &Options{LastWins: []string{"packages[].amount"}}
+	var d doc
+	if err := Decode([]byte(`{"packages":[{"amount":1,"ref":"a"},{"amount":99.0,"amount":null,"ref":"b"},{"amount":null,"amount":3}]}`), &d, opts); err != nil {
+		t.Fatal(err)
+	}
+	if d.Packages[0].Amount == nil || *d.Packages[0].Amount != 1 || d.Packages[1].Amount != nil || *d.Packages[2].Amount != 3 {
+		t.Fatalf("last value did not win: %+v", d.Packages)
+	}
+	var e *Error
+	for _, in := range []string{
+		`{"packages":[{"ref":"a","ref":"b"}]}`,
+		`{"amount":"1","amount":"2"}`,
+		`{"packages":[{"amount":"x","amount":1}]}`, // each value still type-checked
+	} {
+		err := Decode([]byte(in), &doc{}, opts)
+		if !errors.As(err, &e) || (e.Kind != KindDuplicate && e.Kind != KindType) {
+			t.Errorf("%s: err %v, want a refusal", in, err)
+		}
+	}
+	if err := Decode([]byte(`{"packages":[{"amount":1,"amount":2}]}`), &doc{}, nil); !errors.As(err, &e) || e.Kind != KindDuplicate || e.Path != "packages[0].amount" {
+		t.Errorf("without the option: %v", err)
+	}
+}
