@@ -223,6 +223,10 @@ type FlowState struct {
 	State string `json:"state"` // idle, armed, labelling, printing, printed
 	// Order is the armed (or last handled) order.
 	Order *OrderSummary `json:"order,omitempty"`
+	// Note tells the packer how a scan was resolved, when it needed a
+	// choice: an identifier shared by several open orders arms the oldest
+	// one with packages to label, and the note says so.
+	Note string `json:"note,omitempty"`
 	// Package is the package being labelled/printed (or next to label when
 	// armed), 1-based, of Count.
 	Package int `json:"package,omitempty"`
