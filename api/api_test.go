@@ -50,6 +50,8 @@ type benchOptions struct {
 	writeTimeout time.Duration
 	// links is Deps.Links (nil: none).
 	links api.Links
+	// deviceID is Deps.DeviceID.
+	deviceID string
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -133,7 +135,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 		prn = bo.wrap(prn)
 	}
 	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: []string{testKey},
-		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links}
+		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links, DeviceID: bo.deviceID}
 	if !bo.noSim {
 		deps.Sim = b.sim
 	}

@@ -23,6 +23,7 @@ const (
 	tagOrders  = "orders"
 	tagLabels  = "labels"
 	tagMeta    = "meta"
+	tagShipium = "shipium"
 	pageLimit  = "page size, 1 to 500 (default 50)"
 	pageCursor = "the next value of the previous page"
 )
@@ -148,5 +149,16 @@ func (s *Server) routeTable() []route {
 			summary: "A stored label: {id}.zpl (printer-ready ZPL) or {id}.png (preview); id is a package reference, tracking number or job id",
 			tag:     tagLabels, respType: "application/octet-stream", respDesc: "application/zpl or image/png",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+
+		// Shipium Pack App (seed 001): api/shipium.go.
+		{"POST", pathShipiumOrder, authKey, s.createShipiumOrder, opDoc{
+			summary: "Shipium Pack App: create an order (a bench order: a scan of one of its associatedIdentifiers arms the flow)", tag: tagShipium,
+			body: ShipiumOrderRequest{}, resp: ShipiumOrder{}, errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"GET", pathShipiumOrder + "/search", authKey, s.searchShipiumOrders, opDoc{
+			summary: "Shipium Pack App: search orders, oldest first; a bare array with X-Page-Next, X-Page-Previous (absent at either end) and X-Total-Count",
+			tag:     tagShipium, resp: []ShipiumOrder{}, query: shipiumSearchParams, errors: unavailable}},
+		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
+			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
+			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 	}
 }
