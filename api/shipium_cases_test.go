@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/packbench/packbench/internal/strictjson"
 )
 
 // shipiumCase breaks one rule of the seed's tables in the seed's own
@@ -317,8 +319,8 @@ func FuzzShipiumValidator(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var o ShipiumOrderRequest
-		if err := json.Unmarshal(data, &o); err != nil {
-			return
+		if err := strictjson.Decode(data, &o, nil); err != nil {
+			return // refused as the API refuses it
 		}
 		for _, origin := range []string{"US", "CA", ""} {
 			if v := validateShipiumOrder(&o, origin); v != nil && (v.path == "" || v.msg == "" || strings.ContainsAny(v.path, " \n")) {

@@ -350,3 +350,34 @@ func TestHealthDeviceID(t *testing.T) {
 		t.Fatalf("health: %d %s", a.status, a.body)
 	}
 }
+
+// The OpenAPI document describes the Pack App paths with the seed's model.
+func TestShipiumOpenAPI(t *testing.T) {
+	b := newBench(t, nil)
+	var doc struct {
+		Paths      map[string]map[string]any `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]any `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	b.ok("GET", "/api/v1/openapi.json", nil, &doc)
+	for _, p := range []string{"/api/v1/packShip/order", "/api/v1/packShip/order/search", "/api/v1/packShip/order/{id}"} {
+		if len(doc.Paths[p]) == 0 {
+			t.Errorf("%s missing", p)
+		}
+	}
+	req, resp := doc.Components.Schemas["ShipiumOrderRequest"], doc.Components.Schemas["ShipiumOrder"]
+	for _, f := range []string{"fulfillmentType", "orderItemQuantities", "customsInfo", "orderFulfillmentParameters"} {
+		if req.Properties[f] == nil || resp.Properties[f] == nil {
+			t.Errorf("%s: not in the request and answer schemas", f)
+		}
+	}
+	if resp.Properties["shipiumOrderId"] == nil || resp.Properties["orderStatus"] == nil || req.Properties["shipiumOrderId"] != nil {
+		t.Errorf("answer schema: %v", resp.Properties)
+	}
+	if doc.Components.Schemas["ShipiumOrderItem"].Properties["deliveryEstimateId"] == nil {
+		t.Error("deliveryEstimateId not documented")
+	}
+}
