@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
@@ -94,4 +99,49 @@ func TestShipiumGuide(t *testing.T) {
 	}
 	checkLabel(t, labels[0], f.TrackingNumber, "", "Wile E. Coyote", "123 Main St.", "Albuquerque")
 	d.stop()
+}
+
+// TestBrowserSharedLPN: two Shipium orders share an LPN; the packer scans
+// it on the bench page, and the page arms the older one and says so.
+func TestBrowserSharedLPN(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("headless Chromium is needed at %s (%v): run scripts/test", chromiumPath, err)
+	}
+	_, addr := emulator(t, nil)
+	dir := t.TempDir()
+	cfgFile := benchConfig(t, dir, addr, "")
+	key := "shipium-browser-key-0123456789abcdef"
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + key}, "--config", cfgFile)
+	d.key = key
+	example, err := os.ReadFile("../../api/testdata/shipium_order_request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, partner := range []string{"partner-order:1", "partner-order:2"} {
+		var body map[string]any
+		if err := json.Unmarshal(example, &body); err != nil {
+			t.Fatal(err)
+		}
+		body["partnerOrderId"] = partner
+		body["associatedIdentifiers"] = []string{"lpn-barcode:shared"}
+		var so struct {
+			ID string `json:"shipiumOrderId"`
+		}
+		d.must("POST", "/api/v1/packShip/order", body, &so)
+		ids = append(ids, so.ID)
+	}
+
+	p := newPage(t, d)
+	p.viewport(800, 480)
+	p.do("open the page", chromedp.Navigate(d.url+"/"))
+	p.do("type the key", chromedp.SendKeys(chromedp.ID("key-input"), key+kb.Enter))
+	p.waitJS("the scan field focused", `document.activeElement && document.activeElement.id === "scan"`)
+	p.do("scan the shared LPN", chromedp.SendKeys(chromedp.ID("scan"), "lpn-barcode:shared"+kb.Enter))
+	p.waitJS("Place the parcel", `document.getElementById("flow-step").textContent === "Place the parcel"`)
+	p.waitJS("the older order on screen", fmt.Sprintf(`document.getElementById("flow-detail").textContent.includes(%q)`, "Wile E. Coyote"))
+	p.waitJS("the note", problemShows("Several open orders share this code.", "matches 2 open orders: armed the oldest with packages to label, "+ids[0]))
+	if f := flow(t, d); f.Order == nil || f.Order.ID != ids[0] {
+		t.Fatalf("flow %+v, want %s armed", f, ids[0])
+	}
 }
