@@ -7,6 +7,7 @@ package api
 // drive the flow. docs/integrations/shipium.md lists the readings chosen.
 
 import (
+	"bytes"
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
@@ -69,9 +70,12 @@ func (s *Server) createShipiumOrder(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return shipiumError(err)
 	}
-	so.OrderStatus = string(created.Status)
+	answer, ok := shipiumJSON(created)
+	if !ok {
+		return fmt.Errorf("api: shipium order %s: stored seed lacks its status", created.ID)
+	}
 	w.Header().Set("Location", pathShipiumOrder+"/"+so.ShipiumOrderID)
-	writeJSON(w, http.StatusOK, so)
+	writeJSON(w, http.StatusOK, answer)
 	return nil
 }
 
@@ -136,7 +140,7 @@ func joinNonEmpty(sep string, parts ...string) string {
 // shipiumFields name the bench order's fields as the seed does, so a
 // refusal by the station names the field the client sent.
 var shipiumFields = []struct{ bench, seed string }{
-	{"partner_order_id", "partnerOrderId"}, {"associated_identifiers", "associatedIdentifiers"},
+	{"partner_order_id", "partnerOrderId"}, {"associated_identifiers", "associatedIdentifiers"}, {"seed", "(body)"},
 	{"ship_to", "destinationAddress"}, {"ship_from", "shipFromAddress"}, {"lines", "orderItemQuantities"},
 	{".zip", ".postalCode"}, {".country", ".countryCode"}, {".phone", ".phoneNumber"}, {".email", ".emailAddress"},
 	{".sku", ".productId"}, {".ref", ".orderItemReferenceIdentifier"},
@@ -154,15 +158,28 @@ func shipiumError(err error) error {
 	return fieldError(f, "%s", fe.Rule)
 }
 
-// shipiumOrder is the seed's view of a bench order; ok is false for
-// orders not created through the Pack App API.
-func shipiumOrder(o station.Order) (ShipiumOrder, bool) {
-	var so ShipiumOrder
-	if o.Source != sourceShipium || len(o.Seed) == 0 || json.Unmarshal(o.Seed, &so) != nil {
-		return ShipiumOrder{}, false
+// seedStatusTail ends every stored seed: the answer as created, with an
+// empty orderStatus that the current status fills on the way out.
+const seedStatusTail = `"orderStatus":""}`
+
+// shipiumJSON is the answer for a bench order: its stored seed with the
+// order's current status spliced in, without decoding it again; ok is
+// false for orders not created through the Pack App API.
+func shipiumJSON(o station.Order) (json.RawMessage, bool) {
+	if o.Source != sourceShipium || !bytes.HasSuffix(o.Seed, []byte(seedStatusTail)) {
+		return nil, false
 	}
-	so.OrderStatus = string(o.Status)
-	return so, true
+	head := o.Seed[:len(o.Seed)-len(`""}`)]
+	out := make([]byte, 0, len(o.Seed)+16)
+	out = append(append(out, head...), strconv.Quote(string(o.Status))...)
+	return append(out, '}'), true
+}
+
+// shipiumFilterFields are the members search filters on that only the
+// seed has.
+type shipiumFilterFields struct {
+	TenantID        *string `json:"tenantId"`
+	OrderedDateTime *string `json:"orderedDateTime"`
 }
 
 func (s *Server) getShipiumOrder(w http.ResponseWriter, r *http.Request) error {
@@ -181,7 +198,7 @@ func (s *Server) getShipiumOrder(w http.ResponseWriter, r *http.Request) error {
 		if o.ID != id && o.PartnerOrderID != id {
 			continue
 		}
-		if so, ok := shipiumOrder(o); ok {
+		if so, ok := shipiumJSON(o); ok {
 			writeJSON(w, http.StatusOK, so)
 			return nil
 		}
@@ -249,25 +266,31 @@ func parseShipiumSearch(r *http.Request) (shipiumSearch, error) {
 	return ss, nil
 }
 
-func (ss *shipiumSearch) match(so *ShipiumOrder) bool {
-	if len(ss.statuses) > 0 && !slices.Contains(ss.statuses, so.OrderStatus) {
+func (ss *shipiumSearch) match(o *station.Order) bool {
+	if o.Source != sourceShipium {
 		return false
 	}
-	if ss.tenant != "" && str(so.TenantID) != ss.tenant {
+	if len(ss.statuses) > 0 && !slices.Contains(ss.statuses, string(o.Status)) {
+		return false
+	}
+	if len(ss.identifiers) > 0 && !slices.ContainsFunc(ss.identifiers, func(id string) bool { return slices.Contains(o.AssociatedIdentifiers, id) }) {
+		return false
+	}
+	if ss.tenant == "" && ss.from.IsZero() && ss.to.IsZero() {
+		return true
+	}
+	var f shipiumFilterFields
+	if err := json.Unmarshal(o.Seed, &f); err != nil {
+		return false
+	}
+	if ss.tenant != "" && str(f.TenantID) != ss.tenant {
 		return false
 	}
 	if !ss.from.IsZero() || !ss.to.IsZero() {
-		t, err := parseShipiumDateTime(str(so.OrderedDateTime))
+		t, err := parseShipiumDateTime(str(f.OrderedDateTime))
 		if err != nil || (!ss.from.IsZero() && t.Before(ss.from)) || (!ss.to.IsZero() && t.After(ss.to)) {
 			return false
 		}
-	}
-	if len(ss.identifiers) > 0 {
-		found := false
-		for _, id := range ss.identifiers {
-			found = found || slices.Contains(so.AssociatedIdentifiers, id)
-		}
-		return found
 	}
 	return true
 }
@@ -312,10 +335,10 @@ func (s *Server) searchShipiumOrders(w http.ResponseWriter, r *http.Request) err
 		}
 	}
 	slices.SortFunc(orders, func(a, b station.Order) int { return cmp.Compare(a.Seq, b.Seq) })
-	var found []ShipiumOrder
-	for _, o := range orders {
-		if so, ok := shipiumOrder(o); ok && ss.match(&so) {
-			found = append(found, so)
+	var found []*station.Order
+	for i := range orders {
+		if ss.match(&orders[i]) {
+			found = append(found, &orders[i])
 		}
 	}
 	total := len(found)
@@ -329,9 +352,11 @@ func (s *Server) searchShipiumOrders(w http.ResponseWriter, r *http.Request) err
 	if ss.anchor > 0 {
 		h.Set("X-Page-Previous", strconv.Itoa(max(0, ss.anchor-ss.count)))
 	}
-	out := found[start:end]
-	if out == nil {
-		out = []ShipiumOrder{}
+	out := []json.RawMessage{}
+	for _, o := range found[start:end] {
+		if so, ok := shipiumJSON(*o); ok {
+			out = append(out, so)
+		}
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
