@@ -120,7 +120,7 @@ func (s *Server) routeTable() []route {
 		{"GET", prefix + "/orders", authKey, s.listOrders, opDoc{
 			summary: "Orders in creation order", tag: tagOrders, resp: station.OrderPage{},
 			query: []param{{name: "status", desc: "only orders in this status", typ: "string", enum: []string{"open", "partial", "shipped", "cancelled"}},
-				{name: "identifier", desc: "only the order this code finds (id, partner order id, LPN)", typ: "string"},
+				{name: "identifier", desc: "only the orders this code finds (id, partner order id, LPN; an LPN may be shared by several orders)", typ: "string"},
 				afterParam, limitParam}, errors: unavailable}},
 		{"GET", prefix + "/orders/{id}", authKey, s.getOrder, opDoc{
 			summary: "One order, by id, partner order id or associated identifier", tag: tagOrders, resp: station.Order{},

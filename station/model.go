@@ -166,8 +166,9 @@ type Shipment struct {
 type ListOptions struct {
 	// Status filters orders (empty: all).
 	Status OrderStatus
-	// Identifier returns only the order this code finds (order id,
-	// partner order id or an associated identifier).
+	// Identifier returns only the orders this code finds: the order with
+	// that id, or every order with that partner order id or associated
+	// identifier (identifiers may be shared), oldest first.
 	Identifier string
 	After      string
 	Limit      int // 0 means 50; at most 500

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,6 +72,30 @@ func TestShipiumGuide(t *testing.T) {
 		if !strings.Contains(out[i], want) {
 			t.Errorf("guide block %d: output lacks %s:\n%s", i+1, want, out[i])
 		}
+	}
+	// The create answer is the seed's example response, with the bench's
+	// ids and the order's status.
+	var got, want map[string]any
+	if err := json.Unmarshal([]byte(out[1]), &got); err != nil {
+		t.Fatalf("create answer: %v: %s", err, out[1])
+	}
+	resp, err := os.ReadFile("../../api/testdata/shipium_order_response.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(resp, &want); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := got["shipiumOrderId"].(string)
+	item, _ := got["orderItemQuantities"].([]any)[0].(map[string]any)
+	if got["orderStatus"] != "open" || len(id) != 36 || item["shipiumOrderId"] != id || len(fmt.Sprint(item["deliveryEstimateId"])) != 36 {
+		t.Fatalf("create answer ids and status: %s", out[1])
+	}
+	delete(got, "orderStatus")
+	delete(item, "deliveryEstimateId")
+	got["shipiumOrderId"], item["shipiumOrderId"] = want["shipiumOrderId"], want["shipiumOrderId"]
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("create answer differs from the seed's example response:\n%s", out[1])
 	}
 	if strings.Contains(out[3], "X-Page-Next") || strings.Contains(out[3], "X-Page-Previous") {
 		t.Errorf("a single page has paging headers:\n%s", out[3])
