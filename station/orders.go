@@ -391,32 +391,58 @@ func findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
 	if !errors.Is(err, queue.ErrNotFound) {
 		return 1, err
 	}
-	all, err := ordersByCode(tx, code)
+	// Totes and LPNs are reused for years: only the open orders sharing
+	// the code are decoded, then at most the newest of the others.
+	open, err := ordersByCode(tx, code, true)
 	if err != nil {
 		return 0, err
 	}
-	if len(all) == 0 {
-		return 0, queue.ErrNotFound
-	}
-	open, pick := 0, -1
-	for i := range all {
-		if all[i].shippable() {
-			open++
-			if pick < 0 {
-				pick = i // oldest first: index order is creation order
+	n := 0
+	for i := range open {
+		if open[i].shippable() {
+			if n == 0 {
+				*o = open[i] // oldest first: index order is creation order
 			}
+			n++
 		}
 	}
-	if pick < 0 {
-		pick = len(all) - 1
+	if n > 0 {
+		return n, nil
 	}
-	*o = all[pick]
-	return open, nil
+	// None open: the newest, from the last shared-index entry or the
+	// single-valued index.
+	found := false
+	recs, err := tx.ListRecords(kindOrderLPNs, queue.RecordPage{Prefix: code + "\x00"})
+	if err != nil {
+		return 0, err
+	}
+	if len(recs) > 0 {
+		if err := getJSON(tx, kindOrders, string(recs[len(recs)-1].Value), o); err != nil {
+			return 0, err
+		}
+		found = true
+	}
+	if id, err := tx.GetRecord(kindOrderCodes, code); err == nil {
+		var c Order
+		if err := getJSON(tx, kindOrders, string(id), &c); err != nil {
+			return 0, err
+		}
+		if !found || c.Seq > o.Seq {
+			*o, found = c, true
+		}
+	} else if !errors.Is(err, queue.ErrNotFound) {
+		return 0, err
+	}
+	if !found {
+		return 0, queue.ErrNotFound
+	}
+	return 0, nil
 }
 
 // ordersByCode is every order a partner order id or associated identifier
-// finds, oldest first (an order's id is not looked up here).
-func ordersByCode(tx *queue.Tx, code string) ([]Order, error) {
+// finds, oldest first (an order's id is not looked up here); only those
+// in the open-orders index when open is set.
+func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
 	var out []Order
 	if code == "" {
 		return nil, nil
@@ -426,6 +452,14 @@ func ordersByCode(tx *queue.Tx, code string) ([]Order, error) {
 		return nil, err
 	}
 	for _, r := range recs {
+		if open {
+			seq := r.Key[len(code)+1:] // lpnKey: code \x00 seqKey
+			if _, err := tx.GetRecord(kindOrderOpen, seq); errors.Is(err, queue.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+		}
 		var o Order
 		if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
 			return nil, err
@@ -443,6 +477,9 @@ func ordersByCode(tx *queue.Tx, code string) ([]Order, error) {
 		var o Order
 		if err := getJSON(tx, kindOrders, string(id), &o); err != nil {
 			return nil, err
+		}
+		if open && !o.shippable() {
+			break
 		}
 		dup := false
 		for _, x := range out {
@@ -467,7 +504,7 @@ func ordersMatching(tx *queue.Tx, code string) ([]Order, error) {
 	if !errors.Is(err, queue.ErrNotFound) {
 		return nil, err
 	}
-	return ordersByCode(tx, code)
+	return ordersByCode(tx, code, false)
 }
 
 // ListOrders pages through orders in creation order (see ListOptions).
