@@ -67,6 +67,13 @@ func (s *Server) createShipiumOrder(w http.ResponseWriter, r *http.Request) erro
 		return err
 	}
 	created, err := st.CreateOrder(r.Context(), o)
+	if errors.Is(err, station.ErrConflict) && req.PartnerOrderID != nil {
+		// A retry of a create whose answer was lost: the same request for
+		// an open partnerOrderId answers with the order it made.
+		if prev, ok := s.sameShipiumOrder(r, st, &req); ok {
+			created, err = prev, nil
+		}
+	}
 	if err != nil {
 		return shipiumError(err)
 	}
@@ -74,9 +81,37 @@ func (s *Server) createShipiumOrder(w http.ResponseWriter, r *http.Request) erro
 	if !ok {
 		return fmt.Errorf("api: shipium order %s: stored seed lacks its status", created.ID)
 	}
-	w.Header().Set("Location", pathShipiumOrder+"/"+so.ShipiumOrderID)
+	w.Header().Set("Location", pathShipiumOrder+"/"+created.ID)
 	writeJSON(w, http.StatusOK, answer)
 	return nil
+}
+
+// sameShipiumOrder finds the open Pack App order with req's partnerOrderId
+// that was created from the same request.
+func (s *Server) sameShipiumOrder(r *http.Request, st *station.Station, req *ShipiumOrderRequest) (station.Order, bool) {
+	want, err := json.Marshal(req)
+	if err != nil {
+		return station.Order{}, false
+	}
+	page, err := st.ListOrders(r.Context(), station.ListOptions{Identifier: *req.PartnerOrderID, Limit: shipiumMaxCount})
+	if err != nil {
+		return station.Order{}, false
+	}
+	for _, o := range page.Orders {
+		var prev ShipiumOrder
+		if o.PartnerOrderID != *req.PartnerOrderID || o.Source != sourceShipium || json.Unmarshal(o.Seed, &prev) != nil {
+			continue
+		}
+		pr := prev.ShipiumOrderRequest
+		pr.OrderItemQuantities = nil
+		for _, it := range prev.OrderItemQuantities {
+			pr.OrderItemQuantities = append(pr.OrderItemQuantities, it.ShipiumItem)
+		}
+		if got, err := json.Marshal(pr); err == nil && bytes.Equal(got, want) {
+			return o, true
+		}
+	}
+	return station.Order{}, false
 }
 
 // benchOrder is the bench's view of a Shipium order: one parcel to the

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/packbench/packbench/api"
@@ -103,8 +104,15 @@ func TestShipiumSeedExample(t *testing.T) {
 	// Bench orders not made through the Pack App are not Shipium orders.
 	b.ok("POST", "/api/v1/orders", validOrder("SO200"), nil)
 	b.do("GET", "/api/v1/packShip/order/SO200", nil).wantError(t, 404, api.CodeNotFound, "")
-	// The same partner order id while the first is open: 409.
-	b.do("POST", "/api/v1/packShip/order", readFile(t, "testdata/shipium_order_request.json")).wantError(t, 409, api.CodeConflict, "")
+	// A retried create (the same request) answers with the same order; the
+	// same partner order id for another order while the first is open: 409.
+	var retried map[string]any
+	b.ok("POST", "/api/v1/packShip/order", readFile(t, "testdata/shipium_order_request.json"), &retried)
+	if !reflect.DeepEqual(retried, got) {
+		t.Fatalf("retried create:\n%v\nwant the first answer\n%v", retried, got)
+	}
+	other := strings.Replace(string(readFile(t, "testdata/shipium_order_request.json")), `"quantity": 3`, `"quantity": 4`, 1)
+	b.do("POST", "/api/v1/packShip/order", other).wantError(t, 409, api.CodeConflict, "")
 
 	// It is a bench order: its LPN finds it, with the seed's lines.
 	var o station.Order
@@ -379,5 +387,40 @@ func TestShipiumOpenAPI(t *testing.T) {
 	}
 	if doc.Components.Schemas["ShipiumOrderItem"].Properties["deliveryEstimateId"] == nil {
 		t.Error("deliveryEstimateId not documented")
+	}
+}
+
+// Concurrent identical creates (a client retrying on a timeout) make one
+// order, and every answer names it.
+func TestShipiumCreateRetriedConcurrently(t *testing.T) {
+	b := newBench(t, nil)
+	body, err := json.Marshal(shipiumOrder("po-retry", []string{"lpn:retry"}, nil, "2025-03-15T10:10:00Z"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	answers := make(chan answer, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); answers <- b.do("POST", "/api/v1/packShip/order", body) }()
+	}
+	wg.Wait()
+	close(answers)
+	ids := map[string]bool{}
+	for a := range answers {
+		var so struct {
+			ID string `json:"shipiumOrderId"`
+		}
+		if a.status != 200 {
+			t.Fatalf("status %d: %s", a.status, a.body)
+		}
+		a.decode(t, &so)
+		ids[so.ID] = true
+	}
+	var page station.OrderPage
+	b.ok("GET", "/api/v1/orders", nil, &page)
+	if len(ids) != 1 || page.Total != 1 {
+		t.Fatalf("%d ids in the answers, %d orders stored; want 1 and 1", len(ids), page.Total)
 	}
 }
