@@ -41,8 +41,12 @@ type Deps struct {
 	// bench's own). At least one is required: the API never runs open.
 	Keys    []string
 	Version string
-	Started time.Time    // zero: when New ran
-	Logger  *slog.Logger // nil: discard
+	// DeviceID is the bench's device id ([bench] device_id, the MQTT
+	// topic level), shown by /api/v1/health: the id integrations put in
+	// their URLs.
+	DeviceID string
+	Started  time.Time    // zero: when New ran
+	Logger   *slog.Logger // nil: discard
 }
 
 // Printers is the daemon's view of its printers.

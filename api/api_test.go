@@ -54,6 +54,8 @@ type benchOptions struct {
 	keys []string
 	// stationConfig is the station's config (zero: the defaults).
 	stationConfig station.Config
+	// deviceID is Deps.DeviceID.
+	deviceID string
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -137,7 +139,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 		prn = bo.wrap(prn)
 	}
 	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: append([]string{testKey}, bo.keys...),
-		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links}
+		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links, DeviceID: bo.deviceID}
 	if !bo.noSim {
 		deps.Sim = b.sim
 	}

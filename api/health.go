@@ -86,6 +86,7 @@ const (
 // no configuration.
 type Health struct {
 	Status        string        `json:"status"`
+	DeviceID      string        `json:"device_id,omitempty"`
 	Version       string        `json:"version"`
 	StartedAt     time.Time     `json:"started_at"`
 	UptimeSeconds int64         `json:"uptime_seconds"`
@@ -135,6 +136,7 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 	now := s.opt.Clock.Now()
 	h := Health{
 		Status:        HealthOK,
+		DeviceID:      s.deps.DeviceID,
 		Version:       s.deps.Version,
 		StartedAt:     s.deps.Started.UTC(),
 		UptimeSeconds: int64(now.Sub(s.deps.Started) / time.Second),

@@ -24,6 +24,7 @@ const (
 	tagLabels  = "labels"
 	tagMeta    = "meta"
 	tagFulfil  = "fulfil"
+	tagShipium = "shipium"
 	pageLimit  = "page size, 1 to 500 (default 50)"
 	pageCursor = "the next value of the previous page"
 )
@@ -120,7 +121,7 @@ func (s *Server) routeTable() []route {
 		{"GET", prefix + "/orders", authKey, s.listOrders, opDoc{
 			summary: "Orders in creation order", tag: tagOrders, resp: station.OrderPage{},
 			query: []param{{name: "status", desc: "only orders in this status", typ: "string", enum: []string{"open", "partial", "shipped", "cancelled"}},
-				{name: "identifier", desc: "only the order this code finds (id, partner order id, LPN)", typ: "string"},
+				{name: "identifier", desc: "only the orders this code finds (id, partner order id, LPN; an LPN may be shared by several orders)", typ: "string"},
 				afterParam, limitParam}, errors: unavailable}},
 		{"GET", prefix + "/orders/{id}", authKey, s.getOrder, opDoc{
 			summary: "One order, by id, partner order id or associated identifier", tag: tagOrders, resp: station.Order{},
@@ -155,5 +156,16 @@ func (s *Server) routeTable() []route {
 			summary: "A stored label: {id}.zpl (printer-ready ZPL) or {id}.png (preview); id is a package reference, tracking number or job id",
 			tag:     tagLabels, respType: "application/octet-stream", respDesc: "application/zpl or image/png",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+
+		// Shipium Pack App (seed 001): api/shipium.go.
+		{"POST", pathShipiumOrder, authKey, s.createShipiumOrder, opDoc{
+			summary: "Shipium Pack App: create an order (a bench order: a scan of one of its associatedIdentifiers arms the flow)", tag: tagShipium,
+			body: ShipiumOrderRequest{}, resp: ShipiumOrder{}, errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
+		{"GET", pathShipiumOrder + "/search", authKey, s.searchShipiumOrders, opDoc{
+			summary: "Shipium Pack App: search orders, oldest first; a bare array with X-Page-Next, X-Page-Previous (absent at either end) and X-Total-Count",
+			tag:     tagShipium, resp: []ShipiumOrder{}, query: shipiumSearchParams, errors: unavailable}},
+		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
+			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
+			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 	}
 }

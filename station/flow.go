@@ -20,18 +20,23 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 	if code == "" {
 		return s.State(), fmt.Errorf("station: scan: %w", fieldErr("code", "required"))
 	}
-	o, err := s.FindOrder(ctx, code)
+	o, open, err := s.findOrderShared(ctx, code)
 	if err != nil {
 		if errors.Is(err, ErrNoOrder) {
 			s.setProblem(ProblemNoOrder, fmt.Sprintf("no order for this barcode: %q", code))
 		}
 		return s.State(), fmt.Errorf("station: scan: %w", err)
 	}
-	st, err := s.arm(o, true)
+	note := ""
+	if open > 1 {
+		// Shared identifiers (Shipium allows them): say which order won.
+		note = fmt.Sprintf("%q matches %d open orders: armed the oldest with packages to label, %s", code, open, o.ID)
+	}
+	st, err := s.armNote(o, true, note)
 	if err != nil {
 		return st, fmt.Errorf("station: scan %q: %w", code, err)
 	}
-	s.log.Info("order armed by scan", "order", o.ID, "code", code)
+	s.log.Info("order armed by scan", "order", o.ID, "code", code, "open_matches", open)
 	return st, nil
 }
 
@@ -69,7 +74,10 @@ func (s *Station) Disarm(ctx context.Context) (FlowState, error) {
 
 // arm makes o the armed order; clear drops the last problem (an explicit
 // scan or arm does; re-arming after a removal keeps a printer problem).
-func (s *Station) arm(o Order, clear bool) (FlowState, error) {
+func (s *Station) arm(o Order, clear bool) (FlowState, error) { return s.armNote(o, clear, "") }
+
+// armNote is arm with a note for the packer (FlowState.Note).
+func (s *Station) armNote(o Order, clear bool, note string) (FlowState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flow.State == FlowLabelling {
@@ -85,7 +93,7 @@ func (s *Station) arm(o Order, clear bool) (FlowState, error) {
 		return s.flow, fmt.Errorf("%w: %s", ErrConflict, msg)
 	}
 	s.armed = o.ID
-	s.flow.State, s.flow.Order = FlowArmed, o.summary()
+	s.flow.State, s.flow.Order, s.flow.Note = FlowArmed, o.summary(), note
 	s.flow.Package, s.flow.Count = o.Labelled+1, o.Packages
 	if clear || (s.flow.Problem != nil && s.flow.Problem.Code != ProblemPrinter) {
 		s.flow.Problem = nil

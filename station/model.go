@@ -169,8 +169,9 @@ type Shipment struct {
 type ListOptions struct {
 	// Status filters orders (empty: all).
 	Status OrderStatus
-	// Identifier returns only the order this code finds (order id,
-	// partner order id or an associated identifier).
+	// Identifier returns only the orders this code finds: the order with
+	// that id, or every order with that partner order id or associated
+	// identifier (identifiers may be shared), oldest first.
 	Identifier string
 	After      string
 	Limit      int // 0 means 50; at most 500
@@ -235,6 +236,10 @@ type FlowState struct {
 	State string `json:"state"` // idle, armed, labelling, printing, printed
 	// Order is the armed (or last handled) order.
 	Order *OrderSummary `json:"order,omitempty"`
+	// Note tells the packer how a scan was resolved, when it needed a
+	// choice: an identifier shared by several open orders arms the oldest
+	// one with packages to label, and the note says so.
+	Note string `json:"note,omitempty"`
 	// Package is the package being labelled/printed (or next to label when
 	// armed), 1-based, of Count.
 	Package int `json:"package,omitempty"`

@@ -2,10 +2,12 @@ package station
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/packbench/packbench/internal/strictjson"
@@ -17,7 +19,8 @@ import (
 // Record kinds the station keeps in the queue file.
 const (
 	kindOrders     = queue.KindOrders // order id → Order
-	kindOrderCodes = "order-codes"    // partner id / associated identifier → order id
+	kindOrderCodes = "order-codes"    // partner id (and identifiers stored before order-lpns) → order id
+	kindOrderLPNs  = "order-lpns"     // associated identifier \x00 %020d seq → order id (shared codes)
 	kindOrderSeq   = "order-seq"      // %020d seq → order id (creation order)
 	kindOrderOpen  = "order-open"     // %020d seq → order id, orders still waiting for parcels
 	kindShipSeq    = "shipment-seq"   // %020d seq → order id, orders with packages
@@ -197,9 +200,11 @@ func seqKey(n uint64) string { return fmt.Sprintf("%020d", n) }
 // CreateOrder validates and stores a new order, with its identifiers
 // indexed and an order.created event, in one transaction. An empty ID is
 // assigned ("SO000001"). An id already used is an *OrderExistsError saying
-// whether the stored order differs; it and an identifier that finds
-// another order still waiting for parcels are ErrConflict; identifiers of
-// shipped or cancelled orders are taken over (totes and LPNs are reused).
+// whether the stored order differs; it and a partner order id that finds
+// another order still waiting for parcels are ErrConflict; partner ids of
+// shipped or cancelled orders are taken over. Associated identifiers are
+// not unique (Shipium: "not constrained to be unique across orders"):
+// several orders may share an LPN, and a scan picks among them (findOrder).
 func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	if err := ctx.Err(); err != nil {
 		return Order{}, err
@@ -228,12 +233,13 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 		} else if !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
-		codes := o.AssociatedIdentifiers
 		if o.PartnerOrderID != "" {
-			codes = append([]string{o.PartnerOrderID}, codes...)
+			if err := claimCode(tx, o.PartnerOrderID, o.ID); err != nil {
+				return err
+			}
 		}
-		for _, c := range codes {
-			if err := claimCode(tx, c, o.ID); err != nil {
+		for _, c := range o.AssociatedIdentifiers {
+			if err := tx.PutRecord(kindOrderLPNs, lpnKey(c, seq), []byte(o.ID)); err != nil {
 				return err
 			}
 		}
@@ -334,35 +340,162 @@ func (s *Station) Order(ctx context.Context, id string) (Order, error) {
 
 // FindOrder resolves any code that identifies an order: its id, its
 // partner order id or one of its associated identifiers (LPN barcodes).
-// Nothing matching is ErrNoOrder ("no order for this barcode").
+// An identifier several orders share finds the oldest of them that still
+// has packages to label (else the newest). Nothing matching is ErrNoOrder
+// ("no order for this barcode").
 func (s *Station) FindOrder(ctx context.Context, code string) (Order, error) {
-	if err := ctx.Err(); err != nil {
-		return Order{}, err
-	}
-	var o Order
-	err := s.db.View(func(tx *queue.Tx) error { return findOrder(tx, code, &o) })
-	if err != nil {
-		if errors.Is(err, queue.ErrNotFound) {
-			return Order{}, fmt.Errorf("station: find order: %w: %q", ErrNoOrder, code)
-		}
-		return Order{}, fmt.Errorf("station: find order %q: %w", code, err)
-	}
-	return o, nil
+	o, _, err := s.findOrderShared(ctx, code)
+	return o, err
 }
 
-func findOrder(tx *queue.Tx, code string, o *Order) error {
+// findOrderShared is FindOrder that also says how many orders still
+// waiting for parcels share the code (0 or 1 when it is not shared).
+func (s *Station) findOrderShared(ctx context.Context, code string) (Order, int, error) {
+	if err := ctx.Err(); err != nil {
+		return Order{}, 0, err
+	}
+	var o Order
+	open := 0
+	err := s.db.View(func(tx *queue.Tx) error {
+		var err error
+		open, err = findOrder(tx, code, &o)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, queue.ErrNotFound) {
+			return Order{}, 0, fmt.Errorf("station: find order: %w: %q", ErrNoOrder, code)
+		}
+		return Order{}, 0, fmt.Errorf("station: find order %q: %w", code, err)
+	}
+	return o, open, nil
+}
+
+func lpnKey(code string, seq uint64) string { return code + "\x00" + seqKey(seq) }
+
+// findOrder resolves code (see FindOrder) and returns how many orders
+// still waiting for parcels the code finds.
+func findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
 	if code == "" {
-		return queue.ErrNotFound
+		return 0, queue.ErrNotFound
 	}
 	err := getJSON(tx, kindOrders, code, o)
 	if !errors.Is(err, queue.ErrNotFound) {
-		return err
+		return 1, err
 	}
-	id, err := tx.GetRecord(kindOrderCodes, code)
+	// Totes and LPNs are reused for years: only the open orders sharing
+	// the code are decoded, then at most the newest of the others.
+	open, err := ordersByCode(tx, code, true)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return getJSON(tx, kindOrders, string(id), o)
+	n := 0
+	for i := range open {
+		if open[i].shippable() {
+			if n == 0 {
+				*o = open[i] // oldest first: index order is creation order
+			}
+			n++
+		}
+	}
+	if n > 0 {
+		return n, nil
+	}
+	// None open: the newest, from the last shared-index entry or the
+	// single-valued index.
+	found := false
+	recs, err := tx.ListRecords(kindOrderLPNs, queue.RecordPage{Prefix: code + "\x00"})
+	if err != nil {
+		return 0, err
+	}
+	if len(recs) > 0 {
+		if err := getJSON(tx, kindOrders, string(recs[len(recs)-1].Value), o); err != nil {
+			return 0, err
+		}
+		found = true
+	}
+	if id, err := tx.GetRecord(kindOrderCodes, code); err == nil {
+		var c Order
+		if err := getJSON(tx, kindOrders, string(id), &c); err != nil {
+			return 0, err
+		}
+		if !found || c.Seq > o.Seq {
+			*o, found = c, true
+		}
+	} else if !errors.Is(err, queue.ErrNotFound) {
+		return 0, err
+	}
+	if !found {
+		return 0, queue.ErrNotFound
+	}
+	return 0, nil
+}
+
+// ordersByCode is every order a partner order id or associated identifier
+// finds, oldest first (an order's id is not looked up here); only those
+// in the open-orders index when open is set.
+func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
+	var out []Order
+	if code == "" {
+		return nil, nil
+	}
+	recs, err := tx.ListRecords(kindOrderLPNs, queue.RecordPage{Prefix: code + "\x00"})
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		if open {
+			seq := r.Key[len(code)+1:] // lpnKey: code \x00 seqKey
+			if _, err := tx.GetRecord(kindOrderOpen, seq); errors.Is(err, queue.ErrNotFound) {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		var o Order
+		if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	// The single-valued index: partner ids, and identifiers of orders
+	// stored before the shared index existed.
+	id, err := tx.GetRecord(kindOrderCodes, code)
+	switch {
+	case errors.Is(err, queue.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		var o Order
+		if err := getJSON(tx, kindOrders, string(id), &o); err != nil {
+			return nil, err
+		}
+		if open && !o.shippable() {
+			break
+		}
+		dup := false
+		for _, x := range out {
+			dup = dup || x.ID == o.ID
+		}
+		if !dup {
+			out = append(out, o)
+			slices.SortFunc(out, func(a, b Order) int { return cmp.Compare(a.Seq, b.Seq) })
+		}
+	}
+	return out, nil
+}
+
+// ordersMatching is every order code finds: the order with that id, or
+// every order sharing it as partner id or identifier, oldest first.
+func ordersMatching(tx *queue.Tx, code string) ([]Order, error) {
+	var o Order
+	err := getJSON(tx, kindOrders, code, &o)
+	if err == nil {
+		return []Order{o}, nil
+	}
+	if !errors.Is(err, queue.ErrNotFound) {
+		return nil, err
+	}
+	return ordersByCode(tx, code, false)
 }
 
 // ListOrders pages through orders in creation order (see ListOptions).
@@ -377,15 +510,20 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 	page := OrderPage{Orders: []Order{}}
 	err = s.db.View(func(tx *queue.Tx) error {
 		if opts.Identifier != "" {
-			var o Order
-			if err := findOrder(tx, opts.Identifier, &o); err != nil {
-				if errors.Is(err, queue.ErrNotFound) {
-					return nil
-				}
+			// Identifiers may be shared: every order the code finds, paged.
+			all, err := ordersMatching(tx, opts.Identifier)
+			if err != nil {
 				return err
 			}
-			if opts.Status == "" || o.Status == opts.Status {
-				page.Orders, page.Total = append(page.Orders, o), 1
+			for _, o := range all {
+				if opts.Status != "" && o.Status != opts.Status {
+					continue
+				}
+				page.Total++
+				if seqKey(o.Seq) <= opts.After || len(page.Orders) > limit {
+					continue
+				}
+				page.Orders = append(page.Orders, o)
 			}
 			return nil
 		}

@@ -123,9 +123,10 @@ func TestOrdersPersistAndLookups(t *testing.T) {
 	if b.Packages != 1 {
 		t.Errorf("packages default %d, want 1", b.Packages)
 	}
-	// Codes still bound to an open order are refused; ids are unique.
-	if _, err := st.CreateOrder(ctx, Order{ShipTo: tonyDouglas, AssociatedIdentifiers: []string{"TOTE-7"}}); !errors.Is(err, ErrConflict) {
-		t.Errorf("taken identifier: err = %v, want ErrConflict", err)
+	// Partner ids still bound to an open order are refused (associated
+	// identifiers may be shared: TestSharedIdentifiers); ids are unique.
+	if _, err := st.CreateOrder(ctx, Order{ShipTo: tonyDouglas, PartnerOrderID: "partner-order:12345"}); !errors.Is(err, ErrConflict) {
+		t.Errorf("taken partner order id: err = %v, want ErrConflict", err)
 	}
 	_, err := st.CreateOrder(ctx, Order{ID: "WEB-42", ShipTo: tonyDouglas})
 	var oe *OrderExistsError

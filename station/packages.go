@@ -86,7 +86,7 @@ func (s *Station) Shipment(ctx context.Context, id string) (Shipment, error) {
 	}
 	var sh Shipment
 	err := s.db.View(func(tx *queue.Tx) error {
-		if err := findOrder(tx, id, &sh.Order); err != nil {
+		if _, err := findOrder(tx, id, &sh.Order); err != nil {
 			return err
 		}
 		sh.OrderID = sh.Order.ID
@@ -112,6 +112,17 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 	}
 	page := ShipmentPage{Shipments: []Shipment{}}
 	err = s.db.View(func(tx *queue.Tx) error {
+		var match map[string]bool // order ids the identifier finds (shared codes find several)
+		if opts.Identifier != "" {
+			all, err := ordersMatching(tx, opts.Identifier)
+			if err != nil {
+				return err
+			}
+			match = map[string]bool{}
+			for _, o := range all {
+				match[o.ID] = true
+			}
+		}
 		recs, err := tx.ListRecords(kindShipSeq, queue.RecordPage{})
 		if err != nil {
 			return err
@@ -124,11 +135,8 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 			if opts.Status != "" && sh.Order.Status != opts.Status {
 				continue
 			}
-			if opts.Identifier != "" {
-				var o Order
-				if err := findOrder(tx, opts.Identifier, &o); err != nil || o.ID != sh.Order.ID {
-					continue
-				}
+			if match != nil && !match[sh.Order.ID] {
+				continue
 			}
 			page.Total++
 			if r.Key <= opts.After || len(page.Shipments) > limit {

@@ -176,6 +176,10 @@
 			}
 			out.push({ id: "flow-" + f.problem.code, title, todo: w[1], detail });
 		}
+		if (f && f.state === "armed" && f.note) {
+			// A code several open orders share: which one is armed (station FlowState.note).
+			out.push({ id: "scan-note", info: true, title: "Several open orders share this code.", todo: f.note });
+		}
 		if (f && f.state === "armed" && !f.await_removal && r && r.status === "motion") {
 			out.push({ id: "motion", info: true, title: "Hold still…", todo: "The scale is settling; the label prints when the weight is steady." });
 		}

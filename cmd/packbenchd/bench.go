@@ -148,7 +148,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	deps := api.Deps{
 		Queue: b.db, Station: b.station, Scale: b.link, Sim: b.sim,
 		Printers: b.view, Config: cfg.view(), Keys: []string{key},
-		Version: version, Logger: log,
+		Version: version, Logger: log, DeviceID: cfg.Bench.DeviceID,
 	}
 	if b.mqtt != nil {
 		deps.Links = b
