@@ -523,7 +523,7 @@ func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
 			m.stall(gen)
 			return
 		}
-		m.log.Info("mqtt: push rejected", "id", short(job.ID), "err", short(err.Error()))
+		m.log.Info("mqtt: push rejected", "id", short(job.ID), "topic", msg.Topic(), "err", logErr(err))
 	}
 	if m.o.beforeAck != nil {
 		m.o.beforeAck(job, res)
@@ -566,6 +566,17 @@ func (m *MQTT) reject(ctx context.Context, job PushJob, topic string, cause erro
 		_, err := tx.AppendEvent(ev)
 		return err
 	})
+}
+
+// logErr is a push's error as a log line shows it: a field path (which
+// may be a member name from the push) cut to a short prefix, the rule to
+// a few hundred bytes.
+func logErr(err error) string {
+	var pe *PushError
+	if errors.As(err, &pe) {
+		return "push: " + short(pe.Field) + ": " + clip(pe.Rule, 300)
+	}
+	return clip(err.Error(), 300)
 }
 
 // clip cuts s to at most n bytes (at a character boundary) and marks the

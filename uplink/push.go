@@ -28,7 +28,7 @@ const (
 
 // Bounds of what a push puts into logs and events (see short and reject).
 const (
-	shortLen    = 32  // the prefix Short keeps of a longer text
+	shortLen    = 32  // the prefix short keeps of a longer text
 	shortMax    = 64  // texts up to this length are kept whole
 	maxFieldLen = 256 // a field path in a push.rejected event
 	maxRuleLen  = 900 // a rule or reason in a push.rejected event
