@@ -56,6 +56,21 @@ func rejections(t testing.TB, msgs []paho.Message) (evs []Event, data []Rejected
 	return evs, data, sizes
 }
 
+// onlineBench starts a bench on the broker at url and the cloud's client
+// with a recorder of the bench's events, once the bench is online.
+func onlineBench(t *testing.T, url, id string, bo benchOptions) (*bench, paho.Client, *uplinktest.Recorder) {
+	t.Helper()
+	b := startBench(t, url, id, bo)
+	c := testClient(t, url, "cloud-"+id, true)
+	events, status := uplinktest.NewRecorder(), uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, c, "packbench/"+id+"/events", events)
+	uplinktest.Subscribe(t, c, "packbench/"+id+"/status", status)
+	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
+		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
+	})
+	return b, c, events
+}
+
 func queuedKey(key string) func([]paho.Message) bool {
 	return func(msgs []paho.Message) bool {
 		for _, m := range msgs {
@@ -76,14 +91,7 @@ func queuedKey(key string) func([]paho.Message) bool {
 func TestOversizePushRefused(t *testing.T) {
 	const limit = 64 << 10
 	srv, url := startMochiServer(t)
-	b := startBench(t, url, "b1", benchOptions{opts: &Options{MaxMessage: limit}})
-	c := testClient(t, url, "cloud", true)
-	events, status := uplinktest.NewRecorder(), uplinktest.NewRecorder()
-	uplinktest.Subscribe(t, c, "packbench/b1/events", events)
-	uplinktest.Subscribe(t, c, "packbench/b1/status", status)
-	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
-		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
-	})
+	b, c, events := onlineBench(t, url, "b1", benchOptions{opts: &Options{MaxMessage: limit}})
 	since := b.link.Status().Since
 
 	big := `{"id":"big-1","type":"zpl","zpl":"^XA` + strings.Repeat("x", 40*limit) + `^XZ"}`
@@ -115,18 +123,10 @@ func TestOversizePushRefused(t *testing.T) {
 // field, and neither the log nor the stored push.rejected event carries
 // more than a short prefix of it.
 func TestHugeIDBounded(t *testing.T) {
-	url := startMochi(t)
 	var logs lockedBuffer
-	startBench(t, url, "b1", benchOptions{
+	_, c, events := onlineBench(t, startMochi(t), "b1", benchOptions{
 		opts: &Options{MaxMessage: 16 << 20},
 		deps: func(d *Deps) { d.Logger = slog.New(slog.NewTextHandler(&logs, nil)) },
-	})
-	c := testClient(t, url, "cloud", true)
-	events, status := uplinktest.NewRecorder(), uplinktest.NewRecorder()
-	uplinktest.Subscribe(t, c, "packbench/b1/events", events)
-	uplinktest.Subscribe(t, c, "packbench/b1/status", status)
-	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
-		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
 	})
 
 	huge := strings.Repeat("A", 5<<20)

@@ -7,25 +7,8 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
-
 	"github.com/packbench/packbench/uplink/uplinktest"
 )
-
-// startLimitBench runs a bench on mq and the cloud's recorders of its
-// events, once it is online.
-func startLimitBench(t *testing.T, mq *uplinktest.Mosquitto, id string) (*bench, paho.Client, *uplinktest.Recorder) {
-	t.Helper()
-	b := startBench(t, mq.URL(), id, benchOptions{})
-	c := testClient(t, mq.URL(), "cloud-"+id, true)
-	events, status := uplinktest.NewRecorder(), uplinktest.NewRecorder()
-	uplinktest.Subscribe(t, c, "packbench/"+id+"/events", events)
-	uplinktest.Subscribe(t, c, "packbench/"+id+"/status", status)
-	status.Wait(t, 10*time.Second, "online", func(m []paho.Message) bool {
-		return len(m) > 0 && string(m[len(m)-1].Payload()) == "online"
-	})
-	return b, c, events
-}
 
 func bigPush(id string, size int64) uplinktest.LargePublish {
 	return uplinktest.LargePublish{
@@ -42,7 +25,7 @@ func bigPush(id string, size int64) uplinktest.LargePublish {
 func TestMosquittoClientLimit(t *testing.T) {
 	const size = 64 << 20
 	mq := uplinktest.StartMosquitto(t, "max_packet_size 268435455\n")
-	b, c, events := startLimitBench(t, mq, "b-open")
+	b, c, events := onlineBench(t, mq.URL(), "b-open", benchOptions{})
 	addr := fmt.Sprintf("127.0.0.1:%d", mq.Port())
 
 	var before, after runtime.MemStats
@@ -77,7 +60,7 @@ func TestMosquittoClientLimit(t *testing.T) {
 // never forwarded, and the bench keeps taking pushes.
 func TestMosquittoBrokerLimits(t *testing.T) {
 	mq := uplinktest.StartMosquitto(t, "")
-	b, c, events := startLimitBench(t, mq, "b-lim")
+	b, c, events := onlineBench(t, mq.URL(), "b-lim", benchOptions{})
 	addr := fmt.Sprintf("127.0.0.1:%d", mq.Port())
 	topic := "packbench/b-lim/jobs/push"
 

@@ -15,6 +15,8 @@ import (
 	"strconv"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"github.com/packbench/packbench/internal/mqttwire"
 )
 
 // DefaultMaxMessage is the largest MQTT payload the link reads into
@@ -157,7 +159,7 @@ func (b *boundedConn) next() error {
 	if err != nil {
 		return err
 	}
-	rl, lenBytes, err := readRemainingLength(b.br)
+	rl, lenBytes, err := mqttwire.ReadLength(b.br)
 	if err != nil {
 		return err
 	}
@@ -193,43 +195,8 @@ func (b *boundedConn) next() error {
 		return nil
 	}
 	stand := strconv.AppendInt(append([]byte(nil), b.marker...), payload, 10)
-	pkt := append([]byte{first}, appendRemainingLength(nil, vh+int64(len(stand)))...)
+	pkt := append([]byte{first}, mqttwire.AppendLength(nil, vh+int64(len(stand)))...)
 	pkt = append(append(pkt, varHead...), stand...)
 	b.skip, b.pending = payload, pkt
 	return nil
-}
-
-// readRemainingLength reads the fixed header's variable-length integer
-// (1-4 bytes, MQTT 3.1.1 §2.2.3) and returns it with its bytes.
-func readRemainingLength(r io.ByteReader) (int64, []byte, error) {
-	var v int64
-	var raw []byte
-	for i := range 4 {
-		c, err := r.ReadByte()
-		if err != nil {
-			return 0, nil, err
-		}
-		raw = append(raw, c)
-		v |= int64(c&0x7f) << (7 * i)
-		if c&0x80 == 0 {
-			return v, raw, nil
-		}
-	}
-	return 0, nil, fmt.Errorf("uplink: malformed remaining length from the broker (more than 4 bytes)")
-}
-
-// appendRemainingLength encodes n as the fixed header's variable-length
-// integer.
-func appendRemainingLength(dst []byte, n int64) []byte {
-	for {
-		c := byte(n & 0x7f)
-		n >>= 7
-		if n > 0 {
-			c |= 0x80
-		}
-		dst = append(dst, c)
-		if n == 0 {
-			return dst
-		}
-	}
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/eclipse/paho.mqtt.golang/packets"
+
+	"github.com/packbench/packbench/internal/mqttwire"
 )
 
 // rawPublish encodes a PUBLISH whose payload is n filler bytes, writing it
@@ -19,7 +21,7 @@ func writePublish(t testing.TB, w net.Conn, first byte, topic string, id uint16,
 	if (first>>1)&3 > 0 {
 		vh = binary.BigEndian.AppendUint16(vh, id)
 	}
-	head := appendRemainingLength([]byte{first}, int64(len(vh))+n)
+	head := mqttwire.AppendLength([]byte{first}, int64(len(vh))+n)
 	if _, err := w.Write(append(head, vh...)); err != nil {
 		t.Error(err)
 		return
@@ -109,7 +111,7 @@ func TestBoundedConn(t *testing.T) {
 // instead of having it read.
 func TestBoundedConnRefuses(t *testing.T) {
 	for name, stream := range map[string][]byte{
-		"huge suback":     appendRemainingLength([]byte{0x90}, 100<<20),
+		"huge suback":     mqttwire.AppendLength([]byte{0x90}, 100<<20),
 		"5-byte length":   {0x30, 0xff, 0xff, 0xff, 0xff, 0x7f},
 		"topic past end":  {0x30, 3, 0, 10, 'a'},
 		"id past the end": {0x32, 2, 0, 0},

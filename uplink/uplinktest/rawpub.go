@@ -9,6 +9,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/packbench/packbench/internal/mqttwire"
 )
 
 // LargePublish is one PUBLISH that RawPublish streams: Head, then filler
@@ -116,18 +118,7 @@ func str(s string) []byte {
 }
 
 func packetHead(first byte, n int64) []byte {
-	b := []byte{first}
-	for {
-		c := byte(n & 0x7f)
-		n >>= 7
-		if n > 0 {
-			c |= 0x80
-		}
-		b = append(b, c)
-		if n == 0 {
-			return b
-		}
-	}
+	return mqttwire.AppendLength([]byte{first}, n)
 }
 
 // readPacket reads one small packet (a CONNACK or a PUBACK).
@@ -136,16 +127,9 @@ func readPacket(r *bufio.Reader) (byte, []byte, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	var n int
-	for i := range 4 {
-		c, err := r.ReadByte()
-		if err != nil {
-			return 0, nil, err
-		}
-		n |= int(c&0x7f) << (7 * i)
-		if c&0x80 == 0 {
-			break
-		}
+	n, _, err := mqttwire.ReadLength(r)
+	if err != nil {
+		return 0, nil, err
 	}
 	if n > 1<<16 {
 		return 0, nil, fmt.Errorf("a %d-byte reply", n)
