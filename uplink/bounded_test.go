@@ -97,7 +97,7 @@ func TestOversizePushRefused(t *testing.T) {
 	big := `{"id":"big-1","type":"zpl","zpl":"^XA` + strings.Repeat("x", 40*limit) + `^XZ"}`
 	publish(t, c, "packbench/b1/jobs/push", false, big)
 	publish(t, c, "packbench/b1/jobs/push", false, PushJob{ID: "after-1", Type: PushZPL, ZPL: zplFor("after-1")})
-	got := events.Wait(t, 10*time.Second, "after-1 queued", queuedKey("mqtt:after-1"))
+	got := events.Wait(t, 60*time.Second, "after-1 queued", queuedKey("mqtt:after-1"))
 
 	_, rds, _ := rejections(t, got)
 	want := fmt.Sprintf("push refused: %d bytes, limit %d", len(big), limit)
@@ -140,7 +140,7 @@ func TestHugeIDBounded(t *testing.T) {
 		publish(t, c, "packbench/b1/jobs/push", false, p)
 	}
 	publish(t, c, "packbench/b1/jobs/push", false, PushJob{ID: "after-1", Type: PushZPL, ZPL: zplFor("after-1")})
-	got := events.Wait(t, 10*time.Second, "after-1 queued", queuedKey("mqtt:after-1"))
+	got := events.Wait(t, 60*time.Second, "after-1 queued", queuedKey("mqtt:after-1"))
 
 	evs, rds, sizes := rejections(t, got)
 	if len(rds) != 4 {
