@@ -92,6 +92,8 @@ func TestOversizePushRefused(t *testing.T) {
 	const limit = 64 << 10
 	srv, url := startMochiServer(t)
 	b, c, events := onlineBench(t, url, "b1", benchOptions{opts: &Options{MaxMessage: limit}})
+	// The link says online before it records its status: wait for both.
+	waitFor(t, 10*time.Second, "link status connected", func() bool { return b.link.Status().Connected })
 	since := b.link.Status().Since
 
 	big := `{"id":"big-1","type":"zpl","zpl":"^XA` + strings.Repeat("x", 40*limit) + `^XZ"}`
