@@ -177,7 +177,7 @@ func (b *boundedConn) next() error {
 	if _, err := io.ReadFull(b.br, tl[:]); err != nil {
 		return err
 	}
-	vh := int64(2 + binary.BigEndian.Uint16(tl[:]))
+	vh := 2 + int64(binary.BigEndian.Uint16(tl[:]))
 	if (first>>1)&3 > 0 {
 		vh += 2
 	}

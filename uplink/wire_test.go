@@ -13,7 +13,7 @@ import (
 	"github.com/packbench/packbench/internal/mqttwire"
 )
 
-// rawPublish encodes a PUBLISH whose payload is n filler bytes, writing it
+// writePublish encodes a PUBLISH whose payload is n filler bytes, writing it
 // to w in pieces so that a huge one is never held by the test.
 func writePublish(t testing.TB, w net.Conn, first byte, topic string, id uint16, n int64) {
 	t.Helper()
@@ -38,11 +38,12 @@ func writePublish(t testing.TB, w net.Conn, first byte, topic string, id uint16,
 }
 
 // TestBoundedConn feeds a broker's stream (CONNACK, a small and a 64 MiB
-// PUBLISH at QoS 1, a PINGRESP, a QoS 0 PUBLISH at the limit, a 2 KiB
-// QoS 2 one) through boundedConn into paho's own packet reader: every
-// packet comes out as paho would have read it, except the oversize ones,
-// which keep their flags, topic and packet id and carry only the marker
-// and their size, and the 64 MiB payload is never held in memory.
+// PUBLISH at QoS 1, a PINGRESP, a QoS 0 PUBLISH at the limit, 2 KiB ones
+// at QoS 2 and with the longest topic) through boundedConn into paho's
+// own packet reader: every packet comes out as paho would have read it,
+// except the oversize ones, which keep their flags, topic and packet id
+// and carry only the marker and their size, and the 64 MiB payload is
+// never held in memory.
 func TestBoundedConn(t *testing.T) {
 	const limit = 1024
 	const huge = 64 << 20
@@ -57,7 +58,8 @@ func TestBoundedConn(t *testing.T) {
 		writePublish(t, broker, 0x3a, topic, 8, huge) // QoS 1, DUP set
 		broker.Write([]byte{0xd0, 0})                 // PINGRESP
 		writePublish(t, broker, 0x30, topic, 0, limit)
-		writePublish(t, broker, 0x34, topic, 9, 2048) // QoS 2
+		writePublish(t, broker, 0x34, topic, 9, 2048)                       // QoS 2
+		writePublish(t, broker, 0x32, strings.Repeat("t", 65535), 10, 2048) // the longest topic
 	}()
 	bc := newBoundedConn(bench, limit, marker)
 
@@ -65,7 +67,7 @@ func TestBoundedConn(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	var got []packets.ControlPacket
-	for range 6 {
+	for range 7 {
 		p, err := packets.ReadPacket(bc)
 		if err != nil {
 			t.Fatalf("after %d packets: %v", len(got), err)
@@ -103,6 +105,10 @@ func TestBoundedConn(t *testing.T) {
 	q2 := got[5].(*packets.PublishPacket)
 	if n, ok := oversize(marker, q2.Payload); !ok || n != 2048 || q2.Qos != 2 || q2.MessageID != 9 {
 		t.Errorf("oversize QoS 2 publish: qos %d id %d payload %.80q", q2.Qos, q2.MessageID, q2.Payload)
+	}
+	long := got[6].(*packets.PublishPacket)
+	if n, ok := oversize(marker, long.Payload); !ok || n != 2048 || len(long.TopicName) != 65535 || long.MessageID != 10 {
+		t.Errorf("oversize publish with a 65535-byte topic: topic of %d bytes, id %d, payload %.80q", len(long.TopicName), long.MessageID, long.Payload)
 	}
 }
 
