@@ -166,3 +166,47 @@ func TestHugeIDBounded(t *testing.T) {
 		t.Errorf("the log holds %d bytes, or more than a prefix of the id or member: %.600s", len(l), l)
 	}
 }
+
+// TestWatchOversize: the operator's Watch reads no message over
+// DefaultMaxMessage either; it reports its size and goes on.
+func TestWatchOversize(t *testing.T) {
+	url := startMochi(t)
+	cl, err := Dial(t.Context(), Config{URL: url}, "", 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	raws := make(chan string, 64)
+	go func() {
+		_ = cl.Watch(t.Context(), "b1", func(raw []byte, _ Event) { raws <- string(raw) })
+	}()
+	c := testClient(t, url, "cloud", true)
+	// Publish until Watch has subscribed (its first line arrives).
+	deadline := time.After(10 * time.Second)
+	for subscribed := false; !subscribed; {
+		publish(t, c, "packbench/b1/events", false, `{"id":1,"type":"hello"}`)
+		select {
+		case <-raws:
+			subscribed = true
+		case <-time.After(100 * time.Millisecond): // publish again: Watch may not be subscribed yet
+		case <-deadline:
+			t.Fatal("watch received nothing")
+		}
+	}
+	size := DefaultMaxMessage + 1
+	publish(t, c, "packbench/b1/events", false, bytes.Repeat([]byte("x"), size))
+	publish(t, c, "packbench/b1/events", false, `{"id":2,"type":"end"}`)
+	want := fmt.Sprintf("(a %d-byte message on packbench/b1/events, over the %d-byte limit: not read)", size, DefaultMaxMessage)
+	for _, w := range []string{want, `{"id":2,"type":"end"}`} {
+		for got := ""; got != w; {
+			select {
+			case got = <-raws:
+				if got != w && !strings.Contains(got, `"hello"`) { // a late hello from the loop above
+					t.Fatalf("watch got %.120q, want %q", got, w)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("watch: nothing after the oversize message, want %q", w)
+			}
+		}
+	}
+}
