@@ -21,6 +21,7 @@ type Client struct {
 	cfg     Config
 	timeout time.Duration
 	lost    chan struct{}
+	marker  []byte // an oversize message's stand-in (wire.go)
 }
 
 // Dial connects with cfg's URL, credentials and TLS files. clientID ""
@@ -41,12 +42,14 @@ func Dial(ctx context.Context, cfg Config, clientID string, timeout time.Duratio
 		_, _ = rand.Read(b[:])
 		clientID = "packbench-cli-" + hex.EncodeToString(b[:])
 	}
-	cl := &Client{cfg: cfg, timeout: timeout, lost: make(chan struct{})}
+	cl := &Client{cfg: cfg, timeout: timeout, lost: make(chan struct{}), marker: newOversizeMarker()}
 	o := paho.NewClientOptions().AddBroker(broker).SetClientID(clientID).
 		SetCleanSession(clean).SetAutoReconnect(false).SetOrderMatters(true).
 		SetConnectTimeout(timeout).SetWriteTimeout(timeout).
 		SetKeepAlive(time.Duration(cfg.KeepAlive)).
-		SetConnectionLostHandler(func(paho.Client, error) { close(cl.lost) })
+		SetConnectionLostHandler(func(paho.Client, error) { close(cl.lost) }).
+		// Like the bench's link: nothing over DefaultMaxMessage is read.
+		SetCustomOpenConnectionFn(boundedDial(DefaultMaxMessage, cl.marker))
 	if o, err = withAuth(o, cfg); err != nil {
 		return nil, err
 	}
@@ -94,7 +97,8 @@ func (cl *Client) Push(ctx context.Context, bench, site string, job *PushJob) er
 
 // Watch subscribes to a bench's events (QoS 1) and calls fn for each, in
 // order, until ctx ends or the connection drops. raw is the payload as
-// received; ev is decoded from it (zero when it does not decode).
+// received; ev is decoded from it (zero when it does not decode). A
+// message over DefaultMaxMessage is not read: raw says so and its size.
 func (cl *Client) Watch(ctx context.Context, bench string, fn func(raw []byte, ev Event)) error {
 	if err := validLevel("bench", bench); err != nil {
 		return err
@@ -118,6 +122,10 @@ func (cl *Client) Watch(ctx context.Context, bench string, fn func(raw []byte, e
 		case <-cl.lost:
 			return fmt.Errorf("uplink: watch %s: %w", topic, ErrNotConnected)
 		case m := <-msgs:
+			if size, ok := oversize(cl.marker, m.Payload()); ok {
+				fn(fmt.Appendf(nil, "(a %d-byte message on %s, over the %d-byte limit: not read)", size, topic, DefaultMaxMessage), Event{})
+				continue
+			}
 			var ev Event
 			if json.Unmarshal(m.Payload(), &ev) != nil {
 				ev = Event{}

@@ -45,6 +45,10 @@ func (m *MQTT) commandWorker(ctx context.Context) {
 func (m *MQTT) handleCommand(ctx context.Context, msg paho.Message) {
 	verb := strings.TrimPrefix(msg.Topic(), m.t.cmd)
 	resp := m.answer(ctx, verb, msg.Payload())
+	if len(resp.ID) > MaxPushIDLen {
+		// The id is echoed and logged: bounded like a push id.
+		resp = Response{Error: fmt.Sprintf("bad request: id: %d bytes: at most %d", len(resp.ID), MaxPushIDLen)}
+	}
 	payload, err := json.Marshal(resp)
 	if err != nil {
 		payload, _ = json.Marshal(Response{ID: resp.ID, Error: "encode result: " + err.Error()})
@@ -61,6 +65,9 @@ func (m *MQTT) handleCommand(ctx context.Context, msg paho.Message) {
 
 func (m *MQTT) answer(ctx context.Context, verb string, payload []byte) Response {
 	var req Request
+	if size, ok := oversize(m.marker, payload); ok {
+		return Response{Error: fmt.Sprintf("command refused: %d bytes, limit %d", size, m.o.MaxMessage)}
+	}
 	if len(bytes.TrimSpace(payload)) > 0 {
 		if err := strictjson.Decode(payload, &req, nil); err != nil {
 			var idOnly struct {

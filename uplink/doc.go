@@ -37,6 +37,34 @@
 // the broker may have in flight. A pushed order whose id is taken by an
 // order with other content is rejected naming the field.
 //
+// # Bounded input
+//
+// No message from the broker is read into memory when its payload is over
+// Options.MaxMessage (DefaultMaxMessage, 4 MiB: a job's payload is at most
+// that, so a larger push could never be taken). Paho (MQTT 3.1.1) reads
+// every packet whole and has no maximum, so the link dials the broker
+// itself (SetCustomOpenConnectionFn) and reads paho's packets through a
+// filter that follows the fixed headers (boundedConn, wire.go). An
+// oversize PUBLISH reaches paho as the same PUBLISH (flags, QoS, topic
+// and packet id kept) whose payload is replaced by a marker with the real
+// size, while the real payload is read off the socket in 32 KiB pieces
+// and dropped. Paho acknowledges it like any message, and the link
+// refuses it with a push.rejected event ("push refused: 157286400 bytes,
+// limit 4194304"; a command gets an error response). Dropping the
+// connection instead would leave a QoS 1 push at the broker, redelivered
+// on every reconnect: a loop, and the pushes behind it stuck. The marker
+// carries a random nonce of the link, so a publisher cannot forge one.
+// Any other packet over 64 KiB (they are a few bytes) drops the
+// connection. The broker should refuse such messages first:
+// docs/examples/mosquitto.conf sets message_size_limit and
+// max_packet_size (uplinktest.BrokerLimits).
+//
+// Ids and text from a push are bounded at this edge: the id (the
+// idempotency key) and printer name by Validate; a rejection event keeps
+// an id that broke its rule only as a prefix ("first 32 bytes…(N bytes)")
+// and not as the event's key, so it is stored once, and clips the field
+// path and the rule; log lines show the same prefixes.
+//
 // Events leave the outbox in order at QoS 1, each with its id; the
 // consumer cursor ("mqtt") advances only over a contiguous prefix whose
 // PUBACKs arrived on a live connection, so anything in doubt is published

@@ -25,6 +25,14 @@ import (
 // startMochi runs mochi-mqtt in process on a loopback port.
 func startMochi(t testing.TB) string {
 	t.Helper()
+	_, url := startMochiServer(t)
+	return url
+}
+
+// startMochiServer is startMochi that also returns the broker, for a test
+// that looks at its sessions.
+func startMochiServer(t testing.TB) (*mochi.Server, string) {
+	t.Helper()
 	srv := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err := srv.AddHook(new(allowAll), nil); err != nil {
 		t.Fatal(err)
@@ -37,7 +45,7 @@ func startMochi(t testing.TB) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = srv.Close() })
-	return "mqtt://" + addr
+	return srv, "mqtt://" + addr
 }
 
 // allowAll lets every client in (mochi's own allow hook would pull a YAML

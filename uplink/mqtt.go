@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
@@ -117,6 +118,9 @@ type Options struct {
 	AckTimeout     time.Duration // wait for a PUBACK/SUBACK; default 10s
 	StateInterval  time.Duration // state re-check; default 5s
 	Version        string        // firmware version for Home Assistant
+	// MaxMessage is the largest payload read from the broker; a larger
+	// push is refused without being read into memory (DefaultMaxMessage).
+	MaxMessage int
 
 	// test hooks, set by this package's tests only
 	beforeAck func(PushJob, PushResult)
@@ -159,6 +163,9 @@ func (o *Options) withDefaults() Options {
 	if r.StateInterval <= 0 {
 		r.StateInterval = 5 * time.Second
 	}
+	if r.MaxMessage <= 0 {
+		r.MaxMessage = DefaultMaxMessage
+	}
 	return r
 }
 
@@ -171,6 +178,7 @@ type MQTT struct {
 	log    *slog.Logger
 	broker string
 	t      topics
+	marker []byte // the stand-in payload's prefix for an oversize message (wire.go)
 
 	gen atomic.Uint64 // connection generation: pushes of older ones are redelivered, so skipped
 	// stalled is a generation one of whose pushes was left unacknowledged:
@@ -242,7 +250,7 @@ func New(cfg Config, deps Deps, opts *Options) (*MQTT, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &MQTT{
-		cfg: cfg, deps: deps, o: o, broker: broker, t: newTopics(cfg),
+		cfg: cfg, deps: deps, o: o, broker: broker, t: newTopics(cfg), marker: newOversizeMarker(),
 		log:      log.With("link", "mqtt", "broker", broker, "device", cfg.DeviceID),
 		pushes:   newFIFO(o.PushBuffer),
 		commands: make(chan paho.Message, 64),
@@ -415,7 +423,10 @@ func (m *MQTT) clientOptions() (*paho.ClientOptions, error) {
 		SetPingTimeout(10*time.Second).
 		SetConnectTimeout(m.o.ConnectTimeout).
 		SetWriteTimeout(m.o.AckTimeout).
-		SetWill(m.t.status, "offline", 1, true)
+		SetWill(m.t.status, "offline", 1, true).
+		// Our own dial: the connection never lets a payload over
+		// MaxMessage into memory (boundedConn).
+		SetCustomOpenConnectionFn(boundedDial(m.o.MaxMessage, m.marker))
 	return withAuth(o, m.cfg)
 }
 
@@ -485,7 +496,14 @@ func (m *MQTT) stall(gen uint64) {
 }
 
 func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
-	job, err := DecodePush(msg.Payload())
+	var job PushJob
+	var err error
+	if size, ok := oversize(m.marker, msg.Payload()); ok {
+		// Its payload never reached memory: refused by its size alone.
+		err = &PushError{Field: "$", Rule: fmt.Sprintf("push refused: %d bytes, limit %d", size, m.o.MaxMessage)}
+	} else {
+		job, err = DecodePush(msg.Payload())
+	}
 	job.Pool = msg.Topic() == m.t.pool
 	var res PushResult
 	if err == nil {
@@ -496,16 +514,16 @@ func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
 			return // shutting down: the broker redelivers
 		}
 		if !rejection(err) {
-			m.log.Warn("mqtt: push not taken: leaving it and the pushes after it unacknowledged", "id", job.ID, "err", err)
+			m.log.Warn("mqtt: push not taken: leaving it and the pushes after it unacknowledged", "id", short(job.ID), "err", err)
 			m.stall(gen)
 			return
 		}
 		if rerr := m.reject(ctx, job, msg.Topic(), err); rerr != nil {
-			m.log.Error("mqtt: record push rejection", "id", job.ID, "err", rerr)
+			m.log.Error("mqtt: record push rejection", "id", short(job.ID), "err", rerr)
 			m.stall(gen)
 			return
 		}
-		m.log.Info("mqtt: push rejected", "id", job.ID, "err", err)
+		m.log.Info("mqtt: push rejected", "id", short(job.ID), "topic", msg.Topic(), "err", logErr(err))
 	}
 	if m.o.beforeAck != nil {
 		m.o.beforeAck(job, res)
@@ -518,18 +536,27 @@ func (m *MQTT) handlePush(ctx context.Context, gen uint64, msg paho.Message) {
 
 // reject records a push.rejected event in the outbox, so the answer is as
 // durable as a job and goes out in order with the other events.
+//
+// Everything in it that came from the push is bounded: an id that broke
+// its rule is kept only as a short prefix and not as the event's key (the
+// event stores it once), and the field path and the rule (which may quote
+// the push, e.g. an unknown member's name) are clipped.
 func (m *MQTT) reject(ctx context.Context, job PushJob, topic string, cause error) error {
-	d := RejectedData{PushID: job.ID, Rule: cause.Error(), Topic: topic}
+	d := RejectedData{PushID: short(job.ID), Rule: clip(cause.Error(), maxRuleLen), Topic: topic}
 	var pe *PushError
 	if errors.As(cause, &pe) {
-		d.Field, d.Rule = pe.Field, pe.Rule
+		d.Field, d.Rule = clip(pe.Field, maxFieldLen), clip(pe.Rule, maxRuleLen)
+	}
+	valid := validID(job.ID) == nil
+	if valid {
+		d.PushID = job.ID
 	}
 	data, err := json.Marshal(d)
 	if err != nil {
 		return err
 	}
-	ev := queue.Event{Type: EventPushRejected, Reason: clip(cause.Error(), 900), Data: data}
-	if job.ID != "" {
+	ev := queue.Event{Type: EventPushRejected, Reason: clip(cause.Error(), maxRuleLen), Data: data}
+	if valid {
 		ev.Key = job.Key()
 	}
 	if err := ctx.Err(); err != nil {
@@ -541,11 +568,28 @@ func (m *MQTT) reject(ctx context.Context, job PushJob, topic string, cause erro
 	})
 }
 
+// logErr is a push's error as a log line shows it: a field path (which
+// may be a member name from the push) cut to a short prefix, the rule to
+// a few hundred bytes.
+func logErr(err error) string {
+	var pe *PushError
+	if errors.As(err, &pe) {
+		return "push: " + short(pe.Field) + ": " + clip(pe.Rule, 300)
+	}
+	return clip(err.Error(), 300)
+}
+
+// clip cuts s to at most n bytes (at a character boundary) and marks the
+// cut with its full size.
 func clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + fmt.Sprintf("…(%d bytes)", len(s))
 }
 
 // waitToken waits for a paho token without ever blocking for good: until

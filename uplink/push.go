@@ -26,6 +26,25 @@ const (
 	MaxCopies    = queue.MaxCopies
 )
 
+// Bounds of what a push puts into logs and events (see short and reject).
+const (
+	shortLen    = 32  // the prefix short keeps of a longer text
+	shortMax    = 64  // texts up to this length are kept whole
+	maxFieldLen = 256 // a field path in a push.rejected event
+	maxRuleLen  = 900 // a rule or reason in a push.rejected event
+)
+
+// short is how an id or a text received from outside appears in logs
+// and rejection events when it may be long: whole up to 64 bytes, else its
+// first 32 bytes and its size ("abc…(5242880 bytes)"), so a 5 MB id costs
+// a log line of a few dozen bytes.
+func short(s string) string {
+	if len(s) <= shortMax {
+		return s
+	}
+	return clip(s, shortLen)
+}
+
 // PushJob is one job received on jobs/push or from the pool. On the wire:
 //
 //	{"id":"<idempotency key>","type":"label|zpl|png|order","label":{…},
@@ -103,13 +122,10 @@ func jsonPushError(err error) *PushError {
 
 // Validate checks the fields of a decoded job.
 func (j PushJob) Validate() error {
+	if err := validID(j.ID); err != nil {
+		return err
+	}
 	switch {
-	case j.ID == "":
-		return &PushError{Field: "id", Rule: "required (the job's idempotency key)"}
-	case len(j.ID) > MaxPushIDLen:
-		return &PushError{Field: "id", Rule: fmt.Sprintf("%d bytes: at most %d", len(j.ID), MaxPushIDLen)}
-	case !printable(j.ID):
-		return &PushError{Field: "id", Rule: "must be printable UTF-8 without control characters"}
 	case j.Copies < 0 || j.Copies > MaxCopies:
 		return &PushError{Field: "copies", Rule: fmt.Sprintf("%d: must be between 1 and %d (0 means 1)", j.Copies, MaxCopies)}
 	case len(j.Printer) > queue.MaxPrinterLen || !printable(j.Printer):
@@ -144,6 +160,20 @@ func (j PushJob) Validate() error {
 		if !utf8.ValidString(j.ZPL) {
 			return &PushError{Field: "zpl", Rule: "must be valid UTF-8"}
 		}
+	}
+	return nil
+}
+
+// validID checks a push id: it is the job's idempotency key, so it is
+// required, bounded and printable.
+func validID(id string) error {
+	switch {
+	case id == "":
+		return &PushError{Field: "id", Rule: "required (the job's idempotency key)"}
+	case len(id) > MaxPushIDLen:
+		return &PushError{Field: "id", Rule: fmt.Sprintf("%d bytes: at most %d", len(id), MaxPushIDLen)}
+	case !printable(id):
+		return &PushError{Field: "id", Rule: "must be printable UTF-8 without control characters"}
 	}
 	return nil
 }

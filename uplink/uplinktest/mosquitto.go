@@ -39,9 +39,18 @@ type Mosquitto struct {
 	logFile string
 }
 
+// BrokerLimits are the size limits of the broker config we ship
+// (docs/examples/mosquitto.conf), which StartMosquitto uses unless extra
+// sets max_packet_size itself: a payload over 4 MiB (the bench's limit,
+// uplink.DefaultMaxMessage) is completed for its publisher but never
+// forwarded, and a packet over 4 MiB + 64 KiB (room for the topic) is
+// never read by the broker at all: it disconnects the publisher.
+const BrokerLimits = "max_packet_size 4259840\nmessage_size_limit 4194304\n"
+
 // StartMosquitto starts mosquitto with persistence in a temp dir and waits
 // until it listens. extra configures the listener further (TLS files,
-// allow_anonymous, password_file). It fails, never skips, when the binary is
+// allow_anonymous, password_file) or replaces BrokerLimits (a config that
+// sets max_packet_size). It fails, never skips, when the binary is
 // missing. The broker is stopped when the test ends.
 func StartMosquitto(t testing.TB, extra string) *Mosquitto {
 	t.Helper()
@@ -55,7 +64,11 @@ func StartMosquitto(t testing.TB, extra string) *Mosquitto {
 	if strings.Contains(extra, "allow_anonymous") {
 		anon = ""
 	}
-	conf := listener + fmt.Sprintf(`%s
+	limits := BrokerLimits
+	if strings.Contains(extra, "max_packet_size") {
+		limits = ""
+	}
+	conf := listener + limits + fmt.Sprintf(`%s
 %s
 persistence true
 persistence_location %s/
