@@ -38,6 +38,7 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 	}
 	p.LabelID, p.LabelForm, p.HasPreview = p.Reference, art.form, art.png != nil || art.spec != nil
 	p.JobID, p.JobState, p.Status, p.Error = job.ID, job.State, PackageLabelled, ""
+	p.LabelledAt = now
 	if err := s.putLabel(tx, p.Reference, art); err != nil {
 		return err
 	}

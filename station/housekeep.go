@@ -91,3 +91,214 @@ func (s *Station) housekeepBatch(cutoff int64, limit int) (n int, more bool, err
 	})
 	return n, more, err
 }
+
+// DefaultOrderRetention is how long HousekeepOrders keeps a finished
+// order when given no duration: long enough for integrators to look up a
+// parcel's tracking number after the carrier delivered it.
+const DefaultOrderRetention = 90 * 24 * time.Hour
+
+// ordersBatch bounds one retention transaction (orders looked at).
+const ordersBatch = 200
+
+// HousekeepOrders deletes finished orders (shipped or cancelled) whose
+// last change (the order's, its packages' such as a reprint, or their
+// print jobs') is more than keep ago (0 means DefaultOrderRetention), with everything
+// kept for them: packages, labels, the local carrier's numbers, and their
+// entries in the identifier, package reference, tracking number and job
+// indexes. An order is kept while one of its print jobs is still queued,
+// being sent or uncertain, or while the flow is armed on it; identifiers
+// another order has taken over stay with that order. It returns how many
+// orders it deleted.
+func (s *Station) HousekeepOrders(ctx context.Context, keep time.Duration) (int, error) {
+	if keep <= 0 {
+		keep = DefaultOrderRetention
+	}
+	cutoff := s.clock.Now().Add(-keep)
+	total, after := 0, ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, next, err := s.housekeepOrdersBatch(cutoff, after)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("station: housekeep orders: %w", err)
+		}
+		if next == "" {
+			return total, nil
+		}
+		after = next
+	}
+}
+
+// housekeepOrdersBatch looks at up to ordersBatch orders after the
+// creation-order cursor and deletes the expired ones, in one transaction.
+// next is the cursor to go on from; "" when there are no more.
+func (s *Station) housekeepOrdersBatch(cutoff time.Time, after string) (n int, next string, err error) {
+	s.mu.Lock()
+	armed := s.armed
+	s.mu.Unlock()
+	err = s.db.Update(func(tx *queue.Tx) error {
+		n, next = 0, ""
+		recs, err := tx.ListRecords(kindOrderSeq, queue.RecordPage{After: after, Limit: ordersBatch})
+		if err != nil {
+			return err
+		}
+		if len(recs) == ordersBatch {
+			next = recs[len(recs)-1].Key
+		}
+		for _, r := range recs {
+			var o Order
+			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+				return err
+			}
+			if o.ID == armed || (o.Status != OrderShipped && o.Status != OrderCancelled) || o.UpdatedAt.After(cutoff) {
+				continue
+			}
+			pkgs, err := listPackages(tx, o.ID)
+			if err != nil {
+				return err
+			}
+			ok, err := expired(tx, pkgs, cutoff)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
+			if err := deleteOrder(tx, o, pkgs); err != nil {
+				return fmt.Errorf("order %s: %w", o.ID, err)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, next, err
+}
+
+// expired reports whether no package and none of its print jobs changed
+// after cutoff, and no job is still to do. A job the queue no longer keeps
+// is done (the state stored on the package is only the last one known).
+func expired(tx *queue.Tx, pkgs []Package, cutoff time.Time) (bool, error) {
+	for _, p := range pkgs {
+		if p.UpdatedAt.After(cutoff) {
+			return false, nil
+		}
+		ids := []queue.JobID{p.JobID}
+		for _, r := range p.Reprints {
+			ids = append(ids, r.JobID)
+		}
+		for _, id := range ids {
+			if id == 0 {
+				continue
+			}
+			j, err := tx.Job(id)
+			if errors.Is(err, queue.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return false, err
+			}
+			switch {
+			case j.State == queue.StateQueued, j.State == queue.StateSending, j.State == queue.StateUncertain:
+				return false, nil // may still print, or waits for an operator
+			case j.UpdatedAt.After(cutoff):
+				return false, nil // printed late: the retention starts then
+			}
+		}
+	}
+	return true, nil
+}
+
+// deleteOrder removes o, its packages and every record and index entry
+// kept for them. Index entries are deleted only where they still point
+// at this order: an identifier reused by a later order stays its.
+func deleteOrder(tx *queue.Tx, o Order, pkgs []Package) error {
+	delIf := func(kind, key, want string) error {
+		v, err := tx.GetRecord(kind, key)
+		if errors.Is(err, queue.ErrNotFound) || (err == nil && string(v) != want) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return tx.DeleteRecord(kind, key)
+	}
+	var legacy map[string]bool // labels stored before LabelledAt existed
+	for _, p := range pkgs {
+		key := pkgKey(o.ID, p.Index)
+		refs := []string{refByReference + p.Reference}
+		if p.TrackingNumber != "" {
+			refs = append(refs, refByTracking+p.TrackingNumber)
+		}
+		if p.JobID != 0 {
+			refs = append(refs, refByJob+p.JobID.String())
+		}
+		for _, r := range p.Reprints {
+			refs = append(refs, refByJob+r.JobID.String())
+		}
+		for _, k := range refs {
+			if err := delIf(kindPackageRef, k, key); err != nil {
+				return err
+			}
+		}
+		if p.LabelID != "" && !p.LabelDeleted {
+			for _, suf := range []string{".zpl", ".png", ".json"} {
+				if err := tx.DeleteRecord(kindLabels, p.LabelID+suf); err != nil {
+					return err
+				}
+			}
+			if p.LabelledAt.IsZero() {
+				if legacy == nil {
+					legacy = map[string]bool{}
+				}
+				legacy[p.LabelID] = true
+			} else if err := tx.DeleteRecord(kindLabelTime, labelTimeKey(p.LabelledAt, p.LabelID)); err != nil {
+				return err
+			}
+		}
+		if err := tx.DeleteRecord(kindLocalNumbers, p.Reference); err != nil {
+			return err
+		}
+		if err := tx.DeleteRecord(kindPackages, key); err != nil {
+			return err
+		}
+	}
+	if len(legacy) > 0 {
+		if err := deleteLabelTimes(tx, legacy); err != nil {
+			return err
+		}
+	}
+	codes := append([]string{o.PartnerOrderID}, o.AssociatedIdentifiers...)
+	for _, c := range codes {
+		if c == "" {
+			continue
+		}
+		if err := delIf(kindOrderCodes, c, o.ID); err != nil {
+			return err
+		}
+	}
+	for _, kind := range []string{kindOrderSeq, kindOrderOpen, kindShipSeq} {
+		if err := tx.DeleteRecord(kind, seqKey(o.Seq)); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteRecord(kindOrders, o.ID)
+}
+
+// deleteLabelTimes drops the label retention entries of the labels named
+// (a scan: only labels made before packages recorded LabelledAt need it).
+func deleteLabelTimes(tx *queue.Tx, labels map[string]bool) error {
+	recs, err := tx.ListRecords(kindLabelTime, queue.RecordPage{})
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if labels[string(r.Value)] {
+			if err := tx.DeleteRecord(kindLabelTime, r.Key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -237,6 +237,10 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 		} else if !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
+		// A repeated create answered above; a new order needs room.
+		if err := tx.CheckSpace(); err != nil {
+			return err
+		}
 		codes := o.AssociatedIdentifiers
 		if o.PartnerOrderID != "" {
 			codes = append([]string{o.PartnerOrderID}, codes...)
