@@ -50,6 +50,8 @@ type benchOptions struct {
 	writeTimeout time.Duration
 	// links is Deps.Links (nil: none).
 	links api.Links
+	// queue opens the data file (nil: defaults).
+	queue *queue.Options
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -96,7 +98,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &bench{t: t, log: &syncBuffer{}, prn: &printers{}, streams: make(chan struct{}, 16)}
 	logger := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := queue.Open(filepath.Join(t.TempDir(), "packbench.db"), nil)
+	db, err := queue.Open(filepath.Join(t.TempDir(), "packbench.db"), bo.queue)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,7 @@ const (
 	CodeNoOrder          = "no_order"
 	CodeNotArmed         = "not_armed"
 	CodeBusy             = "busy"
+	CodeDiskFull         = "disk_full"
 	CodeInternal         = "internal"
 )
 
@@ -89,6 +90,11 @@ func toAPIError(err error) *apiError {
 			status = http.StatusServiceUnavailable
 		}
 		return &apiError{Status: status, Code: CodeCarrier, Message: ce.Message}
+	}
+	var dfe *queue.DiskFullError
+	if errors.As(err, &dfe) {
+		// The plain words (free space and floor), without the operation chain.
+		return &apiError{Status: http.StatusInsufficientStorage, Code: CodeDiskFull, Message: dfe.Error()}
 	}
 	var mbe *http.MaxBytesError
 	switch {
