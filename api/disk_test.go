@@ -69,4 +69,17 @@ func TestDiskLowAndFull(t *testing.T) {
 
 	free.Store(4 << 30)
 	b.ok("POST", "/api/v1/orders", validOrder("SO3"), nil)
+
+	// The OpenAPI document names the answer for every create.
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Responses map[string]any `json:"responses"`
+		} `json:"paths"`
+	}
+	b.ok("GET", "/api/v1/openapi.json", nil, &doc)
+	for _, p := range []string{"/api/v1/orders", "/api/v1/shipments"} {
+		if _, ok := doc.Paths[p]["post"].Responses["507"]; !ok {
+			t.Errorf("OpenAPI: POST %s does not list 507", p)
+		}
+	}
 }

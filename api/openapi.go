@@ -106,6 +106,10 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			}
 			errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
 		}
+		if status == http.StatusCreated {
+			// Every create is new work: refused while the disk is under its floor.
+			errs = append(errs, http.StatusInsufficientStorage)
+		}
 		switch rt.auth {
 		case authNone:
 			op["security"] = []any{}
