@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packbench/packbench/internal/duration"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -80,15 +81,8 @@ warn_free = "1GiB"
 // spool folder loses files older than [retention] spool, but not the
 // file of a job still queued, nor a recent one.
 func TestHousekeepPrunesSpool(t *testing.T) {
-	cfg, err := loadConfig("", envMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Retention.Spool = 24 * 3600 * 1e9
+	cfg, dir := embeddedConfig(t)
+	cfg.Retention.Spool = duration.Duration(24 * time.Hour)
 	var logs lockedBuffer
 	b, err := newBench(cfg, "test-key-0123456789abcdef", newLogger(&logs, slog.LevelDebug), nil)
 	if err != nil {
@@ -128,15 +122,29 @@ func TestHousekeepPrunesSpool(t *testing.T) {
 	}
 }
 
-func spoolNames(t *testing.T, dir string) []string {
+// embeddedConfig is the embedded default, finished for an in-process
+// bench on a fresh data dir and a loopback port.
+func embeddedConfig(t *testing.T) (Config, string) {
 	t.Helper()
-	ents, err := os.ReadDir(dir)
+	cfg, err := loadConfig("", envMap(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, e := range ents {
-		out = append(out, e.Name())
+	dir := t.TempDir()
+	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return cfg, dir
+}
+
+func spoolNames(t *testing.T, dir string) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		paths[i] = filepath.Base(p)
+	}
+	return paths
 }
