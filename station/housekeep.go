@@ -132,14 +132,16 @@ func (s *Station) HousekeepOrders(ctx context.Context, keep time.Duration) (int,
 }
 
 // housekeepOrdersBatch looks at up to ordersBatch orders after the
-// creation-order cursor and deletes the expired ones, in one transaction.
-// next is the cursor to go on from; "" when there are no more.
+// creation-order cursor in a read transaction, then deletes the expired
+// ones (checked again) in one write: an hourly pass that finds nothing
+// to delete writes nothing. next is the cursor to go on from; "" when
+// there are no more.
 func (s *Station) housekeepOrdersBatch(cutoff time.Time, after string) (n int, next string, err error) {
 	s.mu.Lock()
 	armed := s.armed
 	s.mu.Unlock()
-	err = s.db.Update(func(tx *queue.Tx) error {
-		n, next = 0, ""
+	var due []string
+	err = s.db.View(func(tx *queue.Tx) error {
 		recs, err := tx.ListRecords(kindOrderSeq, queue.RecordPage{After: after, Limit: ordersBatch})
 		if err != nil {
 			return err
@@ -148,23 +150,27 @@ func (s *Station) housekeepOrdersBatch(cutoff time.Time, after string) (n int, n
 			next = recs[len(recs)-1].Key
 		}
 		for _, r := range recs {
-			var o Order
-			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+			id := string(r.Value)
+			if _, _, ok, err := orderExpired(tx, id, cutoff, armed); err != nil {
 				return err
+			} else if ok {
+				due = append(due, id)
 			}
-			if o.ID == armed || (o.Status != OrderShipped && o.Status != OrderCancelled) || o.UpdatedAt.After(cutoff) {
-				continue
-			}
-			pkgs, err := listPackages(tx, o.ID)
-			if err != nil {
-				return err
-			}
-			ok, err := expired(tx, pkgs, cutoff)
+		}
+		return nil
+	})
+	if err != nil || len(due) == 0 {
+		return 0, next, err
+	}
+	err = s.db.Update(func(tx *queue.Tx) error {
+		n = 0
+		for _, id := range due {
+			o, pkgs, ok, err := orderExpired(tx, id, cutoff, armed)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				continue
+				continue // changed since it was looked at
 			}
 			if err := deleteOrder(tx, o, pkgs); err != nil {
 				return fmt.Errorf("order %s: %w", o.ID, err)
@@ -174,6 +180,27 @@ func (s *Station) housekeepOrdersBatch(cutoff time.Time, after string) (n int, n
 		return nil
 	})
 	return n, next, err
+}
+
+// orderExpired reads order id and reports whether it is finished, not
+// armed, and neither it nor its packages nor their jobs changed after
+// cutoff, with no job still to do.
+func orderExpired(tx *queue.Tx, id string, cutoff time.Time, armed string) (Order, []Package, bool, error) {
+	var o Order
+	if err := getJSON(tx, kindOrders, id, &o); errors.Is(err, queue.ErrNotFound) {
+		return o, nil, false, nil
+	} else if err != nil {
+		return o, nil, false, err
+	}
+	if o.ID == armed || (o.Status != OrderShipped && o.Status != OrderCancelled) || o.UpdatedAt.After(cutoff) {
+		return o, nil, false, nil
+	}
+	pkgs, err := listPackages(tx, o.ID)
+	if err != nil {
+		return o, nil, false, err
+	}
+	ok, err := expired(tx, pkgs, cutoff)
+	return o, pkgs, ok, err
 }
 
 // expired reports whether no package and none of its print jobs changed

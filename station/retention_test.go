@@ -250,3 +250,37 @@ func checkIndexes(t *testing.T, db *queue.DB) {
 		t.Fatal(err)
 	}
 }
+
+// TestHousekeepOrdersPages: more finished orders than one batch looks at
+// are all deleted, with open ones between them kept.
+func TestHousekeepOrdersPages(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	const n = 2*ordersBatch + 5
+	for i := range n {
+		o := mustCreate(t, st, Order{})
+		if i%50 == 7 {
+			continue // stays open
+		}
+		if _, err := st.CancelOrder(ctx, o.ID, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(DefaultOrderRetention + time.Hour)
+	got, err := st.HousekeepOrders(ctx, 0)
+	if want := n - (n+42)/50; err != nil || got != want {
+		t.Fatalf("HousekeepOrders = %d, %v; want %d", got, err, want)
+	}
+	page, err := st.ListOrders(ctx, ListOptions{})
+	if err != nil || page.Total != (n+42)/50 {
+		t.Fatalf("orders left: %d, %v", page.Total, err)
+	}
+	for _, o := range page.Orders {
+		if o.Status != OrderOpen {
+			t.Errorf("order %s left: %s", o.ID, o.Status)
+		}
+	}
+	checkIndexes(t, db)
+}
