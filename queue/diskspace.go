@@ -57,7 +57,7 @@ func (f Floor) validate(name string) error {
 type DiskSpace struct {
 	Space
 	MinFree  uint64 // under this, new work is refused (ErrDiskFull)
-	WarnFree uint64 // under this, the disk is low (a health warning)
+	WarnFree uint64 // under this, the disk is low (a health warning); never under MinFree
 }
 
 // Full reports whether new work is refused.
@@ -100,7 +100,9 @@ func (d *DB) DiskSpace() (DiskSpace, error) {
 	if err != nil {
 		return DiskSpace{}, fmt.Errorf("queue: disk space: %w", err)
 	}
-	return DiskSpace{Space: sp, MinFree: d.opts.MinFree.Of(sp.Total), WarnFree: d.opts.WarnFree.Of(sp.Total)}, nil
+	floor := d.opts.MinFree.Of(sp.Total)
+	// A floor raised above the warning level still warns before it refuses.
+	return DiskSpace{Space: sp, MinFree: floor, WarnFree: max(floor, d.opts.WarnFree.Of(sp.Total))}, nil
 }
 
 // CheckSpace returns a *DiskFullError (ErrDiskFull) when free space is

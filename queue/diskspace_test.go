@@ -118,6 +118,17 @@ func TestEnqueueRefusedUnderFreeSpaceFloor(t *testing.T) {
 	}
 }
 
+// TestWarnLevelNeverUnderFloor: a floor raised above the default warning
+// level still warns (low) whenever it refuses (full).
+func TestWarnLevelNeverUnderFloor(t *testing.T) {
+	disk := newFakeDisk(400<<20, 32<<30)
+	d := openT(t, filepath.Join(t.TempDir(), "q.db"), &Options{DiskSpace: disk.space, MinFree: Floor{Bytes: 512 << 20}})
+	s, err := d.DiskSpace()
+	if err != nil || !s.Full() || !s.Low() || s.WarnFree != 512<<20 {
+		t.Fatalf("DiskSpace = %+v, %v; want full and low, warning level at the floor", s, err)
+	}
+}
+
 func TestFormatBytes(t *testing.T) {
 	for n, want := range map[uint64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 64 << 20: "64.0 MiB", 3 << 30: "3.0 GiB"} {
 		if got := FormatBytes(n); got != want {

@@ -284,3 +284,36 @@ func TestHousekeepOrdersPages(t *testing.T) {
 	}
 	checkIndexes(t, db)
 }
+
+// TestHousekeepOrdersLegacyLabels: a package labelled before packages
+// recorded LabelledAt still has its label retention entry found and
+// deleted with the order.
+func TestHousekeepOrdersLegacyLabels(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	o := mustCreate(t, st, Order{ID: "OLD-1"})
+	p, err := st.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	printAll(t, db, queue.StatePrinted)
+	err = db.Update(func(tx *queue.Tx) error { // as an older packbench stored it
+		var stored Package
+		key := pkgKey(o.ID, p.Index)
+		if err := getJSON(tx, kindPackages, key, &stored); err != nil {
+			return err
+		}
+		stored.LabelledAt = time.Time{}
+		return putJSON(tx, kindPackages, key, stored)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(48 * time.Hour)
+	if n, err := st.HousekeepOrders(ctx, 24*time.Hour); err != nil || n != 1 {
+		t.Fatalf("HousekeepOrders = %d, %v; want 1", n, err)
+	}
+	checkIndexes(t, db) // no label-time entry of OLD-1-1 left
+}
