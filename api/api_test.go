@@ -56,6 +56,8 @@ type benchOptions struct {
 	stationConfig station.Config
 	// deviceID is Deps.DeviceID.
 	deviceID string
+	// queue opens the data file (nil: defaults).
+	queue *queue.Options
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -102,7 +104,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	ctx, cancel := context.WithCancel(context.Background())
 	b := &bench{t: t, log: &syncBuffer{}, prn: &printers{}, streams: make(chan struct{}, 16)}
 	logger := slog.New(slog.NewTextHandler(b.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	db, err := queue.Open(filepath.Join(t.TempDir(), "packbench.db"), nil)
+	db, err := queue.Open(filepath.Join(t.TempDir(), "packbench.db"), bo.queue)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,7 @@ const (
 	// CodeIdempotencyKeyReused: the Idempotency-Key was used for another
 	// request (field "Idempotency-Key").
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeDiskFull             = "disk_full"
 	CodeInternal             = "internal"
 )
 
@@ -92,6 +93,11 @@ func toAPIError(err error) *apiError {
 			status = http.StatusServiceUnavailable
 		}
 		return &apiError{Status: status, Code: CodeCarrier, Message: ce.Message}
+	}
+	var dfe *queue.DiskFullError
+	if errors.As(err, &dfe) {
+		// The plain words (free space and floor), without the operation chain.
+		return &apiError{Status: http.StatusInsufficientStorage, Code: CodeDiskFull, Message: dfe.Error()}
 	}
 	var mbe *http.MaxBytesError
 	switch {

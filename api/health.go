@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -164,6 +165,18 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 		if n := counts[queue.StateUncertain]; n > 0 {
 			degrade("queue: jobs uncertain after a restart need a decision")
 		}
+	}
+	if ds, err := s.deps.Queue.DiskSpace(); err == nil && ds.Low() {
+		// Status words without a key; the sizes with one.
+		why := "disk: low on space"
+		if ds.Full() {
+			why = "disk: full: new orders, labels and jobs are refused"
+		}
+		if detail {
+			why += fmt.Sprintf(" (%s free, refused under %s, warned under %s)",
+				queue.FormatBytes(ds.Free), queue.FormatBytes(ds.MinFree), queue.FormatBytes(ds.WarnFree))
+		}
+		degrade(why)
 	}
 	for _, p := range h.Printers {
 		if p.State.Blocking() || p.State == device.StateOffline || p.State == device.StateError {

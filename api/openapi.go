@@ -55,7 +55,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"properties": map[string]any{"error": map[string]any{
 			"type": "object", "required": []string{"code", "message"},
 			"properties": map[string]any{
-				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, internal)"},
+				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, internal)"},
 				"message": map[string]any{"type": "string"},
 				"field":   map[string]any{"type": "string", "description": "JSON path of the offending field, e.g. ship_to.zip"},
 			},
@@ -123,6 +123,10 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 				"content":  map[string]any{"application/json": map[string]any{"schema": g.schemaOf(reflect.TypeOf(d.body))}},
 			}
 			errs = append(errs, http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType)
+		}
+		if status == http.StatusCreated {
+			// Every create is new work: refused while the disk is under its floor.
+			errs = append(errs, http.StatusInsufficientStorage)
 		}
 		switch rt.auth {
 		case authNone:

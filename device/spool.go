@@ -1,14 +1,19 @@
 package device
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Spool is the folder printer of the embedded default: each job is written
@@ -61,7 +66,7 @@ func (s *Spool) SendJob(ctx context.Context, id string, data []byte) (int, error
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	final := filepath.Join(s.dir, name)
-	tmp, err := os.CreateTemp(s.dir, ".tmp-"+name+"-*")
+	tmp, err := os.CreateTemp(s.dir, spoolTempPrefix+name+"-*")
 	if err != nil {
 		return 0, fmt.Errorf("spool printer %q: %w", s.name, err)
 	}
@@ -125,4 +130,121 @@ func (s *Spool) Status(ctx context.Context) (Status, error) {
 		return st, fmt.Errorf("spool printer %q: %w", s.name, err)
 	}
 	return Status{State: StateReady, Known: true}, nil
+}
+
+// spoolTempPrefix starts the names of files being written (SendJob's and
+// the daemon's previews): never a finished job's file.
+const spoolTempPrefix = ".tmp-"
+
+// PruneOptions say which files Spool.Prune deletes.
+type PruneOptions struct {
+	// Before: files last written before it are deleted (zero: no age limit).
+	Before time.Time
+	// MaxBytes caps the folder: the oldest files are deleted until the
+	// rest fit (0: no cap). A file being written is never one of them.
+	MaxBytes int64
+	// Keep reports whether the job a file belongs to is still in flight
+	// (queued, being sent, uncertain); its files are never deleted. The
+	// id is the file name without its extension: the id SendJob was
+	// given ("j00000042" for j00000042.zpl and j00000042.png). nil: none is.
+	Keep func(id string) bool
+}
+
+// PruneReport says what Prune did.
+type PruneReport struct {
+	Deleted    int   // files deleted
+	Freed      int64 // their bytes
+	Bytes      int64 // bytes left in the folder
+	KeptFlight int   // files due for deletion but kept: their job is in flight
+}
+
+// Prune deletes the folder's old files (see PruneOptions), oldest first,
+// so the spool of a bench that prints for years stays bounded. A file is
+// deleted only if it is still the one looked at (a job written again
+// meanwhile keeps its new file), under the lock SendJob writes under, so
+// a job's file is never deleted while it is being written.
+func (s *Spool) Prune(ctx context.Context, o PruneOptions) (PruneReport, error) {
+	var r PruneReport
+	ents, err := os.ReadDir(s.dir)
+	if err != nil {
+		return r, fmt.Errorf("spool printer %q: prune: %w", s.name, err)
+	}
+	type file struct {
+		name string
+		info fs.FileInfo
+	}
+	files := make([]file, 0, len(ents))
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return r, fmt.Errorf("spool printer %q: prune: %w", s.name, err)
+		}
+		files = append(files, file{e.Name(), fi})
+		r.Bytes += fi.Size()
+	}
+	slices.SortFunc(files, func(a, b file) int {
+		return cmp.Or(a.info.ModTime().Compare(b.info.ModTime()), strings.Compare(a.name, b.name))
+	})
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		temp := strings.HasPrefix(f.name, spoolTempPrefix)
+		old := !o.Before.IsZero() && f.info.ModTime().Before(o.Before)
+		over := o.MaxBytes > 0 && r.Bytes > o.MaxBytes && !temp
+		if !old && !over {
+			continue
+		}
+		if !temp && o.Keep != nil && o.Keep(spoolJobID(f.name)) {
+			r.KeptFlight++
+			continue
+		}
+		ok, err := s.removeIfUnchanged(f.name, f.info)
+		if err != nil {
+			return r, fmt.Errorf("spool printer %q: prune: %w", s.name, err)
+		}
+		if ok {
+			r.Deleted++
+			r.Freed += f.info.Size()
+			r.Bytes -= f.info.Size()
+		}
+	}
+	return r, nil
+}
+
+// removeIfUnchanged deletes name if it is still the file seen (same size
+// and time), under s.mu so no SendJob is writing it meanwhile.
+func (s *Spool) removeIfUnchanged(name string, seen fs.FileInfo) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	path := filepath.Join(s.dir, name)
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.ModTime().Equal(seen.ModTime()) || fi.Size() != seen.Size() {
+		return false, nil // written again since it was listed
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return true, nil
+}
+
+// spoolJobID is the job id a spool file belongs to: its name without the
+// extension.
+func spoolJobID(name string) string {
+	if i := strings.LastIndexByte(name, '.'); i > 0 {
+		return name[:i]
+	}
+	return name
 }

@@ -30,16 +30,8 @@ func TestSpool(t *testing.T) {
 	if _, err := s.SendJob(ctx, "../../etc/passwd", label); err != nil {
 		t.Fatal(err)
 	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range ents {
-		names = append(names, e.Name())
-	}
-	if len(names) != 2 || names[0] != "_._.._etc_passwd.zpl" || names[1] != "job-1.zpl" {
-		t.Fatalf("folder holds %q", names)
+	if got := names(t, dir); len(got) != 2 || got[0] != "_._.._etc_passwd.zpl" || got[1] != "job-1.zpl" {
+		t.Fatalf("folder holds %q", got)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "job-1.zpl"))
 	if string(got) != string(label) {

@@ -87,6 +87,15 @@ type Options struct {
 	// its live data and larger than CompactMin bytes.
 	CompactRatio float64
 	CompactMin   int64
+	// DiskSpace measures the filesystem holding the data file for the
+	// free-space check; nil means statfs(2) (tests inject a nearly full
+	// disk). MinFree is the floor under which new jobs (and, through
+	// CheckSpace, the station's orders and labels) are refused with
+	// ErrDiskFull; WarnFree the level under which DiskSpace reports the
+	// disk low. Zero means DefaultMinFree and DefaultWarnFree.
+	DiskSpace SpaceFunc
+	MinFree   Floor
+	WarnFree  Floor
 	// Consumers are registered on Open (see AddConsumer).
 	Consumers []string
 	// CompactHook, for tests, is called at named steps of a compaction:
@@ -125,6 +134,15 @@ func (o *Options) withDefaults() Options {
 	}
 	if r.CompactMin <= 0 {
 		r.CompactMin = DefaultCompactMin
+	}
+	if r.DiskSpace == nil {
+		r.DiskSpace = statfsSpace
+	}
+	if r.MinFree.IsZero() {
+		r.MinFree = DefaultMinFree
+	}
+	if r.WarnFree.IsZero() {
+		r.WarnFree = DefaultWarnFree
 	}
 	return r
 }
@@ -171,6 +189,11 @@ func Open(path string, opts *Options) (*DB, error) {
 	}
 	for _, c := range d.opts.Consumers {
 		if err := validName("consumer", c, MaxKeyLen, false); err != nil {
+			return nil, fmt.Errorf("queue: open %s: %w", path, err)
+		}
+	}
+	for name, f := range map[string]Floor{"MinFree": d.opts.MinFree, "WarnFree": d.opts.WarnFree} {
+		if err := f.validate(name); err != nil {
 			return nil, fmt.Errorf("queue: open %s: %w", path, err)
 		}
 	}

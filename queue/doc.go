@@ -70,5 +70,16 @@
 // [ErrBroken]; the process should stop (packbenchd does), and the next Open
 // finds a complete file, old or new.
 //
+// # Free space
+//
+// A full disk must not fail a commit halfway through the bench's work, so
+// new work is refused before it is: while the data file's filesystem has
+// less free space than [Options.MinFree], a new job is refused with
+// [ErrDiskFull] (a [*DiskFullError] saying how much is free), and the
+// station refuses new orders and labels the same way through
+// [Tx.CheckSpace]. Work already accepted goes on (claims, state changes,
+// acknowledgements, housekeeping). [DB.DiskSpace] also reports when free
+// space is under [Options.WarnFree], for the health report.
+//
 // The package is pure: it returns errors and never logs.
 package queue

@@ -24,6 +24,10 @@ var (
 	// ErrInvalidTransition: the job's state does not allow the change;
 	// the error is a *TransitionError naming both states.
 	ErrInvalidTransition = errors.New("invalid state transition")
+	// ErrDiskFull: the data file's filesystem is under its free-space
+	// floor (Options.MinFree), so new work is refused; the error is a
+	// *DiskFullError saying how much is free.
+	ErrDiskFull = errors.New("disk full")
 	// ErrSchemaTooNew: the file was written by a newer packbench.
 	ErrSchemaTooNew = errors.New("data file schema is newer than this program")
 )

@@ -12,7 +12,8 @@ import (
 
 // Enqueue commits a new job, or returns the job already committed with the
 // same idempotency key (created is then false). Concurrent producers share
-// commits; every successful return is on disk.
+// commits; every successful return is on disk. A new job is refused with
+// ErrDiskFull while free space is under Options.MinFree.
 func (d *DB) Enqueue(ctx context.Context, nj NewJob) (job Job, created bool, err error) {
 	if err := ctxErr(ctx); err != nil {
 		return Job{}, false, err
@@ -56,6 +57,10 @@ func (tx *Tx) enqueue(nj NewJob) (Job, bool, error) {
 			return Job{}, false, fmt.Errorf("key %q: %w", nj.Key, err)
 		}
 		return j, false, nil
+	}
+	// A repeated key answers above; only a new job needs room.
+	if err := tx.CheckSpace(); err != nil {
+		return Job{}, false, err
 	}
 	jobs := tx.bucket(bJobs)
 	seq, err := jobs.NextSequence()

@@ -46,6 +46,7 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 	}
 	p.LabelID, p.LabelForm, p.HasPreview = p.Reference, art.form, art.png != nil || art.spec != nil
 	p.Status, p.Error = PackageLabelled, ""
+	p.LabelledAt = now
 	if err := s.putLabel(tx, p.Reference, art); err != nil {
 		return err
 	}

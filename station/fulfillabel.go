@@ -320,3 +320,17 @@ func (s *Station) fulfilLabelData(ctx context.Context, p Package, labelType stri
 	}
 	return base64.StdEncoding.EncodeToString(b), nil
 }
+
+// fulfilReference is the Fulfil package reference an order made by
+// FulfilLabel was created for (its seed holds the one-package request);
+// "" for other orders.
+func fulfilReference(o Order) string {
+	if o.Source != sourceFulfil {
+		return ""
+	}
+	var req FulfilLabelRequest
+	if json.Unmarshal(o.Seed, &req) != nil || len(req.Packages) != 1 {
+		return ""
+	}
+	return req.Packages[0].Reference
+}

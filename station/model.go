@@ -136,6 +136,9 @@ type Package struct {
 	HasPreview bool   `json:"has_preview"`
 	// LabelDeleted: Housekeep removed the label artefacts (past retention).
 	LabelDeleted bool `json:"label_deleted,omitempty"`
+	// LabelledAt is when the label was committed: the label retention's
+	// index key, so deleting the order finds it.
+	LabelledAt time.Time `json:"labelled_at,omitzero"`
 
 	Printer  string      `json:"printer,omitempty"`
 	JobID    queue.JobID `json:"job_id,omitzero"`

@@ -233,6 +233,10 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 		} else if !errors.Is(err, queue.ErrNotFound) {
 			return err
 		}
+		// A repeated create answered above; a new order needs room.
+		if err := tx.CheckSpace(); err != nil {
+			return err
+		}
 		if o.PartnerOrderID != "" {
 			if err := claimCode(tx, o.PartnerOrderID, o.ID); err != nil {
 				return err

@@ -58,6 +58,11 @@ func (s *Station) reserve(tx *queue.Tx, req ShipRequest, printer string, now tim
 	case !o.shippable():
 		return o, p, fmt.Errorf("%w: order %s already has its %d package(s) labelled", ErrConflict, o.ID, o.Packages)
 	}
+	// Refused before the carrier is asked: no tracking number is spent on
+	// a label that could not be committed.
+	if err := tx.CheckSpace(); err != nil {
+		return o, p, err
+	}
 	if o.Pending > 0 {
 		if err := getJSON(tx, kindPackages, pkgKey(o.ID, o.Pending), &p); err != nil {
 			return o, p, fmt.Errorf("pending package %d: %w", o.Pending, err)

@@ -79,7 +79,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		}
 	}()
 
-	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), &queue.Options{Timeout: queueOpenWait, CompactHook: b.opts.CompactHook})
+	qopts := cfg.queueOptions()
+	qopts.Timeout, qopts.CompactHook = queueOpenWait, b.opts.CompactHook
+	b.db, err = queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), &qopts)
 	if err != nil {
 		if errors.Is(err, queue.ErrLocked) {
 			return nil, fmt.Errorf("open queue: %w (is another packbenchd running on %s?)", err, cfg.Bench.DataDir)
@@ -314,14 +316,12 @@ func (b *bench) housekeep(ctx context.Context) error {
 	}
 }
 
-// housekeepOnce trims old label artefacts (station) and the kept answers
-// of Idempotency-Keys (api), then finished jobs and acknowledged events
-// (queue), compacting the file when worthwhile.
+// housekeepOnce deletes what [retention] no longer keeps: old label
+// artefacts and finished orders (station), spool files and the kept
+// answers of Idempotency-Keys (api), then finished jobs and acknowledged
+// events (queue), compacting the file when worthwhile.
 func (b *bench) housekeepOnce(ctx context.Context) {
-	n, err := b.station.Housekeep(ctx, 0)
-	if err != nil && ctx.Err() == nil {
-		b.log.Error("housekeeping: labels", "err", err)
-	}
+	b.housekeepRetention(ctx)
 	keys, err := b.api.Housekeep(ctx)
 	if err != nil && ctx.Err() == nil {
 		b.log.Error("housekeeping: idempotency keys", "err", err)
@@ -333,7 +333,7 @@ func (b *bench) housekeepOnce(ctx context.Context) {
 		}
 		return
 	}
-	b.log.Debug("housekeeping", "labels_deleted", n, "idempotency_keys_deleted", keys, "queue", fmt.Sprintf("%+v", rep))
+	b.log.Debug("housekeeping", "idempotency_keys_deleted", keys, "queue", fmt.Sprintf("%+v", rep))
 }
 
 // watchQueue stops the bench when the queue broke for good (a compaction

@@ -33,6 +33,9 @@ type Config struct {
 	station.Config
 	// MQTT is the cloud link; off while its url is empty.
 	MQTT uplink.Config `toml:"mqtt" json:"mqtt"`
+	// Retention and Disk bound what the bench keeps on its disk.
+	Retention RetentionConfig `toml:"retention" json:"retention"`
+	Disk      DiskConfig      `toml:"disk" json:"disk"`
 }
 
 // BenchConfig is [bench].
@@ -262,6 +265,12 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config: printer[%d]: name %q: used by another printer; names must be unique", i, p.Name)
 		}
 		seen[p.Name] = true
+	}
+	if err := c.Retention.validate(); err != nil {
+		return err
+	}
+	if err := c.Disk.validate(); err != nil {
+		return err
 	}
 	if _, err := scale.NewOpener(c.Scale, nil); err != nil {
 		return fmt.Errorf("config: %w", err)

@@ -11,14 +11,7 @@ import (
 // watchdog's check answers, housekeeping runs clean, and a second daemon on
 // the same data dir is refused with a clear error.
 func TestBenchHousekeepAndAlive(t *testing.T) {
-	cfg, err := loadConfig("", envMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
-		t.Fatal(err)
-	}
+	cfg, _ := embeddedConfig(t)
 	var logs lockedBuffer
 	log := newLogger(&logs, slog.LevelDebug)
 	b, err := newBench(cfg, "test-key-0123456789abcdef", log, nil)

@@ -20,14 +20,7 @@ import (
 // that error and exits 1.
 func TestQueueBrokenStopsDaemon(t *testing.T) {
 	injected := errors.New("injected: input/output error")
-	cfg, err := loadConfig("", envMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := cfg.finish(flagValues{dataDir: dir, listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
-		t.Fatal(err)
-	}
+	cfg, dir := embeddedConfig(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

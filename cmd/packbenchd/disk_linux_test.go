@@ -1,0 +1,46 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// TestDiskFullDaemon runs the real daemon with a floor above the free
+// space of the test machine's disk (a share of it, measured with the real
+// statfs): a new order is refused with 507 disk_full, plainly, and the
+// health (without a key) says the disk is full.
+func TestDiskFullDaemon(t *testing.T) {
+	dir := t.TempDir()
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Bavail*100 >= st.Blocks*99 {
+		t.Skip("this disk is more than 99 % free: no floor can be above its free space")
+	}
+	conf := filepath.Join(dir, "bench.toml")
+	if err := os.WriteFile(conf, []byte(minimalTOML+"[disk]\nmin_free = \"99%\"\nwarn_free = \"99.5%\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=disk-key-0123456789abcdef"}, "--config", conf)
+	d.key = "disk-key-0123456789abcdef"
+	order := map[string]any{"id": "SO1", "ship_to": map[string]string{"name": "A", "street1": "1 St", "city": "C", "zip": "1", "country": "US"}}
+	code, err := d.call("POST", "/api/v1/orders", order, nil)
+	if code != 507 || err == nil || !strings.Contains(err.Error(), `"code":"disk_full"`) || !strings.Contains(err.Error(), "free on the data file's filesystem, new work needs at least") {
+		t.Fatalf("order on a full disk: %d %v; want 507 disk_full with the sizes", code, err)
+	}
+	var h struct {
+		Status   string   `json:"status"`
+		Problems []string `json:"problems"`
+	}
+	if _, err := d.callKey("", "GET", "/api/v1/health", nil, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Status != "degraded" || !strings.Contains(strings.Join(h.Problems, ";"), "disk: full: new orders, labels and jobs are refused") {
+		t.Fatalf("health %+v: want degraded with the disk full", h)
+	}
+	d.stop()
+}
