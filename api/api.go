@@ -71,6 +71,10 @@ type Options struct {
 	Clock clock.Clock
 }
 
+// MinKeyLen is the shortest API key accepted: shorter keys are guessable
+// by a patient LAN neighbour.
+const MinKeyLen = 32
+
 // Server is the HTTP API. It is an http.Handler serving /api/v1/... and
 // /metrics; mount it at the root of the daemon's http.Server and register
 // Close with http.Server.RegisterOnShutdown so event streams end.
@@ -132,8 +136,8 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		s.deps.Started = o.Clock.Now()
 	}
 	for i, k := range deps.Keys {
-		if len(k) < 16 || strings.TrimSpace(k) != k {
-			return nil, fmt.Errorf("%w: Deps.Keys[%d]: want at least 16 characters without surrounding spaces", ErrConfig, i)
+		if len(k) < MinKeyLen || strings.TrimSpace(k) != k {
+			return nil, fmt.Errorf("%w: Deps.Keys[%d]: want at least %d characters without surrounding spaces", ErrConfig, i, MinKeyLen)
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}

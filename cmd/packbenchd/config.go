@@ -14,6 +14,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/scale"
@@ -53,7 +54,7 @@ type APIConfig struct {
 const (
 	defaultListen      = "localhost:8080"
 	defaultPrinterName = "default"
-	minKeyLen          = 16
+	minKeyLen          = api.MinKeyLen
 )
 
 // defaultConfig is the embedded default: simulated scale, one spool
