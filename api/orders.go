@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -25,7 +26,7 @@ func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", prefix+"/orders/"+created.ID)
+	w.Header().Set("Location", prefix+"/orders/"+url.PathEscape(created.ID))
 	writeJSON(w, http.StatusCreated, created)
 	return nil
 }
@@ -116,7 +117,7 @@ func (s *Server) ship(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	w.Header().Set("Location", prefix+"/shipments/"+p.OrderID)
+	w.Header().Set("Location", prefix+"/shipments/"+url.PathEscape(p.OrderID))
 	writeJSON(w, http.StatusCreated, p)
 	return nil
 }
