@@ -1,7 +1,14 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/packbench/packbench/api"
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
 )
 
 // TestLocationEscaped: ids that need escaping in a path come back escaped
@@ -26,4 +33,73 @@ func TestLocationEscaped(t *testing.T) {
 		t.Fatalf("shipment Location = %q", got)
 	}
 	b.ok("GET", a.header.Get("Location"), nil, nil)
+}
+
+// TestHealthWithoutKeyLeaksNothing: with an order armed and labelled by
+// the flow and a printer whose reason names its address, the health
+// without a key carries status words and counts only; with a key, all of
+// it.
+func TestHealthWithoutKeyLeaksNothing(t *testing.T) {
+	b := newBench(t, nil)
+	o := validOrder("SO-LEAK-1")
+	o["partner_order_id"] = "PO-SECRET-77"
+	o["ship_to"].(map[string]any)["name"] = "Grace Hopper"
+	o["ship_to"].(map[string]any)["city"] = "Arlington"
+	b.ok("POST", "/api/v1/orders", o, nil)
+	flows, unsub := b.st.Subscribe()
+	defer unsub()
+	b.ok("POST", "/api/v1/flow/arm", map[string]string{"order_id": "SO-LEAK-1"}, nil)
+	b.ok("POST", "/api/v1/scale/sim", map[string]string{"script": "place 1200g; settle"}, nil)
+	var fs station.FlowState
+	timeout := time.After(20 * time.Second)
+	for fs.TrackingNumber == "" {
+		select {
+		case fs = <-flows:
+			if fs.Problem != nil {
+				t.Fatalf("flow problem: %+v", fs.Problem)
+			}
+		case <-timeout:
+			t.Fatalf("no label from the flow; last state %+v", fs)
+		}
+	}
+	b.prn.set(api.PrinterInfo{Name: "p1", Transport: "tcp", Address: "10.9.8.7:9100", State: device.StateOffline, Known: true,
+		Reason: "dial tcp 10.9.8.7:9100: connection refused", LastJob: fs.JobID, LastState: queue.StateQueued})
+
+	secrets := []string{"Grace Hopper", "Arlington", "PO-SECRET-77", "SO-LEAK-1", fs.TrackingNumber, "10.9.8.7", "1200"}
+	a := b.do("GET", "/api/v1/health", nil, "Authorization", "")
+	if a.status != 200 {
+		t.Fatalf("health without a key: %d %s", a.status, a.body)
+	}
+	for _, s := range secrets {
+		if strings.Contains(string(a.body), s) {
+			t.Errorf("health without a key shows %q: %s", s, a.body)
+		}
+	}
+	var pub struct {
+		Status   string `json:"status"`
+		Problems []string
+		Queue    struct {
+			Jobs map[string]int `json:"jobs"`
+		} `json:"queue"`
+		Printers []map[string]any `json:"printers"`
+		Scale    map[string]any   `json:"scale"`
+		Flow     map[string]any   `json:"flow"`
+	}
+	a.decode(t, &pub)
+	if pub.Status != api.HealthDegraded || len(pub.Printers) != 1 || pub.Printers[0]["state"] != "offline" ||
+		pub.Flow["state"] == nil || len(pub.Flow) != 1 || pub.Scale["reading"] != nil || pub.Scale["status"] != "ok" ||
+		pub.Queue.Jobs == nil {
+		t.Fatalf("health without a key lacks the status words: %s", a.body)
+	}
+	if !strings.Contains(strings.Join(pub.Problems, ";"), "printer p1: offline") {
+		t.Fatalf("problems %q", pub.Problems)
+	}
+
+	// With a key: the whole report.
+	a = b.do("GET", "/api/v1/health", nil)
+	for _, s := range []string{"Grace Hopper", "Arlington", "PO-SECRET-77", fs.TrackingNumber, "connection refused"} {
+		if !strings.Contains(string(a.body), s) {
+			t.Errorf("health with a key lacks %q: %s", s, a.body)
+		}
+	}
 }

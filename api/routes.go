@@ -48,7 +48,7 @@ func (s *Server) routeTable() []route {
 	unavailable := []int{http.StatusServiceUnavailable}
 	return []route{
 		{"GET", prefix + "/health", authNone, s.getHealth, opDoc{
-			summary: "Health of the bench: queue, printers, scale, flow (no key needed, no secrets)", tag: tagBench,
+			summary: "Health of the bench: queue, printers, scale, flow. Without a key: status words and counts only (no order, reading, tracking number, printer reason or link error); with a key: the whole report", tag: tagBench,
 			resp: Health{}, errors: unavailable, respDesc: "ok or degraded (503 with the same body when down)"}},
 		{"GET", prefix + "/printers", authKey, s.listPrinters, opDoc{
 			summary: "Configured printers and their last status", tag: tagBench,
