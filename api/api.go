@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -60,12 +62,24 @@ type Options struct {
 	// MaxBody caps request bodies in bytes (default 1 MiB); larger ones get
 	// 413 body_too_large.
 	MaxBody int64
+	// WriteTimeout bounds writing one answer (default 30 s): a client that
+	// never reads loses its connection instead of holding it. Event
+	// streams renew it before every event and heartbeat.
+	WriteTimeout time.Duration
+	// MaxStreams caps open event streams (default 16); one more gets 503
+	// too_many_streams.
+	MaxStreams int
 	// Heartbeat is how often an idle event stream sends a comment so
 	// proxies and clients know it is alive (default 15 s).
 	Heartbeat time.Duration
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
+	// Hosts are the names and addresses the bench answers to besides
+	// localhost, loopback and its interface addresses (the daemon adds
+	// its listen host, host name, host name.local and [api] hosts). Any
+	// other Host header gets 421 host_not_allowed.
+	Hosts []string
 	// Clock is the time source for uptime and the event streams' reading
 	// interval (tests inject internal/clocktest); nil means clock.Real{}.
 	Clock clock.Clock
@@ -91,7 +105,9 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 
-	jobs *jobFeed
+	jobs    *jobFeed
+	hosts   *hostCheck
+	streams atomic.Int64 // open event streams
 
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
@@ -110,6 +126,12 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 16
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
@@ -141,6 +163,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
+	s.hosts = newHostCheck(o.Hosts, nil)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
@@ -285,6 +308,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
 	}()
+	if !s.checkHost(sw, r) {
+		return
+	}
+	// Every answer has a deadline; event streams renew theirs per write.
+	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		s.log.Warn("api: set write deadline", "err", err)
+	}
+	if !s.limitBody(sw, w, r) {
+		return
+	}
 	if pattern == "" {
 		h.ServeHTTP(sw, r)
 		return

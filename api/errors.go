@@ -42,6 +42,9 @@ const (
 	CodeNotArmed         = "not_armed"
 	CodeBusy             = "busy"
 	CodeInternal         = "internal"
+	CodeHostNotAllowed   = "host_not_allowed"
+	CodeTooManyStreams   = "too_many_streams"
+	CodeTooManyConns     = "too_many_connections"
 )
 
 // apiError is an error with everything the JSON body and status need.
