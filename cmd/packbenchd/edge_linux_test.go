@@ -93,7 +93,7 @@ func TestDaemonHostCheck(t *testing.T) {
 			}
 		}
 	}
-	for _, host := range append(hosts, "localhost:" + portOf(d), "127.0.0.1:" + portOf(d), "[::1]:" + portOf(d), "LOCALHOST", "packbench.example.test", hn, hn + ".local") {
+	for _, host := range append(hosts, "localhost:"+portOf(d), "127.0.0.1:"+portOf(d), "[::1]:"+portOf(d), "LOCALHOST", "packbench.example.test", hn, hn+".local") {
 		resp, body := rawRequest(t, d.hostPort(), "GET /api/v1/health HTTP/1.1\r\nHost: "+host+"\r\nConnection: close\r\n\r\n")
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("Host %s: %d %s", host, resp.StatusCode, body)
