@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -100,6 +102,59 @@ func TestHealthWithoutKeyLeaksNothing(t *testing.T) {
 	for _, s := range []string{"Grace Hopper", "Arlington", "PO-SECRET-77", fs.TrackingNumber, "connection refused"} {
 		if !strings.Contains(string(a.body), s) {
 			t.Errorf("health with a key lacks %q: %s", s, a.body)
+		}
+	}
+}
+
+// TestStreamCap: one stream over MaxStreams gets 503 with a code and a
+// plain message; when a stream ends its place is free again.
+func TestStreamCap(t *testing.T) {
+	b := newBench(t, &benchOptions{opts: &api.Options{MaxStreams: 2}})
+	s1 := b.openStream("", "X-Api-Key", testKey)
+	b.openStream("", "X-Api-Key", testKey)
+	a := b.do("GET", "/api/v1/scale/events", nil)
+	if msg := a.wantError(t, 503, api.CodeTooManyStreams, ""); !strings.Contains(msg, "2 event streams") {
+		t.Fatalf("message %q", msg)
+	}
+	<-b.streams // the refused request
+	s1.cancel()
+	select {
+	case <-b.streams:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the cancelled stream did not end")
+	}
+	b.openStream("", "X-Api-Key", testKey)
+}
+
+// TestBodyLimits: a declared body over MaxBody is refused before it is
+// read; a chunked one is cut at MaxBody. Both close the connection.
+func TestBodyLimits(t *testing.T) {
+	b := newBench(t, &benchOptions{opts: &api.Options{MaxBody: 1000}})
+	big := `{"id":"` + strings.Repeat("x", 2000) + `"}`
+	for _, chunked := range []bool{false, true} {
+		// A MultiReader hides the length: the client sends it chunked.
+		var body io.Reader = strings.NewReader(big)
+		if chunked {
+			body = io.MultiReader(body)
+		}
+		req, err := http.NewRequest("POST", b.ts.URL+"/api/v1/orders", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := b.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if chunked != (req.ContentLength <= 0) {
+			t.Fatalf("chunked %v: Content-Length %d", chunked, req.ContentLength)
+		}
+		answer{resp.StatusCode, resp.Header, data}.wantError(t, 413, api.CodeBodyTooLarge, "")
+		if !resp.Close {
+			t.Errorf("chunked %v: the 413 keeps the connection open", chunked)
 		}
 	}
 }

@@ -204,3 +204,60 @@ func TestDaemonHugeBody(t *testing.T) {
 		t.Fatalf("health after the bodies: %v", err)
 	}
 }
+
+// TestDaemonSlowClients: under a low open-file limit, 200 clients that
+// send requests (event streams and a large answer) and never read hold
+// no more than the connection cap, and a new client is still answered.
+// Before the cap, the slow clients used up the file limit, accept failed,
+// and the new client waited in the backlog for minutes.
+func TestDaemonSlowClients(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConfig(t, minimalTOML)
+	// The daemon under a file limit below 200 connections (sh's ulimit sets
+	// soft and hard, so Go cannot raise it); the default max_connections
+	// is lowered to fit.
+	d := startDaemonBin(t, "/bin/sh", dir, []string{"PACKBENCH_API_KEY=" + edgeKey},
+		"-c", `ulimit -n 160 && exec "$0" "$@"`, daemonBin, "--config", cfg)
+	d.key = edgeKey
+	if _, err := d.waitLog(regexp.MustCompile(`max_connections lowered.* now=96`), 10*time.Second); err != nil {
+		t.Fatalf("the connection cap was not fitted to the file limit: %v", err)
+	}
+
+	var slow []net.Conn
+	t.Cleanup(func() {
+		for _, c := range slow {
+			c.Close()
+		}
+	})
+	for i := range 200 {
+		c, err := net.Dial("tcp", d.hostPort())
+		if err != nil {
+			t.Fatalf("dial %d: %v", i, err)
+		}
+		slow = append(slow, c)
+		path := "/api/v1/openapi.json"
+		if i%10 == 0 {
+			path = "/api/v1/scale/events"
+		}
+		if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", path, edgeKey); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+
+	// A new client, after all 200: answered, not left in the backlog.
+	client := &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 3 {
+		resp, err := client.Get(d.url + "/api/v1/health")
+		if err != nil {
+			t.Fatalf("health %d with 200 slow clients: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("health %d with 200 slow clients: %d %s", i, resp.StatusCode, body)
+		}
+	}
+	if strings.Contains(d.log(), "too many open files") {
+		t.Errorf("the daemon ran out of file descriptors:\n%s", d.log())
+	}
+}
