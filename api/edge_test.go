@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -157,4 +159,72 @@ func TestBodyLimits(t *testing.T) {
 			t.Errorf("chunked %v: the 413 keeps the connection open", chunked)
 		}
 	}
+}
+
+// TestPageBytes: orders with big fields, limit=500: every answer stays
+// under the page budget (plus the page's own few bytes), and following
+// next reaches every order exactly once; the same for shipments.
+func TestPageBytes(t *testing.T) {
+	b := newBench(t, nil)
+	const n, shipped = 24, 8
+	seed := `"` + strings.Repeat("s", 200<<10) + `"` // a 200 KiB seed order
+	for i := range n {
+		o := validOrder(fmt.Sprintf("BIG-%02d", i))
+		o["seed"] = json.RawMessage(seed)
+		b.ok("POST", "/api/v1/orders", o, nil)
+		if i < shipped {
+			b.ok("POST", "/api/v1/shipments", map[string]any{"order_id": o["id"], "weight": map[string]any{"milligrams": 1000000}}, nil)
+		}
+	}
+	walk := func(path, list string, want int) {
+		t.Helper()
+		seen := map[string]int{}
+		pages := 0
+		after := ""
+		for {
+			a := b.do("GET", path+"?limit=500"+after, nil)
+			if a.status != 200 {
+				t.Fatalf("%s: %d %s", path, a.status, a.body)
+			}
+			if len(a.body) > station.PageBytes+4096 {
+				t.Fatalf("%s page %d: %d bytes, over the %d budget", path, pages, len(a.body), station.PageBytes)
+			}
+			var page map[string]json.RawMessage
+			a.decode(t, &page)
+			var items []struct {
+				ID    string `json:"id"`
+				Order struct {
+					ID string `json:"id"`
+				} `json:"order"`
+			}
+			if err := json.Unmarshal(page[list], &items); err != nil || len(items) == 0 {
+				t.Fatalf("%s page %d: %v %d items", path, pages, err, len(items))
+			}
+			for _, it := range items {
+				seen[it.ID+it.Order.ID]++
+			}
+			var total int
+			json.Unmarshal(page["total"], &total)
+			if total != want {
+				t.Fatalf("%s: total %d, want %d", path, total, want)
+			}
+			pages++
+			var next string
+			json.Unmarshal(page["next"], &next)
+			if next == "" {
+				break
+			}
+			after = "&after=" + next
+		}
+		if len(seen) != want || pages < 2 {
+			t.Fatalf("%s: %d distinct of %d in %d pages", path, len(seen), want, pages)
+		}
+		for id, c := range seen {
+			if c != 1 {
+				t.Fatalf("%s: %s seen %d times", path, id, c)
+			}
+		}
+	}
+	walk("/api/v1/orders", "orders", n)
+	walk("/api/v1/shipments", "shipments", shipped)
 }

@@ -1,7 +1,12 @@
 package api
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
 	"net/http"
+
+	"github.com/packbench/packbench/station"
 )
 
 // limitBody refuses a declared body over MaxBody before reading a byte of
@@ -32,4 +37,58 @@ func (s *Server) takeStream() (release func(), ok bool) {
 		return nil, false
 	}
 	return func() { s.streams.Add(-1) }, true
+}
+
+// writeList streams a list answer, {"<name>":[item,...],"next":...,
+// "total":...}, encoding one item at a time into the connection instead
+// of building the whole answer in memory. total < 0 leaves it out (jobs
+// have none). An item that cannot be encoded aborts the connection: the
+// client sees a cut answer, never a well-formed wrong one.
+func writeList[T any](w http.ResponseWriter, name string, items []T, next string, total int) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriterSize(w, 32<<10)
+	enc := json.NewEncoder(bw)
+	fmt.Fprintf(bw, "{%s:[", quoteJSON(name))
+	for i := range items {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(items[i]); err != nil {
+			panic(http.ErrAbortHandler)
+		}
+	}
+	bw.WriteByte(']')
+	if next != "" {
+		fmt.Fprintf(bw, `,"next":%s`, quoteJSON(next))
+	}
+	if total >= 0 {
+		fmt.Fprintf(bw, `,"total":%d`, total)
+	}
+	bw.WriteString("}\n")
+	bw.Flush() // a write error means the client went away
+}
+
+func quoteJSON(s string) []byte {
+	b, _ := json.Marshal(s) // a string always encodes
+	return b
+}
+
+// cutToBudget keeps the leading items that fit in station.PageBytes of
+// JSON (at least one); cut says some were left out.
+func cutToBudget[T any](items []T) (kept []T, cut bool) {
+	used := 0
+	for i := range items {
+		b, err := json.Marshal(items[i])
+		if err != nil {
+			return items, false // writeList aborts on it
+		}
+		if i > 0 && used+len(b) > station.PageBytes {
+			return items[:i], true
+		}
+		used += len(b) + 1
+	}
+	return items, false
 }
