@@ -115,6 +115,8 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		default:
 			errs = append(errs, http.StatusUnauthorized)
 		}
+		// Every route: a Host that is not the bench's (DNS rebinding).
+		errs = append(errs, http.StatusMisdirectedRequest)
 		for _, c := range errs {
 			responses[fmt.Sprint(c)] = map[string]any{
 				"description": http.StatusText(c),
@@ -134,7 +136,10 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			"version": firstNonEmpty(version, "dev"),
 			"description": "The packing bench's own API. Every call except GET /api/v1/health needs the API key " +
 				"as Authorization: Bearer <key> or X-Api-Key: <key>; only the event stream (EventSource cannot set " +
-				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}.",
+				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}. " +
+				"A Host header that is not one of the bench's names or addresses gets 421 host_not_allowed; a body over " +
+				"[api] max_body gets 413 body_too_large and the connection closes; a connection over [api] max_connections " +
+				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items.",
 		},
 		"security": []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}},
 		"paths":    paths,
