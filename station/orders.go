@@ -593,14 +593,8 @@ func getJSONLen(tx *queue.Tx, kind, key string, v any) (int, error) {
 }
 
 func getJSON(tx *queue.Tx, kind, key string, v any) error {
-	b, err := tx.GetRecord(kind, key)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s %q: %w", kind, key, err)
-	}
-	return nil
+	_, err := getJSONLen(tx, kind, key, v)
+	return err
 }
 
 func appendEvent(tx *queue.Tx, typ, key string, data any) error {
