@@ -62,9 +62,10 @@ type Options struct {
 	// MaxBody caps request bodies in bytes (default 1 MiB); larger ones get
 	// 413 body_too_large.
 	MaxBody int64
-	// WriteTimeout bounds writing one answer (default 30 s): a client that
-	// never reads loses its connection instead of holding it. Event
-	// streams renew it before every event and heartbeat.
+	// WriteTimeout bounds writing one answer, from its first byte (default
+	// 30 s): a client that never reads loses its connection instead of
+	// holding it, while a handler waiting on a carrier is not cut off.
+	// Event streams renew it before every event and heartbeat.
 	WriteTimeout time.Duration
 	// MaxStreams caps open event streams (default 16); one more gets 503
 	// too_many_streams.
@@ -277,7 +278,14 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 // paths and methods the mux does not know with JSON errors too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	// Every answer has a write deadline from its first byte on (a handler
+	// waiting on a carrier is not a slow reader); event streams renew
+	// theirs per event.
+	sw := &statusWriter{ResponseWriter: w, firstWrite: func() {
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			s.log.Warn("api: set write deadline", "err", err)
+		}
+	}}
 	h, pattern := s.mux.Handler(r)
 	route := pattern
 	if pattern == "" {
@@ -310,10 +318,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 	if !s.checkHost(sw, r) {
 		return
-	}
-	// Every answer has a deadline; event streams renew theirs per write.
-	if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		s.log.Warn("api: set write deadline", "err", err)
 	}
 	if !s.limitBody(sw, w, r) {
 		return
@@ -370,13 +374,15 @@ func (h *headerRecorder) WriteHeader(code int) {
 // http.ResponseController reach Flush and SetWriteDeadline.
 type statusWriter struct {
 	http.ResponseWriter
-	code  int
-	wrote bool
+	code       int
+	wrote      bool
+	firstWrite func() // before the answer's first byte: arms the write deadline
 }
 
 func (sw *statusWriter) WriteHeader(code int) {
 	if !sw.wrote {
 		sw.code, sw.wrote = code, true
+		sw.firstWrite()
 	}
 	sw.ResponseWriter.WriteHeader(code)
 }
@@ -384,6 +390,7 @@ func (sw *statusWriter) WriteHeader(code int) {
 func (sw *statusWriter) Write(b []byte) (int, error) {
 	if !sw.wrote {
 		sw.code, sw.wrote = http.StatusOK, true
+		sw.firstWrite()
 	}
 	return sw.ResponseWriter.Write(b)
 }

@@ -4,8 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -227,4 +231,59 @@ func TestPageBytes(t *testing.T) {
 	}
 	walk("/api/v1/orders", "orders", n)
 	walk("/api/v1/shipments", "shipments", shipped)
+}
+
+// TestWriteDeadline: a client that asks for a large answer, or opens an
+// event stream, and never reads loses its connection after WriteTimeout
+// (per event on the stream) instead of holding a handler and a connection
+// for good. The socket buffers on both ends are made small so the answer
+// cannot hide in them.
+func TestWriteDeadline(t *testing.T) {
+	b := newBench(t, &benchOptions{opts: &api.Options{WriteTimeout: 200 * time.Millisecond, Heartbeat: time.Millisecond}})
+	seed := `"` + strings.Repeat("s", 200<<10) + `"`
+	for i := range 8 {
+		o := validOrder(fmt.Sprintf("BIG-%02d", i))
+		o["seed"] = json.RawMessage(seed)
+		b.ok("POST", "/api/v1/orders", o, nil)
+	}
+	for _, path := range []string{"/api/v1/orders?limit=500", "/api/v1/scale/events"} {
+		closed := make(chan struct{})
+		var once sync.Once
+		srv := httptest.NewUnstartedServer(b.srv)
+		srv.Config.ConnState = func(c net.Conn, st http.ConnState) {
+			if st == http.StateClosed {
+				once.Do(func() { close(closed) })
+			}
+		}
+		srv.Listener = smallSendBuffers{srv.Listener}
+		srv.Start()
+		d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+			var err error
+			rc.Control(func(fd uintptr) { err = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+			return err
+		}}
+		c, err := d.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n", path, testKey)
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			t.Errorf("%s: the server still holds the connection of a client that never reads", path)
+		}
+		c.Close()
+		srv.Close()
+	}
+}
+
+// smallSendBuffers gives accepted connections a 4 KiB send buffer.
+type smallSendBuffers struct{ net.Listener }
+
+func (l smallSendBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4096)
+	}
+	return c, err
 }
