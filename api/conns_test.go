@@ -55,6 +55,18 @@ func keepAlive(t *testing.T, addr, path string) (net.Conn, *bufio.Reader, *http.
 	return c, br, resp
 }
 
+// busyConn opens a connection whose request waits in the /block handler.
+func busyConn(t *testing.T, addr string, entered chan struct{}) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+	<-entered
+}
+
 // TestConnLimitEvictsIdle: at the cap, a new client takes the place of the
 // connection idle longest, which the server closes.
 func TestConnLimitEvictsIdle(t *testing.T) {
@@ -82,13 +94,7 @@ func TestConnLimitRefusesWhenBusy(t *testing.T) {
 	addr, _, entered, release := limitServer(t, 2, 50*time.Millisecond)
 	defer close(release)
 	for range 2 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		fmt.Fprintf(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
-		<-entered
+		busyConn(t, addr, entered)
 	}
 	_, _, resp := keepAlive(t, addr, "/")
 	if resp.StatusCode != 503 {
@@ -99,16 +105,11 @@ func TestConnLimitRefusesWhenBusy(t *testing.T) {
 	}
 }
 
+// TestConnLimitAnswerShape: the refusal is the API's error shape.
 func TestConnLimitAnswerShape(t *testing.T) {
 	addr, _, entered, release := limitServer(t, 1, 50*time.Millisecond)
 	defer close(release)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
-	<-entered
+	busyConn(t, addr, entered)
 	c2, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
