@@ -26,6 +26,10 @@ type ConnLimit struct {
 	mu    sync.Mutex
 	conns map[net.Conn]*connInfo
 	freed chan struct{} // closed and replaced when a connection goes idle or away
+	// busy is set when a wait for room ran out and cleared when room
+	// appears: meanwhile newcomers are refused at once, so a flood of
+	// them drains from the backlog without a wait each.
+	busy bool
 }
 
 type connInfo struct {
@@ -83,6 +87,10 @@ func (l *ConnLimit) admit(c net.Conn) bool {
 			victim.Close()
 			return true
 		}
+		if l.busy {
+			l.mu.Unlock()
+			return false
+		}
 		freed := l.freed
 		l.mu.Unlock()
 		if timeout == nil {
@@ -93,6 +101,9 @@ func (l *ConnLimit) admit(c net.Conn) bool {
 		select {
 		case <-freed:
 		case <-timeout:
+			l.mu.Lock()
+			l.busy = true
+			l.mu.Unlock()
 			return false
 		}
 	}
@@ -119,6 +130,7 @@ func (l *ConnLimit) ConnState(c net.Conn, st http.ConnState) {
 	default:
 		return
 	}
+	l.busy = false
 	close(l.freed)
 	l.freed = make(chan struct{})
 }
