@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,12 +66,25 @@ type Options struct {
 	// MaxBody caps request bodies in bytes (default 1 MiB); larger ones get
 	// 413 body_too_large.
 	MaxBody int64
+	// WriteTimeout bounds writing one answer, from its first byte (default
+	// 30 s): a client that never reads loses its connection instead of
+	// holding it, while a handler waiting on a carrier is not cut off.
+	// Event streams renew it before every event and heartbeat.
+	WriteTimeout time.Duration
+	// MaxStreams caps open event streams (default 16); one more gets 503
+	// too_many_streams.
+	MaxStreams int
 	// Heartbeat is how often an idle event stream sends a comment so
 	// proxies and clients know it is alive (default 15 s).
 	Heartbeat time.Duration
 	// ReadingInterval is the shortest time between two weight events on an
 	// event stream (default 100 ms); unchanged readings are never sent.
 	ReadingInterval time.Duration
+	// Hosts are the names and addresses the bench answers to besides
+	// localhost, loopback and its interface addresses (the daemon adds
+	// its listen host, host name, host name.local and [api] hosts). Any
+	// other Host header gets 421 host_not_allowed.
+	Hosts []string
 	// Clock is the time source for uptime, the event streams' reading
 	// interval and the age of Idempotency-Keys (tests inject
 	// internal/clocktest); nil means clock.Real{}.
@@ -78,6 +93,10 @@ type Options struct {
 	// is kept (default DefaultIdempotencyRetention, 24 h).
 	IdempotencyRetention time.Duration
 }
+
+// MinKeyLen is the shortest API key accepted: shorter keys are guessable
+// by a patient LAN neighbour.
+const MinKeyLen = 32
 
 // Server is the HTTP API. It is an http.Handler serving /api/v1/... and
 // /metrics; mount it at the root of the daemon's http.Server and register
@@ -95,7 +114,9 @@ type Server struct {
 	reg     *prometheus.Registry
 	metrics *httpMetrics
 
-	jobs *jobFeed
+	jobs    *jobFeed
+	hosts   *hostCheck
+	streams atomic.Int64 // open event streams
 
 	idemFlight inFlight // creates running under an Idempotency-Key
 
@@ -116,6 +137,12 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	}
 	if o.MaxBody <= 0 {
 		o.MaxBody = 1 << 20
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 30 * time.Second
+	}
+	if o.MaxStreams <= 0 {
+		o.MaxStreams = 16
 	}
 	if o.Heartbeat <= 0 {
 		o.Heartbeat = 15 * time.Second
@@ -145,11 +172,12 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		s.deps.Started = o.Clock.Now()
 	}
 	for i, k := range deps.Keys {
-		if len(k) < 16 || strings.TrimSpace(k) != k {
-			return nil, fmt.Errorf("%w: Deps.Keys[%d]: want at least 16 characters without surrounding spaces", ErrConfig, i)
+		if len(k) < MinKeyLen || strings.TrimSpace(k) != k {
+			return nil, fmt.Errorf("%w: Deps.Keys[%d]: want at least %d characters without surrounding spaces", ErrConfig, i, MinKeyLen)
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
+	s.hosts = newHostCheck(o.Hosts, nil)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
@@ -276,7 +304,14 @@ func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *api
 // paths and methods the mux does not know with JSON errors too.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	sw := &statusWriter{ResponseWriter: w}
+	// Every answer has a write deadline from its first byte on (a handler
+	// waiting on a carrier is not a slow reader); event streams renew
+	// theirs per event.
+	sw := &statusWriter{ResponseWriter: w, firstWrite: func() {
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			s.log.Warn("api: set write deadline", "err", err)
+		}
+	}}
 	h, pattern := s.mux.Handler(r)
 	route := pattern
 	if pattern == "" {
@@ -307,6 +342,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
 	}()
+	if !s.checkHost(sw, r) {
+		return
+	}
+	if !s.limitBody(sw, w, r) {
+		return
+	}
 	if pattern == "" {
 		h.ServeHTTP(sw, r)
 		return
@@ -359,13 +400,15 @@ func (h *headerRecorder) WriteHeader(code int) {
 // http.ResponseController reach Flush and SetWriteDeadline.
 type statusWriter struct {
 	http.ResponseWriter
-	code  int
-	wrote bool
+	code       int
+	wrote      bool
+	firstWrite func() // before the answer's first byte: arms the write deadline
 }
 
 func (sw *statusWriter) WriteHeader(code int) {
 	if !sw.wrote {
 		sw.code, sw.wrote = code, true
+		sw.firstWrite()
 	}
 	sw.ResponseWriter.WriteHeader(code)
 }
@@ -373,6 +416,7 @@ func (sw *statusWriter) WriteHeader(code int) {
 func (sw *statusWriter) Write(b []byte) (int, error) {
 	if !sw.wrote {
 		sw.code, sw.wrote = http.StatusOK, true
+		sw.firstWrite()
 	}
 	return sw.ResponseWriter.Write(b)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/packbench/packbench/station"
 )
 
-const testKey = "test-key-0123456789abcdef"
+const testKey = "test-key-0123456789abcdef0123456789abcdef"
 
 // bench is a whole API under test: a real queue file, a real station with
 // the local carrier, a simulated scale behind a real Link, and the API on

@@ -6,9 +6,12 @@
 // (issue 7); the seed contracts come with a later issue.
 //
 //	srv, err := api.New(api.Deps{Queue: db, Station: st, Scale: link, Sim: sim,
-//		Printers: p, Config: view, Keys: []string{key}, Version: v, Logger: log}, nil)
-//	hs := &http.Server{Handler: srv}
+//		Printers: p, Config: view, Keys: []string{key}, Version: v, Logger: log},
+//		&api.Options{Hosts: names})
+//	lim := api.NewConnLimit(ln, maxConns, 0)
+//	hs := &http.Server{Handler: srv, ConnState: lim.ConnState, ReadTimeout: ..., IdleTimeout: ...}
 //	hs.RegisterOnShutdown(srv.Close) // ends event streams, else Shutdown waits on them
+//	hs.Serve(lim)
 //
 // # Routes
 //
@@ -38,13 +41,33 @@
 //
 // # Auth
 //
-// Every route but GET /api/v1/health needs an API key, as
+// Keys have at least MinKeyLen (32) characters. Every route but GET
+// /api/v1/health needs an API key, as
 // "Authorization: Bearer <key>" or "X-Api-Key: <key>", compared in constant
 // time. The event stream alone also takes ?key=<key>, because a browser's
 // EventSource cannot set headers; the request log records paths without
 // queries, so the key does not reach the journal. /metrics needs the key
 // too (Prometheus: authorization { credentials: <key> }): it reveals the
-// bench's activity, and a key costs a scraper nothing.
+// bench's activity, and a key costs a scraper nothing. Health without a
+// key holds status words and counts only (no order, reading, tracking
+// number, printer reason or link error).
+//
+// Every request, the page's included, must name the bench in Host:
+// localhost, loopback, one of its interface addresses, or one of
+// Options.Hosts; any other name gets 421 host_not_allowed, so a
+// DNS-rebinding page in a packer's browser cannot read the API.
+//
+// # Limits
+//
+// A declared body over Options.MaxBody gets 413 before a byte is read and
+// a chunked one is cut there; both close the connection. Every answer has
+// Options.WriteTimeout from its first byte, an event stream per event, so
+// a client that never reads loses its connection. At most
+// Options.MaxStreams event streams are open (503 too_many_streams).
+// ConnLimit caps connections at the listener, making room by closing the
+// longest idle one (503 too_many_connections when none is idle). List
+// pages end early, with next set, at station.PageBytes of items, and are
+// encoded item by item into the connection.
 //
 // # Errors
 //

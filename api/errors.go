@@ -46,6 +46,9 @@ const (
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
 	CodeDiskFull             = "disk_full"
 	CodeInternal             = "internal"
+	CodeHostNotAllowed       = "host_not_allowed"
+	CodeTooManyStreams       = "too_many_streams"
+	CodeTooManyConns         = "too_many_connections"
 )
 
 // apiError is an error with everything the JSON body and status need.

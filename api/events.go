@@ -24,8 +24,9 @@ const (
 
 // sseWriter writes Server-Sent Events and flushes each one.
 type sseWriter struct {
-	bw *bufio.Writer
-	rc *http.ResponseController
+	bw      *bufio.Writer
+	rc      *http.ResponseController
+	timeout time.Duration // per event: a client that stops reading is dropped
 }
 
 func (sw *sseWriter) event(name string, v any) error {
@@ -44,6 +45,10 @@ func (sw *sseWriter) comment(text string) error {
 }
 
 func (sw *sseWriter) flush() error {
+	// A stream outlives one answer's deadline: each write gets its own.
+	if err := sw.rc.SetWriteDeadline(time.Now().Add(sw.timeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
 	if err := sw.bw.Flush(); err != nil {
 		return err
 	}
@@ -55,6 +60,12 @@ func (sw *sseWriter) flush() error {
 // change between the two is lost. The first events are the latest reading
 // and the current flow state (the flow subscription delivers it at once).
 func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
+	release, ok := s.takeStream()
+	if !ok {
+		return errorf(http.StatusServiceUnavailable, CodeTooManyStreams,
+			"%d event streams are open, the most this bench serves; close one, or poll GET /api/v1/flow", s.opt.MaxStreams)
+	}
+	defer release()
 	readings, unsubReadings := s.deps.Scale.Subscribe(16)
 	defer unsubReadings()
 	jobs, unsubJobs := s.jobs.subscribe()
@@ -63,17 +74,12 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 	defer unsubFlows()
 
 	rc := http.NewResponseController(w)
-	// A stream outlives any WriteTimeout the daemon's http.Server has;
-	// heartbeats notice a dead client instead.
-	if err := rc.SetWriteDeadline(time.Time{}); err != nil && !errors.Is(err, http.ErrNotSupported) {
-		return err
-	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sw := &sseWriter{bw: bufio.NewWriter(w), rc: rc}
+	sw := &sseWriter{bw: bufio.NewWriter(w), rc: rc, timeout: s.opt.WriteTimeout}
 
 	var last scale.Reading
 	var lastAt time.Time

@@ -84,7 +84,9 @@ const (
 )
 
 // Health is the answer of GET /api/v1/health. It carries no secrets and
-// no configuration.
+// no configuration. Without a key, Printers hold name, transport and
+// state only, Scale has no Reading, Flow is just {"state": ...} and Links
+// have no Error; with a key Flow is the whole station.FlowState.
 type Health struct {
 	Status        string        `json:"status"`
 	DeviceID      string        `json:"device_id,omitempty"`
@@ -130,9 +132,15 @@ type ScaleHealth struct {
 	Reading   *scale.Reading `json:"reading,omitempty"`
 }
 
-// health is the bench's health. detail (the caller sent a valid key) adds
-// why a link is down: its error names broker URLs and file paths, which an
-// unauthenticated caller gets no more than printer addresses.
+// publicFlow is the flow in the health report of a caller without a key.
+type publicFlow struct {
+	State string `json:"state"`
+}
+
+// health is the bench's health. Without detail (no valid key) it holds
+// status words and counts only: no reading, no order, no tracking number,
+// no printer reason, no link error (those name customers, URLs and paths;
+// a DNS-rebinding page or a LAN neighbour reads this without a key).
 func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 	now := s.opt.Clock.Now()
 	h := Health{
@@ -144,9 +152,14 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 		// A copy: the daemon's slice is not ours to change.
 		Printers: append([]PrinterInfo{}, s.printers()...),
 	}
-	// Health answers without a key: names and states only, no addresses.
+	// Addresses are for key holders (GET /api/v1/printers).
 	for i := range h.Printers {
 		h.Printers[i].Address = ""
+		if !detail {
+			// A printer's reason can quote its address or the last job.
+			p := &h.Printers[i]
+			*p = PrinterInfo{Name: p.Name, Transport: p.Transport, State: p.State, Known: p.Known}
+		}
 	}
 	code := http.StatusOK
 	degrade := func(why string) {
@@ -194,7 +207,9 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 		h.Scale.Status = "no_reading"
 		degrade("scale: no reading yet")
 	} else {
-		h.Scale.Reading = &rd
+		if detail {
+			h.Scale.Reading = &rd
+		}
 		h.Scale.Status = "ok"
 		if rd.Status == scale.StatusFault {
 			h.Scale.Status = "fault"
@@ -219,7 +234,13 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 		}
 	}
 	if fs, ok := s.flowState(ctx); ok {
-		h.Flow = fs
+		if detail {
+			h.Flow = fs
+		} else {
+			// The armed order names a customer, a city and a tracking
+			// number: without a key only the state word.
+			h.Flow = publicFlow{State: fs.State}
+		}
 	}
 	return h, code
 }

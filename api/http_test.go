@@ -26,6 +26,7 @@ func TestNewRefusesMissingParts(t *testing.T) {
 		{"no scale", api.Deps{Queue: b.db, Keys: []string{testKey}}, "Deps.Scale"},
 		{"no key", api.Deps{Queue: b.db, Scale: b.link}, "Deps.Keys"},
 		{"short key", api.Deps{Queue: b.db, Scale: b.link, Keys: []string{"short"}}, "Deps.Keys[0]"},
+		{"31-character key", api.Deps{Queue: b.db, Scale: b.link, Keys: []string{strings.Repeat("k", 31)}}, "at least 32 characters"},
 	}
 	for _, c := range cases {
 		_, err := api.New(c.deps, nil)

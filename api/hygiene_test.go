@@ -47,17 +47,3 @@ func TestPathIDHygiene(t *testing.T) {
 		}
 	}
 }
-
-// TestLocationEscaped: the Location of a created order is the id escaped
-// as a path segment, and it finds the order.
-func TestLocationEscaped(t *testing.T) {
-	b := newBench(t, nil)
-	a := b.do("POST", "/api/v1/orders", validOrder("SO 7 é"))
-	if a.status != 201 {
-		t.Fatalf("create: %d %s", a.status, a.body)
-	}
-	if loc := a.header.Get("Location"); loc != "/api/v1/orders/SO%207%20%C3%A9" {
-		t.Fatalf("Location %q, want the id escaped", loc)
-	}
-	b.ok("GET", a.header.Get("Location"), nil, nil)
-}

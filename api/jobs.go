@@ -79,10 +79,13 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 		out.Jobs = jobs[:limit]
 		out.Next = jobs[limit-1].ID.String()
 	}
+	if kept, cut := cutToBudget(out.Jobs); cut {
+		out.Jobs, out.Next = kept, kept[len(kept)-1].ID.String()
+	}
 	if out.Jobs == nil {
 		out.Jobs = []queue.Job{}
 	}
-	writeJSON(w, http.StatusOK, out)
+	writeList(w, "jobs", out.Jobs, out.Next, -1)
 	return nil
 }
 

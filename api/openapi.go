@@ -55,7 +55,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"properties": map[string]any{"error": map[string]any{
 			"type": "object", "required": []string{"code", "message"},
 			"properties": map[string]any{
-				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, internal)"},
+				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, host_not_allowed, too_many_streams, too_many_connections, internal)"},
 				"message": map[string]any{"type": "string"},
 				"field":   map[string]any{"type": "string", "description": "JSON path of the offending field, e.g. ship_to.zip"},
 			},
@@ -137,6 +137,8 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		default:
 			errs = append(errs, http.StatusUnauthorized)
 		}
+		// Every route: a Host that is not the bench's (DNS rebinding).
+		errs = append(errs, http.StatusMisdirectedRequest)
 		for _, c := range errs {
 			responses[fmt.Sprint(c)] = map[string]any{
 				"description": http.StatusText(c),
@@ -156,7 +158,10 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			"version": firstNonEmpty(version, "dev"),
 			"description": "The packing bench's own API. Every call except GET /api/v1/health needs the API key " +
 				"as Authorization: Bearer <key> or X-Api-Key: <key>; only the event stream (EventSource cannot set " +
-				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}.",
+				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}. " +
+				"A Host header that is not one of the bench's names or addresses gets 421 host_not_allowed; a body over " +
+				"[api] max_body gets 413 body_too_large and the connection closes; a connection over [api] max_connections " +
+				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items.",
 		},
 		"security": []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}},
 		"paths":    paths,

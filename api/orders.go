@@ -65,7 +65,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeList(w, "orders", page.Orders, page.Next, page.Total)
 	return nil
 }
 
@@ -144,7 +144,7 @@ func (s *Server) listShipments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, page)
+	writeList(w, "shipments", page.Shipments, page.Next, page.Total)
 	return nil
 }
 

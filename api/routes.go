@@ -25,7 +25,7 @@ const (
 	tagMeta    = "meta"
 	tagFulfil  = "fulfil"
 	tagShipium = "shipium"
-	pageLimit  = "page size, 1 to 500 (default 50)"
+	pageLimit  = "page size, 1 to 500 (default 50); a page also ends, with next set, at 1 MiB of items"
 	pageCursor = "the next value of the previous page"
 )
 
@@ -50,7 +50,7 @@ func (s *Server) routeTable() []route {
 	unavailable := []int{http.StatusServiceUnavailable}
 	return []route{
 		{"GET", prefix + "/health", authNone, s.getHealth, opDoc{
-			summary: "Health of the bench: queue, printers, scale, flow (no key needed, no secrets)", tag: tagBench,
+			summary: "Health of the bench: queue, printers, scale, flow. Without a key: status words and counts only (no order, reading, tracking number, printer reason or link error); with a key: the whole report", tag: tagBench,
 			resp: Health{}, errors: unavailable, respDesc: "ok or degraded (503 with the same body when down)"}},
 		{"GET", prefix + "/printers", authKey, s.listPrinters, opDoc{
 			summary: "Configured printers and their last status", tag: tagBench,
@@ -73,9 +73,9 @@ func (s *Server) routeTable() []route {
 			summary: "The scale's latest reading", tag: tagScale, resp: scale.Reading{}, errors: unavailable}},
 		{"GET", pathEvents, authKeyQuery, s.streamEvents, opDoc{
 			summary: "Live Server-Sent Events: reading (a scale.Reading, on change), flow (the flow state), job (a queue event); " +
-				"a heartbeat comment every 15 s. EventSource cannot set headers, so this route alone also takes ?key=", tag: tagScale,
+				"a heartbeat comment every 15 s; 503 too_many_streams over [api] max_streams. EventSource cannot set headers, so this route alone also takes ?key=", tag: tagScale,
 			query:    []param{{name: "key", desc: "the API key, for EventSource clients", typ: "string"}},
-			respType: "text/event-stream"}},
+			respType: "text/event-stream", errors: []int{http.StatusServiceUnavailable}}},
 		{"POST", prefix + "/scale/zero", authKey, s.zeroScale, opDoc{
 			summary: "Zero the scale", tag: tagScale, resp: okBody{}, errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
 		{"POST", prefix + "/scale/tare", authKey, s.tareScale, opDoc{

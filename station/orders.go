@@ -41,6 +41,12 @@ const (
 	EventPackageVoided    = "package.voided"
 )
 
+// PageBytes is the most JSON a page of orders or shipments holds: a page
+// ends early (with Next set) rather than grow past it, so limit=500 of
+// big orders cannot build tens of megabytes. A page always holds at least
+// one item, so paging moves on.
+const PageBytes = 1 << 20
+
 // Limits on order fields.
 const (
 	maxIDLen          = 64
@@ -512,6 +518,7 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 		return OrderPage{}, fmt.Errorf("station: list orders: %w", err)
 	}
 	page := OrderPage{Orders: []Order{}}
+	var budget pageBudget
 	err = s.db.View(func(tx *queue.Tx) error {
 		if opts.Identifier != "" {
 			// Identifiers may be shared: every order the code finds, paged.
@@ -539,12 +546,13 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 			if opts.Status == "" {
 				// No filter: count from the index, decode only the page.
 				page.Total++
-				if r.Key <= opts.After || len(page.Orders) > limit {
+				if r.Key <= opts.After || len(page.Orders) > limit || budget.full {
 					continue
 				}
 			}
 			var o Order
-			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+			n, err := getJSONLen(tx, kindOrders, string(r.Value), &o)
+			if err != nil {
 				return err
 			}
 			if opts.Status != "" {
@@ -552,9 +560,13 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 					continue
 				}
 				page.Total++
-				if r.Key <= opts.After || len(page.Orders) > limit {
+				if r.Key <= opts.After || len(page.Orders) > limit || budget.full {
 					continue
 				}
+			}
+			// The item after a full page only says a next page exists.
+			if len(page.Orders) < limit && !budget.take(n) {
+				continue
 			}
 			page.Orders = append(page.Orders, o)
 		}
@@ -562,6 +574,9 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 	})
 	if err != nil {
 		return OrderPage{}, fmt.Errorf("station: list orders: %w", err)
+	}
+	if budget.full {
+		page.Next = seqKey(page.Orders[len(page.Orders)-1].Seq)
 	}
 	if len(page.Orders) > limit {
 		page.Orders = page.Orders[:limit]
@@ -682,15 +697,39 @@ func putJSON(tx *queue.Tx, kind, key string, v any) error {
 	return tx.PutRecord(kind, key, b)
 }
 
-func getJSON(tx *queue.Tx, kind, key string, v any) error {
+// pageBudget counts the bytes of a page against PageBytes.
+type pageBudget struct {
+	used int
+	full bool // an item did not fit: the page ends here
+}
+
+// take counts an item of n bytes in; false (and full) when it does not
+// fit. The first item always fits.
+func (b *pageBudget) take(n int) bool {
+	if b.full || (b.used > 0 && b.used+n > PageBytes) {
+		b.full = true
+		return false
+	}
+	b.used += n
+	return true
+}
+
+// getJSONLen is getJSON that also returns the record's size, which is
+// about the size of its JSON in an answer.
+func getJSONLen(tx *queue.Tx, kind, key string, v any) (int, error) {
 	b, err := tx.GetRecord(kind, key)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decode %s %q: %w", kind, key, err)
+		return 0, fmt.Errorf("decode %s %q: %w", kind, key, err)
 	}
-	return nil
+	return len(b), nil
+}
+
+func getJSON(tx *queue.Tx, kind, key string, v any) error {
+	_, err := getJSONLen(tx, kind, key, v)
+	return err
 }
 
 func appendEvent(tx *queue.Tx, typ, key string, data any) error {

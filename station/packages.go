@@ -111,6 +111,7 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 		return ShipmentPage{}, fmt.Errorf("station: list shipments: %w", err)
 	}
 	page := ShipmentPage{Shipments: []Shipment{}}
+	var budget pageBudget
 	err = s.db.View(func(tx *queue.Tx) error {
 		var match map[string]bool // order ids the identifier finds (shared codes find several)
 		if opts.Identifier != "" {
@@ -129,7 +130,8 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 		}
 		for _, r := range recs {
 			var sh Shipment
-			if err := getJSON(tx, kindOrders, string(r.Value), &sh.Order); err != nil {
+			n, err := getJSONLen(tx, kindOrders, string(r.Value), &sh.Order)
+			if err != nil {
 				return err
 			}
 			if opts.Status != "" && sh.Order.Status != opts.Status {
@@ -139,12 +141,19 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 				continue
 			}
 			page.Total++
-			if r.Key <= opts.After || len(page.Shipments) > limit {
+			if r.Key <= opts.After || len(page.Shipments) > limit || budget.full {
 				continue
 			}
 			sh.OrderID = sh.Order.ID
 			if sh.Packages, err = listPackages(tx, sh.OrderID); err != nil {
 				return err
+			}
+			for _, p := range sh.Packages {
+				n += packageJSONSize(p)
+			}
+			// The item after a full page only says a next page exists.
+			if len(page.Shipments) < limit && !budget.take(n) {
+				continue
 			}
 			page.Shipments = append(page.Shipments, sh)
 		}
@@ -152,6 +161,9 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 	})
 	if err != nil {
 		return ShipmentPage{}, fmt.Errorf("station: list shipments: %w", err)
+	}
+	if budget.full {
+		page.Next = seqKey(page.Shipments[len(page.Shipments)-1].Order.Seq)
 	}
 	if len(page.Shipments) > limit {
 		page.Shipments = page.Shipments[:limit]
@@ -255,4 +267,13 @@ func liveJobStates(tx *queue.Tx, p *Package) {
 			p.Reprints[i].JobState = j.State
 		}
 	}
+}
+
+// packageJSONSize is the size of p in a shipment page.
+func packageJSONSize(p Package) int {
+	b, err := json.Marshal(p)
+	if err != nil {
+		return 0
+	}
+	return len(b)
 }

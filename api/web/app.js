@@ -444,8 +444,8 @@
 	}
 
 	async function tryKey(key) {
-		if (key.length < 16) {
-			setText("key-error", "An API key has at least 16 characters.");
+		if (key.length < 32) {
+			setText("key-error", "An API key has at least 32 characters.");
 			return;
 		}
 		state.key = key;

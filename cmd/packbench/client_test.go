@@ -232,7 +232,7 @@ func TestCLINoDaemon(t *testing.T) {
 	if _, _, err := cli(t, runStatus, "", "--url", "ftp://x"); err == nil || !strings.Contains(err.Error(), "--url") {
 		t.Fatalf("bad url: %v", err)
 	}
-	if _, _, err := cli(t, runScan, "", "--url", url, "--key", "k-0123456789abcdef", "--arm", "SO1", "X"); err == nil {
+	if _, _, err := cli(t, runScan, "", "--url", url, "--key", "k-0123456789abcdef0123456789abcdef", "--arm", "SO1", "X"); err == nil {
 		t.Fatal("--arm with codes: no error")
 	}
 	if _, _, err := cli(t, runScan, ""); !errors.Is(err, errUsage) {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +60,7 @@ type bench struct {
 	station  *station.Station
 	api      *api.Server
 	ln       net.Listener
+	lim      *api.ConnLimit // ln with the connection cap
 	srv      *http.Server
 	mqtt     *mqttLink // nil while [mqtt] url is empty
 
@@ -155,7 +157,10 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	if b.mqtt != nil {
 		deps.Links = b
 	}
-	b.api, err = api.New(deps, nil)
+	b.api, err = api.New(deps, &api.Options{
+		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
+		Hosts: apiHosts(cfg.API, os.Hostname),
+	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -166,12 +171,17 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 			return nil, fmt.Errorf("api: listen: %w", err)
 		}
 	}
+	maxConns := connCap(cfg.API.MaxConnections, log)
+	b.lim = api.NewConnLimit(b.ln, maxConns, 0)
+	// The write deadline is the API's, per answer (event streams renew
+	// theirs per event), so no WriteTimeout here.
 	b.srv = &http.Server{
 		Handler:           b.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: min(10*time.Second, cfg.API.ReadTimeout.Std()),
+		ReadTimeout:       cfg.API.ReadTimeout.Std(),
+		IdleTimeout:       cfg.API.IdleTimeout.Std(),
+		MaxHeaderBytes:    cfg.API.MaxHeaderBytes,
+		ConnState:         b.lim.ConnState,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	b.srv.RegisterOnShutdown(b.api.Close)
@@ -218,7 +228,7 @@ func (b *bench) run(ctx context.Context) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := b.srv.Serve(b.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := b.srv.Serve(b.lim); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("api: serve: %w", err)
 		}
 		return nil
@@ -386,4 +396,39 @@ func (c Config) view() any {
 	v.API.Key = ""
 	v.Config = c.Config.Redacted()
 	return v
+}
+
+// apiHosts are the names the API answers to besides localhost, loopback
+// and interface addresses (which the API checks itself, as they change).
+func apiHosts(c APIConfig, hostname func() (string, error)) []string {
+	hosts := append([]string(nil), c.Hosts...)
+	if h, _, err := net.SplitHostPort(c.Listen); err == nil && h != "" {
+		hosts = append(hosts, h)
+	}
+	if h, err := hostname(); err == nil && h != "" {
+		hosts = append(hosts, h, h+".local")
+		if short, _, ok := strings.Cut(h, "."); ok {
+			hosts = append(hosts, short, short+".local")
+		}
+	}
+	return hosts
+}
+
+// connReserve are file descriptors kept for the data file, printers, the
+// MQTT link and logs when the file limit caps the API's connections.
+const connReserve = 64
+
+// connCap is max, lowered to fit the process's file limit: running out of
+// descriptors stops accept altogether.
+func connCap(want int, log *slog.Logger) int {
+	limit, ok := fileLimit()
+	if !ok || limit <= 0 {
+		return want
+	}
+	if fit := int(min(limit, 1<<20)) - connReserve; fit < want {
+		fit = max(fit, 8)
+		log.Warn("api: max_connections lowered to fit the open-file limit", "max_connections", want, "file_limit", limit, "now", fit)
+		return fit
+	}
+	return want
 }

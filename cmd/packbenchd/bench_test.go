@@ -50,7 +50,7 @@ func benchBench(b *testing.B, carrier station.CarrierConfig) (*bench, chan time.
 	if err != nil {
 		b.Fatal(err)
 	}
-	bn, err := newBench(cfg, "bench-key-0123456789abcdef", slog.New(slog.DiscardHandler), &benchOptions{Listener: ln})
+	bn, err := newBench(cfg, "bench-key-0123456789abcdef0123456789abcdef", slog.New(slog.DiscardHandler), &benchOptions{Listener: ln})
 	if err != nil {
 		b.Fatal(err)
 	}

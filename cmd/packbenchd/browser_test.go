@@ -39,7 +39,7 @@ func TestBrowserBenchPage(t *testing.T) {
 	emu, addr := emulator(t, &devicetest.Options{Speed: 2})
 	dir := t.TempDir()
 	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"bench-3\"\n")
-	key := "browser-test-key-0123456789abcdef"
+	key := "browser-test-key-0123456789abcdef0123456789abcdef"
 	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + key}, "--config", cfgFile)
 	d.key = key
 
@@ -53,7 +53,7 @@ func TestBrowserBenchPage(t *testing.T) {
 	if !p.evalBool(`document.getElementById("packer").hidden && document.getElementById("admin").hidden && document.getElementById("tabs").hidden`) {
 		t.Fatal("the packer or admin view is shown without a key")
 	}
-	p.do("type a wrong key", chromedp.SendKeys(chromedp.ID("key-input"), "not-the-key-0123456789"+kb.Enter))
+	p.do("type a wrong key", chromedp.SendKeys(chromedp.ID("key-input"), "not-the-key-0123456789abcdef0123456789"+kb.Enter))
 	p.waitJS("the refusal", `document.getElementById("key-error").textContent.includes("did not accept")`)
 	if !p.evalBool(`document.getElementById("packer").hidden`) {
 		t.Fatal("the packer view opened with a refused key")

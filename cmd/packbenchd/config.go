@@ -11,11 +11,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/internal/datadir"
+	"github.com/packbench/packbench/internal/duration"
 	"github.com/packbench/packbench/internal/textcheck"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
@@ -52,13 +55,54 @@ type APIConfig struct {
 	// Key is the API key; empty means PACKBENCH_API_KEY, else a key
 	// generated into <data-dir>/api-key on first start.
 	Key string `toml:"key" json:"-"`
+	// Hosts are more names the API answers to (a DNS name, a proxy's
+	// name) besides localhost, loopback, the listen host, the host name,
+	// <host name>.local and the bench's interface addresses; any other
+	// Host header gets 421 (DNS rebinding).
+	Hosts []string `toml:"hosts" json:"hosts"`
+	// Limits; zero means the default (see packbench.example.toml).
+	MaxConnections int               `toml:"max_connections" json:"max_connections"`   // 128, and at most the file limit less a reserve
+	MaxStreams     int               `toml:"max_streams" json:"max_streams"`           // 16 event streams
+	MaxBody        int64             `toml:"max_body" json:"max_body"`                 // 1 MiB request bodies
+	MaxHeaderBytes int               `toml:"max_header_bytes" json:"max_header_bytes"` // 64 KiB
+	ReadTimeout    duration.Duration `toml:"read_timeout" json:"read_timeout"`         // 1m for a request with its body
+	WriteTimeout   duration.Duration `toml:"write_timeout" json:"write_timeout"`       // 30s per answer (per event on a stream)
+	IdleTimeout    duration.Duration `toml:"idle_timeout" json:"idle_timeout"`         // 2m between keep-alive requests
+}
+
+// Defaults of [api]'s limits.
+const (
+	defaultMaxConns     = 128
+	defaultMaxStreams   = 16
+	defaultMaxBody      = 1 << 20
+	defaultMaxHeader    = 64 << 10
+	defaultReadTimeout  = time.Minute
+	defaultWriteTimeout = 30 * time.Second
+	defaultIdleTimeout  = 2 * time.Minute
+)
+
+// finishLimits fills [api]'s zero limits with the defaults.
+func (a *APIConfig) finishLimits() {
+	setDefault(&a.MaxConnections, defaultMaxConns)
+	setDefault(&a.MaxStreams, defaultMaxStreams)
+	setDefault(&a.MaxBody, defaultMaxBody)
+	setDefault(&a.MaxHeaderBytes, defaultMaxHeader)
+	setDefault(&a.ReadTimeout, duration.Duration(defaultReadTimeout))
+	setDefault(&a.WriteTimeout, duration.Duration(defaultWriteTimeout))
+	setDefault(&a.IdleTimeout, duration.Duration(defaultIdleTimeout))
+}
+
+func setDefault[T int | int64 | duration.Duration](v *T, def T) {
+	if *v == 0 {
+		*v = def
+	}
 }
 
 // Defaults not owned by a package.
 const (
 	defaultListen      = "localhost:8080"
 	defaultPrinterName = "default"
-	minKeyLen          = 16
+	minKeyLen          = api.MinKeyLen
 )
 
 // defaultConfig is the embedded default: simulated scale, one spool
@@ -229,6 +273,7 @@ func (c *Config) finish(f flagValues, getenv func(string) string, home func() (s
 	if c.API.Listen == "" {
 		c.API.Listen = defaultListen
 	}
+	c.API.finishLimits()
 	return c.validate()
 }
 
@@ -244,6 +289,23 @@ func (c *Config) validate() error {
 	}
 	if strings.ContainsAny(c.API.Key, " \t\r\n") {
 		return errors.New("config: api.key (or PACKBENCH_API_KEY): must not contain spaces or line breaks")
+	}
+	for _, l := range []struct {
+		name string
+		v    int64
+	}{{"max_connections", int64(c.API.MaxConnections)}, {"max_streams", int64(c.API.MaxStreams)},
+		{"max_body", c.API.MaxBody}, {"max_header_bytes", int64(c.API.MaxHeaderBytes)}} {
+		if l.v < 0 {
+			return fmt.Errorf("config: api.%s: must be positive (0 means the default), got %d", l.name, l.v)
+		}
+	}
+	if c.API.MaxStreams >= c.API.MaxConnections {
+		return fmt.Errorf("config: api.max_streams (%d): must be below api.max_connections (%d), or streams leave no room for requests", c.API.MaxStreams, c.API.MaxConnections)
+	}
+	for i, h := range c.API.Hosts {
+		if h == "" || strings.ContainsAny(h, " /?#@") {
+			return fmt.Errorf("config: api.hosts[%d] %q: want a host name or address without port or path", i, h)
+		}
 	}
 	if len(c.Printers) == 0 {
 		return errors.New("config: [[printer]]: at least one printer is needed (the default is transport = \"spool\")")

@@ -140,7 +140,12 @@ func TestConfigErrors(t *testing.T) {
 		{"mqtt wrong type", minimalTOML + "[mqtt]\nurl = \"mqtt://x\"\nkeepalive = 30\n", nil, "mqtt.keepalive: 30ns: must be between 1s and 18h"},
 		{"bad scale driver", "[[printer]]\nname = \"p\"\ntransport = \"spool\"\n[scale]\ndriver = \"acme\"\n", nil, "scale"},
 		{"bad listen", minimalTOML + "[api]\nlisten = \"8080\"\n", nil, "api.listen \"8080\""},
-		{"short key", minimalTOML, map[string]string{"PACKBENCH_API_KEY": "short"}, "api.key (or PACKBENCH_API_KEY): at least 16"},
+		{"short key", minimalTOML, map[string]string{"PACKBENCH_API_KEY": "short"}, "api.key (or PACKBENCH_API_KEY): at least 32"},
+		{"negative max_body", minimalTOML + "[api]\nmax_body = -1\n", nil, "api.max_body: must be positive"},
+		{"streams fill the connections", minimalTOML + "[api]\nmax_connections = 8\nmax_streams = 8\n", nil, "api.max_streams (8): must be below api.max_connections (8)"},
+		{"host with a path", minimalTOML + "[api]\nhosts = [\"bench.example/x\"]\n", nil, "api.hosts[0] \"bench.example/x\""},
+		{"bad write_timeout", minimalTOML + "[api]\nwrite_timeout = \"soon\"\n", nil, "write_timeout"},
+		{"31-character key", minimalTOML, map[string]string{"PACKBENCH_API_KEY": "0123456789abcdef0123456789abcde"}, "api.key (or PACKBENCH_API_KEY): at least 32 characters, got 31"},
 		{"duplicate printer", minimalTOML + "[[printer]]\nname = \"p\"\ntransport = \"spool\"\n", nil, `name "p": used by another printer`},
 		{"tcp without address", "[[printer]]\nname = \"z\"\ntransport = \"tcp\"\n", nil, "address"},
 		{"no printer", "[scale]\ndriver = \"sim\"\n", nil, "[[printer]]"},
@@ -196,11 +201,11 @@ func TestPrecedence(t *testing.T) {
 	}
 	env["PACKBENCH_LISTEN"], env["PACKBENCH_DATA_DIR"] = "127.0.0.1:2222", "/from/env"
 	env["PACKBENCH_SCALE_DRIVER"], env["PACKBENCH_SCALE_DEVICE"] = "nci", "/dev/ttyS7"
-	env["PACKBENCH_PRINTER"], env["PACKBENCH_API_KEY"] = "tcp://127.0.0.1:9100", "0123456789abcdef0123"
+	env["PACKBENCH_PRINTER"], env["PACKBENCH_API_KEY"] = "tcp://127.0.0.1:9100", "0123456789abcdef0123456789abcdef0123"
 	env["PACKBENCH_LABEL_FORMAT"], env["PACKBENCH_LOG_LEVEL"] = "raster", "debug"
 	c := load(flagValues{})
 	if c.API.Listen != "127.0.0.1:2222" || c.Bench.DataDir != "/from/env" || c.Scale.Driver != "nci" || c.Scale.Device != "/dev/ttyS7" ||
-		c.API.Key != "0123456789abcdef0123" || c.Label.Format != "raster" || c.Bench.LogLevel != "debug" {
+		c.API.Key != "0123456789abcdef0123456789abcdef0123" || c.Label.Format != "raster" || c.Bench.LogLevel != "debug" {
 		t.Errorf("env: %+v %+v %+v %q", c.API, c.Bench, c.Scale, c.Label.Format)
 	}
 	if len(c.Printers) != 1 || c.Printers[0].Transport != "tcp" || c.Printers[0].Address != "127.0.0.1:9100" {
@@ -283,8 +288,8 @@ func TestAPIKey(t *testing.T) {
 	}
 	other := t.TempDir()
 	var third strings.Builder
-	got, err := apiKey("provisioned-key-0123456789", other, &third)
-	if err != nil || got != "provisioned-key-0123456789" || third.Len() != 0 {
+	got, err := apiKey("provisioned-key-0123456789abcdef0123456789", other, &third)
+	if err != nil || got != "provisioned-key-0123456789abcdef0123456789" || third.Len() != 0 {
 		t.Fatalf("provisioned: %q %v %q", got, err, third.String())
 	}
 	if _, err := os.Stat(filepath.Join(other, "api-key")); !errors.Is(err, os.ErrNotExist) {
@@ -293,7 +298,7 @@ func TestAPIKey(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(other, "api-key"), []byte("short\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := apiKey("", other, &third); err == nil || !strings.Contains(err.Error(), "at least 16") {
+	if _, err := apiKey("", other, &third); err == nil || !strings.Contains(err.Error(), "at least 32") {
 		t.Fatalf("short key file: %v", err)
 	}
 }

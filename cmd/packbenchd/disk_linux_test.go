@@ -25,8 +25,8 @@ func TestDiskFullDaemon(t *testing.T) {
 	if err := os.WriteFile(conf, []byte(minimalTOML+"[disk]\nmin_free = \"99%\"\nwarn_free = \"99.5%\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=disk-key-0123456789abcdef"}, "--config", conf)
-	d.key = "disk-key-0123456789abcdef"
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=disk-key-0123456789abcdef-0123456789"}, "--config", conf)
+	d.key = "disk-key-0123456789abcdef-0123456789"
 	order := map[string]any{"id": "SO1", "ship_to": map[string]string{"name": "A", "street1": "1 St", "city": "C", "zip": "1", "country": "US"}}
 	code, err := d.call("POST", "/api/v1/orders", order, nil)
 	if code != 507 || err == nil || !strings.Contains(err.Error(), `"code":"disk_full"`) || !strings.Contains(err.Error(), "free on the data file's filesystem, new work needs at least") {

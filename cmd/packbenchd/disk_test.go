@@ -84,7 +84,7 @@ func TestHousekeepPrunesSpool(t *testing.T) {
 	cfg, dir := embeddedConfig(t)
 	cfg.Retention.Spool = duration.Duration(24 * time.Hour)
 	var logs lockedBuffer
-	b, err := newBench(cfg, "test-key-0123456789abcdef", newLogger(&logs, slog.LevelDebug), nil)
+	b, err := newBench(cfg, "test-key-0123456789abcdef-0123456789", newLogger(&logs, slog.LevelDebug), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,7 +75,7 @@ func TestDefaultBench(t *testing.T) {
 	if code, _ := d.callKey("", "GET", "/api/v1/printers", nil, nil); code != 401 {
 		t.Fatalf("printers without a key: %d, want 401", code)
 	}
-	if code, _ := d.callKey("wrong-key-0123456789abcdef", "GET", "/api/v1/printers", nil, nil); code != 401 {
+	if code, _ := d.callKey("wrong-key-0123456789abcdef0123456789abcdef", "GET", "/api/v1/printers", nil, nil); code != 401 {
 		t.Fatalf("printers with a wrong key: %d, want 401", code)
 	}
 
@@ -166,7 +166,7 @@ func TestEndToEnd(t *testing.T) {
 	}})
 	dir := t.TempDir()
 	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"e2e\"\n[label]\nweight_unit = \"kg\"\n")
-	key := "e2e-test-key-0123456789abcdef"
+	key := "e2e-test-key-0123456789abcdef0123456789abcdef"
 	env := []string{"PACKBENCH_API_KEY=" + key}
 	d := startDaemon(t, dir, env, "--config", cfgFile)
 	d.key = key
@@ -487,7 +487,7 @@ func TestConfigProcess(t *testing.T) {
 	if err := os.WriteFile(good, []byte(minimalTOML), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	key := "env-key-0123456789abcdef"
+	key := "env-key-0123456789abcdef0123456789abcdef"
 	d := startDaemon(t, dir, []string{
 		"PACKBENCH_PRINTER=tcp://" + addr, "PACKBENCH_API_KEY=" + key, "PACKBENCH_LISTEN=256.0.0.1:nope",
 		"PACKBENCH_NAME=bench-from-env", "WATCHDOG_USEC=200000",
@@ -525,7 +525,7 @@ func TestGracefulStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	key := "graceful-key-0123456789abcdef"
+	key := "graceful-key-0123456789abcdef0123456789abcdef"
 	env := []string{"PACKBENCH_API_KEY=" + key, "PACKBENCH_PRINTER=tcp://" + addr}
 	d := startDaemon(t, dir, env)
 	d.key = key

@@ -14,7 +14,7 @@ func TestBenchHousekeepAndAlive(t *testing.T) {
 	cfg, _ := embeddedConfig(t)
 	var logs lockedBuffer
 	log := newLogger(&logs, slog.LevelDebug)
-	b, err := newBench(cfg, "test-key-0123456789abcdef", log, nil)
+	b, err := newBench(cfg, "test-key-0123456789abcdef0123456789abcdef", log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +25,7 @@ func TestBenchHousekeepAndAlive(t *testing.T) {
 		t.Fatalf("alive: %v", err)
 	}
 	b.housekeepOnce(ctx)
-	if _, err := newBench(cfg, "test-key-0123456789abcdef", log, nil); err == nil || !strings.Contains(err.Error(), "another packbenchd") {
+	if _, err := newBench(cfg, "test-key-0123456789abcdef0123456789abcdef", log, nil); err == nil || !strings.Contains(err.Error(), "another packbenchd") {
 		t.Fatalf("second bench on the same data dir: %v", err)
 	}
 	cancel()

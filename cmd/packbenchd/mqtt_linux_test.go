@@ -25,7 +25,7 @@ import (
 	"github.com/packbench/packbench/uplink/uplinktest"
 )
 
-const mqttTestKey = "mqtt-test-key-0123456789abcdef"
+const mqttTestKey = "mqtt-test-key-0123456789abcdef0123456789abcdef"
 
 func health(t *testing.T, d *daemon) api.Health {
 	t.Helper()

@@ -26,7 +26,7 @@ func TestQueueBrokenStopsDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	bn, err := newBench(cfg, "bench-key-0123456789abcdef", newLogger(&logs, 0), &benchOptions{
+	bn, err := newBench(cfg, "bench-key-0123456789abcdef0123456789abcdef", newLogger(&logs, 0), &benchOptions{
 		Listener: ln, Getenv: envMap(nil),
 		CompactHook: func(step string) error {
 			if step == "renamed" {

@@ -46,7 +46,7 @@ func TestShutdownWithPrinterNotReading(t *testing.T) {
 		Serial: device.SerialConfig{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1", FlowControl: "none"}, DPI: 203}}
 	var logs lockedBuffer
 	log := newLogger(&logs, slog.LevelDebug)
-	b, err := newBench(cfg, "test-key-0123456789abcdef", log, &benchOptions{PrinterGrace: 100 * time.Millisecond})
+	b, err := newBench(cfg, "test-key-0123456789abcdef0123456789abcdef", log, &benchOptions{PrinterGrace: 100 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
