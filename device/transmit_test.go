@@ -45,6 +45,21 @@ func (p *orderCheck) Send(ctx context.Context, data []byte) (int, error) {
 	return p.Printer.Send(ctx, data)
 }
 
+// checkedWorker runs a worker for src (whose events dsrc records) on an
+// emulator, through an orderCheck.
+func checkedWorker(t *testing.T, src device.JobSource, dsrc *devicetest.Source) (*devicetest.Emulator, *orderCheck) {
+	t.Helper()
+	emu := devicetest.NewEmulator(nil)
+	t.Cleanup(func() { emu.Close() })
+	addr, err := emu.ListenTCP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &orderCheck{Printer: tcpPrinter(t, addr), src: dsrc}
+	runWorker(t, device.NewWorker(p, src, fastOpts(nil)))
+	return emu, p
+}
+
 func (p *orderCheck) check(t *testing.T) {
 	t.Helper()
 	p.mu.Lock()
@@ -60,16 +75,8 @@ func (p *orderCheck) check(t *testing.T) {
 // once, before its first byte, however many copies follow.
 func TestWorkerRecordsTransmittingBeforeTheFirstByte(t *testing.T) {
 	ctx := testCtx(t)
-	emu := devicetest.NewEmulator(nil)
-	defer emu.Close()
-	addr, err := emu.ListenTCP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	src := devicetest.NewSource()
-	p := &orderCheck{Printer: tcpPrinter(t, addr), src: src}
-	runWorker(t, device.NewWorker(p, src, fastOpts(nil)))
-
+	emu, p := checkedWorker(t, src, src)
 	emu.SetPaperOut(true)
 	addJobs(src, 1, 2, 40)
 	src.Add(device.Job{ID: "job-03", Data: label("job-03", 40), Copies: 3})
@@ -134,15 +141,8 @@ func TestWorkerSendsNothingUntilTransmittingIsRecorded(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint(c.fail), func(t *testing.T) {
 			ctx := testCtx(t)
-			emu := devicetest.NewEmulator(nil)
-			defer emu.Close()
-			addr, err := emu.ListenTCP("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
 			src := &flakyTransmit{Source: devicetest.NewSource(), fail: c.fail}
-			p := &orderCheck{Printer: tcpPrinter(t, addr), src: src.Source}
-			runWorker(t, device.NewWorker(p, src, fastOpts(nil)))
+			emu, p := checkedWorker(t, src, src.Source)
 			src.Add(device.Job{ID: "a", Data: label("a", 40), Copies: 1})
 			ev, err := src.WaitJob(ctx, "done", "a")
 			if err != nil {

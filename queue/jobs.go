@@ -379,35 +379,14 @@ func (tx *Tx) SetState(id JobID, to State, reason string) (Job, error) {
 // reason a recovered job gets ("2 of 3 copies sent") and in Retry, which
 // sends only the copies not yet out.
 func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
-	if err := ctxErr(ctx); err != nil {
-		return Job{}, err
-	}
-	var j Job
-	err := d.update(false, func(tx *Tx) error {
-		if err := tx.writable(); err != nil {
-			return err
-		}
-		var err error
-		if j, err = tx.job(id, false); err != nil {
-			return fmt.Errorf("job %s: %w", id, err)
-		}
-		if j.State != StateSending {
-			return fmt.Errorf("job %s is %s: %w (copies are counted only while it is being sent)", id, j.State, ErrInvalidTransition)
-		}
+	return d.updateSending(ctx, "copy sent", "copies are counted only while it is being sent", id, func(j *Job) (bool, error) {
 		if sent < j.CopiesSent || sent > j.Copies {
-			return invalidf("job %s: %d copies sent, want %d to %d", id, sent, j.CopiesSent, j.Copies)
+			return false, invalidf("job %s: %d copies sent, want %d to %d", id, sent, j.CopiesSent, j.Copies)
 		}
-		if sent == j.CopiesSent {
-			return nil
-		}
+		changed := sent != j.CopiesSent
 		j.CopiesSent = sent
-		j.UpdatedAt = tx.now
-		return tx.putJob(&j)
+		return changed, nil
 	})
-	if err != nil {
-		return Job{}, fmt.Errorf("queue: copy sent: %w", err)
-	}
-	return j, nil
 }
 
 // Transmitting records, before the printer worker writes the first byte of
@@ -418,6 +397,18 @@ func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
 // it is a field of the job record, with neither history entry nor event.
 // A job already transmitting is left as it is.
 func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
+	return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, func(j *Job) (bool, error) {
+		changed := j.Unsent
+		j.Unsent = false
+		return changed, nil
+	})
+}
+
+// updateSending changes fields of a job in sending that are no state
+// change (so no history entry, no event). set says whether it changed
+// anything: if not, nothing is written. op names the operation in errors,
+// notSending why a job in another state is refused.
+func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID, set func(j *Job) (bool, error)) (Job, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Job{}, err
 	}
@@ -431,17 +422,16 @@ func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
 			return fmt.Errorf("job %s: %w", id, err)
 		}
 		if j.State != StateSending {
-			return fmt.Errorf("job %s is %s: %w (only a job being sent is transmitted)", id, j.State, ErrInvalidTransition)
+			return fmt.Errorf("job %s is %s: %w (%s)", id, j.State, ErrInvalidTransition, notSending)
 		}
-		if !j.Unsent {
-			return nil
+		if changed, err := set(&j); err != nil || !changed {
+			return err
 		}
-		j.Unsent = false
 		j.UpdatedAt = tx.now
 		return tx.putJob(&j)
 	})
 	if err != nil {
-		return Job{}, fmt.Errorf("queue: transmitting: %w", err)
+		return Job{}, fmt.Errorf("queue: %s: %w", op, err)
 	}
 	return j, nil
 }

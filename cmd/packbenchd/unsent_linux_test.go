@@ -100,12 +100,8 @@ driver = "sim"
 	if n := len(emu.Labels()); n != 2 {
 		t.Fatalf("%d labels at the emulator, want 2", n)
 	}
-	var page struct {
-		Jobs []queue.Job `json:"jobs"`
-	}
-	d.must("GET", "/api/v1/jobs?state=uncertain", nil, &page)
-	if len(page.Jobs) != 0 {
-		t.Fatalf("uncertain jobs after the crash loop: %+v", page.Jobs)
+	if js := jobs(t, d, "&state=uncertain"); len(js) != 0 {
+		t.Fatalf("uncertain jobs after the crash loop: %+v", js)
 	}
 	if ja := job(d, a.ID); ja.Attempts != 1 {
 		t.Fatalf("job %s: %d attempts, want 1 (a claim never sent does not count)", a.ID, ja.Attempts)
