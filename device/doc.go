@@ -37,7 +37,11 @@
 // the worker polls status until nothing is left in the printer's buffer:
 // Printed, or Sent where the printer cannot confirm. Each copy of a
 // multi-copy job is recorded through the source's CopyRecorder before the
-// next is sent, so a restart or a retry never prints a copy twice. A spooled job is
+// next is sent, so a restart or a retry never prints a copy twice. Before
+// the first byte of a claim, once the printer is ready, the source's
+// TransmitRecorder is told (write-ahead), so a job claimed while the printer
+// was out of paper goes back to the queue after a crash instead of being
+// left uncertain. A spooled job is
 // Printed once its file is fsynced and renamed into place, because nothing
 // further can happen to it.
 //

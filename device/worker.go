@@ -74,6 +74,18 @@ type CopyRecorder interface {
 	CopySent(ctx context.Context, id string, sent int) error
 }
 
+// TransmitRecorder is implemented by a JobSource that records, durably,
+// when a claimed job may start reaching the printer, so that after a crash
+// a job whose claim never got that far (the printer was out of paper) goes
+// back to the queue instead of being left uncertain. The worker calls
+// Transmitting once per claim, after the printer reported ready and before
+// the first byte is written: write-ahead, since recorded after the write a
+// crash in between would print the label twice. If it fails nothing is
+// written, and the attempt counts as a send that failed before any byte.
+type TransmitRecorder interface {
+	Transmitting(ctx context.Context, id string) error
+}
+
 // WorkerOptions tune a Worker; the zero value is the defaults.
 type WorkerOptions struct {
 	Logger   *slog.Logger
@@ -126,7 +138,9 @@ func (o *WorkerOptions) defaults() {
 // printer's status.
 //
 // The rules, in order:
-//   - Before a job is sent the printer's status is read. A blocking state
+//   - Before a job is sent the printer's status is read, and once the
+//     printer is ready the source's TransmitRecorder (when it has one) is
+//     told, durably, before the first byte is written. A blocking state
 //     (paper out, head open, ribbon out, paused, over temperature, silent on
 //     ~HS, unreachable) gives the job back with Hold — no retry is used — and
 //     the worker polls the status with backoff until the printer is ready,
@@ -249,6 +263,7 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 	log := w.o.Logger.With("printer", w.p.Name(), "job", job.ID)
 	copies := max(job.Copies, 1)
 	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
+	transmitting := false // recorded for this claim
 	for {
 		st, err := w.readStatus(ctx)
 		if ctx.Err() != nil {
@@ -273,7 +288,14 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		pr.copiesDone = min(max(pr.copiesDone, job.CopiesSent), copies)
 		var n int
 		var sendErr, recErr error
-		for pr.copiesDone < copies {
+		if !transmitting && pr.copiesDone < copies {
+			if sendErr = w.recordTransmitting(ctx, job.ID); sendErr == nil {
+				transmitting = true
+			} else {
+				pr.attempts++
+			}
+		}
+		for sendErr == nil && pr.copiesDone < copies {
 			pr.attempts++
 			var sent int
 			n, sent, sendErr = w.send(ctx, job, copies-pr.copiesDone)
@@ -350,6 +372,19 @@ func (w *Worker) send(ctx context.Context, job Job, copiesLeft int) (int, int, e
 		return n, 0, err
 	}
 	return n, 1, nil
+}
+
+// recordTransmitting tells a TransmitRecorder source that the job's bytes
+// may reach the printer from now on.
+func (w *Worker) recordTransmitting(ctx context.Context, id string) error {
+	r, ok := w.src.(TransmitRecorder)
+	if !ok {
+		return nil
+	}
+	if err := r.Transmitting(ctx, id); err != nil {
+		return fmt.Errorf("record that the job is being sent: %w", err)
+	}
+	return nil
 }
 
 // recordCopies tells a CopyRecorder source how many copies of a

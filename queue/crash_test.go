@@ -178,8 +178,14 @@ func crashChild() int {
 						out("S %d queued", j.ID)
 					}
 				}
+				// p2's worker marks Transmitting before it "writes", as
+				// the printer worker does; p1's uses the plain Claim.
+				claim := d.Claim
+				if p == "p2" {
+					claim = d.ClaimUnsent
+				}
 				ch := d.Wait(p)
-				j, err := d.Claim(ctx, p)
+				j, err := claim(ctx, p)
 				if errors.Is(err, ErrEmpty) {
 					select {
 					case <-ch:
@@ -191,8 +197,18 @@ func crashChild() int {
 					fail("claim", err)
 				}
 				out("C %d", j.ID)
+				transmit := func() {
+					if p != "p2" {
+						return
+					}
+					if _, err := d.Transmitting(ctx, j.ID); err != nil {
+						fail("transmitting", err)
+					}
+					out("T %d", j.ID)
+				}
 				switch n := rng.IntN(10); {
 				case n < 6:
+					transmit()
 					if _, err := d.SetState(ctx, j.ID, StatePrinted, "ok"); err != nil {
 						fail("printed", err)
 					}
@@ -207,8 +223,13 @@ func crashChild() int {
 						fail("requeue", err)
 					}
 					out("S %d queued", j.ID)
+				case p == "p2" && rng.IntN(2) == 0:
+					// Leave it in sending, never transmitted: a kill now
+					// must put it back in its queue.
+					out("U %d", j.ID)
 				default:
 					// Leave it in sending: a kill now must recover it as uncertain.
+					transmit()
 				}
 			}
 		})
@@ -251,6 +272,11 @@ type crashLog struct {
 	compacts int                // compactions acknowledged
 	deleted  uint64             // highest event id housekeeping deleted
 	again    map[string][]JobID // keys re-enqueued and the ids answered
+	// Since the last reopen: jobs whose last acknowledged step was
+	// Transmitting (true) or leaving the claim unsent (false).
+	transmit map[JobID]bool
+	// how many of each the checks saw, so the test shows it tried both
+	recoveredT, recoveredU int
 }
 
 func (l *crashLog) apply(t *testing.T, line string) {
@@ -278,8 +304,14 @@ func (l *crashLog) apply(t *testing.T, line string) {
 		l.again[f[1]] = append(l.again[f[1]], id(2))
 	case "C":
 		l.claims[id(1)]++
+		delete(l.transmit, id(1))
+	case "T":
+		l.transmit[id(1)] = true
+	case "U":
+		l.transmit[id(1)] = false
 	case "S":
 		l.states[id(1)] = append(l.states[id(1)], State(f[2]))
+		delete(l.transmit, id(1))
 	case "A":
 		if v := uint64(id(1)); v > l.acked {
 			l.acked = v
@@ -297,7 +329,7 @@ func TestCrashKill(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "packbench.db")
 	rng := rand.New(rand.NewPCG(20261122, 3))
-	log := &crashLog{enqueued: map[string]JobID{}, states: map[JobID][]State{}, claims: map[JobID]int{}, again: map[string][]JobID{}}
+	log := &crashLog{enqueued: map[string]JobID{}, states: map[JobID][]State{}, claims: map[JobID]int{}, again: map[string][]JobID{}, transmit: map[JobID]bool{}}
 	kills, rounds := 0, 0
 	for ; kills < crashKills; rounds++ {
 		if rounds > crashKills*2 {
@@ -391,8 +423,9 @@ func TestCrashKill(t *testing.T) {
 		}
 		checkCrashInvariants(t, path, log, rounds)
 	}
-	t.Logf("%d rounds, %d kills, %d jobs and %d compactions acknowledged, events acked up to %d, deleted up to %d", rounds, kills, len(log.enqueued), log.compacts, log.acked, log.deleted)
-	if len(log.enqueued) < crashKills || log.acked == 0 || log.deleted == 0 || log.compacts == 0 {
+	t.Logf("%d rounds, %d kills, %d jobs and %d compactions acknowledged, events acked up to %d, deleted up to %d; recovered %d transmitting jobs as uncertain and %d never transmitted as queued",
+		rounds, kills, len(log.enqueued), log.compacts, log.acked, log.deleted, log.recoveredT, log.recoveredU)
+	if len(log.enqueued) < crashKills || log.acked == 0 || log.deleted == 0 || log.compacts == 0 || log.recoveredT == 0 || log.recoveredU == 0 {
 		t.Fatalf("the children did too little work for the kills to mean anything")
 	}
 }
@@ -449,6 +482,26 @@ func checkCrashInvariants(t *testing.T, path string, log *crashLog, round int) {
 			h = h[1:]
 		}
 	}
+	// Transmitting is write-ahead: a job marked is never put back as never
+	// sent (that could print it twice); one left unsent always is.
+	for id, transmitted := range log.transmit {
+		j := byID[id]
+		last := j.History[len(j.History)-1]
+		neverSent := j.State == StateQueued && last.Reason == unsentReason
+		if transmitted && (j.State == StateQueued || last.Reason == unsentReason) {
+			t.Fatalf("round %d: job %s was transmitting, recovered %s (%q)", round, id, j.State, last.Reason)
+		}
+		if !transmitted && !neverSent {
+			t.Fatalf("round %d: job %s was claimed and never transmitted, recovered %s (%q), want queued: never sent", round, id, j.State, last.Reason)
+		}
+		if j.State == StateUncertain && transmitted {
+			log.recoveredT++
+		}
+		if neverSent {
+			log.recoveredU++
+		}
+	}
+	clear(log.transmit)
 	for id, n := range log.claims {
 		sending := 0
 		for _, tr := range byID[id].History {

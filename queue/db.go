@@ -169,7 +169,8 @@ type DB struct {
 	closeOnce sync.Once
 	fatal     chan struct{} // closed when the DB breaks
 
-	recovered []JobID
+	recovered []JobID      // sending → uncertain at Open
+	requeued  []JobID      // sending but Unsent → queued at Open
 	enqueuers atomic.Int32 // Enqueue calls in flight
 
 	nmu       sync.Mutex
@@ -225,11 +226,10 @@ func Open(path string, opts *Options) (*DB, error) {
 			return err
 		}
 		tx := d.newTx(btx)
-		ids, err := tx.recoverSending()
-		if err != nil {
+		var err error
+		if d.recovered, d.requeued, err = tx.recoverSending(); err != nil {
 			return err
 		}
-		d.recovered = ids
 		for _, c := range d.opts.Consumers {
 			if err := tx.addConsumer(c); err != nil {
 				return err
@@ -348,6 +348,10 @@ func (d *DB) Path() string { return d.path }
 
 // Recovered lists the jobs Open found in sending and moved to uncertain.
 func (d *DB) Recovered() []JobID { return append([]JobID(nil), d.recovered...) }
+
+// Requeued lists the jobs Open found in sending but never transmitted
+// (ClaimUnsent without Transmitting) and put back in their queues.
+func (d *DB) Requeued() []JobID { return append([]JobID(nil), d.requeued...) }
 
 // Close closes the file and lets go of its lock (also after the DB broke).
 // Later calls return ErrClosed.

@@ -22,7 +22,10 @@
 // sequence), so a job that goes back to queued keeps its place: a Requeue
 // (paper out) puts it back at the front. A job found in sending when the
 // file is opened was being sent when the bench stopped; it becomes
-// uncertain: never reprinted silently, never lost.
+// uncertain: never reprinted silently, never lost. The exception is a job
+// taken with [DB.ClaimUnsent] whose worker had not yet committed
+// [DB.Transmitting], which it does before the first byte (write-ahead): no
+// byte of it left, so it goes back to the front of its queue, "never sent".
 //
 // Enqueue requires an idempotency key; a second Enqueue with the same key
 // returns the existing job, across restarts, until the job has been

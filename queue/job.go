@@ -157,7 +157,15 @@ type Job struct {
 	Copies      int    `json:"copies"`
 	// CopiesSent is how many copies of a multi-copy job the printer worker
 	// wrote (CopySent), so a restart or a Retry never prints one twice.
-	CopiesSent int          `json:"copies_sent,omitempty"`
+	CopiesSent int `json:"copies_sent,omitempty"`
+	// Unsent is set by ClaimUnsent and cleared by Transmitting, which the
+	// printer worker calls before it writes the first byte (write-ahead).
+	// A job found in sending with Unsent set never reached the printer, so
+	// Open puts it back in its queue instead of making it uncertain. It is
+	// a "not yet" flag rather than a "started" one so that a job claimed by
+	// a program that knows nothing of it (an older packbench after a
+	// rollback, plain Claim) is recovered as uncertain, never reprinted.
+	Unsent     bool         `json:"unsent,omitempty"`
 	Ref        string       `json:"ref,omitempty"`
 	State      State        `json:"state"`
 	Attempts   int          `json:"attempts"` // claims since Enqueue or the last Retry

@@ -244,6 +244,9 @@ func (tx *Tx) move(id JobID, to State, reason string, check func(j *Job) error) 
 		return Job{}, fmt.Errorf("job %s: %w", id, err)
 	}
 	from := j.State
+	// Unsent describes one claim: any move ends it (ClaimUnsent's check
+	// sets it again for the next).
+	j.Unsent = false
 	if check != nil {
 		if err := check(&j); err != nil {
 			return Job{}, err
@@ -281,15 +284,30 @@ func (tx *Tx) move(id JobID, to State, reason string, check func(j *Job) error) 
 }
 
 // Claim moves the oldest queued job of printer to sending (attempts+1) and
-// returns it with its payload, or ErrEmpty.
+// returns it with its payload, or ErrEmpty. If the bench stops before the
+// job leaves sending, Open makes it uncertain.
 func (d *DB) Claim(ctx context.Context, printer string) (Job, error) {
+	return d.claim(ctx, printer, false)
+}
+
+// ClaimUnsent is Claim for a worker that calls Transmitting before it
+// writes the job's first byte: the job is marked Unsent until then, and if
+// the bench stops before that, Open puts it back at the front of its queue
+// ("never sent") instead of making it uncertain. A printer worker that
+// claims, then finds the printer out of paper, so leaves no trace of a
+// label that never was.
+func (d *DB) ClaimUnsent(ctx context.Context, printer string) (Job, error) {
+	return d.claim(ctx, printer, true)
+}
+
+func (d *DB) claim(ctx context.Context, printer string, unsent bool) (Job, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Job{}, err
 	}
 	var j Job
 	err := d.update(false, func(tx *Tx) error {
 		var err error
-		j, err = tx.claim(printer)
+		j, err = tx.claimJob(printer, unsent)
 		return err
 	})
 	if err != nil {
@@ -298,7 +316,9 @@ func (d *DB) Claim(ctx context.Context, printer string) (Job, error) {
 	return j, nil
 }
 
-func (tx *Tx) claim(printer string) (Job, error) {
+func (tx *Tx) claim(printer string) (Job, error) { return tx.claimJob(printer, false) }
+
+func (tx *Tx) claimJob(printer string, unsent bool) (Job, error) {
 	b := tx.bucket(bFIFO).Bucket([]byte(printer))
 	if b == nil {
 		return Job{}, ErrEmpty
@@ -307,7 +327,10 @@ func (tx *Tx) claim(printer string) (Job, error) {
 	if k == nil {
 		return Job{}, ErrEmpty
 	}
-	j, err := tx.move(jobIDFromKey(k), StateSending, "", nil)
+	j, err := tx.move(jobIDFromKey(k), StateSending, "", func(j *Job) error {
+		j.Unsent = unsent
+		return nil
+	})
 	if err != nil {
 		return Job{}, err
 	}
@@ -361,6 +384,36 @@ func (tx *Tx) SetState(id JobID, to State, reason string) (Job, error) {
 // reason a recovered job gets ("2 of 3 copies sent") and in Retry, which
 // sends only the copies not yet out.
 func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
+	return d.updateSending(ctx, "copy sent", "copies are counted only while it is being sent", id, func(j *Job) (bool, error) {
+		if sent < j.CopiesSent || sent > j.Copies {
+			return false, invalidf("job %s: %d copies sent, want %d to %d", id, sent, j.CopiesSent, j.Copies)
+		}
+		changed := sent != j.CopiesSent
+		j.CopiesSent = sent
+		return changed, nil
+	})
+}
+
+// Transmitting records, before the printer worker writes the first byte of
+// a job it took with ClaimUnsent, that the printer may receive it from now
+// on: from here a crash leaves the job uncertain, as after Claim. It must
+// be committed before the write (write-ahead): recorded after, a crash
+// between the write and the record would reprint the label. Like CopySent
+// it is a field of the job record, with neither history entry nor event.
+// A job already transmitting is left as it is.
+func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
+	return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, func(j *Job) (bool, error) {
+		changed := j.Unsent
+		j.Unsent = false
+		return changed, nil
+	})
+}
+
+// updateSending changes fields of a job in sending that are no state
+// change (so no history entry, no event). set says whether it changed
+// anything: if not, nothing is written. op names the operation in errors,
+// notSending why a job in another state is refused.
+func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID, set func(j *Job) (bool, error)) (Job, error) {
 	if err := ctxErr(ctx); err != nil {
 		return Job{}, err
 	}
@@ -374,20 +427,16 @@ func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
 			return fmt.Errorf("job %s: %w", id, err)
 		}
 		if j.State != StateSending {
-			return fmt.Errorf("job %s is %s: %w (copies are counted only while it is being sent)", id, j.State, ErrInvalidTransition)
+			return fmt.Errorf("job %s is %s: %w (%s)", id, j.State, ErrInvalidTransition, notSending)
 		}
-		if sent < j.CopiesSent || sent > j.Copies {
-			return invalidf("job %s: %d copies sent, want %d to %d", id, sent, j.CopiesSent, j.Copies)
+		if changed, err := set(&j); err != nil || !changed {
+			return err
 		}
-		if sent == j.CopiesSent {
-			return nil
-		}
-		j.CopiesSent = sent
 		j.UpdatedAt = tx.now
 		return tx.putJob(&j)
 	})
 	if err != nil {
-		return Job{}, fmt.Errorf("queue: copy sent: %w", err)
+		return Job{}, fmt.Errorf("queue: %s: %w", op, err)
 	}
 	return j, nil
 }
@@ -474,11 +523,16 @@ func orDefault(s, def string) string {
 	return s
 }
 
-// recoverSending turns every job left in sending into uncertain.
-func (tx *Tx) recoverSending() ([]JobID, error) {
+// unsentReason is the history entry of a job Open puts back in its queue.
+const unsentReason = "never sent: the bench stopped before the first byte went to the printer; queued again"
+
+// recoverSending turns every job left in sending into uncertain, except
+// those still Unsent: no byte of them left, so they go back to their place
+// in the queue, without counting the attempt (as Requeue).
+func (tx *Tx) recoverSending() (uncertain, requeued []JobID, err error) {
 	b := tx.bucket(bByState).Bucket([]byte(StateSending))
 	if b == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var ids []JobID
 	// Collect first: never delete while walking a cursor.
@@ -486,27 +540,34 @@ func (tx *Tx) recoverSending() ([]JobID, error) {
 		ids = append(ids, jobIDFromKey(k))
 		return nil
 	}); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, id := range ids {
+		j, err := tx.job(id, false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("recover job %s: %w", id, err)
+		}
+		if j.Unsent {
+			if _, err := tx.move(id, StateQueued, unsentReason, func(j *Job) error {
+				j.Attempts--
+				j.LastError = unsentReason
+				return nil
+			}); err != nil {
+				return nil, nil, fmt.Errorf("recover job %s: %w", id, err)
+			}
+			requeued = append(requeued, id)
+			continue
+		}
 		reason := "was sending when the bench stopped; not reprinted"
-		if err := func() error {
-			j, err := tx.job(id, false)
-			if err != nil {
-				return err
-			}
-			if j.Copies > 1 {
-				reason = fmt.Sprintf("was sending when the bench stopped: %d of %d copies sent; not reprinted", j.CopiesSent, j.Copies)
-			}
-			return nil
-		}(); err != nil {
-			return nil, fmt.Errorf("recover job %s: %w", id, err)
+		if j.Copies > 1 {
+			reason = fmt.Sprintf("was sending when the bench stopped: %d of %d copies sent; not reprinted", j.CopiesSent, j.Copies)
 		}
 		if _, err := tx.move(id, StateUncertain, reason, nil); err != nil {
-			return nil, fmt.Errorf("recover job %s: %w", id, err)
+			return nil, nil, fmt.Errorf("recover job %s: %w", id, err)
 		}
+		uncertain = append(uncertain, id)
 	}
-	return ids, nil
+	return uncertain, requeued, nil
 }
 
 // ListOptions filter List. Zero values mean no filter.

@@ -12,9 +12,9 @@ import (
 )
 
 // JobSource is one printer's view of the bbolt queue as a
-// device.JobSource (and device.CopyRecorder). It also knows whether a job
-// is in the worker's hands, so shutdown can let that job finish before the
-// worker is stopped.
+// device.JobSource (and device.CopyRecorder and device.TransmitRecorder).
+// It also knows whether a job is in the worker's hands, so shutdown can let
+// that job finish before the worker is stopped.
 type JobSource struct {
 	db      *queue.DB
 	printer string
@@ -27,8 +27,9 @@ type JobSource struct {
 }
 
 var (
-	_ device.JobSource    = (*JobSource)(nil)
-	_ device.CopyRecorder = (*JobSource)(nil)
+	_ device.JobSource        = (*JobSource)(nil)
+	_ device.CopyRecorder     = (*JobSource)(nil)
+	_ device.TransmitRecorder = (*JobSource)(nil)
 )
 
 // JobSourceOptions tune a JobSource; nil means none.
@@ -56,6 +57,8 @@ const outcomeTimeout = 5 * time.Second
 
 // Next claims the oldest queued job, blocking until there is one. The wait
 // channel is taken before Claim so a job queued in between is not missed.
+// The claim is ClaimUnsent: until the worker calls Transmitting, a crash
+// puts the job back in the queue rather than making it uncertain.
 func (s *JobSource) Next(ctx context.Context) (device.Job, error) {
 	for {
 		select {
@@ -65,7 +68,7 @@ func (s *JobSource) Next(ctx context.Context) (device.Job, error) {
 		default:
 		}
 		ch := s.db.Wait(s.printer)
-		j, err := s.db.Claim(ctx, s.printer)
+		j, err := s.db.ClaimUnsent(ctx, s.printer)
 		if errors.Is(err, queue.ErrEmpty) {
 			select {
 			case <-ch:
@@ -103,6 +106,18 @@ func (s *JobSource) CopySent(ctx context.Context, id string, sent int) error {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 	defer cancel()
 	_, err = s.db.CopySent(rctx, jid, sent)
+	return err
+}
+
+// Transmitting records durably, before the worker writes the job's first
+// byte, that the printer may receive it from now on. The worker's context
+// is kept: if it ended, the worker writes nothing either.
+func (s *JobSource) Transmitting(ctx context.Context, id string) error {
+	jid, err := queue.ParseJobID(id)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Transmitting(ctx, jid)
 	return err
 }
 

@@ -91,12 +91,12 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		return nil, fmt.Errorf("open queue: %w", err)
 	}
 	if rec := b.db.Recovered(); len(rec) > 0 {
-		ids := make([]string, len(rec))
-		for i, id := range rec {
-			ids[i] = id.String()
-		}
 		log.Warn("jobs were being sent when the bench stopped: now uncertain; check the labels, then retry or mark printed",
-			"count", len(rec), "jobs", ids)
+			"count", len(rec), "jobs", jobIDStrings(rec))
+	}
+	if req := b.db.Requeued(); len(req) > 0 {
+		log.Info("jobs were claimed but never sent when the bench stopped: queued again",
+			"count", len(req), "jobs", jobIDStrings(req))
 	}
 
 	// The scale: a simulator for driver "sim", else the configured driver.
@@ -431,4 +431,12 @@ func connCap(want int, log *slog.Logger) int {
 		return fit
 	}
 	return want
+}
+
+func jobIDStrings(ids []queue.JobID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = id.String()
+	}
+	return out
 }

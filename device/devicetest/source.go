@@ -11,7 +11,7 @@ import (
 
 // Event is one call the worker made on a Source.
 type Event struct {
-	Kind   string // "claim", "copy", "done" or "hold"
+	Kind   string // "claim", "transmit", "copy", "done" or "hold"
 	ID     string
 	Copies int           // for "copy": copies of the job sent so far
 	Result device.Result // for "done"
@@ -100,6 +100,20 @@ func (s *Source) CopySent(ctx context.Context, id string, sent int) error {
 }
 
 var _ device.CopyRecorder = (*Source)(nil)
+
+// Transmitting implements device.TransmitRecorder.
+func (s *Source) Transmitting(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.claimed[id]; !ok {
+		return fmt.Errorf("devicetest source: transmitting for job %q that is not claimed", id)
+	}
+	s.events = append(s.events, Event{Kind: "transmit", ID: id, At: time.Now()})
+	s.notifyLocked()
+	return nil
+}
+
+var _ device.TransmitRecorder = (*Source)(nil)
 
 // Hold implements device.JobSource: the job goes back to the front.
 func (s *Source) Hold(ctx context.Context, id, reason string) error {
