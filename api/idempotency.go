@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -217,69 +215,32 @@ func (s *Server) idemStore(recKey string, rec idemRecord) error {
 	})
 }
 
-func idemTimeKey(t time.Time, recKey string) string {
-	return fmt.Sprintf("%020d/%s", t.UnixNano(), recKey)
-}
+func idemTimeKey(t time.Time, recKey string) string { return queue.TimeKey(t, recKey) }
 
 // Housekeep deletes the kept answers of Idempotency-Keys older than the
 // retention; run it with the daemon's other housekeeping (hourly). It
 // returns how many it deleted.
 func (s *Server) Housekeep(ctx context.Context) (int, error) {
-	cutoff := s.opt.Clock.Now().Add(-s.opt.IdempotencyRetention).UnixNano()
-	total := 0
-	for {
-		if err := ctx.Err(); err != nil {
-			return total, err
+	cutoff := s.opt.Clock.Now().Add(-s.opt.IdempotencyRetention)
+	n, err := s.deps.Queue.ExpireRecords(ctx, kindIdemTime, cutoff, func(tx *queue.Tx, recKey string) (bool, error) {
+		// The key may have been taken again after it expired: only the
+		// record this entry dates goes.
+		b, err := tx.GetRecord(kindIdem, recKey)
+		if errors.Is(err, queue.ErrNotFound) {
+			return false, nil
+		} else if err != nil {
+			return false, err
 		}
-		n, more, err := s.housekeepIdem(cutoff, 200)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("api: housekeep idempotency keys: %w", err)
+		var rec idemRecord
+		if json.Unmarshal(b, &rec) == nil && rec.Created.After(cutoff) {
+			return false, nil
 		}
-		if !more {
-			return total, nil
-		}
-	}
-}
-
-// housekeepIdem deletes up to limit expired records in one transaction.
-func (s *Server) housekeepIdem(cutoff int64, limit int) (n int, more bool, err error) {
-	err = s.deps.Queue.Update(func(tx *queue.Tx) error {
-		n, more = 0, false
-		recs, err := tx.ListRecords(kindIdemTime, queue.RecordPage{Limit: limit})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			ts, recKey, ok := strings.Cut(r.Key, "/")
-			t, perr := strconv.ParseInt(ts, 10, 64)
-			if !ok || perr != nil {
-				return fmt.Errorf("idempotency time %q: malformed", r.Key)
-			}
-			if t > cutoff {
-				return nil
-			}
-			// The key may have been taken again after it expired: only
-			// the record this entry dates goes.
-			if b, err := tx.GetRecord(kindIdem, recKey); err == nil {
-				var rec idemRecord
-				if json.Unmarshal(b, &rec) != nil || rec.Created.UnixNano() <= cutoff {
-					if err := tx.DeleteRecord(kindIdem, recKey); err != nil {
-						return err
-					}
-					n++
-				}
-			} else if !errors.Is(err, queue.ErrNotFound) {
-				return err
-			}
-			if err := tx.DeleteRecord(kindIdemTime, r.Key); err != nil {
-				return err
-			}
-		}
-		more = len(recs) == limit
-		return nil
+		return true, tx.DeleteRecord(kindIdem, recKey)
 	})
-	return n, more, err
+	if err != nil {
+		return n, fmt.Errorf("api: housekeep idempotency keys: %w", err)
+	}
+	return n, nil
 }
 
 // answerRecorder keeps a create's answer so it can be stored before it
