@@ -144,6 +144,9 @@ func openData(std *stdio, dataDir string) (*queue.DB, error) {
 	if rec := db.Recovered(); len(rec) > 0 {
 		fmt.Fprintf(std.err, "packbench: %d job(s) were being sent when the bench stopped and are now uncertain (check the labels, then retry or mark-printed): %v\n", len(rec), rec)
 	}
+	if req := db.Requeued(); len(req) > 0 {
+		fmt.Fprintf(std.err, "packbench: %d job(s) were claimed but never sent when the bench stopped and are queued again: %v\n", len(req), req)
+	}
 	return db, nil
 }
 

@@ -236,3 +236,21 @@ func TestJobsReportsRecovery(t *testing.T) {
 		t.Fatalf("list after a crash: out %q, stderr %q, %v", out, stderr, err)
 	}
 }
+
+// TestJobsReportsNeverSent: a job claimed for sending but never marked
+// transmitting is back in its queue after the crash, and the CLI says so.
+func TestJobsReportsNeverSent(t *testing.T) {
+	dir, queued, _, _ := seedJobs(t)
+	db, err := queue.Open(filepath.Join(dir, datadir.DataFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ClaimUnsent(context.Background(), "zebra"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close() // the daemon stopped before the first byte
+	out, stderr, err := runJobsErr(t, "--data-dir", dir, "list", "--state", "queued")
+	if err != nil || !strings.Contains(out, queued.String()) || !strings.Contains(stderr, "never sent") || !strings.Contains(stderr, queued.String()) {
+		t.Fatalf("list after a crash: out %q, stderr %q, %v", out, stderr, err)
+	}
+}
