@@ -340,6 +340,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case r.Method == http.MethodGet && sw.status() < 400:
 			level = slog.LevelDebug
 		}
+		if !s.log.Enabled(r.Context(), level) {
+			return // not even the arguments: boxing them costs allocations
+		}
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
 	}()
 	if !s.checkHost(sw, r) {
