@@ -86,7 +86,8 @@ type Options struct {
 	// other Host header gets 421 host_not_allowed.
 	Hosts []string
 	// Clock is the time source for uptime, the event streams' reading
-	// interval and the age of Idempotency-Keys (tests inject
+	// interval, the age of Idempotency-Keys and of the interface
+	// addresses the Host check last read (tests inject
 	// internal/clocktest); nil means clock.Real{}.
 	Clock clock.Clock
 	// IdempotencyRetention is how long the answer to an Idempotency-Key
@@ -177,7 +178,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.hosts = newHostCheck(o.Hosts, nil)
+	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
