@@ -290,7 +290,8 @@ func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *api
 	if key == "" {
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
 	}
-	sum := sha256.Sum256([]byte(key))
+	var buf [128]byte // keys this long or shorter are hashed without an allocation
+	sum := sha256.Sum256(append(buf[:0], key...))
 	match := 0
 	for _, k := range s.keys {
 		match |= subtle.ConstantTimeCompare(sum[:], k[:])
@@ -308,11 +309,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer has a write deadline from its first byte on (a handler
 	// waiting on a carrier is not a slow reader); event streams renew
 	// theirs per event.
-	sw := &statusWriter{ResponseWriter: w, firstWrite: func() {
-		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			s.log.Warn("api: set write deadline", "err", err)
-		}
-	}}
+	sw := &statusWriter{ResponseWriter: w, s: s}
 	h, pattern := s.mux.Handler(r)
 	route := pattern
 	if pattern == "" {
@@ -404,9 +401,17 @@ func (h *headerRecorder) WriteHeader(code int) {
 // http.ResponseController reach Flush and SetWriteDeadline.
 type statusWriter struct {
 	http.ResponseWriter
-	code       int
-	wrote      bool
-	firstWrite func() // before the answer's first byte: arms the write deadline
+	s     *Server
+	code  int
+	wrote bool
+}
+
+// firstWrite runs before the answer's first byte: it arms the write
+// deadline.
+func (sw *statusWriter) firstWrite() {
+	if err := http.NewResponseController(sw.ResponseWriter).SetWriteDeadline(time.Now().Add(sw.s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		sw.s.log.Warn("api: set write deadline", "err", err)
+	}
 }
 
 func (sw *statusWriter) WriteHeader(code int) {

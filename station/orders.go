@@ -531,7 +531,7 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 					continue
 				}
 				page.Total++
-				if seqKey(o.Seq) <= opts.After || len(page.Orders) > limit {
+				if (opts.After != "" && seqKey(o.Seq) <= opts.After) || len(page.Orders) > limit {
 					continue
 				}
 				page.Orders = append(page.Orders, o)
