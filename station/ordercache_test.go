@@ -164,3 +164,59 @@ func TestOrderCacheBounded(t *testing.T) {
 		t.Errorf("%d misses for %d orders read three times through a cache of five: the budget is not kept", m, n)
 	}
 }
+
+// TestOrderCacheConcurrent: readers running beside a writer each see the
+// committed versions in order, never an older one after a newer one, and
+// the last one once the writer is done.
+func TestOrderCacheConcurrent(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	ctx := context.Background()
+	o := mustCreate(t, st, Order{PartnerOrderID: "po-1", Service: "v0"})
+	const versions = 50
+	done := make(chan struct{})
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			last := -1
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				got, err := st.FindOrder(ctx, "po-1")
+				var v int
+				if err == nil {
+					_, err = fmt.Sscanf(got.Service, "v%d", &v)
+				}
+				if err != nil || v < last {
+					errs <- fmt.Errorf("read %q after v%d: %v", got.Service, last, err)
+					return
+				}
+				last = v
+			}
+		}()
+	}
+	for v := 1; v <= versions; v++ {
+		o.Service = fmt.Sprintf("v%d", v)
+		raw, err := json.Marshal(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(tx *queue.Tx) error { return tx.PutRecord(kindOrders, o.ID, raw) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(done)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := st.FindOrder(ctx, "po-1"); err != nil || got.Service != fmt.Sprintf("v%d", versions) {
+		t.Fatalf("after the writer: %q, %v", got.Service, err)
+	}
+}
