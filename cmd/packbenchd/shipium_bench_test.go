@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -12,7 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/packbench/packbench/internal/httpload"
 )
 
 const shipiumBenchOrders = 1000
@@ -63,32 +63,11 @@ func shipiumBenchDaemon(b *testing.B) *daemon {
 // of requests; req/s is the figure.
 func BenchmarkShipiumGetDaemon(b *testing.B) {
 	d := shipiumBenchDaemon(b)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
-	var n atomic.Int64
-	b.SetParallelism(8) // × GOMAXPROCS (2 here): 16 clients
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1) % shipiumBenchOrders
-			req, _ := http.NewRequest("GET", d.url+"/api/v1/packShip/order/po-"+strconv.FormatInt(i, 10), nil)
-			req.Header.Set("Authorization", "Bearer "+d.key)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	// × GOMAXPROCS (2 here): 16 clients
+	httpload.Get(b, 8, func(i int64) string {
+		return d.url + "/api/v1/packShip/order/po-" + strconv.FormatInt(i%shipiumBenchOrders, 10)
+	},
+		http.Header{"Authorization": {"Bearer " + d.key}})
 }
 
 var (
