@@ -86,7 +86,8 @@ type Options struct {
 	// other Host header gets 421 host_not_allowed.
 	Hosts []string
 	// Clock is the time source for uptime, the event streams' reading
-	// interval and the age of Idempotency-Keys (tests inject
+	// interval, the age of Idempotency-Keys and of the interface
+	// addresses the Host check last read (tests inject
 	// internal/clocktest); nil means clock.Real{}.
 	Clock clock.Clock
 	// IdempotencyRetention is how long the answer to an Idempotency-Key
@@ -177,7 +178,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		}
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
-	s.hosts = newHostCheck(o.Hosts, nil)
+	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
@@ -289,7 +290,8 @@ func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *api
 	if key == "" {
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
 	}
-	sum := sha256.Sum256([]byte(key))
+	var buf [128]byte // keys this long or shorter are hashed without an allocation
+	sum := sha256.Sum256(append(buf[:0], key...))
 	match := 0
 	for _, k := range s.keys {
 		match |= subtle.ConstantTimeCompare(sum[:], k[:])
@@ -307,11 +309,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Every answer has a write deadline from its first byte on (a handler
 	// waiting on a carrier is not a slow reader); event streams renew
 	// theirs per event.
-	sw := &statusWriter{ResponseWriter: w, firstWrite: func() {
-		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			s.log.Warn("api: set write deadline", "err", err)
-		}
-	}}
+	sw := &statusWriter{ResponseWriter: w, s: s}
 	h, pattern := s.mux.Handler(r)
 	route := pattern
 	if pattern == "" {
@@ -339,6 +337,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			level = slog.LevelWarn
 		case r.Method == http.MethodGet && sw.status() < 400:
 			level = slog.LevelDebug
+		}
+		if !s.log.Enabled(r.Context(), level) {
+			return // not even the arguments: boxing them costs allocations
 		}
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
 	}()
@@ -400,9 +401,17 @@ func (h *headerRecorder) WriteHeader(code int) {
 // http.ResponseController reach Flush and SetWriteDeadline.
 type statusWriter struct {
 	http.ResponseWriter
-	code       int
-	wrote      bool
-	firstWrite func() // before the answer's first byte: arms the write deadline
+	s     *Server
+	code  int
+	wrote bool
+}
+
+// firstWrite runs before the answer's first byte: it arms the write
+// deadline.
+func (sw *statusWriter) firstWrite() {
+	if err := http.NewResponseController(sw.ResponseWriter).SetWriteDeadline(time.Now().Add(sw.s.opt.WriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		sw.s.log.Warn("api: set write deadline", "err", err)
+	}
 }
 
 func (sw *statusWriter) WriteHeader(code int) {

@@ -146,6 +146,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		status = http.StatusInternalServerError
 		b, _ = json.Marshal(errorBody{errorf(status, CodeInternal, "internal error: encode response")})
 	}
+	writeRawJSON(w, status, b)
+}
+
+// writeRawJSON answers with b, JSON the bench encoded itself with
+// json.Marshal (valid, compact, HTML-escaped), followed by a newline:
+// what writeJSON of it as json.RawMessage writes, without the encoder's
+// second pass over every byte.
+func writeRawJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")

@@ -5,26 +5,52 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/packbench/packbench/internal/clock"
 )
 
 // hostCheck refuses requests whose Host is not one of the bench's names
 // or addresses. A DNS-rebinding page (evil.example re-pointed at the
 // bench's address) runs in a packer's browser as evil.example and sends
 // that name as Host: refusing it keeps the page from reading the API.
+//
+// The interface addresses are read at most every hostAddrsRefresh while
+// they answer and hostAddrsMiss while an address is not among them, not
+// on every request (a netlink dump: most of a small GET's time).
 type hostCheck struct {
 	names map[string]bool
-	local func(netip.Addr) bool
+	read  func() ([]netip.Addr, error) // the machine's interface addresses
+	clock clock.Clock
+
+	addrs    atomic.Pointer[hostAddrs]
+	nextMiss atomic.Int64 // unix ns before which a miss does not read again
 }
 
-func newHostCheck(names []string, local func(netip.Addr) bool) *hostCheck {
-	hc := &hostCheck{names: map[string]bool{"localhost": true}, local: local}
+// hostAddrs is one reading of the interface addresses.
+type hostAddrs struct {
+	set map[netip.Addr]bool
+	at  time.Time
+}
+
+const (
+	hostAddrsRefresh = 5 * time.Second        // an address that went away stops answering after this
+	hostAddrsMiss    = 500 * time.Millisecond // a new address answers after at most this
+)
+
+func newHostCheck(names []string, read func() ([]netip.Addr, error), clk clock.Clock) *hostCheck {
+	hc := &hostCheck{names: map[string]bool{"localhost": true}, read: read, clock: clk}
 	for _, n := range names {
 		if n = normHost(n); n != "" {
 			hc.names[n] = true
 		}
 	}
-	if hc.local == nil {
-		hc.local = interfaceAddr
+	if hc.read == nil {
+		hc.read = interfaceAddrs
+	}
+	if hc.clock == nil {
+		hc.clock = clock.Real{}
 	}
 	return hc
 }
@@ -51,6 +77,36 @@ func (hc *hostCheck) allowed(host string) bool {
 	return false
 }
 
+// local reports whether a is one of the interface addresses. It reads
+// them again when the last reading is older than hostAddrsRefresh, or
+// lacks a and is older than hostAddrsMiss; one caller reads, and callers
+// meanwhile answer from the reading they have.
+func (hc *hostCheck) local(a netip.Addr) bool {
+	now := hc.clock.Now()
+	cur := hc.addrs.Load()
+	if cur != nil && now.Sub(cur.at) < hostAddrsRefresh && cur.set[a] {
+		return true
+	}
+	if cur != nil {
+		next := hc.nextMiss.Load()
+		if now.UnixNano() < next || !hc.nextMiss.CompareAndSwap(next, now.Add(hostAddrsMiss).UnixNano()) {
+			return cur.set[a]
+		}
+	} else {
+		hc.nextMiss.Store(now.Add(hostAddrsMiss).UnixNano())
+	}
+	addrs, err := hc.read()
+	if err != nil {
+		return false
+	}
+	fresh := &hostAddrs{set: make(map[netip.Addr]bool, len(addrs)), at: now}
+	for _, x := range addrs {
+		fresh.set[x.Unmap().WithZone("")] = true
+	}
+	hc.addrs.Store(fresh)
+	return fresh.set[a]
+}
+
 // normHost lower-cases a name, drops a trailing dot and brackets.
 func normHost(h string) string {
 	h = strings.ToLower(strings.TrimSpace(h))
@@ -62,19 +118,19 @@ func normHost(h string) string {
 	return h
 }
 
-// interfaceAddr reports whether a is an address of one of this machine's
-// interfaces.
-func interfaceAddr(a netip.Addr) bool {
+// interfaceAddrs lists this machine's interface addresses.
+func interfaceAddrs() ([]netip.Addr, error) {
 	addrs, err := net.InterfaceAddrs()
 	if err != nil {
-		return false
+		return nil, err
 	}
+	out := make([]netip.Addr, 0, len(addrs))
 	for _, x := range addrs {
-		if p, err := netip.ParsePrefix(x.String()); err == nil && p.Addr().Unmap().WithZone("") == a {
-			return true
+		if p, err := netip.ParsePrefix(x.String()); err == nil {
+			out = append(out, p.Addr())
 		}
 	}
-	return false
+	return out, nil
 }
 
 // checkHost answers 421 for a Host that is not the bench's.

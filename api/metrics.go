@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,20 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	handler  http.Handler
+	// series keeps each (method, route, code)'s counter and histogram once
+	// looked up, so a request costs one map read instead of two label
+	// hashes and a code formatted. Its keys are bounded as the labels are.
+	series sync.Map // seriesKey → *requestSeries
+}
+
+type seriesKey struct {
+	method, route string
+	code          int
+}
+
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer // nil: not measured (event streams)
 }
 
 // initMetrics builds the server's own registry: never the global default,
@@ -61,9 +76,19 @@ func (s *Server) observe(method, route string, code int, d time.Duration) {
 	if route == "unmatched" {
 		method = "other" // arbitrary methods must not grow the label set
 	}
-	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
-	if route != "GET "+pathEvents {
-		s.metrics.duration.WithLabelValues(method, route).Observe(d.Seconds())
+	k := seriesKey{method, route, code}
+	v, ok := s.metrics.series.Load(k)
+	if !ok {
+		rs := &requestSeries{requests: s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(code))}
+		if route != "GET "+pathEvents {
+			rs.duration = s.metrics.duration.WithLabelValues(method, route)
+		}
+		v, _ = s.metrics.series.LoadOrStore(k, rs)
+	}
+	rs := v.(*requestSeries)
+	rs.requests.Inc()
+	if rs.duration != nil {
+		rs.duration.Observe(d.Seconds())
 	}
 }
 

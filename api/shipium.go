@@ -82,7 +82,7 @@ func (s *Server) createShipiumOrder(w http.ResponseWriter, r *http.Request) erro
 		return fmt.Errorf("api: shipium order %s: stored seed lacks its status", created.ID)
 	}
 	w.Header().Set("Location", pathShipiumOrder+"/"+created.ID)
-	writeJSON(w, http.StatusOK, answer)
+	writeRawJSON(w, http.StatusOK, answer)
 	return nil
 }
 
@@ -234,7 +234,7 @@ func (s *Server) getShipiumOrder(w http.ResponseWriter, r *http.Request) error {
 			continue
 		}
 		if so, ok := shipiumJSON(o); ok {
-			writeJSON(w, http.StatusOK, so)
+			writeRawJSON(w, http.StatusOK, so)
 			return nil
 		}
 	}

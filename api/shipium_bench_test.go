@@ -2,11 +2,10 @@ package api_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/packbench/packbench/internal/httpload"
 )
 
 // benchShipiumOrders fills a bench with n Shipium orders (partner ids po-0…).
@@ -25,33 +24,9 @@ func benchShipiumOrders(b *testing.B, n int) *bench {
 func BenchmarkShipiumGetOrder(b *testing.B) {
 	const orders = 1000
 	bn := benchShipiumOrders(b, orders)
-	tr := &http.Transport{MaxIdleConnsPerHost: 64}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr}
-	var n atomic.Int64
-	b.SetParallelism(8) // × GOMAXPROCS (2 here): 16 clients
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1) % orders
-			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/api/v1/packShip/order/po-%d", bn.ts.URL, i), nil)
-			req.Header.Set("Authorization", "Bearer "+testKey)
-			resp, err := client.Do(req)
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Errorf("status %d", resp.StatusCode)
-				return
-			}
-		}
-	})
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+	// × GOMAXPROCS (2 here): 16 clients
+	httpload.Get(b, 8, func(i int64) string { return fmt.Sprintf("%s/api/v1/packShip/order/po-%d", bn.ts.URL, i%orders) },
+		http.Header{"Authorization": {"Bearer " + testKey}})
 }
 
 // BenchmarkShipiumGetOrderHandler is one GET through the handler stack

@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -422,5 +425,41 @@ func TestShipiumCreateRetriedConcurrently(t *testing.T) {
 	b.ok("GET", "/api/v1/orders", nil, &page)
 	if len(ids) != 1 || page.Total != 1 {
 		t.Fatalf("%d ids in the answers, %d orders stored; want 1 and 1", len(ids), page.Total)
+	}
+}
+
+// The answer to a GET of a Shipium order is written from the stored seed
+// without a second pass of the encoder: it must be, byte for byte, what
+// json.Marshal of it writes (compact, with <, > and & escaped), and it
+// carries the current status.
+func TestShipiumGetBytes(t *testing.T) {
+	b := newBench(t, nil)
+	o := shipiumOrder("po-<b>&amp;", []string{"lpn:<1>"}, "Tenant & Söhne", "2025-03-15T10:10:00Z")
+	o["destinationAddress"].(map[string]any)["company"] = "ACME <script>&\"Zürich\""
+	var created map[string]any
+	b.ok("POST", "/api/v1/packShip/order", o, &created)
+	id := created["shipiumOrderId"].(string)
+	if _, err := b.st.CancelOrder(context.Background(), id, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{id, url.PathEscape("po-<b>&amp;")} {
+		a := b.do("GET", "/api/v1/packShip/order/"+key, nil)
+		if a.status != 200 || a.header.Get("Content-Type") != "application/json" || a.header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Fatalf("GET %s: %d %v %s", key, a.status, a.header, a.body)
+		}
+		body, ok := bytes.CutSuffix(a.body, []byte("\n"))
+		if !ok {
+			t.Fatalf("GET %s: no newline at the end: %q", key, a.body)
+		}
+		enc, err := json.Marshal(json.RawMessage(body))
+		if err != nil || !bytes.Equal(enc, body) {
+			t.Fatalf("GET %s answered\n%s\njson.Marshal writes\n%s (%v)", key, body, enc, err)
+		}
+		var got map[string]any
+		a.decode(t, &got)
+		if got["orderStatus"] != "cancelled" || got["partnerOrderId"] != "po-<b>&amp;" ||
+			got["destinationAddress"].(map[string]any)["company"] != "ACME <script>&\"Zürich\"" {
+			t.Fatalf("GET %s: %s", key, a.body)
+		}
 	}
 }

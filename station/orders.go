@@ -341,7 +341,7 @@ func (s *Station) Order(ctx context.Context, id string) (Order, error) {
 		return Order{}, err
 	}
 	var o Order
-	err := s.db.View(func(tx *queue.Tx) error { return getJSON(tx, kindOrders, id, &o) })
+	err := s.db.View(func(tx *queue.Tx) error { _, err := s.orders.get(tx, id, &o); return err })
 	if err != nil {
 		return Order{}, fmt.Errorf("station: order %q: %w", id, notFound(err))
 	}
@@ -368,7 +368,7 @@ func (s *Station) findOrderShared(ctx context.Context, code string) (Order, int,
 	open := 0
 	err := s.db.View(func(tx *queue.Tx) error {
 		var err error
-		open, err = findOrder(tx, code, &o)
+		open, err = s.findOrder(tx, code, &o)
 		return err
 	})
 	if err != nil {
@@ -384,17 +384,17 @@ func lpnKey(code string, seq uint64) string { return code + "\x00" + seqKey(seq)
 
 // findOrder resolves code (see FindOrder) and returns how many orders
 // still waiting for parcels the code finds.
-func findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
+func (s *Station) findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
 	if code == "" {
 		return 0, queue.ErrNotFound
 	}
-	err := getJSON(tx, kindOrders, code, o)
+	_, err := s.orders.get(tx, code, o)
 	if !errors.Is(err, queue.ErrNotFound) {
 		return 1, err
 	}
 	// Totes and LPNs are reused for years: only the open orders sharing
 	// the code are decoded, then at most the newest of the others.
-	open, err := ordersByCode(tx, code, true)
+	open, err := s.ordersByCode(tx, code, true)
 	if err != nil {
 		return 0, err
 	}
@@ -418,14 +418,14 @@ func findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
 		return 0, err
 	}
 	if len(recs) > 0 {
-		if err := getJSON(tx, kindOrders, string(recs[len(recs)-1].Value), o); err != nil {
+		if _, err := s.orders.get(tx, string(recs[len(recs)-1].Value), o); err != nil {
 			return 0, err
 		}
 		found = true
 	}
 	if id, err := tx.GetRecord(kindOrderCodes, code); err == nil {
 		var c Order
-		if err := getJSON(tx, kindOrders, string(id), &c); err != nil {
+		if _, err := s.orders.get(tx, string(id), &c); err != nil {
 			return 0, err
 		}
 		if !found || c.Seq > o.Seq {
@@ -443,7 +443,7 @@ func findOrder(tx *queue.Tx, code string, o *Order) (int, error) {
 // ordersByCode is every order a partner order id or associated identifier
 // finds, oldest first (an order's id is not looked up here); only those
 // in the open-orders index when open is set.
-func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
+func (s *Station) ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
 	var out []Order
 	if code == "" {
 		return nil, nil
@@ -462,7 +462,7 @@ func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
 			}
 		}
 		var o Order
-		if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
+		if _, err := s.orders.get(tx, string(r.Value), &o); err != nil {
 			return nil, err
 		}
 		out = append(out, o)
@@ -476,7 +476,7 @@ func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
 		return nil, err
 	default:
 		var o Order
-		if err := getJSON(tx, kindOrders, string(id), &o); err != nil {
+		if _, err := s.orders.get(tx, string(id), &o); err != nil {
 			return nil, err
 		}
 		if open && !o.shippable() {
@@ -496,16 +496,16 @@ func ordersByCode(tx *queue.Tx, code string, open bool) ([]Order, error) {
 
 // ordersMatching is every order code finds: the order with that id, or
 // every order sharing it as partner id or identifier, oldest first.
-func ordersMatching(tx *queue.Tx, code string) ([]Order, error) {
+func (s *Station) ordersMatching(tx *queue.Tx, code string) ([]Order, error) {
 	var o Order
-	err := getJSON(tx, kindOrders, code, &o)
+	_, err := s.orders.get(tx, code, &o)
 	if err == nil {
 		return []Order{o}, nil
 	}
 	if !errors.Is(err, queue.ErrNotFound) {
 		return nil, err
 	}
-	return ordersByCode(tx, code, false)
+	return s.ordersByCode(tx, code, false)
 }
 
 // ListOrders pages through orders in creation order (see ListOptions).
@@ -522,7 +522,7 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 	err = s.db.View(func(tx *queue.Tx) error {
 		if opts.Identifier != "" {
 			// Identifiers may be shared: every order the code finds, paged.
-			all, err := ordersMatching(tx, opts.Identifier)
+			all, err := s.ordersMatching(tx, opts.Identifier)
 			if err != nil {
 				return err
 			}
@@ -531,7 +531,7 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 					continue
 				}
 				page.Total++
-				if seqKey(o.Seq) <= opts.After || len(page.Orders) > limit {
+				if (opts.After != "" && seqKey(o.Seq) <= opts.After) || len(page.Orders) > limit {
 					continue
 				}
 				page.Orders = append(page.Orders, o)
@@ -551,7 +551,7 @@ func (s *Station) ListOrders(ctx context.Context, opts ListOptions) (OrderPage, 
 				}
 			}
 			var o Order
-			n, err := getJSONLen(tx, kindOrders, string(r.Value), &o)
+			n, err := s.orders.get(tx, string(r.Value), &o)
 			if err != nil {
 				return err
 			}

@@ -86,7 +86,7 @@ func (s *Station) Shipment(ctx context.Context, id string) (Shipment, error) {
 	}
 	var sh Shipment
 	err := s.db.View(func(tx *queue.Tx) error {
-		if _, err := findOrder(tx, id, &sh.Order); err != nil {
+		if _, err := s.findOrder(tx, id, &sh.Order); err != nil {
 			return err
 		}
 		sh.OrderID = sh.Order.ID
@@ -115,7 +115,7 @@ func (s *Station) ListShipments(ctx context.Context, opts ListOptions) (Shipment
 	err = s.db.View(func(tx *queue.Tx) error {
 		var match map[string]bool // order ids the identifier finds (shared codes find several)
 		if opts.Identifier != "" {
-			all, err := ordersMatching(tx, opts.Identifier)
+			all, err := s.ordersMatching(tx, opts.Identifier)
 			if err != nil {
 				return err
 			}

@@ -55,6 +55,8 @@ type Station struct {
 	shipLocks orderLocks
 	// stranded are the queued jobs whose printer is not configured.
 	stranded unprintable
+	// orders keeps decoded orders for the read paths (see orderCache).
+	orders *orderCache
 	// feedMu serialises scale events: a Placed is fully handled before the
 	// Removed that follows it.
 	feedMu sync.Mutex
@@ -80,7 +82,7 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
-	s := &Station{db: db, cfg: cfg, log: o.Logger, clock: o.Clock, subs: map[int]chan FlowState{}}
+	s := &Station{db: db, cfg: cfg, log: o.Logger, clock: o.Clock, subs: map[int]chan FlowState{}, orders: newOrderCache(orderCacheBytes)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
