@@ -12,7 +12,9 @@ import (
 // transaction) and, if the package is still the order's pending one, the
 // label is committed.
 func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time) error {
-	return s.db.Update(func(tx *queue.Tx) error {
+	// Batch (shared commit): a rerun starts again from the stored order,
+	// and commit only sets fields of o and p.
+	return s.db.Batch(func(tx *queue.Tx) error {
 		var cur Order // fresh: decoding over *o would keep fields the stored order omits
 		if err := getJSON(tx, kindOrders, o.ID, &cur); err != nil {
 			return err
