@@ -26,6 +26,9 @@ func TestMain(m *testing.M) {
 	if path := os.Getenv(copiesChildEnv); path != "" {
 		os.Exit(copiesChild(path, os.Getenv(copiesChildEnv+"_ADDR")))
 	}
+	if path := os.Getenv(batchChildEnv); path != "" {
+		os.Exit(batchChild(path, os.Getenv(batchChildEnv+"_ADDR"), os.Getenv(batchChildEnv+"_STOP")))
+	}
 	os.Exit(m.Run())
 }
 

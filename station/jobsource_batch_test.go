@@ -1,0 +1,215 @@
+package station
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/queue"
+)
+
+// batchChildEnv makes the test binary a printing bench with a batched
+// JobSource (TestMain): it opens the queue file named by the variable,
+// prints to the emulator at batchChildEnv_ADDR, and stops dead when the
+// worker asks to transmit the job batchChildEnv_STOP.
+const batchChildEnv = "PACKBENCH_STATION_BATCH_CHILD"
+
+// crashBatch is the Batch of the crash tests: 6 jobs, so one claim takes
+// 4 and leaves 2 queued.
+const crashBatch = 4
+
+// stopAtSource is a batched JobSource that, when the worker is about to
+// transmit job stop, says so and blocks, so the parent kills the bench at
+// that exact point (before any byte of that job is written).
+type stopAtSource struct {
+	*JobSource
+	stop string
+}
+
+func (s stopAtSource) Transmitting(ctx context.Context, id string) error {
+	if id == s.stop {
+		os.Stdout.WriteString("stopped at " + id + "\n")
+		select {}
+	}
+	return s.JobSource.Transmitting(ctx, id)
+}
+
+func batchChild(path, addr, stop string) int {
+	db, err := queue.Open(path, &queue.Options{Timeout: 10 * time.Second})
+	if err != nil {
+		fmt.Println("ERR open:", err)
+		return 3
+	}
+	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
+	if err != nil {
+		fmt.Println("ERR printer:", err)
+		return 3
+	}
+	src := stopAtSource{NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch}), stop}
+	w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+	err = w.Run(context.Background())
+	fmt.Println("ERR run:", err)
+	return 3
+}
+
+// TestBatchCrash kills a bench whose worker claims jobs in batches, at two
+// points of a batch, and checks the write-ahead rule on the reopened file:
+// a job the printer may have received (its batch was marked) is uncertain,
+// never reprinted by itself; a claim that never got its mark goes back to
+// the queue; jobs outside the batch stay queued; the restarted bench prints
+// exactly the jobs no byte of which had left, once each.
+func TestBatchCrash(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		stop queue.JobID // the child stops when asked to transmit this job
+		// before the kill: labels out; after it: states of jobs 1..6
+		out  int
+		want []queue.State
+	}{
+		// Killed after the claim, before the batch's first mark: the four
+		// claimed jobs go back to the queue, and all six print once.
+		{"before the mark", 1, 0, []queue.State{queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted}},
+		// Killed mid-batch: jobs 1 and 2 are out (their outcomes were
+		// still in memory), 3 and 4 were marked with the batch but never
+		// sent; all four are uncertain, a person decides. 5 and 6 print.
+		{"mid-batch", 3, 2, []queue.State{queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StatePrinted, queue.StatePrinted}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			emu := devicetest.NewEmulator(nil)
+			defer emu.Close()
+			addr, err := emu.ListenTCP("127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "packbench.db")
+			db, err := queue.Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []queue.JobID
+			for i := 1; i <= 6; i++ {
+				j, _, err := db.Enqueue(ctx, queue.NewJob{Key: fmt.Sprintf("k%d", i), Source: queue.SourceHTTP, Printer: "z",
+					ContentType: queue.ContentZPL, Payload: fmt.Appendf(nil, "^XA^FDjob%d^FS^XZ", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ids = append(ids, j.ID)
+			}
+			if ids[0] != 1 {
+				t.Fatalf("first job %s, want j00000001", ids[0])
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), batchChildEnv+"="+path, batchChildEnv+"_ADDR="+addr, batchChildEnv+"_STOP="+tc.stop.String())
+			cmd.Stderr = os.Stderr
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			line, err := bufio.NewReader(out).ReadString('\n')
+			if line != "stopped at "+tc.stop.String()+"\n" {
+				t.Fatalf("child said %q, %v", line, err)
+			}
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			cmd.Wait()
+			// The worker confirmed each label with ~HS before its outcome, so
+			// they are all in the emulator once the child stopped.
+			if got := len(emu.Labels()); got != tc.out {
+				t.Fatalf("%d labels out before the kill, want %d", got, tc.out)
+			}
+
+			db, err = queue.Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			for i, id := range ids[:crashBatch] {
+				j, err := db.Job(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tc.want[i]; want == queue.StateUncertain && j.State != queue.StateUncertain {
+					t.Fatalf("job %d after the crash: %s, want uncertain (%+v)", i+1, j.State, j.History)
+				} else if want == queue.StatePrinted && j.State != queue.StateQueued {
+					t.Fatalf("job %d after the crash: %s, want queued again (%+v)", i+1, j.State, j.History)
+				}
+			}
+			for _, id := range ids[crashBatch:] {
+				if j, _ := db.Job(ctx, id); j.State != queue.StateQueued {
+					t.Fatalf("job %s outside the batch: %s, want queued", id, j.State)
+				}
+			}
+
+			// The restarted bench prints what is queued, and nothing else.
+			p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			src := NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch})
+			w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+			wctx, stop := context.WithCancel(ctx)
+			ran := make(chan error, 1)
+			go func() { ran <- w.Run(wctx) }()
+			defer func() {
+				stop()
+				if err := <-ran; !errors.Is(err, context.Canceled) {
+					t.Errorf("Run: %v", err)
+				}
+			}()
+			for i, id := range ids {
+				if tc.want[i] == queue.StatePrinted {
+					waitJobState(t, db, id, queue.StatePrinted)
+				}
+			}
+			labels := emu.Labels()
+			if want := tc.out + countState(tc.want, queue.StatePrinted); len(labels) != want {
+				t.Fatalf("%d labels in all, want %d", len(labels), want)
+			}
+			for i, st := range tc.want {
+				n := 0
+				for _, l := range labels {
+					if bytes.Contains(l, fmt.Appendf(nil, "^FDjob%d^FS", i+1)) {
+						n++
+					}
+				}
+				if wantN := map[bool]int{true: 1}[st == queue.StatePrinted || i < tc.out]; n != wantN {
+					t.Errorf("job %d printed %d times, want %d", i+1, n, wantN)
+				}
+				if j, _ := db.Job(ctx, ids[i]); j.State != st {
+					t.Errorf("job %d: %s, want %s", i+1, j.State, st)
+				}
+			}
+		})
+	}
+}
+
+func countState(s []queue.State, want queue.State) int {
+	n := 0
+	for _, st := range s {
+		if st == want {
+			n++
+		}
+	}
+	return n
+}
