@@ -19,6 +19,8 @@ func notOurs(err error) bool {
 	return errors.Is(err, queue.ErrInvalidTransition) || errors.Is(err, queue.ErrNotFound)
 }
 
+var _ device.BatchSource = (*JobSource)(nil)
+
 // commitBatched runs fn in one shared commit together with the outcomes
 // Done took. fn may run more than once (queue.DB.Batch): it sets, never
 // accumulates, what it returns. Under wmu.
@@ -54,6 +56,43 @@ func (s *JobSource) commitBatched(fn func(tx *queue.Tx) error) error {
 	return nil
 }
 
+// TryNext implements device.BatchSource: the next job of the last claim,
+// without a commit and without blocking; false when the claim is used up,
+// when intake stopped (Next then gives the rest back), and always for a
+// source without batches.
+func (s *JobSource) TryNext() (device.Job, bool) {
+	if s.batch <= 1 {
+		return device.Job{}, false
+	}
+	select {
+	case <-s.stop:
+		return device.Job{}, false
+	default:
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.popClaimedLocked()
+}
+
+// popClaimedLocked hands out the next claimed job; one that is not ZPL
+// fails without reaching the printer (its outcome goes with the next
+// commit). Under wmu.
+func (s *JobSource) popClaimedLocked() (device.Job, bool) {
+	for len(s.claimed) > 0 {
+		j := s.claimed[0]
+		s.claimed = s.claimed[1:]
+		if j.ContentType != queue.ContentZPL {
+			// The station renders before enqueuing; anything else reaching a
+			// printer is a bug upstream, and sending it could print garbage.
+			reason := fmt.Sprintf("content type %q is not printer-ready ZPL (want %s)", j.ContentType, queue.ContentZPL)
+			s.acks = append(s.acks, jobAck{id: j.ID, to: queue.StateFailed, reason: reason})
+			continue
+		}
+		return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies, CopiesSent: j.CopiesSent}, true
+	}
+	return device.Job{}, false
+}
+
 // nextBatched hands out the jobs of the last claim in order, and claims
 // the next batch (committing the outcomes taken meanwhile) when they are
 // all out.
@@ -74,15 +113,8 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 			return device.Job{}, ctx.Err()
 		default:
 		}
-		if len(s.claimed) > 0 {
-			j := s.claimed[0]
-			s.claimed = s.claimed[1:]
-			if j.ContentType != queue.ContentZPL {
-				reason := fmt.Sprintf("content type %q is not printer-ready ZPL (want %s)", j.ContentType, queue.ContentZPL)
-				s.acks = append(s.acks, jobAck{id: j.ID, to: queue.StateFailed, reason: reason})
-				continue
-			}
-			return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies, CopiesSent: j.CopiesSent}, nil
+		if j, ok := s.popClaimedLocked(); ok {
+			return j, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return device.Job{}, err

@@ -78,8 +78,8 @@ func TestBatchCrash(t *testing.T) {
 		// Killed after the claim, before the batch's first mark: the four
 		// claimed jobs go back to the queue, and all six print once.
 		{"before the mark", 1, 0, []queue.State{queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted}},
-		// Killed mid-batch: jobs 1 and 2 are out (their outcomes were
-		// still in memory), 3 and 4 were marked with the batch but never
+		// Killed mid-batch: jobs 1 and 2 are out (written back to back, not
+		// yet confirmed nor recorded), 3 and 4 were marked with the batch but never
 		// sent; all four are uncertain, a person decides. 5 and 6 print.
 		{"mid-batch", 3, 2, []queue.State{queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StatePrinted, queue.StatePrinted}},
 	} {
@@ -132,8 +132,9 @@ func TestBatchCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 			cmd.Wait()
-			// The worker confirmed each label with ~HS before its outcome, so
-			// they are all in the emulator once the child stopped.
+			// The worker read ~HS before asking to transmit the stop job, and
+			// the emulator answers it only after the labels written before it
+			// on the connection: they are all in the emulator.
 			if got := len(emu.Labels()); got != tc.out {
 				t.Fatalf("%d labels out before the kill, want %d", got, tc.out)
 			}
