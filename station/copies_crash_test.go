@@ -65,14 +65,12 @@ func copiesChild(path, addr string) int {
 	return 3
 }
 
-// A bench killed after copy 2 of a 3-copy job: the reopened queue has the
-// job uncertain with "2 of 3 copies sent", and the operator's retry prints
-// the third copy only: three labels, never four.
-func TestCopiesSurviveACrash(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+// crashSetup starts a crash test: a printer emulator on loopback TCP (its
+// address) and a fresh queue file (its path), open.
+func crashSetup(t *testing.T) (*devicetest.Emulator, string, string, *queue.DB) {
+	t.Helper()
 	emu := devicetest.NewEmulator(nil)
-	defer emu.Close()
+	t.Cleanup(func() { emu.Close() })
 	addr, err := emu.ListenTCP("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -82,6 +80,43 @@ func TestCopiesSurviveACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return emu, addr, path, db
+}
+
+// killChildAt runs this test binary as the child bench env selects
+// (TestMain), waits for it to say want, and kills it right there: no
+// shutdown, like a power cut.
+func killChildAt(ctx context.Context, t *testing.T, env []string, want string) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if line != want+"\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("child said %q, %v; want %q", line, err, want)
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+}
+
+// A bench killed after copy 2 of a 3-copy job: the reopened queue has the
+// job uncertain with "2 of 3 copies sent", and the operator's retry prints
+// the third copy only: three labels, never four.
+func TestCopiesSurviveACrash(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	emu, addr, path, db := crashSetup(t)
 	job, _, err := db.Enqueue(ctx, queue.NewJob{Key: "three", Source: queue.SourceHTTP, Printer: "z",
 		ContentType: queue.ContentZPL, Payload: []byte("^XA^FDthree^FS^XZ"), Copies: 3})
 	if err != nil {
@@ -91,25 +126,7 @@ func TestCopiesSurviveACrash(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), copiesChildEnv+"="+path, copiesChildEnv+"_ADDR="+addr)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if line != "copy 2 recorded\n" {
-		t.Fatalf("child said %q, %v", line, err)
-	}
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	cmd.Wait()
+	killChildAt(ctx, t, []string{copiesChildEnv + "=" + path, copiesChildEnv + "_ADDR=" + addr}, "copy 2 recorded")
 	if err := emu.WaitLabels(ctx, 2); err != nil {
 		t.Fatal(err)
 	}

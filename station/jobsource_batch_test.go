@@ -1,19 +1,15 @@
 package station
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/packbench/packbench/device"
-	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -86,17 +82,7 @@ func TestBatchCrash(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			emu := devicetest.NewEmulator(nil)
-			defer emu.Close()
-			addr, err := emu.ListenTCP("127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join(t.TempDir(), "packbench.db")
-			db, err := queue.Open(path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
+			emu, addr, path, db := crashSetup(t)
 			var ids []queue.JobID
 			for i := 1; i <= 6; i++ {
 				j, _, err := db.Enqueue(ctx, queue.NewJob{Key: fmt.Sprintf("k%d", i), Source: queue.SourceHTTP, Printer: "z",
@@ -113,25 +99,8 @@ func TestBatchCrash(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), batchChildEnv+"="+path, batchChildEnv+"_ADDR="+addr, batchChildEnv+"_STOP="+tc.stop.String())
-			cmd.Stderr = os.Stderr
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Process.Kill()
-			line, err := bufio.NewReader(out).ReadString('\n')
-			if line != "stopped at "+tc.stop.String()+"\n" {
-				t.Fatalf("child said %q, %v", line, err)
-			}
-			if err := cmd.Process.Kill(); err != nil {
-				t.Fatal(err)
-			}
-			cmd.Wait()
+			killChildAt(ctx, t, []string{batchChildEnv + "=" + path, batchChildEnv + "_ADDR=" + addr,
+				batchChildEnv + "_STOP=" + tc.stop.String()}, "stopped at "+tc.stop.String())
 			// The worker read ~HS before asking to transmit the stop job, and
 			// the emulator answers it only after the labels written before it
 			// on the connection: they are all in the emulator.
@@ -139,7 +108,7 @@ func TestBatchCrash(t *testing.T) {
 				t.Fatalf("%d labels out before the kill, want %d", got, tc.out)
 			}
 
-			db, err = queue.Open(path, nil)
+			db, err := queue.Open(path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
