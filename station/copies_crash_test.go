@@ -48,6 +48,13 @@ func (s stallingSource) CopySent(ctx context.Context, id string, sent int) error
 }
 
 func copiesChild(path, addr string) int {
+	return childBench(path, addr, func(db *queue.DB) device.JobSource { return stallingSource{NewJobSource(db, "z", nil)} })
+}
+
+// childBench is the child process of a crash test: a worker printing from
+// the queue file at path, through the source src makes, to the emulator at
+// addr, until it is killed.
+func childBench(path, addr string, src func(db *queue.DB) device.JobSource) int {
 	db, err := queue.Open(path, &queue.Options{Timeout: 10 * time.Second})
 	if err != nil {
 		fmt.Println("ERR open:", err)
@@ -58,11 +65,31 @@ func copiesChild(path, addr string) int {
 		fmt.Println("ERR printer:", err)
 		return 3
 	}
-	src := stallingSource{NewJobSource(db, "z", nil)}
-	w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+	w := device.NewWorker(p, src(db), &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
 	err = w.Run(context.Background())
 	fmt.Println("ERR run:", err)
 	return 3
+}
+
+// startWorker runs a worker printing from src to the emulator at addr, as
+// the restarted bench; the function it returns stops it.
+func startWorker(ctx context.Context, t *testing.T, addr string, src *JobSource) (stop func()) {
+	t.Helper()
+	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
+	wctx, cancel := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- w.Run(wctx) }()
+	return func() {
+		cancel()
+		if err := <-ran; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+		p.Close()
+	}
 }
 
 // crashSetup starts a crash test: a printer emulator on loopback TCP (its
@@ -145,21 +172,7 @@ func TestCopiesSurviveACrash(t *testing.T) {
 	}
 
 	// The operator retries: the third copy goes out, and only it.
-	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	w := device.NewWorker(p, NewJobSource(db, "z", nil), &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
-	wctx, stop := context.WithCancel(ctx)
-	ran := make(chan error, 1)
-	go func() { ran <- w.Run(wctx) }()
-	defer func() {
-		stop()
-		if err := <-ran; !errors.Is(err, context.Canceled) {
-			t.Errorf("Run: %v", err)
-		}
-	}()
+	defer startWorker(ctx, t, addr, NewJobSource(db, "z", nil))()
 	if _, err := db.Retry(ctx, job.ID, ""); err != nil {
 		t.Fatal(err)
 	}

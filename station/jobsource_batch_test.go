@@ -3,7 +3,6 @@ package station
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -40,21 +39,9 @@ func (s stopAtSource) Transmitting(ctx context.Context, id string) error {
 }
 
 func batchChild(path, addr, stop string) int {
-	db, err := queue.Open(path, &queue.Options{Timeout: 10 * time.Second})
-	if err != nil {
-		fmt.Println("ERR open:", err)
-		return 3
-	}
-	p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
-	if err != nil {
-		fmt.Println("ERR printer:", err)
-		return 3
-	}
-	src := stopAtSource{NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch}), stop}
-	w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
-	err = w.Run(context.Background())
-	fmt.Println("ERR run:", err)
-	return 3
+	return childBench(path, addr, func(db *queue.DB) device.JobSource {
+		return stopAtSource{NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch}), stop}
+	})
 }
 
 // TestBatchCrash kills a bench whose worker claims jobs in batches, at two
@@ -131,22 +118,7 @@ func TestBatchCrash(t *testing.T) {
 			}
 
 			// The restarted bench prints what is queued, and nothing else.
-			p, err := device.Open(device.PrinterConfig{Name: "z", Transport: "tcp", Address: addr})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer p.Close()
-			src := NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch})
-			w := device.NewWorker(p, src, &device.WorkerOptions{IdlePoll: -1, PollInterval: 5 * time.Millisecond})
-			wctx, stop := context.WithCancel(ctx)
-			ran := make(chan error, 1)
-			go func() { ran <- w.Run(wctx) }()
-			defer func() {
-				stop()
-				if err := <-ran; !errors.Is(err, context.Canceled) {
-					t.Errorf("Run: %v", err)
-				}
-			}()
+			defer startWorker(ctx, t, addr, NewJobSource(db, "z", &JobSourceOptions{Batch: crashBatch}))()
 			for i, id := range ids {
 				if tc.want[i] == queue.StatePrinted {
 					waitJobState(t, db, id, queue.StatePrinted)
