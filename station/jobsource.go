@@ -46,15 +46,16 @@ type JobSourceOptions struct {
 	Stop <-chan struct{}
 	// OnDone, when set, learns each recorded outcome (the printers view).
 	OnDone func(id queue.JobID, st queue.State)
-	// Batch is how many queued jobs one claim takes (one commit); 0 or 1
-	// means one, and every call commits on its own. With more, the
-	// worker's commits are shared across the batch: Transmitting marks
-	// the job and every job of the batch not yet handed out (write-ahead
-	// for all of them: after a crash they are uncertain, never reprinted
-	// silently), and Done keeps the outcome in memory and commits it with
-	// the source's next commit (the next claim, mark or hold, and before
-	// Next waits for work or intake stops). A crash before that leaves a
-	// finished job uncertain, not reprinted.
+	// Batch is how many jobs the worker takes per write-ahead commit; 0 or
+	// 1 means one, and every call commits on its own. With more, the
+	// worker's commits are shared across the batch: Next claims the head
+	// of the queue; its Transmitting marks it and, in the same commit,
+	// claims and marks up to Batch-1 jobs behind it (write-ahead for all:
+	// after a crash they are uncertain, never reprinted silently), which
+	// TryNext then hands out; Done keeps the outcome in memory and commits
+	// it with the source's next commit (the next claim, mark or hold, and
+	// before Next waits for work or intake stops). A crash before that
+	// leaves a finished job uncertain, not reprinted.
 	Batch int
 }
 

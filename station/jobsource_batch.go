@@ -93,9 +93,12 @@ func (s *JobSource) popClaimedLocked() (device.Job, bool) {
 	return device.Job{}, false
 }
 
-// nextBatched hands out the jobs of the last claim in order, and claims
-// the next batch (committing the outcomes taken meanwhile) when they are
-// all out.
+// nextBatched hands out the jobs of the last claim in order and, when
+// they are all out, claims the head of the queue alone (committing the
+// outcomes taken meanwhile): the rest of a batch is claimed only once the
+// printer was seen ready, with the head's write-ahead mark
+// (transmittingBatched), so a printer out of paper holds one job, as
+// without batches.
 func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -123,16 +126,14 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 		var jobs []queue.Job
 		err := s.commitBatched(func(tx *queue.Tx) error {
 			jobs = jobs[:0]
-			for len(jobs) < s.batch {
-				j, err := tx.ClaimUnsent(s.printer)
-				if errors.Is(err, queue.ErrEmpty) {
-					break
-				}
-				if err != nil {
-					return err
-				}
-				jobs = append(jobs, j)
+			j, err := tx.ClaimUnsent(s.printer)
+			if errors.Is(err, queue.ErrEmpty) {
+				return nil
 			}
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
 			return nil
 		})
 		if err != nil {
@@ -153,9 +154,11 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	}
 }
 
-// transmittingBatched makes the mark of id durable before its first byte,
-// and with it, in the same commit, the marks of the batch's jobs not yet
-// handed out (so their sends need no commit of their own).
+// transmittingBatched makes the mark of id durable before its first byte
+// and, in the same commit, claims the jobs queued behind it up to Batch
+// and marks them too (the printer was just seen ready), so their sends
+// need no commit of their own: after a crash they are uncertain, never
+// reprinted by themselves.
 func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -166,8 +169,9 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 		return err // the worker stopped: it writes nothing either
 	}
 	var marked []queue.JobID
+	var more []queue.Job
 	err := s.commitBatched(func(tx *queue.Tx) error {
-		marked = marked[:0]
+		marked, more = marked[:0], more[:0]
 		if _, err := tx.Transmitting(id); err != nil {
 			return err
 		}
@@ -181,6 +185,20 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 			}
 			marked = append(marked, j.ID)
 		}
+		for len(s.claimed)+len(more) < s.batch-1 {
+			j, err := tx.ClaimUnsent(s.printer)
+			if errors.Is(err, queue.ErrEmpty) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Transmitting(j.ID); err != nil {
+				return err
+			}
+			more = append(more, j)
+			marked = append(marked, j.ID)
+		}
 		return nil
 	})
 	if err != nil {
@@ -188,6 +206,10 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 	}
 	for _, m := range marked {
 		s.marked[m] = true
+	}
+	if len(more) > 0 {
+		s.setBusy(len(more))
+		s.claimed = append(s.claimed, more...)
 	}
 	return nil
 }

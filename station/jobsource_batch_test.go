@@ -58,8 +58,9 @@ func TestBatchCrash(t *testing.T) {
 		out  int
 		want []queue.State
 	}{
-		// Killed after the claim, before the batch's first mark: the four
-		// claimed jobs go back to the queue, and all six print once.
+		// Killed after the claim of the head, before its mark (the rest of
+		// a batch is claimed with it): job 1 goes back to the queue, the
+		// others never left it, and all six print once.
 		{"before the mark", 1, 0, []queue.State{queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted}},
 		// Killed mid-batch: jobs 1 and 2 are out (written back to back, not
 		// yet confirmed nor recorded), 3 and 4 were marked with the batch but never
