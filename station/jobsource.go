@@ -180,11 +180,7 @@ func (s *JobSource) Done(ctx context.Context, id string, r device.Result) error 
 		return fmt.Errorf("job %s: unknown outcome %q", id, r.Outcome)
 	}
 	if s.batch > 1 {
-		s.wmu.Lock()
-		defer s.wmu.Unlock()
-		s.acks = append(s.acks, jobAck{id: jid, to: to, reason: r.Reason})
-		delete(s.marked, jid)
-		return nil
+		return s.doneBatched(ctx, jobAck{id: jid, to: to, reason: r.Reason})
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/queue"
@@ -212,6 +213,27 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 		s.claimed = append(s.claimed, more...)
 	}
 	return nil
+}
+
+// doneBatched takes an outcome, to be committed with the source's next
+// commit; at once when the worker is stopping (its context ended), with
+// the jobs of the batch it will not hand out given back, so that what
+// happened is on disk before the bench stops. Taking the same job's
+// outcome again (the worker retries a failed Done) replaces it.
+func (s *JobSource) doneBatched(ctx context.Context, a jobAck) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	i := slices.IndexFunc(s.acks, func(b jobAck) bool { return b.id == a.id })
+	if i >= 0 {
+		s.acks[i] = a
+	} else {
+		s.acks = append(s.acks, a)
+	}
+	delete(s.marked, a.id)
+	if ctx.Err() == nil {
+		return nil
+	}
+	return s.giveBackLocked(0, "worker stopped")
 }
 
 // holdBatched gives back the held job and every job of its batch not yet
