@@ -86,6 +86,16 @@ type TransmitRecorder interface {
 	Transmitting(ctx context.Context, id string) error
 }
 
+// BatchSource is implemented by a JobSource that claims several jobs in
+// one go. TryNext hands out the next job it already claimed, never
+// blocking; false when it has none at hand (or intake stopped). The worker
+// then sends the batch's jobs back to back and confirms them with one
+// status poll after the last: the printer's buffer empty after the last
+// job means every job before it printed too.
+type BatchSource interface {
+	TryNext() (Job, bool)
+}
+
 // WorkerOptions tune a Worker; the zero value is the defaults.
 type WorkerOptions struct {
 	Logger   *slog.Logger
@@ -175,6 +185,16 @@ type Worker struct {
 	haveStatus bool
 	busy       bool
 	progress   map[string]jobProgress // copies written per job across holds and retries
+
+	// ahead are jobs of a batch written in full and not yet confirmed
+	// (BatchSource); only Run's goroutine touches it.
+	ahead []aheadJob
+}
+
+type aheadJob struct {
+	id       string
+	attempts int
+	bytes    int
 }
 
 type jobProgress struct {
@@ -243,7 +263,9 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 		bo.Reset()
 		w.setBusy(true)
-		err = w.handle(ctx, job)
+		for more := true; more && err == nil; {
+			job, more, err = w.handle(ctx, job)
+		}
 		w.setBusy(false)
 		if err != nil {
 			return err
@@ -258,8 +280,15 @@ func (w *Worker) setBusy(b bool) {
 }
 
 // handle takes one claimed job to an outcome or back to the queue. It returns
-// only ctx's error.
-func (w *Worker) handle(ctx context.Context, job Job) error {
+// only ctx's error. When the source is a BatchSource with another job at
+// hand, a job written in full is left unconfirmed (w.ahead) and handle
+// returns that next job with more set; any other end settles w.ahead first.
+func (w *Worker) handle(ctx context.Context, job Job) (next Job, more bool, err error) {
+	err = w.handleOne(ctx, job, &next, &more)
+	return next, more, err
+}
+
+func (w *Worker) handleOne(ctx context.Context, job Job, next *Job, more *bool) error {
 	log := w.o.Logger.With("printer", w.p.Name(), "job", job.ID)
 	copies := max(job.Copies, 1)
 	bo := backoff.New(w.o.MinBackoff, w.o.MaxBackoff)
@@ -267,9 +296,11 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 	for {
 		st, err := w.readStatus(ctx)
 		if ctx.Err() != nil {
+			w.settleAhead(ctx)
 			return w.holdOnExit(job, "worker stopped")
 		}
 		if st.State.Blocking() {
+			w.settleAhead(ctx)
 			reason := st.Reason
 			if reason == "" {
 				reason = string(st.State)
@@ -310,6 +341,7 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		}
 		w.setProgress(job.ID, pr)
 		if recErr != nil {
+			w.settleAhead(ctx)
 			// Sending on without the count on disk could print a copy twice
 			// after a restart: a person decides.
 			log.Error("record copies sent", "copies", pr.copiesDone, "of", copies, "err", recErr)
@@ -318,10 +350,25 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		}
 		if sendErr == nil {
 			w.holdBo.Reset()
+			if bs, ok := w.src.(BatchSource); ok && recErr == nil {
+				if nj, ok := bs.TryNext(); ok {
+					// Confirmed with the batch's last job (settleAhead).
+					w.ahead = append(w.ahead, aheadJob{id: job.ID, attempts: pr.attempts, bytes: pr.bytes})
+					w.mu.Lock()
+					delete(w.progress, job.ID)
+					w.mu.Unlock()
+					*next, *more = nj, true
+					return nil
+				}
+			}
 			r := w.confirm(ctx)
+			w.finishAhead(ctx, r)
 			r.Attempts, r.Bytes = pr.attempts, pr.bytes
 			return w.finish(ctx, job.ID, r)
 		}
+		// Anything but a clean send: the jobs written before this one are
+		// confirmed and reported first.
+		w.settleAhead(ctx)
 		if ctx.Err() != nil && n == 0 {
 			return w.holdOnExit(job, "worker stopped")
 		}
@@ -352,6 +399,27 @@ func (w *Worker) handle(ctx context.Context, job Job) error {
 		if err := w.wait(ctx, bo.Next()); err != nil {
 			return w.holdOnExit(job, "worker stopped")
 		}
+	}
+}
+
+// settleAhead confirms and reports the jobs written ahead, if any.
+func (w *Worker) settleAhead(ctx context.Context) {
+	if len(w.ahead) == 0 {
+		return
+	}
+	w.finishAhead(ctx, w.confirm(ctx))
+}
+
+// finishAhead reports r (a confirmation read after the last of them was
+// written) for every job written ahead, in order, each with its own
+// attempts and bytes.
+func (w *Worker) finishAhead(ctx context.Context, r Result) {
+	ahead := w.ahead
+	w.ahead = nil
+	for _, a := range ahead {
+		ra := r
+		ra.Attempts, ra.Bytes = a.attempts, a.bytes
+		w.finish(ctx, a.id, ra) // an error is ctx's: the caller sees it too
 	}
 }
 

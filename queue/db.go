@@ -171,7 +171,7 @@ type DB struct {
 
 	recovered []JobID      // sending → uncertain at Open
 	requeued  []JobID      // sending but Unsent → queued at Open
-	enqueuers atomic.Int32 // Enqueue calls in flight
+	sharers   atomic.Int32 // Enqueue and Batch calls in flight (they share commits)
 
 	nmu       sync.Mutex
 	waiters   map[string]chan struct{}
@@ -430,6 +430,20 @@ func (d *DB) gone() error {
 // jobs written through tx land together or not at all.
 func (d *DB) Update(fn func(tx *Tx) error) error {
 	return d.update(false, fn)
+}
+
+// Batch is Update for concurrent callers: while another Batch or Enqueue
+// is in flight, the commits are grouped through bbolt's Batch (which waits
+// Options.BatchDelay to gather them), so many callers share one fsync; a
+// lone caller commits at once, as Update does. Every nil return is on disk.
+// fn may run more than once (a batch that fails is rerun without the
+// failing function), so it must touch only tx and set, not accumulate, its
+// results; side effects belong after Batch returns. An error from fn costs
+// the other callers a rollback and a rerun: check inputs before.
+func (d *DB) Batch(fn func(tx *Tx) error) error {
+	batch := d.sharers.Add(1) > 1
+	defer d.sharers.Add(-1)
+	return d.update(batch, fn)
 }
 
 // View runs fn in a read-only transaction.

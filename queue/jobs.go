@@ -23,11 +23,8 @@ func (d *DB) Enqueue(ctx context.Context, nj NewJob) (job Job, created bool, err
 	if err := nj.validate(d.opts.MaxPayload); err != nil {
 		return Job{}, false, fmt.Errorf("queue: enqueue: %w", err)
 	}
-	// A lone producer commits at once; concurrent ones share commits
-	// through bbolt's Batch (which waits BatchDelay to gather them).
-	batch := d.enqueuers.Add(1) > 1
-	defer d.enqueuers.Add(-1)
-	err = d.update(batch, func(tx *Tx) error {
+	// A lone producer commits at once; concurrent ones share commits.
+	err = d.Batch(func(tx *Tx) error {
 		// Batch may run this twice: only results of the last run count.
 		job, created, err = tx.enqueue(nj)
 		return err
@@ -318,6 +315,15 @@ func (d *DB) claim(ctx context.Context, printer string, unsent bool) (Job, error
 
 func (tx *Tx) claim(printer string) (Job, error) { return tx.claimJob(printer, false) }
 
+// ClaimUnsent is DB.ClaimUnsent inside a transaction: called n times it
+// claims the n oldest queued jobs of printer, in order, in one commit.
+func (tx *Tx) ClaimUnsent(printer string) (Job, error) {
+	if err := tx.writable(); err != nil {
+		return Job{}, err
+	}
+	return tx.claimJob(printer, true)
+}
+
 func (tx *Tx) claimJob(printer string, unsent bool) (Job, error) {
 	b := tx.bucket(bFIFO).Bucket([]byte(printer))
 	if b == nil {
@@ -402,11 +408,7 @@ func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
 // it is a field of the job record, with neither history entry nor event.
 // A job already transmitting is left as it is.
 func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
-	return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, func(j *Job) (bool, error) {
-		changed := j.Unsent
-		j.Unsent = false
-		return changed, nil
-	})
+	return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, transmitting)
 }
 
 // updateSending changes fields of a job in sending that are no state
@@ -419,21 +421,9 @@ func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID,
 	}
 	var j Job
 	err := d.update(false, func(tx *Tx) error {
-		if err := tx.writable(); err != nil {
-			return err
-		}
 		var err error
-		if j, err = tx.job(id, false); err != nil {
-			return fmt.Errorf("job %s: %w", id, err)
-		}
-		if j.State != StateSending {
-			return fmt.Errorf("job %s is %s: %w (%s)", id, j.State, ErrInvalidTransition, notSending)
-		}
-		if changed, err := set(&j); err != nil || !changed {
-			return err
-		}
-		j.UpdatedAt = tx.now
-		return tx.putJob(&j)
+		j, err = tx.updateSending(notSending, id, set)
+		return err
 	})
 	if err != nil {
 		return Job{}, fmt.Errorf("queue: %s: %w", op, err)
@@ -441,18 +431,67 @@ func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID,
 	return j, nil
 }
 
+// Transmitting is DB.Transmitting inside a transaction, so a printer
+// worker can mark several claimed jobs with one commit before it writes
+// the first byte of the first.
+func (tx *Tx) Transmitting(id JobID) (Job, error) {
+	j, err := tx.updateSending("only a job being sent is transmitted", id, transmitting)
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: transmitting: %w", err)
+	}
+	return j, nil
+}
+
+func transmitting(j *Job) (bool, error) {
+	changed := j.Unsent
+	j.Unsent = false
+	return changed, nil
+}
+
+func (tx *Tx) updateSending(notSending string, id JobID, set func(j *Job) (bool, error)) (Job, error) {
+	if err := tx.writable(); err != nil {
+		return Job{}, err
+	}
+	j, err := tx.job(id, false)
+	if err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", id, err)
+	}
+	if j.State != StateSending {
+		return Job{}, fmt.Errorf("job %s is %s: %w (%s)", id, j.State, ErrInvalidTransition, notSending)
+	}
+	if changed, err := set(&j); err != nil || !changed {
+		return j, err
+	}
+	j.UpdatedAt = tx.now
+	return j, tx.putJob(&j)
+}
+
 // Requeue puts a job that is sending back in its printer's queue at its
 // original place (the front, for a job just claimed) without counting the
 // attempt: for "paper out, try again later".
 func (d *DB) Requeue(ctx context.Context, id JobID, reason string) (Job, error) {
-	return d.operate(ctx, "requeue", id, StateQueued, reason, func(j *Job) error {
+	return d.operate(ctx, "requeue", id, StateQueued, reason, requeueCheck(id, reason))
+}
+
+// Requeue is DB.Requeue inside a transaction: a printer worker gives back
+// the jobs it claimed together in one commit.
+func (tx *Tx) Requeue(id JobID, reason string) (Job, error) {
+	j, err := tx.move(id, StateQueued, reason, requeueCheck(id, reason))
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: requeue: %w", err)
+	}
+	return j, nil
+}
+
+func requeueCheck(id JobID, reason string) func(j *Job) error {
+	return func(j *Job) error {
 		if j.State != StateSending {
 			return &TransitionError{ID: id, From: j.State, To: StateQueued, Hint: "Requeue is for a job being sent; use Retry"}
 		}
 		j.Attempts--
 		j.LastError = clipReason(reason)
 		return nil
-	})
+	}
 }
 
 // Retry queues a failed, uncertain or sent job again (an operator's

@@ -1,6 +1,7 @@
 package station
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,7 +13,9 @@ import (
 // transaction) and, if the package is still the order's pending one, the
 // label is committed.
 func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time) error {
-	return s.db.Update(func(tx *queue.Tx) error {
+	// Batch (shared commit): a rerun starts again from the stored order,
+	// and commit only sets fields of o and p.
+	return s.db.Batch(func(tx *queue.Tx) error {
 		var cur Order // fresh: decoding over *o would keep fields the stored order omits
 		if err := getJSON(tx, kindOrders, o.ID, &cur); err != nil {
 			return err
@@ -58,7 +61,13 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 			return err
 		}
 	}
-	if err := putJSON(tx, kindPackages, key, p); err != nil {
+	// The records and their events carry the same JSON: encoded once, as
+	// this runs inside the (shared) write transaction.
+	pj, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("encode package %s: %w", p.Reference, err)
+	}
+	if err := tx.PutRecord(kindPackages, key, pj); err != nil {
 		return err
 	}
 	o.Labelled++
@@ -71,14 +80,19 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 			return err
 		}
 	}
-	if err := putJSON(tx, kindOrders, o.ID, *o); err != nil {
+	oj, err := json.Marshal(*o)
+	if err != nil {
+		return fmt.Errorf("encode order %s: %w", o.ID, err)
+	}
+	if err := tx.PutRecord(kindOrders, o.ID, oj); err != nil {
 		return err
 	}
-	if err := appendEvent(tx, EventPackageLabelled, p.Reference, p); err != nil {
+	if _, err := tx.AppendEvent(queue.Event{Type: EventPackageLabelled, Key: p.Reference, Data: pj}); err != nil {
 		return err
 	}
 	if o.Status == OrderShipped {
-		return appendEvent(tx, EventOrderShipped, o.ID, *o)
+		_, err := tx.AppendEvent(queue.Event{Type: EventOrderShipped, Key: o.ID, Data: oj})
+		return err
 	}
 	return nil
 }

@@ -273,7 +273,7 @@ func (s *Station) fulfilOrderID(ref string) (string, error) {
 	if err != nil || id != "" {
 		return id, err
 	}
-	err = s.db.Update(func(tx *queue.Tx) error {
+	err = s.db.Batch(func(tx *queue.Tx) error { // sets id only: safe to rerun
 		n, err := tx.NextCounter(counterFulfil)
 		if err != nil {
 			return err

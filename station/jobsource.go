@@ -20,6 +20,14 @@ type JobSource struct {
 	printer string
 	stop    <-chan struct{}
 	onDone  func(id queue.JobID, st queue.State)
+	batch   int
+
+	// Batch mode (batch > 1) state, touched only by the worker's calls,
+	// which come one at a time; wmu guards it anyway.
+	wmu     sync.Mutex
+	claimed []queue.Job          // claimed with the last batch, not yet handed out
+	marked  map[queue.JobID]bool // Transmitting on disk: bytes may go
+	acks    []jobAck             // outcomes Done took, not yet committed
 
 	mu     sync.Mutex
 	busy   int           // jobs claimed and not yet done or held
@@ -38,14 +46,38 @@ type JobSourceOptions struct {
 	Stop <-chan struct{}
 	// OnDone, when set, learns each recorded outcome (the printers view).
 	OnDone func(id queue.JobID, st queue.State)
+	// Batch is how many jobs the worker takes per write-ahead commit; 0 or
+	// 1 means one, and every call commits on its own. With more, the
+	// worker's commits are shared across the batch: Next claims the head
+	// of the queue; its Transmitting marks it and, in the same commit,
+	// claims and marks up to Batch-1 jobs behind it (write-ahead for all:
+	// after a crash they are uncertain, never reprinted silently), which
+	// TryNext then hands out; Done keeps the outcome in memory and commits
+	// it with the source's next commit (the next claim, mark or hold, and
+	// before Next waits for work or intake stops). A crash before that
+	// leaves a finished job uncertain, not reprinted.
+	Batch int
+}
+
+// DefaultJobBatch is the Batch the daemon uses: large enough to amortise
+// the claim and mark commits, small enough that a crash mid-batch leaves
+// few jobs uncertain.
+const DefaultJobBatch = 16
+
+// jobAck is an outcome Done took in batch mode.
+type jobAck struct {
+	id     queue.JobID
+	to     queue.State
+	reason string
 }
 
 // NewJobSource returns the queue as the worker of printer sees it.
 func NewJobSource(db *queue.DB, printer string, opts *JobSourceOptions) *JobSource {
 	s := &JobSource{db: db, printer: printer, idleCh: make(chan struct{})}
 	if opts != nil {
-		s.stop, s.onDone = opts.Stop, opts.OnDone
+		s.stop, s.onDone, s.batch = opts.Stop, opts.OnDone, opts.Batch
 	}
+	s.marked = map[queue.JobID]bool{}
 	close(s.idleCh)
 	return s
 }
@@ -60,6 +92,9 @@ const outcomeTimeout = 5 * time.Second
 // The claim is ClaimUnsent: until the worker calls Transmitting, a crash
 // puts the job back in the queue rather than making it uncertain.
 func (s *JobSource) Next(ctx context.Context) (device.Job, error) {
+	if s.batch > 1 {
+		return s.nextBatched(ctx)
+	}
 	for {
 		select {
 		case <-s.stop:
@@ -117,6 +152,9 @@ func (s *JobSource) Transmitting(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	if s.batch > 1 {
+		return s.transmittingBatched(ctx, jid)
+	}
 	_, err = s.db.Transmitting(ctx, jid)
 	return err
 }
@@ -141,6 +179,9 @@ func (s *JobSource) Done(ctx context.Context, id string, r device.Result) error 
 	default:
 		return fmt.Errorf("job %s: unknown outcome %q", id, r.Outcome)
 	}
+	if s.batch > 1 {
+		return s.doneBatched(ctx, jobAck{id: jid, to: to, reason: r.Reason})
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 	defer cancel()
 	_, err = s.db.SetState(rctx, jid, to, r.Reason)
@@ -160,6 +201,9 @@ func (s *JobSource) Hold(ctx context.Context, id, reason string) error {
 	jid, err := queue.ParseJobID(id)
 	if err != nil {
 		return err
+	}
+	if s.batch > 1 {
+		return s.holdBatched(ctx, jid, reason)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outcomeTimeout)
 	defer cancel()

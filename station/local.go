@@ -54,7 +54,7 @@ func (c *LocalCarrier) Label(ctx context.Context, req LabelRequest) (LabelResult
 		return LabelResult{}, err
 	}
 	var res LabelResult
-	err := c.db.Update(func(tx *queue.Tx) error {
+	err := c.db.Batch(func(tx *queue.Tx) error { // sets res only: safe to rerun
 		var err error
 		res, err = c.labelTx(tx, req)
 		return err

@@ -224,12 +224,15 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	o.normalize()
 	now := s.clock.Now().UTC()
 	o.Status, o.Labelled, o.LastIndex, o.Pending, o.CreatedAt, o.UpdatedAt = OrderOpen, 0, 0, 0, now, now
-	err := s.db.Update(func(tx *queue.Tx) error {
+	id := o.ID
+	// Batch: concurrent creates share a commit. The function may run
+	// again, so it starts from the caller's id, not one a rolled-back run set.
+	err := s.db.Batch(func(tx *queue.Tx) error {
 		seq, err := tx.NextCounter(counterOrders)
 		if err != nil {
 			return err
 		}
-		o.Seq = seq
+		o.Seq, o.ID = seq, id
 		if o.ID == "" {
 			o.ID = fmt.Sprintf("%s%0*d", orderIDPrefix, orderIDDigitsMin, seq)
 		}

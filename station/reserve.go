@@ -33,7 +33,9 @@ func Reference(orderID string, index int) string { return orderID + "-" + strcon
 // (answered is then true and res its answer).
 func (s *Station) reserveLabel(req ShipRequest, printer string, now time.Time) (o Order, p Package, res LabelResult, answered bool, err error) {
 	lc, isTx := s.carrier.(txCarrier)
-	err = s.db.Update(func(tx *queue.Tx) error {
+	// Batch (shared commit): the function only sets its results, so it
+	// may run again.
+	err = s.db.Batch(func(tx *queue.Tx) error {
 		var err error
 		if o, p, err = s.reserve(tx, req, printer, now); err != nil || !isTx {
 			return err

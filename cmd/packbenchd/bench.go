@@ -132,6 +132,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		r := &printerRun{cfg: pc, printer: p, src: station.NewJobSource(b.db, pc.Name, &station.JobSourceOptions{
 			Stop:   b.stopIntake,
 			OnDone: func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) },
+			Batch:  station.DefaultJobBatch,
 		})}
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
 			Logger: log,

@@ -70,6 +70,23 @@ func (s *Source) Next(ctx context.Context) (device.Job, error) {
 	}
 }
 
+// TryClaim claims the next queued job without blocking (false when none is
+// queued), recorded as a "claim": a test wraps it as a device.BatchSource's
+// TryNext.
+func (s *Source) TryClaim() (device.Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 {
+		return device.Job{}, false
+	}
+	j := s.queue[0]
+	s.queue = s.queue[1:]
+	s.claimed[j.ID] = j
+	s.events = append(s.events, Event{Kind: "claim", ID: j.ID, At: time.Now()})
+	s.notifyLocked()
+	return j, true
+}
+
 // Done implements device.JobSource.
 func (s *Source) Done(ctx context.Context, id string, r device.Result) error {
 	s.mu.Lock()

@@ -1,0 +1,285 @@
+package station
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/queue"
+)
+
+// Batch mode of JobSource (JobSourceOptions.Batch > 1): the worker's
+// commits (claim, write-ahead mark, outcomes, holds) are grouped, and go
+// through queue.DB.Batch, so they also share fsyncs with the station's.
+
+// notOurs: the job was moved by someone else (an operator); the worker is
+// done with it, as the single-job path treats it.
+func notOurs(err error) bool {
+	return errors.Is(err, queue.ErrInvalidTransition) || errors.Is(err, queue.ErrNotFound)
+}
+
+var _ device.BatchSource = (*JobSource)(nil)
+
+// commitBatched runs fn in one shared commit together with the outcomes
+// Done took. fn may run more than once (queue.DB.Batch): it sets, never
+// accumulates, what it returns. Under wmu.
+func (s *JobSource) commitBatched(fn func(tx *queue.Tx) error) error {
+	acks := s.acks
+	var recorded []jobAck
+	err := s.db.Batch(func(tx *queue.Tx) error {
+		recorded = recorded[:0]
+		for _, a := range acks {
+			if _, err := tx.SetState(a.id, a.to, a.reason); err != nil {
+				if notOurs(err) {
+					continue // nothing was written for it: move checks first
+				}
+				return fmt.Errorf("job %s: %w", a.id, err)
+			}
+			recorded = append(recorded, a)
+		}
+		if fn == nil {
+			return nil
+		}
+		return fn(tx)
+	})
+	if err != nil {
+		return err
+	}
+	s.acks = nil
+	if s.onDone != nil {
+		for _, a := range recorded {
+			s.onDone(a.id, a.to)
+		}
+	}
+	s.setBusy(-len(acks))
+	return nil
+}
+
+// TryNext implements device.BatchSource: the next job of the last claim,
+// without a commit and without blocking; false when the claim is used up,
+// when intake stopped (Next then gives the rest back), and always for a
+// source without batches.
+func (s *JobSource) TryNext() (device.Job, bool) {
+	if s.batch <= 1 {
+		return device.Job{}, false
+	}
+	select {
+	case <-s.stop:
+		return device.Job{}, false
+	default:
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.popClaimedLocked()
+}
+
+// popClaimedLocked hands out the next claimed job; one that is not ZPL
+// fails without reaching the printer (its outcome goes with the next
+// commit). Under wmu.
+func (s *JobSource) popClaimedLocked() (device.Job, bool) {
+	for len(s.claimed) > 0 {
+		j := s.claimed[0]
+		s.claimed = s.claimed[1:]
+		if j.ContentType != queue.ContentZPL {
+			// The station renders before enqueuing; anything else reaching a
+			// printer is a bug upstream, and sending it could print garbage.
+			reason := fmt.Sprintf("content type %q is not printer-ready ZPL (want %s)", j.ContentType, queue.ContentZPL)
+			s.acks = append(s.acks, jobAck{id: j.ID, to: queue.StateFailed, reason: reason})
+			continue
+		}
+		return device.Job{ID: j.ID.String(), Data: j.Payload, Copies: j.Copies, CopiesSent: j.CopiesSent}, true
+	}
+	return device.Job{}, false
+}
+
+// nextBatched hands out the jobs of the last claim in order and, when
+// they are all out, claims the head of the queue alone (committing the
+// outcomes taken meanwhile): the rest of a batch is claimed only once the
+// printer was seen ready, with the head's write-ahead mark
+// (transmittingBatched), so a printer out of paper holds one job, as
+// without batches.
+func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for {
+		select {
+		case <-s.stop:
+			// Intake is closed: give back what was claimed and not handed
+			// out, record the outcomes, and idle until the worker stops.
+			if err := s.giveBackLocked(0, "intake stopped"); err != nil {
+				return device.Job{}, fmt.Errorf("printer %q: give back claimed jobs: %w", s.printer, err)
+			}
+			s.wmu.Unlock()
+			<-ctx.Done()
+			s.wmu.Lock()
+			return device.Job{}, ctx.Err()
+		default:
+		}
+		if j, ok := s.popClaimedLocked(); ok {
+			return j, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return device.Job{}, err
+		}
+		ch := s.db.Wait(s.printer)
+		var jobs []queue.Job
+		err := s.commitBatched(func(tx *queue.Tx) error {
+			jobs = jobs[:0]
+			j, err := tx.ClaimUnsent(s.printer)
+			if errors.Is(err, queue.ErrEmpty) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
+		if err != nil {
+			return device.Job{}, fmt.Errorf("claim jobs for printer %q: %w", s.printer, err)
+		}
+		if len(jobs) > 0 {
+			s.setBusy(len(jobs))
+			s.claimed = jobs
+			continue
+		}
+		s.wmu.Unlock()
+		select {
+		case <-ch:
+		case <-s.stop:
+		case <-ctx.Done():
+		}
+		s.wmu.Lock()
+	}
+}
+
+// transmittingBatched makes the mark of id durable before its first byte
+// and, in the same commit, claims the jobs queued behind it up to Batch
+// and marks them too (the printer was just seen ready), so their sends
+// need no commit of their own: after a crash they are uncertain, never
+// reprinted by themselves.
+func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.marked[id] {
+		return nil
+	}
+	if err := ctx.Err(); err != nil {
+		return err // the worker stopped: it writes nothing either
+	}
+	var marked []queue.JobID
+	var more []queue.Job
+	err := s.commitBatched(func(tx *queue.Tx) error {
+		marked, more = marked[:0], more[:0]
+		if _, err := tx.Transmitting(id); err != nil {
+			return err
+		}
+		marked = append(marked, id)
+		for _, j := range s.claimed {
+			if _, err := tx.Transmitting(j.ID); err != nil {
+				if notOurs(err) {
+					continue // its own Transmitting will say so
+				}
+				return err
+			}
+			marked = append(marked, j.ID)
+		}
+		for len(s.claimed)+len(more) < s.batch-1 {
+			j, err := tx.ClaimUnsent(s.printer)
+			if errors.Is(err, queue.ErrEmpty) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Transmitting(j.ID); err != nil {
+				return err
+			}
+			more = append(more, j)
+			marked = append(marked, j.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range marked {
+		s.marked[m] = true
+	}
+	if len(more) > 0 {
+		s.setBusy(len(more))
+		s.claimed = append(s.claimed, more...)
+	}
+	return nil
+}
+
+// doneBatched takes an outcome, to be committed with the source's next
+// commit; at once when the worker is stopping (its context ended), with
+// the jobs of the batch it will not hand out given back, so that what
+// happened is on disk before the bench stops. Taking the same job's
+// outcome again (the worker retries a failed Done) replaces it.
+func (s *JobSource) doneBatched(ctx context.Context, a jobAck) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	i := slices.IndexFunc(s.acks, func(b jobAck) bool { return b.id == a.id })
+	if i >= 0 {
+		s.acks[i] = a
+	} else {
+		s.acks = append(s.acks, a)
+	}
+	delete(s.marked, a.id)
+	if ctx.Err() == nil {
+		return nil
+	}
+	return s.giveBackLocked(0, "worker stopped")
+}
+
+// holdBatched gives back the held job and every job of its batch not yet
+// handed out (none of their bytes left), in one commit.
+func (s *JobSource) holdBatched(ctx context.Context, id queue.JobID, reason string) error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return s.giveBackLocked(id, reason)
+}
+
+// giveBackLocked requeues id (unless 0) and the claimed jobs not handed
+// out, and commits the outcomes taken. Under wmu.
+func (s *JobSource) giveBackLocked(id queue.JobID, reason string) error {
+	back := make([]queue.JobID, 0, len(s.claimed)+1)
+	if id != 0 {
+		back = append(back, id)
+	}
+	for _, j := range s.claimed {
+		back = append(back, j.ID)
+	}
+	if len(back) == 0 && len(s.acks) == 0 {
+		return nil
+	}
+	var firstErr error
+	err := s.commitBatched(func(tx *queue.Tx) error {
+		firstErr = nil
+		for _, b := range back {
+			if _, err := tx.Requeue(b, reason); err != nil {
+				if notOurs(err) {
+					if b == id && firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, b := range back {
+		delete(s.marked, b)
+	}
+	s.claimed = nil
+	s.setBusy(-len(back))
+	return firstErr
+}
