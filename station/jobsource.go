@@ -50,12 +50,14 @@ type JobSourceOptions struct {
 	// 1 means one, and every call commits on its own. With more, the
 	// worker's commits are shared across the batch: Next claims the head
 	// of the queue; its Transmitting marks it and, in the same commit,
-	// claims and marks up to Batch-1 jobs behind it (write-ahead for all:
-	// after a crash they are uncertain, never reprinted silently), which
-	// TryNext then hands out; Done keeps the outcome in memory and commits
-	// it with the source's next commit (the next claim, mark or hold, and
-	// before Next waits for work or intake stops). A crash before that
-	// leaves a finished job uncertain, not reprinted.
+	// claims up to Batch-1 jobs behind it, which TryNext then hands out;
+	// each of those is marked (write-ahead) in a commit of its own just
+	// before its bytes, so a crash leaves uncertain only jobs whose bytes
+	// may have left and puts the others back in the queue. Done keeps the
+	// outcome in memory and commits it with the source's next commit (the
+	// next claim, mark or hold, and before Next waits for work or intake
+	// stops). A crash before that leaves a finished job uncertain, not
+	// reprinted.
 	Batch int
 }
 

@@ -155,11 +155,13 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	}
 }
 
-// transmittingBatched makes the mark of id durable before its first byte
-// and, in the same commit, claims the jobs queued behind it up to Batch
-// and marks them too (the printer was just seen ready), so their sends
-// need no commit of their own: after a crash they are uncertain, never
-// reprinted by themselves.
+// transmittingBatched makes the mark of id durable before its first byte,
+// with the outcomes taken meanwhile. The first mark of a batch also claims
+// the jobs queued behind it up to Batch (the printer was just seen ready),
+// unmarked: each gets its own mark, in its own commit, only when its bytes
+// are about to go. So a crash mid-batch leaves uncertain only jobs whose
+// bytes may have left; the ones never sent go back to their queue (issue
+// 12: a job the printer never received is not uncertain).
 func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) error {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
@@ -177,16 +179,10 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 			return err
 		}
 		marked = append(marked, id)
-		for _, j := range s.claimed {
-			if _, err := tx.Transmitting(j.ID); err != nil {
-				if notOurs(err) {
-					continue // its own Transmitting will say so
-				}
-				return err
-			}
-			marked = append(marked, j.ID)
+		if len(s.claimed) > 0 {
+			return nil // within a batch: the rest is claimed already
 		}
-		for len(s.claimed)+len(more) < s.batch-1 {
+		for len(more) < s.batch-1 {
 			j, err := tx.ClaimUnsent(s.printer)
 			if errors.Is(err, queue.ErrEmpty) {
 				break
@@ -194,11 +190,7 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Transmitting(j.ID); err != nil {
-				return err
-			}
 			more = append(more, j)
-			marked = append(marked, j.ID)
 		}
 		return nil
 	})

@@ -63,9 +63,11 @@ func TestBatchCrash(t *testing.T) {
 		// others never left it, and all six print once.
 		{"before the mark", 1, 0, []queue.State{queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted}},
 		// Killed mid-batch: jobs 1 and 2 are out (written back to back, not
-		// yet confirmed nor recorded), 3 and 4 were marked with the batch but never
-		// sent; all four are uncertain, a person decides. 5 and 6 print.
-		{"mid-batch", 3, 2, []queue.State{queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StateUncertain, queue.StatePrinted, queue.StatePrinted}},
+		// yet confirmed nor recorded) and uncertain, a person decides. 3 and
+		// 4 were claimed with the batch, but each is marked only before its
+		// own bytes: never sent, they go back to the queue and print, with
+		// 5 and 6, once each.
+		{"mid-batch", 3, 2, []queue.State{queue.StateUncertain, queue.StateUncertain, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted, queue.StatePrinted}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
