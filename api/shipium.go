@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,7 +82,7 @@ func (s *Server) createShipiumOrder(w http.ResponseWriter, r *http.Request) erro
 	if !ok {
 		return fmt.Errorf("api: shipium order %s: stored seed lacks its status", created.ID)
 	}
-	w.Header().Set("Location", pathShipiumOrder+"/"+created.ID)
+	w.Header().Set("Location", pathShipiumOrder+"/"+url.PathEscape(created.ID))
 	writeRawJSON(w, http.StatusOK, answer)
 	return nil
 }
