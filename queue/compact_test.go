@@ -139,7 +139,7 @@ func TestCompactWhileLabelsPrint(t *testing.T) {
 		}
 		return nil
 	}
-	d := openT(t, path, &Options{CompactHook: hook, BatchDelay: 100 * time.Microsecond})
+	d := openT(t, path, &Options{CompactHook: hook})
 	seedFinished(t, d, 300)
 
 	// Someone else (the CLI) tries the file all the time.

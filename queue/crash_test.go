@@ -110,7 +110,7 @@ func crashChild() int {
 		os.Exit(3)
 	}
 	ctx := context.Background()
-	d, err := Open(path, &Options{Timeout: 10 * time.Second, Consumers: []string{"c"}, BatchDelay: 200 * time.Microsecond})
+	d, err := Open(path, &Options{Timeout: 10 * time.Second, Consumers: []string{"c"}})
 	if err != nil {
 		fail("open", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -26,7 +25,6 @@ const (
 	DefaultTimeout        = time.Second
 	DefaultRetention      = 30 * 24 * time.Hour
 	DefaultEventRetention = 30 * 24 * time.Hour
-	DefaultBatchDelay     = time.Millisecond
 	DefaultCompactRatio   = 2.0
 	DefaultCompactMin     = 8 << 20
 )
@@ -80,9 +78,6 @@ type Options struct {
 	EventRetention time.Duration
 	// MaxPayload caps a job's payload in bytes; 0 means DefaultMaxPayload.
 	MaxPayload int
-	// BatchDelay is how long Enqueue waits to share a commit with
-	// concurrent producers; 0 means DefaultBatchDelay.
-	BatchDelay time.Duration
 	// Housekeep compacts when the file is larger than CompactRatio times
 	// its live data and larger than CompactMin bytes.
 	CompactRatio float64
@@ -126,9 +121,6 @@ func (o *Options) withDefaults() Options {
 	if r.MaxPayload <= 0 {
 		r.MaxPayload = DefaultMaxPayload
 	}
-	if r.BatchDelay <= 0 {
-		r.BatchDelay = DefaultBatchDelay
-	}
 	if r.CompactRatio <= 1 {
 		r.CompactRatio = DefaultCompactRatio
 	}
@@ -169,9 +161,9 @@ type DB struct {
 	closeOnce sync.Once
 	fatal     chan struct{} // closed when the DB breaks
 
-	recovered []JobID      // sending → uncertain at Open
-	requeued  []JobID      // sending but Unsent → queued at Open
-	sharers   atomic.Int32 // Enqueue and Batch calls in flight (they share commits)
+	recovered []JobID     // sending → uncertain at Open
+	requeued  []JobID     // sending but Unsent → queued at Open
+	group     groupCommit // Enqueue and Batch calls in flight share commits
 
 	nmu       sync.Mutex
 	waiters   map[string]chan struct{}
@@ -258,7 +250,6 @@ func (d *DB) openBolt(name string) (*bolt.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("queue: open %s: %w", name, err)
 	}
-	b.MaxBatchDelay = d.opts.BatchDelay
 	return b, nil
 }
 
@@ -432,18 +423,16 @@ func (d *DB) Update(fn func(tx *Tx) error) error {
 	return d.update(false, fn)
 }
 
-// Batch is Update for concurrent callers: while another Batch or Enqueue
-// is in flight, the commits are grouped through bbolt's Batch (which waits
-// Options.BatchDelay to gather them), so many callers share one fsync; a
-// lone caller commits at once, as Update does. Every nil return is on disk.
+// Batch is Update for concurrent callers: calls that arrive while another
+// Batch or Enqueue commits share the next commit (groupCommit), so many
+// callers share one fsync; a lone caller commits at once, as Update does,
+// and nobody waits on a timer. Every nil return is on disk.
 // fn may run more than once (a batch that fails is rerun without the
 // failing function), so it must touch only tx and set, not accumulate, its
 // results; side effects belong after Batch returns. An error from fn costs
 // the other callers a rollback and a rerun: check inputs before.
 func (d *DB) Batch(fn func(tx *Tx) error) error {
-	batch := d.sharers.Add(1) > 1
-	defer d.sharers.Add(-1)
-	return d.update(batch, fn)
+	return d.update(true, fn)
 }
 
 // View runs fn in a read-only transaction.
@@ -477,7 +466,7 @@ func (d *DB) update(batch bool, fn func(tx *Tx) error) error {
 	}
 	var err error
 	if batch {
-		err = d.bolt.Batch(run)
+		err = d.group.run(d.bolt, run)
 	} else {
 		err = d.bolt.Update(run)
 	}

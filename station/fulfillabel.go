@@ -219,15 +219,15 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 		return Package{}, err
 	}
 	defer unlock()
-	id, err := s.fulfilOrderID(it.ref)
+	id, err := s.fulfilRefOrder(it.ref)
 	if err != nil {
 		return Package{}, err
 	}
-	if p, ok, err := s.fulfilLabelled(ctx, id); err != nil || ok {
-		return p, err
+	if id != "" {
+		if p, ok, err := s.fulfilLabelled(ctx, id); err != nil || ok {
+			return p, err
+		}
 	}
-	// The order may exist already: an earlier attempt created it and then
-	// failed (carrier down); it is labelled now with its stored details.
 	one := *req
 	one.Packages = req.Packages[i : i+1]
 	seed, err := json.Marshal(one)
@@ -237,19 +237,35 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 	from := req.Origin.address()
 	o := Order{ID: id, ShipTo: req.Destination.address(), ShipFrom: &from, Service: req.ServiceCode, Packages: 1,
 		Lines: it.lines, Source: sourceFulfil, Seed: seed}
-	var exists *OrderExistsError
-	if _, err := s.CreateOrder(ctx, o); errors.As(err, &exists) {
-		// Ours from an earlier attempt, unless someone created an order
-		// with that id through the bench's own API first.
-		if cur, err := s.Order(ctx, id); err != nil || cur.Source != sourceFulfil {
-			return Package{}, fmt.Errorf("%w: order id %s is taken by an order that is not Fulfil's (%v)", ErrConflict, id, err)
+	ship := ShipRequest{OrderID: id, Weight: it.weight, Dimensions: it.dims, noPrint: s.cfg.Fulfil.NoPrint}
+	if id == "" {
+		// A new reference: its order is numbered, stored and its package
+		// reserved in one commit, so the reference and its order land
+		// together.
+		if err := s.prepareOrder(&o); err != nil {
+			return Package{}, err
 		}
-	} else if err != nil {
-		return Package{}, err
+		ship.create = &newOrder{order: o, assign: func(tx *queue.Tx) (string, error) { return numberFulfilRef(tx, it.ref) }}
+	} else {
+		var exists *OrderExistsError
+		if _, err := s.CreateOrder(ctx, o); errors.As(err, &exists) {
+			// Ours from an earlier attempt (created, then the carrier
+			// failed), labelled now with its stored details; unless
+			// someone created an order with that id through the bench's
+			// own API first.
+			if cur, err := s.Order(ctx, id); err != nil || cur.Source != sourceFulfil {
+				return Package{}, fmt.Errorf("%w: order id %s is taken by an order that is not Fulfil's (%v)", ErrConflict, id, err)
+			}
+		} else if err != nil {
+			return Package{}, err
+		}
 	}
-	p, err := s.Ship(ctx, ShipRequest{OrderID: id, Weight: it.weight, Dimensions: it.dims, noPrint: s.cfg.Fulfil.NoPrint})
+	p, err := s.Ship(ctx, ship)
 	if errors.Is(err, ErrConflict) {
 		// Labelled meanwhile by another path (the flow armed it): that label stands.
+		if id == "" {
+			id, _ = s.fulfilRefOrder(it.ref)
+		}
 		if p, ok, lerr := s.fulfilLabelled(ctx, id); lerr == nil && ok {
 			return p, nil
 		}
@@ -257,9 +273,9 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 	return p, err
 }
 
-// fulfilOrderID returns the bench order of a Fulfil reference, numbering
-// a new one ("FL000001") the first time the reference is seen.
-func (s *Station) fulfilOrderID(ref string) (string, error) {
+// fulfilRefOrder returns the bench order of a Fulfil reference seen
+// before, "" for a new one.
+func (s *Station) fulfilRefOrder(ref string) (string, error) {
 	var id string
 	err := s.db.View(func(tx *queue.Tx) error {
 		v, err := tx.GetRecord(kindFulfilRefs, ref)
@@ -270,18 +286,26 @@ func (s *Station) fulfilOrderID(ref string) (string, error) {
 		}
 		return nil
 	})
-	if err != nil || id != "" {
-		return id, err
-	}
-	err = s.db.Batch(func(tx *queue.Tx) error { // sets id only: safe to rerun
+	return id, err
+}
+
+// numberFulfilRef numbers a new Fulfil reference's order ("FL000001") and
+// records the reference, inside the order's creating transaction. A number
+// whose id an order of the bench's own API took already is skipped.
+func numberFulfilRef(tx *queue.Tx, ref string) (string, error) {
+	for {
 		n, err := tx.NextCounter(counterFulfil)
 		if err != nil {
-			return err
+			return "", err
 		}
-		id = fmt.Sprintf("%s%0*d", fulfilOrderPrefix, orderIDDigitsMin, n)
-		return tx.PutRecord(kindFulfilRefs, ref, []byte(id))
-	})
-	return id, err
+		id := fmt.Sprintf("%s%0*d", fulfilOrderPrefix, orderIDDigitsMin, n)
+		if _, err := tx.GetRecord(kindOrders, id); err == nil {
+			continue
+		} else if !errors.Is(err, queue.ErrNotFound) {
+			return "", err
+		}
+		return id, tx.PutRecord(kindFulfilRefs, ref, []byte(id))
+	}
 }
 
 // fulfilLabelled returns the order's labelled package, if it has one.

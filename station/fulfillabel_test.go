@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"image/png"
+	"io"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/oned"
@@ -346,16 +349,30 @@ func TestFulfilOrdersAreNotArmed(t *testing.T) {
 }
 
 // An order created through the bench's own API with the id /label would
-// give a reference is never labelled for Fulfil.
+// give a reference is never labelled for Fulfil: the reference takes the
+// next free number instead.
 func TestFulfilOrderIDTaken(t *testing.T) {
 	st, db := fulfilStation(t, fulfilConfig())
 	mustCreate(t, st, Order{ID: "FL000001"})
 	req := seedLabelRequest(t)
-	if _, err := st.FulfilLabel(context.Background(), req); !errors.Is(err, ErrConflict) {
-		t.Fatalf("err %v, want a conflict", err)
+	resp, err := st.FulfilLabel(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if js := jobs(t, db); len(js) != 0 {
-		t.Errorf("%d jobs: the bench's own order FL000001 was labelled for Fulfil", len(js))
+	if js := jobs(t, db); len(js) != len(req.Packages) {
+		t.Errorf("%d jobs, want one per package (%d)", len(js), len(req.Packages))
+	}
+	if sh, err := st.Shipment(context.Background(), "FL000001"); err == nil && len(sh.Packages) > 0 {
+		t.Errorf("the bench's own order FL000001 got packages %+v", sh.Packages)
+	}
+	for i, p := range req.Packages {
+		id, err := st.fulfilRefOrder(p.Reference)
+		if err != nil || id == "" || id == "FL000001" {
+			t.Errorf("packages[%d] (%s) → order %q, %v: want a number of its own", i, p.Reference, id, err)
+		}
+	}
+	if len(resp.Packages) != len(req.Packages) {
+		t.Errorf("%d labels in the answer, want %d", len(resp.Packages), len(req.Packages))
 	}
 }
 
@@ -374,5 +391,66 @@ func TestFulfilAmountFromRates(t *testing.T) {
 	}
 	if resp.Amount != "12.55" || resp.Currency != "CAD" {
 		t.Errorf("amount %s %s, want 12.55 CAD (8.05 for 7 lb + 4.50 for 12 oz)", resp.Amount, resp.Currency)
+	}
+}
+
+// A reference whose carrier call failed is labelled on the retry with the
+// order and package the first call stored (one order, one package, the
+// same reference), and nothing is printed for the failed call.
+func TestFulfilRetryAfterCarrierFailure(t *testing.T) {
+	var fail sync.Mutex
+	failing := true
+	label := base64.StdEncoding.EncodeToString(carrierPNG(t, 812, 1218))
+	_, url := startFulfil(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+		fail.Lock()
+		f := failing
+		fail.Unlock()
+		if f {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnprocessableEntity)
+			io.WriteString(w, `{"error":"address not served"}`)
+			return
+		}
+		okAnswer(label)(w, r, attempt)
+	})
+	clk := newClock()
+	clk.SetAuto(true)
+	db := openDB(t, t.TempDir(), clk)
+	cfg := fulfilConfig()
+	cfg.Carrier = CarrierConfig{Kind: CarrierHTTP, HTTP: HTTPCarrierConfig{URL: url, Timeout: Duration(5 * time.Second)}}
+	st := newStation(t, db, clk, cfg)
+	ctx := context.Background()
+	req := seedLabelRequest(t)
+	req.Packages = req.Packages[:1]
+	req.Options.LabelType = FulfilZPL
+	if _, err := st.FulfilLabel(ctx, req); !errors.Is(err, ErrCarrier) {
+		t.Fatalf("first call: %v, want the carrier's refusal", err)
+	}
+	id, err := st.fulfilRefOrder(req.Packages[0].Reference)
+	if err != nil || id == "" {
+		t.Fatalf("reference %s → order %q, %v: want the order stored with its reference", req.Packages[0].Reference, id, err)
+	}
+	if js := jobs(t, db); len(js) != 0 {
+		t.Fatalf("%d jobs after a refused label", len(js))
+	}
+	fail.Lock()
+	failing = false
+	fail.Unlock()
+	resp, err := st.FulfilLabel(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := st.Shipment(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sh.Packages) != 1 || sh.Packages[0].Status != PackageLabelled || sh.Packages[0].TrackingNumber != resp.TrackingNumber {
+		t.Errorf("order %s packages %+v, want the one package labelled with %s", id, sh.Packages, resp.TrackingNumber)
+	}
+	if js := jobs(t, db); len(js) != 1 {
+		t.Errorf("%d jobs, want 1", len(js))
+	}
+	if again, err := st.fulfilRefOrder(req.Packages[0].Reference); err != nil || again != id {
+		t.Errorf("reference now → %q, %v; want %s still", again, err, id)
 	}
 }

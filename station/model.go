@@ -211,6 +211,16 @@ type ShipRequest struct {
 	// noPrint issues the label without a print job (Fulfil /label with
 	// [fulfil] no_print): the package keeps no printer.
 	noPrint bool
+	// create, when set, is a new order (prepared) that ship stores in the
+	// commit that reserves its first package (Fulfil /label: one commit
+	// less per label); OrderID is then the order's once created.
+	create *newOrder
+}
+
+// newOrder is an order ship creates (ShipRequest.create).
+type newOrder struct {
+	order  Order
+	assign func(tx *queue.Tx) (string, error) // numbers it; see createOrder
 }
 
 // Flow states (DESIGN.md "The hands-free flow").

@@ -212,11 +212,34 @@ func seqKey(n uint64) string { return fmt.Sprintf("%020d", n) }
 // not unique (Shipium: "not constrained to be unique across orders"):
 // several orders may share an LPN, and a scan picks among them (findOrder).
 func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
+	return s.createOrder(ctx, o, nil)
+}
+
+// createOrder is CreateOrder; assign, when set, gives the order its id
+// inside the creating transaction (FulfilLabel numbers a reference there,
+// saving a commit), and may run more than once: it must only touch tx.
+func (s *Station) createOrder(ctx context.Context, o Order, assign func(tx *queue.Tx) (string, error)) (Order, error) {
 	if err := ctx.Err(); err != nil {
 		return Order{}, err
 	}
-	if err := o.Validate(); err != nil {
+	if err := s.prepareOrder(&o); err != nil {
 		return Order{}, fmt.Errorf("station: create order: %w", err)
+	}
+	id := o.ID
+	// Batch: concurrent creates share a commit. The function may run
+	// again, so it starts from the caller's id, not one a rolled-back run set.
+	err := s.db.Batch(func(tx *queue.Tx) error { return createTx(tx, &o, id, assign) })
+	if err != nil {
+		return Order{}, fmt.Errorf("station: create order: %w", err)
+	}
+	s.orderCreated(ctx, o)
+	return o, nil
+}
+
+// prepareOrder validates a new order and sets what the station sets.
+func (s *Station) prepareOrder(o *Order) error {
+	if err := o.Validate(); err != nil {
+		return err
 	}
 	if o.Packages == 0 {
 		o.Packages = 1
@@ -224,55 +247,62 @@ func (s *Station) CreateOrder(ctx context.Context, o Order) (Order, error) {
 	o.normalize()
 	now := s.clock.Now().UTC()
 	o.Status, o.Labelled, o.LastIndex, o.Pending, o.CreatedAt, o.UpdatedAt = OrderOpen, 0, 0, 0, now, now
-	id := o.ID
-	// Batch: concurrent creates share a commit. The function may run
-	// again, so it starts from the caller's id, not one a rolled-back run set.
-	err := s.db.Batch(func(tx *queue.Tx) error {
-		seq, err := tx.NextCounter(counterOrders)
-		if err != nil {
-			return err
-		}
-		o.Seq, o.ID = seq, id
-		if o.ID == "" {
-			o.ID = fmt.Sprintf("%s%0*d", orderIDPrefix, orderIDDigitsMin, seq)
-		}
-		var stored Order
-		if err := getJSON(tx, kindOrders, o.ID, &stored); err == nil {
-			return &OrderExistsError{ID: o.ID, Differs: orderDiffers(stored, o)}
-		} else if !errors.Is(err, queue.ErrNotFound) {
-			return err
-		}
-		// A repeated create answered above; a new order needs room.
-		if err := tx.CheckSpace(); err != nil {
-			return err
-		}
-		if o.PartnerOrderID != "" {
-			if err := claimCode(tx, o.PartnerOrderID, o.ID); err != nil {
-				return err
-			}
-		}
-		for _, c := range o.AssociatedIdentifiers {
-			if err := tx.PutRecord(kindOrderLPNs, lpnKey(c, seq), []byte(o.ID)); err != nil {
-				return err
-			}
-		}
-		if err := putJSON(tx, kindOrders, o.ID, o); err != nil {
-			return err
-		}
-		if err := tx.PutRecord(kindOrderSeq, seqKey(seq), []byte(o.ID)); err != nil {
-			return err
-		}
-		if err := tx.PutRecord(kindOrderOpen, seqKey(seq), []byte(o.ID)); err != nil {
-			return err
-		}
-		return appendEvent(tx, EventOrderCreated, o.ID, o)
-	})
-	if err != nil {
-		return Order{}, fmt.Errorf("station: create order: %w", err)
-	}
+	return nil
+}
+
+// orderCreated is what follows a create's commit.
+func (s *Station) orderCreated(ctx context.Context, o Order) {
 	s.log.Info("order created", "order", o.ID, "packages", o.Packages)
 	s.autoArmIfIdle(ctx)
-	return o, nil
+}
+
+// createTx stores a prepared order (see createOrder) with id, or the one
+// assign gives, or a new "SO" number, its indexes and an order.created
+// event. It may run more than once and sets o's station fields each time.
+func createTx(tx *queue.Tx, o *Order, id string, assign func(tx *queue.Tx) (string, error)) error {
+	seq, err := tx.NextCounter(counterOrders)
+	if err != nil {
+		return err
+	}
+	o.Seq, o.ID = seq, id
+	if assign != nil {
+		if o.ID, err = assign(tx); err != nil {
+			return err
+		}
+	}
+	if o.ID == "" {
+		o.ID = fmt.Sprintf("%s%0*d", orderIDPrefix, orderIDDigitsMin, seq)
+	}
+	var stored Order
+	if err := getJSON(tx, kindOrders, o.ID, &stored); err == nil {
+		return &OrderExistsError{ID: o.ID, Differs: orderDiffers(stored, *o)}
+	} else if !errors.Is(err, queue.ErrNotFound) {
+		return err
+	}
+	// A repeated create answered above; a new order needs room.
+	if err := tx.CheckSpace(); err != nil {
+		return err
+	}
+	if o.PartnerOrderID != "" {
+		if err := claimCode(tx, o.PartnerOrderID, o.ID); err != nil {
+			return err
+		}
+	}
+	for _, c := range o.AssociatedIdentifiers {
+		if err := tx.PutRecord(kindOrderLPNs, lpnKey(c, seq), []byte(o.ID)); err != nil {
+			return err
+		}
+	}
+	if err := putJSON(tx, kindOrders, o.ID, *o); err != nil {
+		return err
+	}
+	if err := tx.PutRecord(kindOrderSeq, seqKey(seq), []byte(o.ID)); err != nil {
+		return err
+	}
+	if err := tx.PutRecord(kindOrderOpen, seqKey(seq), []byte(o.ID)); err != nil {
+		return err
+	}
+	return appendEvent(tx, EventOrderCreated, o.ID, *o)
 }
 
 // orderDiffers names the first input field (its JSON name) in which

@@ -37,6 +37,14 @@ func (s *Station) reserveLabel(req ShipRequest, printer string, now time.Time) (
 	// may run again.
 	err = s.db.Batch(func(tx *queue.Tx) error {
 		var err error
+		req := req // a rerun starts again from the caller's request
+		if c := req.create; c != nil {
+			o = c.order
+			if err := createTx(tx, &o, o.ID, c.assign); err != nil {
+				return err
+			}
+			req.OrderID = o.ID
+		}
 		if o, p, err = s.reserve(tx, req, printer, now); err != nil || !isTx {
 			return err
 		}

@@ -37,7 +37,11 @@ func (s *Station) Ship(ctx context.Context, req ShipRequest) (Package, error) {
 	}
 	p, _, err := s.ship(ctx, req)
 	if err != nil {
-		return Package{}, fmt.Errorf("station: ship %s: %w", req.OrderID, err)
+		name := req.OrderID
+		if req.create != nil {
+			name = "a new order"
+		}
+		return Package{}, fmt.Errorf("station: ship %s: %w", name, err)
 	}
 	return p, nil
 }
@@ -58,11 +62,16 @@ type txCarrier interface {
 // (4) the job, package, label and events are committed in another. So
 // other orders, the printer worker and the API keep writing meanwhile.
 func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, error) {
-	unlock, err := s.shipLocks.lock(ctx, req.OrderID)
-	if err != nil {
-		return Package{}, Order{}, err
+	if req.create == nil {
+		// A new order (req.create) has no lock yet: nobody knows it before
+		// the reservation commits, and after that two labellers of it
+		// meet in commitLabel, where only one commits (Pending).
+		unlock, err := s.shipLocks.lock(ctx, req.OrderID)
+		if err != nil {
+			return Package{}, Order{}, err
+		}
+		defer unlock()
 	}
-	defer unlock()
 	if err := ctx.Err(); err != nil {
 		return Package{}, Order{}, err
 	}
@@ -86,6 +95,9 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	o, p, res, answered, err := s.reserveLabel(req, printer, now)
 	if err != nil {
 		return Package{}, Order{}, err
+	}
+	if req.create != nil {
+		s.orderCreated(ctx, o)
 	}
 	// 2. Ask the carrier.
 	if !answered {
@@ -119,11 +131,13 @@ func (s *Station) logLabelled(o Order, p Package) {
 
 // validate checks a ShipRequest; errors name the JSON field.
 func (r *ShipRequest) validate() error {
-	if r.OrderID == "" {
-		return fieldErr("order_id", "required")
-	}
-	if err := checkCode("order_id", r.OrderID, maxCodeLen); err != nil {
-		return err
+	if r.create == nil { // a new order gets its id when it is stored
+		if r.OrderID == "" {
+			return fieldErr("order_id", "required")
+		}
+		if err := checkCode("order_id", r.OrderID, maxCodeLen); err != nil {
+			return err
+		}
 	}
 	if r.Weight.Milligrams <= 0 || r.Weight.Milligrams > maxWeightMg {
 		return fieldErr("weight.milligrams", "want 1 to %d", maxWeightMg)
