@@ -131,8 +131,8 @@ type TrackingUpdate struct {
 	// Source is manual (default), carrier or integration.
 	Source string `json:"source,omitempty"`
 	Note   string `json:"note,omitempty"` // up to 512 characters
-	// Package limits the update to one package of the order (reference or
-	// tracking number); empty: every labelled package of the order.
+	// Package limits the update to one package of the order (reference,
+	// tracking number or FulfillmentNumber); empty: every labelled package.
 	Package string `json:"package,omitempty"`
 }
 
@@ -238,6 +238,9 @@ func (s *Station) UpdateTracking(ctx context.Context, order string, u TrackingUp
 		only := -1
 		if u.Package != "" {
 			key, err := packageKey(tx, u.Package)
+			if errors.Is(err, ErrNotFound) {
+				key, err = fulfillmentKey(tx, u.Package)
+			}
 			var id string
 			if err == nil {
 				id, only = splitPkgKey(key)
@@ -270,6 +273,9 @@ func (s *Station) UpdateTracking(ctx context.Context, order string, u TrackingUp
 				return err
 			}
 			changed++
+		}
+		if tracked == 0 && only >= 0 {
+			return fieldErr("package", "%q is no labelled package of order %s", u.Package, o.ID)
 		}
 		if tracked == 0 {
 			return fmt.Errorf("%w: order %s has no labelled package to track", ErrConflict, o.ID)
