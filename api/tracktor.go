@@ -196,12 +196,18 @@ func (s *Server) tracktorShop(r *http.Request) (string, error) {
 	return id, nil
 }
 
-func (s *Server) tracktorFulfillment(w http.ResponseWriter, r *http.Request) error {
+// tracktorStation is tracktorShop and the station.
+func (s *Server) tracktorStation(r *http.Request) (string, *station.Station, error) {
 	id, err := s.tracktorShop(r)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	st, err := s.station()
+	return id, st, err
+}
+
+func (s *Server) tracktorFulfillment(w http.ResponseWriter, r *http.Request) error {
+	id, st, err := s.tracktorStation(r)
 	if err != nil {
 		return err
 	}
@@ -214,11 +220,7 @@ func (s *Server) tracktorFulfillment(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) tracktorOrder(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.tracktorShop(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.station()
+	id, st, err := s.tracktorStation(r)
 	if err != nil {
 		return err
 	}
@@ -231,11 +233,7 @@ func (s *Server) tracktorOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) tracktorUpdate(w http.ResponseWriter, r *http.Request) error {
-	id, err := s.tracktorShop(r)
-	if err != nil {
-		return err
-	}
-	st, err := s.station()
+	id, st, err := s.tracktorStation(r)
 	if err != nil {
 		return err
 	}
@@ -272,10 +270,7 @@ func tracktorFields(err error) error {
 }
 
 func (s *Server) tracktorStatusOptions(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.tracktorShop(r); err != nil {
-		return err
-	}
-	st, err := s.station()
+	_, st, err := s.tracktorStation(r)
 	if err != nil {
 		return err
 	}
