@@ -419,8 +419,7 @@ func (s *Server) tracktorOrderOf(st *station.Station, ot station.OrderTracking) 
 		out.AutomaticCarrierUpdates = out.AutomaticCarrierUpdates || automatic(p.Tracking)
 		out.Fulfillments = append(out.Fulfillments, s.tracktorFulfillmentOf(st, ot, i))
 	}
-	if ot.Status == station.StatusDelivered && !ot.DeliveredAt.IsZero() {
-		days := max(0, int(ot.DeliveredAt.Sub(o.CreatedAt)/(24*time.Hour)))
+	if days, ok := ot.DaysSinceOrdered(); ok {
 		out.DaysSinceOrdered = &days
 	}
 	return out

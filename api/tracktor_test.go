@@ -291,3 +291,21 @@ func TestTracktorWebhookTopics(t *testing.T) {
 		t.Error("the label's event is not fulfillment/pre_transit")
 	}
 }
+
+// A label issued through Fulfil's /label is tracked like any other.
+func TestTracktorAfterFulfilLabel(t *testing.T) {
+	b := newBench(t, &benchOptions{deviceID: "bench-7", stationConfig: station.Config{
+		Fulfil: station.FulfilConfig{ServiceCodes: []string{"S1"}}}})
+	f := decodeFulfil(t, b.do("POST", "/label", seedFulfilBody(t)))
+	var got map[string]any
+	b.ok("GET", tracktorBase+"/fulfillments/"+f.Packages[1].TrackingNumber+".json", nil, &got)
+	if got["shipment_status"] != "order_ready" || got["tracking_number"] != f.Packages[1].TrackingNumber {
+		t.Fatalf("fulfillment of a /label package: %v", got)
+	}
+	var o map[string]any
+	b.ok("GET", fmt.Sprintf("%s/orders/%.0f.json", tracktorBase, got["order_id"]), nil, &o)
+	// Each /label package is an order of its own (FL…).
+	if fmt.Sprint(o["statuses"]) != "[order_ready]" || o["order_source_name"] != "fulfil" {
+		t.Errorf("order of /label: %v %v", o["statuses"], o["order_source_name"])
+	}
+}

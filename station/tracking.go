@@ -151,6 +151,15 @@ type OrderTracking struct {
 	Packages    []Package `json:"packages"`
 }
 
+// DaysSinceOrdered is the whole days from the order to the delivery of
+// its last package; ok is false until the order is delivered.
+func (ot OrderTracking) DaysSinceOrdered() (days int, ok bool) {
+	if ot.Status != StatusDelivered || ot.DeliveredAt.IsZero() {
+		return 0, false
+	}
+	return max(0, int(ot.DeliveredAt.Sub(ot.Order.CreatedAt)/(24*time.Hour))), true
+}
+
 // StatusOption is one shipment status the bench accepts.
 type StatusOption struct {
 	Status string `json:"status"`

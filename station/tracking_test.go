@@ -59,9 +59,19 @@ func TestTrackingLifecycle(t *testing.T) {
 		t.Fatalf("update before a label: %v, want ErrConflict", err)
 	}
 	p1 := shipOne(t, st, o.ID)
+	if err := st.db.AddConsumer(ctx, "tracking-test"); err != nil {
+		t.Fatal(err)
+	}
 	if p1.Tracking == nil || p1.Tracking.Status != StatusOrderReady || len(p1.Tracking.History) != 1 ||
 		p1.Tracking.History[0].Source != TrackingSourceLabel {
 		t.Fatalf("labelled package tracking %+v, want order_ready from the label", p1.Tracking)
+	}
+	all, err := st.db.Events(ctx, "tracking-test", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(all); n < 2 || all[n-2].Type != EventPackageLabelled || all[n-1].Type != EventTrackingUpdated || all[n-1].ID != all[n-2].ID+1 {
+		t.Errorf("the label's events: %+v", all)
 	}
 	evs := trackingEvents(t, st)
 	if len(evs) != 1 {
@@ -94,6 +104,9 @@ func TestTrackingLifecycle(t *testing.T) {
 	}
 	if d := ot.DeliveredAt.Sub(ot.Order.CreatedAt); d != 3*24*time.Hour+6*time.Hour {
 		t.Errorf("delivered %v after ordered", d)
+	}
+	if days, ok := ot.DaysSinceOrdered(); !ok || days != 3 {
+		t.Errorf("days since ordered %d, %v; want 3", days, ok)
 	}
 	evs = trackingEvents(t, st)
 	var got []string
