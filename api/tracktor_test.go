@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -307,5 +308,24 @@ func TestTracktorAfterFulfilLabel(t *testing.T) {
 	// Each /label package is an order of its own (FL…).
 	if fmt.Sprint(o["statuses"]) != "[order_ready]" || o["order_source_name"] != "fulfil" {
 		t.Errorf("order of /label: %v %v", o["statuses"], o["order_source_name"])
+	}
+}
+
+// The status options shown in docs/integrations/tracktor.md are the answer.
+func TestTracktorDocStatusOptions(t *testing.T) {
+	doc := string(readFile(t, "../docs/integrations/tracktor.md"))
+	_, rest, ok := strings.Cut(doc, "`GET status-options.json` answers:\n\n```json\n")
+	block, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("no status-options example in the doc")
+	}
+	var want, got any
+	if err := json.Unmarshal([]byte(block), &want); err != nil {
+		t.Fatalf("doc example: %v", err)
+	}
+	b := newTracktorBench(t)
+	b.ok("GET", tracktorBase+"/status-options.json", nil, &got)
+	if !reflect.DeepEqual(want, got) {
+		t.Errorf("doc %v\nanswer %v", want, got)
 	}
 }

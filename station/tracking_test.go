@@ -242,3 +242,80 @@ func TestTrackingConfig(t *testing.T) {
 		}
 	}
 }
+
+// Updates of an order's packages racing each other and a label of the
+// same order: every change is kept, in its package's order, with one
+// event each.
+func TestTrackingConcurrentUpdates(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	st := newStation(t, openDB(t, t.TempDir(), clk), clk, Config{})
+	o := mustCreate(t, st, Order{Packages: 4})
+	var refs []string
+	for range 3 {
+		refs = append(refs, shipOne(t, st, o.ID).Reference)
+	}
+	const rounds = 10
+	statuses := []string{StatusInTransit, StatusOutForDelivery}
+	errs := make(chan error, len(refs)+1)
+	start := make(chan struct{})
+	for _, ref := range refs {
+		go func() {
+			<-start
+			for i := range rounds {
+				_, err := st.UpdateTracking(ctx, o.ID, TrackingUpdate{Status: statuses[i%2], Package: ref, Note: fmt.Sprint(i)})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	go func() {
+		<-start
+		_, err := st.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 500_000}})
+		errs <- err
+	}()
+	close(start)
+	for range len(refs) + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	ot, err := st.OrderTracking(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := trackingEvents(t, st)
+	if len(evs) != 4+3*rounds {
+		t.Errorf("%d events, want %d", len(evs), 4+3*rounds)
+	}
+	for _, p := range ot.Packages {
+		h := p.Tracking.History
+		want := 1
+		if p.Index <= 3 {
+			want += rounds
+		}
+		if len(h) != want {
+			t.Errorf("%s: %d history entries, want %d", p.Reference, len(h), want)
+			continue
+		}
+		var fromEvents []string
+		for _, e := range evs {
+			if e.Reference == p.Reference {
+				fromEvents = append(fromEvents, e.Status+"/"+e.Note)
+			}
+		}
+		var fromHistory []string
+		for i, e := range h {
+			fromHistory = append(fromHistory, e.Status+"/"+e.Note)
+			if i > 0 && e.Note != fmt.Sprint(i-1) {
+				t.Errorf("%s: entry %d is update %s", p.Reference, i, e.Note)
+			}
+		}
+		if fmt.Sprint(fromEvents) != fmt.Sprint(fromHistory) {
+			t.Errorf("%s: events %v, history %v", p.Reference, fromEvents, fromHistory)
+		}
+	}
+}
