@@ -188,7 +188,8 @@ func (s *Station) IsCustomStatus(status string) bool {
 // station's tracking lookups accept it back.
 func FulfillmentNumber(o Order, index int) int64 { return int64(o.Seq)*1000 + int64(index) }
 
-// validate checks an update; errors name the JSON field.
+// validateTracking checks an update and sets its default source; errors
+// name the JSON field.
 func (s *Station) validateTracking(u *TrackingUpdate) error {
 	if u.Status == "" {
 		return fieldErr("status", "required")
@@ -221,10 +222,11 @@ func (s *Station) statusNames() []string {
 
 // UpdateTracking records a status change for an order's labelled packages
 // (or the one u.Package names). order is anything FindOrder accepts, a
-// package reference or tracking number of the order, or the order's seq. A package whose status and exception are already those
-// of u is left alone; each changed package gets a history entry and one
-// tracking.updated event, in one transaction. An order with no labelled
-// package is ErrConflict.
+// package reference or tracking number of the order, or the order's seq.
+// A package whose status and exception are already those of u is left
+// alone; each changed package gets a history entry and one
+// tracking.updated event, all in one transaction. An order with no
+// labelled package is ErrConflict.
 func (s *Station) UpdateTracking(ctx context.Context, order string, u TrackingUpdate) (OrderTracking, error) {
 	if err := ctx.Err(); err != nil {
 		return OrderTracking{}, err
