@@ -238,11 +238,7 @@ func (s *Station) UpdateTracking(ctx context.Context, order string, u TrackingUp
 	var ot OrderTracking
 	changed := 0
 	err := s.db.Update(func(tx *queue.Tx) error {
-		var o Order
-		if err := s.findTrackedOrder(tx, order, &o); err != nil {
-			return err
-		}
-		pkgs, err := listPackages(tx, o.ID)
+		o, pkgs, err := s.trackedOrder(tx, order)
 		if err != nil {
 			return err
 		}
@@ -447,16 +443,9 @@ func (s *Station) OrderTracking(ctx context.Context, id string) (OrderTracking, 
 	}
 	var ot OrderTracking
 	err := s.db.View(func(tx *queue.Tx) error {
-		var o Order
-		if err := s.findTrackedOrder(tx, id, &o); err != nil {
-			return err
-		}
-		pkgs, err := listPackages(tx, o.ID)
-		if err != nil {
-			return err
-		}
+		o, pkgs, err := s.trackedOrder(tx, id)
 		ot = orderTracking(o, pkgs)
-		return nil
+		return err
 	})
 	if err != nil {
 		return OrderTracking{}, fmt.Errorf("station: tracking of order %q: %w", id, notFound(err))
@@ -507,6 +496,16 @@ func (s *Station) PackageTracking(ctx context.Context, id string) (OrderTracking
 		return OrderTracking{}, 0, fmt.Errorf("station: tracking of package %q: %w", id, notFound(err))
 	}
 	return ot, at, nil
+}
+
+// trackedOrder is the order findTrackedOrder finds and its packages.
+func (s *Station) trackedOrder(tx *queue.Tx, code string) (Order, []Package, error) {
+	var o Order
+	if err := s.findTrackedOrder(tx, code, &o); err != nil {
+		return Order{}, nil, err
+	}
+	pkgs, err := listPackages(tx, o.ID)
+	return o, pkgs, err
 }
 
 // findTrackedOrder resolves an order by anything findOrder accepts, then
