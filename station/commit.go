@@ -61,6 +61,11 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 			return err
 		}
 	}
+	// Tracking starts at order_ready in the label's transaction.
+	tev, err := s.trackLabel(tx, o, p, now)
+	if err != nil {
+		return err
+	}
 	// The records and their events carry the same JSON: encoded once, as
 	// this runs inside the (shared) write transaction.
 	pj, err := json.Marshal(p)
@@ -88,6 +93,9 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 		return err
 	}
 	if _, err := tx.AppendEvent(queue.Event{Type: EventPackageLabelled, Key: p.Reference, Data: pj}); err != nil {
+		return err
+	}
+	if err := appendEvent(tx, EventTrackingUpdated, p.Reference, tev); err != nil {
 		return err
 	}
 	if o.Status == OrderShipped {

@@ -18,12 +18,13 @@ import (
 // the zero value of each is the embedded default (4×6 in at 203 dpi,
 // native ZPL, the offline local carrier with SSCC-18 numbers).
 type Config struct {
-	Label    LabelConfig   `toml:"label" json:"label"`
-	Carrier  CarrierConfig `toml:"carrier" json:"carrier"`
-	Flow     FlowConfig    `toml:"flow" json:"flow"`
-	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
-	Fulfil   FulfilConfig  `toml:"fulfil" json:"fulfil"`
-	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
+	Label    LabelConfig    `toml:"label" json:"label"`
+	Carrier  CarrierConfig  `toml:"carrier" json:"carrier"`
+	Flow     FlowConfig     `toml:"flow" json:"flow"`
+	ShipFrom Address        `toml:"ship_from" json:"ship_from"`
+	Fulfil   FulfilConfig   `toml:"fulfil" json:"fulfil"`
+	ZPL      ZPLConfig      `toml:"zpl" json:"zpl"`
+	Tracking TrackingConfig `toml:"tracking" json:"tracking"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -326,6 +327,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.ShipFrom.validate("ship_from"); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.Tracking.validate(); err != nil {
+		return err
 	}
 	return c.Fulfil.validate()
 }

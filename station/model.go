@@ -144,6 +144,9 @@ type Package struct {
 	JobID    queue.JobID `json:"job_id,omitzero"`
 	JobState queue.State `json:"job_state,omitempty"` // last known state of JobID
 	Reprints []Reprint   `json:"reprints,omitempty"`
+	// Tracking is where the parcel is after the label: its status and
+	// history (station/tracking.go); set when the label is committed.
+	Tracking *Tracking `json:"tracking,omitempty"`
 
 	Error      string    `json:"error,omitempty"` // the last carrier error while requested
 	VoidReason string    `json:"void_reason,omitempty"`
