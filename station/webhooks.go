@@ -339,7 +339,7 @@ func (s *WebhookStore) list(ctx context.Context) ([]Webhook, error) {
 
 // Webhook returns one subscription without its secret, or ErrNotFound.
 func (s *WebhookStore) Webhook(ctx context.Context, id string) (Webhook, error) {
-	if id == "" || len(id) > 20 {
+	if id == "" || len(id) > 20 || strings.Trim(id, "0123456789") != "" {
 		return Webhook{}, fmt.Errorf("station: webhook %q: %w", clip(id, 40), ErrNotFound)
 	}
 	v, err := s.db.GetRecord(ctx, queue.KindWebhooks, webhookKey(id))
