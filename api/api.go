@@ -29,7 +29,7 @@ type Deps struct {
 	// Webhooks is the webhook subscription store (the daemon's one,
 	// shared with uplink's delivery worker); nil: webhook routes answer 503.
 	Webhooks *station.WebhookStore
-	Scale   *scale.Link
+	Scale    *scale.Link
 	// Sim is the simulated scale behind Scale when the driver is "sim";
 	// nil otherwise (POST /api/v1/scale/sim then answers 409).
 	Sim      *scale.Simulator
