@@ -14,6 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/uplink"
 )
@@ -152,4 +155,47 @@ func TestWebhooksSurviveSIGKILL(t *testing.T) {
 		t.Fatalf("delivery log %+v", log.Deliveries)
 	}
 	t.Logf("%d requests for %d events (duplicates after the kill: %d)", h.hits, n, h.hits-n)
+}
+
+// TestBrowserWebhookLog: the admin page shows each subscription with its
+// last attempt: the receiver's refusal and the next retry, then the
+// success once it accepts.
+func TestBrowserWebhookLog(t *testing.T) {
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("headless Chromium is needed at %s (%v): run scripts/test, which installs Debian's chromium package", chromiumPath, err)
+	}
+	var mu sync.Mutex
+	status := http.StatusServiceUnavailable
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	key := "browser-test-key-0123456789abcdef0123456789abcdef"
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + key})
+	d.key = key
+	d.must("POST", "/api/v1/webhooks", map[string]any{"url": srv.URL + "/erp", "topics": []string{"order.created"}}, nil)
+	createOrder(t, d, "LPN-WEB-1", 1)
+
+	p := newPage(t, d)
+	p.viewport(1280, 800)
+	p.do("open the page", chromedp.Navigate(d.url+"/"))
+	p.do("type the key", chromedp.SendKeys(chromedp.ID("key-input"), key+kb.Enter))
+	p.do("open the admin view", chromedp.Click(chromedp.ID("tab-admin")))
+	p.waitJS("the subscription with its refused attempt and next retry", `(() => {
+		const r = document.querySelector("#hook-rows tr"); if (!r || r.cells.length < 7) return false;
+		return r.cells[2].textContent.endsWith("/erp") && r.cells[3].textContent === "order.created" &&
+			r.cells[5].textContent.startsWith("503") && r.cells[6].textContent !== ""; })()`)
+	mu.Lock()
+	status = http.StatusOK
+	mu.Unlock()
+	// The retry comes after the backoff (1 – 2 s); the page refreshes every 5 s.
+	p.waitJS("the delivery accepted", `(() => { const r = document.querySelector("#hook-rows tr");
+		return r && r.cells[5].textContent.startsWith("200 in") && r.cells[6].textContent === "" &&
+			r.cells[4].textContent.includes("attempt"); })()`)
+	if strings.Contains(p.evalString(`document.body.innerText`), "secret") {
+		t.Fatal("the admin view mentions a secret")
+	}
 }
