@@ -110,6 +110,8 @@ type WebhookStore struct {
 	db    *queue.DB
 	clock clock.Clock
 
+	createMu sync.Mutex // one create at a time: the MaxWebhooks check holds
+
 	mu      sync.Mutex
 	changed chan struct{}
 	logs    map[string][]Delivery
@@ -253,6 +255,8 @@ func (s *WebhookStore) CreateWebhook(ctx context.Context, req WebhookRequest) (W
 	rand.Read(key[:]) // never fails (crypto/rand)
 	secret := base64.RawURLEncoding.EncodeToString(key[:])
 	w := Webhook{Kind: req.Kind, URL: req.URL, Topics: topics, CreatedAt: s.clock.Now().UTC().Truncate(time.Second)}
+	s.createMu.Lock()
+	defer s.createMu.Unlock()
 	// The consumer first, at the outbox's end: a crash before the record
 	// leaves an orphan consumer, which RemoveOrphans drops.
 	last, err := s.db.LastEventID(ctx)

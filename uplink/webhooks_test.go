@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -419,5 +420,54 @@ func TestWebhookDeleteStops(t *testing.T) {
 	}
 	if _, err := b.store.Deliveries(context.Background(), whGone.ID); err == nil {
 		t.Fatal("deleted subscription still has a delivery log")
+	}
+}
+
+// TestWebhookTLSVerified: a receiver whose certificate the bench does not
+// trust gets nothing (the attempt is logged as failed); with its CA in
+// RootCAs it gets the delivery.
+func TestWebhookTLSVerified(t *testing.T) {
+	for _, trusted := range []bool{false, true} {
+		b := openHookBench(t, "")
+		hits := make(chan string, 16)
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			hits <- r.Header.Get(HeaderEventID)
+		}))
+		defer srv.Close()
+		wh := b.create(t, station.WebhookPackbench, srv.URL, "*")
+		o := &WebhookOptions{}
+		if trusted {
+			pool := x509.NewCertPool()
+			pool.AddCert(srv.Certificate())
+			o.RootCAs = pool
+		}
+		b.run(t, o)
+		ev := b.appendEvent(t, "order.created", nil)
+		if trusted {
+			select {
+			case id := <-hits:
+				if id != strconv.FormatUint(ev.ID, 10) {
+					t.Fatalf("got %s", id)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("no delivery over TLS with the CA trusted")
+			}
+			continue
+		}
+		// Untrusted: the first attempt fails on the certificate, then waits.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		if err := b.clock.WaitWaiters(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		log, _ := b.store.Deliveries(context.Background(), wh.ID)
+		if len(log) != 1 || log[0].Status != 0 || !strings.Contains(log[0].Error, "certificate") {
+			t.Fatalf("log %+v: want one failed attempt naming the certificate", log)
+		}
+		select {
+		case id := <-hits:
+			t.Fatalf("untrusted receiver got event %s", id)
+		default:
+		}
 	}
 }
