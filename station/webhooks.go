@@ -33,8 +33,8 @@ const (
 	WebhookTracktor WebhookKind = "tracktor"
 )
 
-// EventTrackingUpdated is the type of a tracking change event (station's
-// tracking state writes it; subscriptions filter on it).
+// eventTrackingUpdated is the type of a tracking change event, written by
+// the tracking state (its EventTrackingUpdated); subscriptions filter on it.
 const eventTrackingUpdated = "tracking.updated"
 
 // PackbenchTopics are the outbox event types a packbench subscription may

@@ -328,7 +328,7 @@ func (w *Webhooks) runOnce(ctx context.Context, sub station.Webhook, log *slog.L
 }
 
 // deliverEvent sends ev until a 2xx or ctx ends. beforeWait runs before
-// the first retry wait, so the cursor records what went before.
+// each retry wait.
 func (w *Webhooks) deliverEvent(ctx context.Context, sub station.Webhook, ev queue.Event, log *slog.Logger, beforeWait func() error) error {
 	bo := backoff.Backoff{Min: w.o.MinBackoff, Max: w.o.MaxBackoff, Jitter: w.o.Jitter}
 	for attempt := 1; ; attempt++ {
@@ -355,10 +355,10 @@ func (w *Webhooks) deliverEvent(ctx context.Context, sub station.Webhook, ev que
 		d.Error, d.NextRetry = err.Error(), &next
 		w.subs.RecordDelivery(sub.ID, d)
 		log.Info("webhooks: delivery failed", "event", ev.ID, "attempt", attempt, "status", status, "err", err, "retry_in", wait)
-		if attempt == 1 {
-			if err := beforeWait(); err != nil {
-				return err
-			}
+		// The cursor of what went before, and the log with this failure,
+		// on disk before a wait that may be long.
+		if err := beforeWait(); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
