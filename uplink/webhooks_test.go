@@ -471,3 +471,27 @@ func TestWebhookTLSVerified(t *testing.T) {
 		}
 	}
 }
+
+// TestWebhookTracktorWithoutRenderer: with no Tracktor renderer wired,
+// Tracktor subscriptions get no request and hold nothing up.
+func TestWebhookTracktorWithoutRenderer(t *testing.T) {
+	b := openHookBench(t, "")
+	tr, pb := newReceiver(t, nil), newReceiver(t, nil)
+	b.create(t, station.WebhookTracktor, tr.srv.URL, "order/all")
+	b.create(t, station.WebhookPackbench, pb.srv.URL, "order.created")
+	b.run(t, nil)
+	b.appendEvent(t, "tracking.updated", map[string]string{"status": "delivered"})
+	e2 := b.appendEvent(t, "order.created", nil)
+	if h := pb.next(t); h.id != strconv.FormatUint(e2.ID, 10) {
+		t.Fatalf("packbench subscriber got %s", h.id)
+	}
+	e3 := b.appendEvent(t, "order.created", nil)
+	if h := pb.next(t); h.id != strconv.FormatUint(e3.ID, 10) {
+		t.Fatalf("packbench subscriber got %s", h.id)
+	}
+	select {
+	case h := <-tr.hits:
+		t.Fatalf("Tracktor subscriber got event %s without a renderer", h.id)
+	default:
+	}
+}
