@@ -26,7 +26,10 @@ import (
 type Deps struct {
 	Queue   *queue.DB
 	Station *station.Station // nil: flow, orders, shipments, labels and reprint answer 503
-	Scale   *scale.Link
+	// Webhooks is the webhook subscription store (the daemon's one,
+	// shared with uplink's delivery worker); nil: webhook routes answer 503.
+	Webhooks *station.WebhookStore
+	Scale    *scale.Link
 	// Sim is the simulated scale behind Scale when the driver is "sim";
 	// nil otherwise (POST /api/v1/scale/sim then answers 409).
 	Sim      *scale.Simulator

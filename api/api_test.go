@@ -33,6 +33,7 @@ type bench struct {
 	sim     *scale.Simulator
 	link    *scale.Link
 	srv     *api.Server
+	hooks   *station.WebhookStore
 	ts      *httptest.Server
 	log     *syncBuffer
 	prn     *printers
@@ -142,6 +143,8 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 	}
 	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: append([]string{testKey}, bo.keys...),
 		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links, DeviceID: bo.deviceID}
+	b.hooks = station.NewWebhookStore(db, nil)
+	deps.Webhooks = b.hooks
 	if !bo.noSim {
 		deps.Sim = b.sim
 	}

@@ -22,7 +22,11 @@
 // health, printers, config, scale (reading, zero, tare, sim, events), jobs
 // (list, get, cancel, retry, mark-printed, reprint), flow (state, scan,
 // arm, disarm), orders (create, list, get, void), shipments (create, list,
-// get), packages (get, void), labels ({id}.zpl, {id}.png).
+// get), packages (get, void), labels ({id}.zpl, {id}.png), webhooks
+// (create with the signing secret shown once, list, get, delete, delivery
+// log; webhooks.go) and Tracktor's webhooks.json under
+// /apps/tracktor/api/admin/{device_id}/ (tracktor_webhooks.go). Deps.Webhooks
+// is the subscription store the daemon shares with uplink's delivery worker.
 //
 // # The bench page
 //
@@ -34,8 +38,8 @@
 // screen) shows the live weight, the flow step in words, the order, the
 // last label's preview, a scan field that keeps the focus, and problems
 // with what to do; the admin's view (#admin) shows printers, jobs with
-// their history, shipments with labels, the MQTT link, the version and the
-// configuration. The page routes are not API routes: Routes and the
+// their history, shipments with labels, webhook subscriptions with their
+// last delivery attempt, the MQTT link, the version and the configuration. The page routes are not API routes: Routes and the
 // OpenAPI document leave them out. POST /api/v1/printers/{name}/test
 // queues a test label for the page's "Test print" button.
 //

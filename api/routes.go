@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
@@ -167,5 +168,5 @@ func (s *Server) routeTable() []route {
 		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
 			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
 			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
-	}, s.tracktorRoutes()...)
+	}, slices.Concat(s.tracktorRoutes(), s.webhookRoutes())...)
 }

@@ -32,16 +32,6 @@ const (
 	sourceShopify = "shopify"
 )
 
-// The ten webhook topics of the seed: order/… fires on the order's
-// roll-up, fulfillment/… on one package; pre_transit is order_ready.
-var tracktorTopics = []string{
-	"order/all", "order/pre_transit", "order/in_transit", "order/out_for_delivery", "order/delivered",
-	"fulfillment/all", "fulfillment/pre_transit", "fulfillment/in_transit", "fulfillment/out_for_delivery", "fulfillment/delivered",
-}
-
-// TracktorTopics are the seed's ten webhook topics.
-func TracktorTopics() []string { return slices.Clone(tracktorTopics) }
-
 // TracktorCarrier is Tracktor's carrier object.
 type TracktorCarrier struct {
 	Slug        string `json:"slug"` // the bench's carrier kind in lower case ("local", "http") or its name
@@ -456,8 +446,8 @@ func hookBody(v any, topic string, id uint64) ([]byte, error) {
 // past retention) gives ok=false: there is nothing left to describe.
 func (s *Server) TracktorWebhook(ctx context.Context, topic string, ev queue.Event) (body []byte, ok bool, err error) {
 	kind, suffix, _ := strings.Cut(topic, "/")
-	if !slices.Contains(tracktorTopics, topic) {
-		return nil, false, fmt.Errorf("api: tracktor webhook: %q is not a topic (want one of %v)", topic, tracktorTopics)
+	if topics := station.TracktorTopics(); !slices.Contains(topics, topic) {
+		return nil, false, fmt.Errorf("api: tracktor webhook: %q is not a topic (want one of %v)", topic, topics)
 	}
 	if ev.Type != station.EventTrackingUpdated {
 		return nil, false, nil

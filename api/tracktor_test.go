@@ -214,13 +214,13 @@ func TestTracktorWebhookTopics(t *testing.T) {
 	b := newTracktorBench(t)
 	pkgs := b.trackedOrder("SO200", 1, nil)
 	ctx := context.Background()
-	if len(api.TracktorTopics()) != 10 {
-		t.Fatalf("topics %v", api.TracktorTopics())
+	if len(station.TracktorTopics()) != 10 {
+		t.Fatalf("topics %v", station.TracktorTopics())
 	}
 	statuses := []string{"order_ready", "in_transit", "out_for_delivery", "delivered", "held_at_depot"}
 	topicStatus := map[string]string{"pre_transit": "order_ready", "in_transit": "in_transit", "out_for_delivery": "out_for_delivery", "delivered": "delivered"}
 	for _, status := range statuses {
-		for _, topic := range api.TracktorTopics() {
+		for _, topic := range station.TracktorTopics() {
 			kind, suffix, _ := strings.Cut(topic, "/")
 			te := station.TrackingEvent{OrderID: "SO200", Package: 1, Reference: pkgs[0].Reference, Status: status, PreviousStatus: "x",
 				OrderStatus: status, PreviousOrder: "x", Custom: status == "held_at_depot", Source: "manual"}

@@ -90,4 +90,20 @@
 //
 // Client is the operator's side: Push and Watch (packbench push and
 // packbench watch) and Command (cmd/<verb> → res/<verb>).
+//
+// # Webhooks
+//
+// Webhooks (webhooks.go) delivers the outbox to the subscriptions of
+// station.WebhookStore: one goroutine per subscription, each draining its
+// own outbox consumer ("webhook:<id>") in order, one request at a time,
+// woken by the queue's commit notification. A delivery is a POST of the
+// event (packbench subscriptions) or of the Tracktor renderer's body,
+// with the event id, the topic, a timestamp and two HMAC-SHA256
+// signatures (HeaderHMAC over the raw body, HeaderSignature over
+// timestamp and body). Only a 2xx moves on; anything else is retried with
+// internal/backoff, on the injected Clock, for as long as it takes. The
+// consumer cursor lags by at most AckDelay or Batch events and is written
+// before each retry wait, so a crash only delivers again, with the same
+// event ids. Subscriptions created or deleted while running are followed
+// through the store's Changed channel.
 package uplink

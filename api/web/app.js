@@ -621,16 +621,56 @@
 	async function refreshAdmin() {
 		if (!state.key) return;
 		await refreshHealth();
-		const [jobs, ships, config] = await Promise.all([
+		const [jobs, ships, config, hooks] = await Promise.all([
 			loadRecent(API + "/jobs", "jobs"),
 			loadRecent(API + "/shipments", "shipments"),
 			call("GET", API + "/config").catch((e) => ({ error: e.message })),
+			loadWebhooks(),
 		]);
 		renderBenchFacts();
 		renderPrinters();
 		renderJobs(jobs);
 		renderShipments(ships);
+		renderWebhooks(hooks);
 		renderConfig(config);
+	}
+
+	// loadWebhooks reads the subscriptions and each one's delivery log.
+	async function loadWebhooks() {
+		try {
+			const r = await call("GET", API + "/webhooks");
+			const subs = r.webhooks || [];
+			const logs = await Promise.all(subs.map((w) =>
+				call("GET", API + "/webhooks/" + encodeURIComponent(w.id) + "/deliveries").then((d) => d.deliveries || []).catch(() => [])));
+			return subs.map((w, i) => ({ sub: w, log: logs[i] }));
+		} catch (e) {
+			return { error: e.message };
+		}
+	}
+
+	function renderWebhooks(hooks) {
+		const tb = $("hook-rows");
+		tb.textContent = "";
+		if (hooks.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "Could not load webhooks: " + hooks.error })));
+			return;
+		}
+		for (const { sub, log } of hooks) {
+			const last = log.length ? log[log.length - 1] : null;
+			const failed = log.filter((d) => d.error).length;
+			let result = "";
+			if (last) result = last.error ? (last.status ? last.status + " " : "") + last.error : String(last.status) + " in " + last.duration_ms + " ms";
+			tb.appendChild(el("tr", null,
+				el("td", { text: sub.id }),
+				el("td", { text: sub.kind }),
+				el("td", { text: sub.url }),
+				el("td", { text: (sub.topics || []).join(", ") }),
+				el("td", { text: last ? fmtTime(last.time) + " · event " + last.event_id + (last.attempt > 1 ? " · attempt " + last.attempt : "") : "none yet" }),
+				el("td", null, last ? el("span", { class: last.error ? "badge bad" : "badge ok", text: result }) : null,
+					failed ? el("div", { text: failed + " of the last " + log.length + " attempts failed" }) : null),
+				el("td", { text: last && last.next_retry ? fmtTime(last.next_retry) : "" })));
+		}
+		if (!hooks.length) tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "No subscriptions." })));
 	}
 
 	// loadRecent pages through a list that answers oldest first and keeps the

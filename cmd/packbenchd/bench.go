@@ -21,6 +21,7 @@ import (
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
+	"github.com/packbench/packbench/uplink"
 )
 
 // Timeouts of the daemon's own plumbing.
@@ -63,6 +64,8 @@ type bench struct {
 	lim      *api.ConnLimit // ln with the connection cap
 	srv      *http.Server
 	mqtt     *mqttLink // nil while [mqtt] url is empty
+	hooks    *station.WebhookStore
+	webhooks *uplink.Webhooks
 
 	stopIntake chan struct{}
 }
@@ -150,8 +153,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		return nil, err
 	}
 
+	b.openWebhookStore()
 	deps := api.Deps{
-		Queue: b.db, Station: b.station, Scale: b.link, Sim: b.sim,
+		Queue: b.db, Station: b.station, Webhooks: b.hooks, Scale: b.link, Sim: b.sim,
 		Printers: b.view, Config: cfg.view(), Keys: []string{key},
 		Version: version, Logger: log, DeviceID: cfg.Bench.DeviceID,
 	}
@@ -164,6 +168,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
+	}
+	if err := b.openWebhooks(); err != nil {
+		return nil, err
 	}
 
 	b.ln = b.opts.Listener
@@ -240,6 +247,7 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.housekeep(gctx) })
 	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	g.Go(func() error { return b.runWebhooks(gctx) })
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
