@@ -24,6 +24,7 @@ type Config struct {
 	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
 	Fulfil   FulfilConfig  `toml:"fulfil" json:"fulfil"`
 	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
+	Shopify  ShopifyConfig `toml:"shopify" json:"shopify"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -182,6 +183,12 @@ func (c Config) Redacted() Config {
 	if c.Carrier.HTTP.Authorization != "" {
 		c.Carrier.HTTP.Authorization = "(set)"
 	}
+	if c.Shopify.ClientSecret != "" {
+		c.Shopify.ClientSecret = "(set)"
+	}
+	if c.Shopify.CallbackToken != "" {
+		c.Shopify.CallbackToken = "(set)"
+	}
 	if len(c.Carrier.HTTP.Headers) > 0 {
 		h := make(map[string]string, len(c.Carrier.HTTP.Headers))
 		for k := range c.Carrier.HTTP.Headers {
@@ -252,6 +259,7 @@ func (c Config) WithDefaults() Config {
 	if len(c.Fulfil.ServiceCodes) == 0 {
 		c.Fulfil.ServiceCodes = []string{k.Service}
 	}
+	c.Shopify.withDefaults()
 	return c
 }
 
@@ -326,6 +334,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.ShipFrom.validate("ship_from"); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.Shopify.validate(); err != nil {
+		return err
 	}
 	return c.Fulfil.validate()
 }
