@@ -148,6 +148,9 @@ func (b *bench) housekeepRetention(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		b.log.Error("housekeeping: orders", "err", err)
 	}
+	if _, err := b.station.HousekeepShopify(ctx, 0); err != nil && ctx.Err() == nil {
+		b.log.Error("housekeeping: shopify webhook ids", "err", err)
+	}
 	keep := r.Spool.Std()
 	if keep <= 0 {
 		keep = defaultSpoolRetention
