@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,33 +33,7 @@ func TestShopifyGuide(t *testing.T) {
 	}
 	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + shopifyKey}, "--config", cfgFile)
 	d.key = shopifyKey
-	ran := 0
-	for i, b := range blocks {
-		if b.lang != "sh" {
-			continue
-		}
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.text)
-		cmd.Env = []string{"BENCH=" + d.url, "KEY=" + shopifyKey, "SECRET=" + secret, "PATH=" + os.Getenv("PATH")}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("example %d: %v\n%s\n%s%s", ran+1, err, b.text, out, stderr.Bytes())
-		}
-		ran++
-		if i+1 < len(blocks) && blocks[i+1].lang == "json" {
-			var want, got any
-			if err := json.Unmarshal([]byte(blocks[i+1].text), &want); err != nil {
-				t.Fatalf("the answer shown after example %d is not JSON: %v", ran, err)
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("example %d answered %s: %v", ran, out, err)
-			}
-			if err := matchDoc("answer", want, got); err != nil {
-				t.Errorf("example %d: %v\n%.400s", ran, err, out)
-			}
-		}
-	}
+	ran := runGuideExamples(t, blocks, []string{"BENCH=" + d.url, "KEY=" + shopifyKey, "SECRET=" + secret})
 	if ran < 6 {
 		t.Fatalf("ran %d examples", ran)
 	}
