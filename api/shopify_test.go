@@ -260,3 +260,32 @@ func TestStockAPI(t *testing.T) {
 	b.do("PUT", "/api/v1/stock/X", map[string]any{"quantity": 1, "colour": 1}).wantError(t, http.StatusBadRequest, api.CodeInvalidField, "colour")
 	b.do("GET", "/api/v1/stock", nil, "Authorization", "").wantError(t, http.StatusUnauthorized, api.CodeUnauthorized, "")
 }
+
+// Shopify redelivers while the first delivery is still running (its 5 s
+// timeout): concurrent deliveries of one webhook make one order.
+func TestShopifyWebhookConcurrentRedeliveries(t *testing.T) {
+	b := shopifyBench(t)
+	body := shopifyFulfillment(t)
+	done := make(chan answer, 8)
+	for range 8 {
+		go func() { done <- b.webhook(body, "same-id") }()
+	}
+	created := 0
+	for range 8 {
+		a := <-done
+		var res station.ShopifyResult
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &res) != nil {
+			t.Fatalf("%d %s", a.status, a.body)
+		}
+		switch res.Result {
+		case station.ShopifyCreated:
+			created++
+		case station.ShopifyDuplicate, station.ShopifyExists:
+		default:
+			t.Errorf("result %s", a.body)
+		}
+	}
+	if created != 1 || b.orderTotal() != 1 {
+		t.Fatalf("%d created, %d orders; want 1", created, b.orderTotal())
+	}
+}

@@ -319,3 +319,59 @@ func TestShopifyCallbackToken(t *testing.T) {
 		t.Errorf("short token: %v", err)
 	}
 }
+
+// Concurrent adjustments and labels never lose a change: each runs in its
+// own write transaction.
+func TestStockConcurrentChanges(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	st := newStation(t, openDB(t, t.TempDir(), clk), clk, Config{})
+	if _, err := st.SetStock(ctx, "S", 1000, ""); err != nil {
+		t.Fatal(err)
+	}
+	var orders []string
+	for range 5 {
+		orders = append(orders, mustCreate(t, st, Order{Lines: []Line{{SKU: "S", Quantity: 3}}}).ID)
+	}
+	errs := make(chan error, 45)
+	for i := range 40 {
+		go func() {
+			delta := int64(1)
+			if i%2 == 0 {
+				delta = -2
+			}
+			_, err := st.AdjustStock(ctx, "S", delta, "")
+			errs <- err
+		}()
+	}
+	for _, id := range orders {
+		go func() {
+			_, err := st.Ship(ctx, ShipRequest{OrderID: id, Weight: Weight{Milligrams: 100_000}})
+			errs <- err
+		}()
+	}
+	for range 45 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 1000 + 20×1 − 20×2 − 5×3
+	if it, err := st.Stock(ctx, "S"); err != nil || it.Quantity != 965 {
+		t.Fatalf("%+v, %v; want 965", it, err)
+	}
+	if n := countEvents(t, st, EventStockChanged); n != 1+40+5 {
+		t.Errorf("%d stock events, want 46", n)
+	}
+}
+
+func TestShopifyConfigRedacted(t *testing.T) {
+	c := Config{Shopify: ShopifyConfig{ClientSecret: "s3cret", CallbackToken: "tok_0123456789abcdef0123456789abcdef"}}.Redacted()
+	if c.Shopify.ClientSecret != "(set)" || c.Shopify.CallbackToken != "(set)" {
+		t.Fatalf("%+v", c.Shopify)
+	}
+	for _, bad := range []ShopifyConfig{{Handle: "a/b"}, {PublicURL: "ftp://x"}, {PublicURL: "https://x/?a=1"}, {ClientSecret: " x"}} {
+		if err := (Config{Shopify: bad}).WithDefaults().Validate(); !errors.Is(err, ErrConfig) {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+}
