@@ -90,13 +90,14 @@ var (
 // shopifyRoutes are the Shopify fulfillment service's routes and the
 // stock ledger's.
 func (s *Server) shopifyRoutes() []route {
-	unauth := []int{http.StatusUnauthorized, http.StatusServiceUnavailable}
+	unauth := []int{http.StatusBadRequest, http.StatusUnauthorized, http.StatusServiceUnavailable}
+	stockErrs := []int{http.StatusInsufficientStorage, http.StatusServiceUnavailable} // a new SKU needs room
 	tracking := opDoc{summary: "Shopify fulfillment service (seed 003): tracking numbers of fulfillments the bench labelled " +
 		"({\"tracking_numbers\":{name: number},\"message\",\"success\":true}); names the bench does not know or has not labelled are left out",
-		tag: tagShopify, resp: ShopifyTrackingNumbers{}, query: fetchTrackingParams, errors: []int{http.StatusServiceUnavailable}}
+		tag: tagShopify, resp: ShopifyTrackingNumbers{}, query: fetchTrackingParams, errors: []int{http.StatusBadRequest, http.StatusServiceUnavailable}}
 	stock := opDoc{summary: "Shopify fulfillment service (seed 003): {sku: quantity} from the stock ledger, for one SKU or all; " +
 		"a SKU the ledger does not track is left out ({})", tag: tagShopify, resp: map[string]int64{}, query: fetchStockParams,
-		errors: []int{http.StatusServiceUnavailable}}
+		errors: []int{http.StatusBadRequest, http.StatusServiceUnavailable}}
 	withToken := func(d opDoc) opDoc {
 		d.summary += ". This form needs no header: {token}, the callback token of the callback_url GET /api/v1/shopify shows, authenticates it"
 		d.errors = unauth
@@ -134,10 +135,10 @@ func (s *Server) shopifyRoutes() []route {
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 		route{"PUT", prefix + "/stock/{sku}", authKey, s.setStock, opDoc{
 			summary: "Set a SKU's quantity (and track it): {\"quantity\":12,\"reason\":\"count\"}. Labels take an order's lines out when its first package is labelled, voids put them back",
-			tag:     tagStock, body: stockSet{}, resp: station.StockItem{}, errors: []int{http.StatusServiceUnavailable}}},
+			tag:     tagStock, body: stockSet{}, resp: station.StockItem{}, errors: stockErrs}},
 		route{"POST", prefix + "/stock/{sku}/adjust", authKey, s.adjustStock, opDoc{
 			summary: "Add to (or, negative, take from) a SKU's quantity: {\"delta\":-2,\"reason\":\"damaged\"}; a SKU not tracked starts at 0. Not idempotent: a retry adjusts again (PUT sets a quantity and is safe to retry)",
-			tag:     tagStock, body: stockAdjust{}, resp: station.StockItem{}, errors: []int{http.StatusServiceUnavailable}}},
+			tag:     tagStock, body: stockAdjust{}, resp: station.StockItem{}, errors: stockErrs}},
 	)
 }
 
