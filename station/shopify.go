@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/packbench/packbench/internal/textcheck"
 	"github.com/packbench/packbench/queue"
@@ -372,7 +373,7 @@ func (s *Station) shopifyApply(ctx context.Context, d ShopifyDelivery) (ShopifyR
 	}
 	var f shopifyFulfillment
 	if err := json.Unmarshal(d.Body, &f); err != nil {
-		return ShopifyResult{}, fmt.Errorf("%w", fieldErr("(body)", "not a Shopify fulfillment: %v", err))
+		return ShopifyResult{}, fieldErr("(body)", "not a Shopify fulfillment: %v", err)
 	}
 	fid := f.ID.String()
 	if !isDigits(fid) {
@@ -503,17 +504,16 @@ func shopifyCodes(sd ShopifySeed) []string {
 	return out
 }
 
+// truncate cuts s to at most n bytes on a character boundary.
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !isRuneStart(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n]
 }
-
-func isRuneStart(b byte) bool { return b&0xc0 != 0x80 }
 
 // ShopifySeedOf returns the Shopify ids an order came with; false for an
 // order that did not come from a Shopify webhook.
