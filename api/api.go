@@ -344,7 +344,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if !s.log.Enabled(r.Context(), level) {
 			return // not even the arguments: boxing them costs allocations
 		}
-		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status(), "duration", d)
+		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", logPath(pattern, r.URL.Path), "status", sw.status(), "duration", d)
 	}()
 	if !s.checkHost(sw, r) {
 		return

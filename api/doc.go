@@ -56,6 +56,13 @@
 // key holds status words and counts only (no order, reading, tracking
 // number, printer reason or link error).
 //
+// Shopify (shopify.go) cannot send the key: its fulfillment service's
+// callbacks are also served under /shopify/{token}/, authenticated by the
+// callback token in the path (constant time; the request log records the
+// route pattern instead of such a path), and POST /webhooks/shopify is
+// authenticated by X-Shopify-Hmac-Sha256 alone, the key being no
+// substitute for the signature.
+//
 // Every request, the page's included, must name the bench in Host:
 // localhost, loopback, one of its interface addresses, or one of
 // Options.Hosts; any other name gets 421 host_not_allowed, so a

@@ -27,9 +27,6 @@ const (
 	pathTracktor = "/apps/tracktor/api/admin/{uuid}"
 	tagTracktor  = "tracktor"
 	tagTracking  = "tracking"
-	// sourceShopify is station.Order.Source of the orders that came from
-	// Shopify: their partner order id is the Shopify order id.
-	sourceShopify = "shopify"
 )
 
 // TracktorCarrier is Tracktor's carrier object.
@@ -315,12 +312,21 @@ func (s *Server) postTracking(w http.ResponseWriter, r *http.Request) error {
 // order that came from Shopify, else the order's seq (which the order
 // routes accept back).
 func tracktorOrderID(o station.Order) int64 {
-	if o.Source == sourceShopify {
-		if n, err := strconv.ParseInt(o.PartnerOrderID, 10, 64); err == nil && n > 0 {
+	if sd, ok := station.ShopifySeedOf(o); ok {
+		if n, err := strconv.ParseInt(sd.OrderID, 10, 64); err == nil && n > 0 {
 			return n
 		}
 	}
 	return int64(o.Seq)
+}
+
+// tracktorOrderName is Shopify's order name ("#1001") for an order that
+// came from Shopify, else "#" and the bench's id.
+func tracktorOrderName(o station.Order) string {
+	if sd, ok := station.ShopifySeedOf(o); ok && sd.OrderName != "" {
+		return sd.OrderName
+	}
+	return "#" + o.ID
 }
 
 // fulfillmentStatus is fulfilled, partial or null, from the order's status.
@@ -364,7 +370,7 @@ func (s *Server) tracktorFulfillmentOf(st *station.Station, ot station.OrderTrac
 	t := p.Tracking
 	cfg := st.Config()
 	f := TracktorFulfillment{
-		ShopURL: cfg.Tracking.ShopURL, OrderID: tracktorOrderID(o), OrderName: "#" + o.ID, ShopifyCarrier: p.Carrier,
+		ShopURL: cfg.Tracking.ShopURL, OrderID: tracktorOrderID(o), OrderName: tracktorOrderName(o), ShopifyCarrier: p.Carrier,
 		Carrier:        TracktorCarrier{Slug: strings.ToLower(cfg.Carrier.Kind), Name: p.Carrier, Service: p.Service, TrackingURL: p.TrackingURL},
 		TrackingNumber: p.TrackingNumber, FulfillmentID: station.FulfillmentNumber(o, p.Index),
 		FulfillmentStatus: fulfillmentStatus(o), ShipmentStatus: t.Status, ExceptionStatus: t.Exception,
@@ -395,7 +401,7 @@ func (s *Server) tracktorOrderOf(st *station.Station, ot station.OrderTracking) 
 	o := ot.Order
 	first, last, _ := strings.Cut(o.ShipTo.Name, " ")
 	out := TracktorOrder{
-		OrderID: tracktorOrderID(o), OrderName: "#" + o.ID, OrderEmail: o.ShipTo.Email, OrderPhone: o.ShipTo.Phone,
+		OrderID: tracktorOrderID(o), OrderName: tracktorOrderName(o), OrderEmail: o.ShipTo.Email, OrderPhone: o.ShipTo.Phone,
 		OrderSourceName: o.Source, OrderCreatedAt: o.CreatedAt,
 		CustomerFirstName: first, CustomerLastName: last, CustomerFullName: o.ShipTo.Name,
 		LineItemCount: len(o.Lines), Statuses: []string{}, ExceptionStatuses: ot.Exceptions,

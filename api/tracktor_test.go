@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
@@ -192,19 +193,29 @@ func TestTracktorReadAndUpdate(t *testing.T) {
 	b.do("POST", tracktorBase+"/orders/SO101.json", map[string]any{"status": "in_transit"}).wantError(t, 409, api.CodeConflict, "")
 }
 
-// A Shopify order answers with its Shopify id, and is found by it.
+// An order that came from a Shopify webhook is found by its Shopify order
+// id and answered with Shopify's order id and name, as a Tracktor client
+// knows them.
 func TestTracktorShopifyOrderID(t *testing.T) {
-	b := newTracktorBench(t)
-	b.trackedOrder("SO300", 1, map[string]any{"source": "shopify", "partner_order_id": "4503599627370497"})
-	var o map[string]any
-	b.ok("GET", tracktorBase+"/orders/4503599627370497.json", nil, &o)
-	var id json.Number
-	if err := json.Unmarshal([]byte(fmt.Sprint(o["order_id"])), &id); err != nil || o["packbench_order_id"] != "SO300" {
-		t.Fatalf("shopify order: %v", o)
+	b := newBench(t, &benchOptions{deviceID: "bench-7", stationConfig: station.Config{
+		Shopify: station.ShopifyConfig{ClientSecret: shopifySecret}}})
+	if a := b.webhook(shopifyFulfillment(t), "wh-tracktor-1"); a.status != http.StatusOK {
+		t.Fatalf("webhook: %d %s", a.status, a.body)
 	}
-	a := b.do("GET", tracktorBase+"/orders/4503599627370497.json", nil)
-	if !strings.Contains(string(a.body), `"order_id":4503599627370497,`) {
-		t.Errorf("order_id is not the Shopify id: %s", a.body)
+	var page station.OrderPage
+	b.ok("GET", "/api/v1/orders", nil, &page)
+	if len(page.Orders) != 1 {
+		t.Fatalf("%d orders from the webhook", len(page.Orders))
+	}
+	id := page.Orders[0].ID
+	b.ok("POST", "/api/v1/shipments", map[string]any{"order_id": id, "weight": map[string]any{"milligrams": 700000}}, nil)
+	a := b.do("GET", tracktorBase+"/orders/450789469.json", nil)
+	if a.status != http.StatusOK {
+		t.Fatalf("GET by the Shopify order id: %d %s", a.status, a.body)
+	}
+	if !strings.Contains(string(a.body), `"order_id":450789469,`) || !strings.Contains(string(a.body), `"order_name":"#1001"`) ||
+		!strings.Contains(string(a.body), `"packbench_order_id":"`+id+`"`) {
+		t.Errorf("order_id / order_name are not Shopify's: %s", a.body)
 	}
 }
 

@@ -76,6 +76,11 @@ func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now 
 		return err
 	}
 	o.Labelled++
+	if o.Labelled == 1 { // the shipment's first label: its lines leave the stock ledger
+		if err := s.moveOrderStock(tx, o, -1, now); err != nil {
+			return err
+		}
+	}
 	o.Pending = 0
 	o.UpdatedAt = now
 	o.Status = OrderPartial

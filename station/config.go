@@ -25,6 +25,7 @@ type Config struct {
 	Fulfil   FulfilConfig   `toml:"fulfil" json:"fulfil"`
 	ZPL      ZPLConfig      `toml:"zpl" json:"zpl"`
 	Tracking TrackingConfig `toml:"tracking" json:"tracking"`
+	Shopify  ShopifyConfig  `toml:"shopify" json:"shopify"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -183,6 +184,12 @@ func (c Config) Redacted() Config {
 	if c.Carrier.HTTP.Authorization != "" {
 		c.Carrier.HTTP.Authorization = "(set)"
 	}
+	if c.Shopify.ClientSecret != "" {
+		c.Shopify.ClientSecret = "(set)"
+	}
+	if c.Shopify.CallbackToken != "" {
+		c.Shopify.CallbackToken = "(set)"
+	}
 	if len(c.Carrier.HTTP.Headers) > 0 {
 		h := make(map[string]string, len(c.Carrier.HTTP.Headers))
 		for k := range c.Carrier.HTTP.Headers {
@@ -253,6 +260,7 @@ func (c Config) WithDefaults() Config {
 	if len(c.Fulfil.ServiceCodes) == 0 {
 		c.Fulfil.ServiceCodes = []string{k.Service}
 	}
+	c.Shopify.withDefaults()
 	return c
 }
 
@@ -329,6 +337,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
 	}
 	if err := c.Tracking.validate(); err != nil {
+		return err
+	}
+	if err := c.Shopify.validate(); err != nil {
 		return err
 	}
 	return c.Fulfil.validate()

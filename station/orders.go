@@ -397,6 +397,9 @@ func (s *Station) findOrderShared(ctx context.Context, code string) (Order, int,
 	if err := ctx.Err(); err != nil {
 		return Order{}, 0, err
 	}
+	// No id or identifier holds '#': a scanned Shopify name ("#1001")
+	// finds the order by its number.
+	code = strings.TrimPrefix(code, "#")
 	var o Order
 	open := 0
 	err := s.db.View(func(tx *queue.Tx) error {

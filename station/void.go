@@ -106,6 +106,11 @@ func (s *Station) voidLocked(tx *queue.Tx, o *Order, p *Package, reason string) 
 	if wasLabelled {
 		o.Labelled--
 		o.UpdatedAt = p.UpdatedAt
+		if o.Labelled == 0 { // no label left: its lines are back in the stock ledger
+			if err := s.moveOrderStock(tx, o, +1, p.UpdatedAt); err != nil {
+				return err
+			}
+		}
 		if o.Status == OrderShipped || o.Status == OrderPartial {
 			o.Status = OrderPartial
 			if o.Labelled == 0 {

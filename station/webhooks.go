@@ -34,14 +34,14 @@ const (
 )
 
 // PackbenchTopics are the outbox event types a packbench subscription may
-// name, besides "*" (every event). push.rejected is uplink's (MQTT) and
-// tracking.updated the tracking state's: listed here so a typo is refused.
+// name, besides "*" (every event). push.rejected is uplink's (MQTT):
+// listed here so a typo is refused.
 func PackbenchTopics() []string {
 	return []string{
 		queue.EventJobQueued, queue.EventJobState,
 		EventOrderCreated, EventOrderCancelled, EventOrderShipped,
 		EventPackageLabelled, EventPackageReprinted, EventPackageVoided,
-		EventTrackingUpdated, "push.rejected",
+		EventTrackingUpdated, EventStockChanged, EventShopifyRefused, "push.rejected",
 	}
 }
 

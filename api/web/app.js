@@ -621,13 +621,15 @@
 	async function refreshAdmin() {
 		if (!state.key) return;
 		await refreshHealth();
-		const [jobs, ships, config, hooks] = await Promise.all([
+		const [jobs, ships, config, hooks, shopify] = await Promise.all([
 			loadRecent(API + "/jobs", "jobs"),
 			loadRecent(API + "/shipments", "shipments"),
 			call("GET", API + "/config").catch((e) => ({ error: e.message })),
 			loadWebhooks(),
+			call("GET", API + "/shopify").catch((e) => ({ error: e.message })),
 		]);
 		renderBenchFacts();
+		renderShopify(shopify);
 		renderPrinters();
 		renderJobs(jobs);
 		renderShipments(ships);
@@ -731,6 +733,23 @@
 		}
 		const counts = Object.entries(q).filter(([, n]) => n > 0).map(([s, n]) => n + " " + s).join(", ");
 		setText("job-counts", counts ? "(" + counts + ")" : "");
+	}
+
+	// renderShopify shows what to register with Shopify: the callback_url
+	// (it carries the callback token), the handle and the webhook URL.
+	function renderShopify(info) {
+		if (!info || info.error) {
+			facts($("shopify-facts"), [["State", (info && info.error) || "no answer"]]);
+			return;
+		}
+		facts($("shopify-facts"), [
+			["Handle", info.handle],
+			["callback_url", el("code", { text: info.callback_url })],
+			["Webhook URL", el("code", { text: info.webhook_url })],
+			["Topics", (info.topics || []).join(", ")],
+			["Webhooks", info.webhooks_enabled ? "on (client secret set)" : "off: set [shopify] client_secret"],
+			["Public URL", info.public_url_set ? "from [shopify] public_url" : "not set: built from this page's address"],
+		]);
 	}
 
 	function renderPrinters() {

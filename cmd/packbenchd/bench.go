@@ -164,7 +164,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: apiHosts(cfg.API, os.Hostname),
+		Hosts: append(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify)...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)

@@ -168,6 +168,12 @@ func TestBrowserBenchPage(t *testing.T) {
 	p.waitJS("the shipment", fmt.Sprintf(`document.getElementById("ship-rows").textContent.includes(%q)`, f.TrackingNumber))
 	p.waitJS("the MQTT link", `document.getElementById("mqtt-facts").textContent.includes("not configured")`)
 	p.waitJS("the version", `document.getElementById("bench-facts").textContent.includes("Firmware")`)
+	// The Shopify card: the full callback_url to register, token and all.
+	var shopify struct {
+		CallbackURL string `json:"callback_url"`
+	}
+	d.must("GET", "/api/v1/shopify", nil, &shopify)
+	p.waitJS("the Shopify callback_url", fmt.Sprintf(`document.getElementById("shopify-facts").textContent.includes(%q)`, shopify.CallbackURL))
 	p.waitJS("the configuration", `(() => { const c = document.getElementById("config-printers");
 		return c && c.textContent.includes("zebra") && document.getElementById("config-carrier").textContent.includes("sequence"); })()`)
 	if key := p.evalString(`document.body.innerText`); strings.Contains(key, d.key) {

@@ -148,6 +148,10 @@ func (b *bench) housekeepRetention(ctx context.Context) {
 	if err != nil && ctx.Err() == nil {
 		b.log.Error("housekeeping: orders", "err", err)
 	}
+	webhooks, err := b.station.HousekeepShopify(ctx, 0)
+	if err != nil && ctx.Err() == nil {
+		b.log.Error("housekeeping: shopify webhook ids", "err", err)
+	}
 	keep := r.Spool.Std()
 	if keep <= 0 {
 		keep = defaultSpoolRetention
@@ -173,8 +177,8 @@ func (b *bench) housekeepRetention(ctx context.Context) {
 				"freed", queue.FormatBytes(uint64(rep.Freed)), "left", queue.FormatBytes(uint64(rep.Bytes)))
 		}
 	}
-	if labels+orders > 0 {
-		b.log.Info("housekeeping: expired records deleted", "labels", labels, "orders", orders)
+	if labels+orders+webhooks > 0 {
+		b.log.Info("housekeeping: expired records deleted", "labels", labels, "orders", orders, "shopify_webhook_ids", webhooks)
 	}
 }
 

@@ -81,6 +81,41 @@ func keys(m map[string]any) []string {
 	return out
 }
 
+// runGuideExamples runs a guide's sh blocks in order with bash and env
+// (plus PATH), and checks each answer against the json block shown after
+// it (matchDoc). It returns how many examples ran.
+func runGuideExamples(t *testing.T, blocks []docBlock, env []string) int {
+	t.Helper()
+	ran := 0
+	for i, b := range blocks {
+		if b.lang != "sh" {
+			continue
+		}
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.text)
+		cmd.Env = append(append([]string(nil), env...), "PATH="+os.Getenv("PATH"))
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("example %d: %v\n%s\n%s%s", ran+1, err, b.text, out, stderr.Bytes())
+		}
+		ran++
+		if i+1 < len(blocks) && blocks[i+1].lang == "json" {
+			var want, got any
+			if err := json.Unmarshal([]byte(blocks[i+1].text), &want); err != nil {
+				t.Fatalf("the answer shown after example %d is not JSON: %v", ran, err)
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("example %d answered %s: %v", ran, out, err)
+			}
+			if err := matchDoc("answer", want, got); err != nil {
+				t.Errorf("example %d: %v\n%.400s", ran, err, out)
+			}
+		}
+	}
+	return ran
+}
+
 // TestFulfilGuide runs docs/integrations/fulfil.md: its configuration on
 // the real daemon, each curl example, and each answer shown after one.
 func TestFulfilGuide(t *testing.T) {
@@ -102,33 +137,7 @@ func TestFulfilGuide(t *testing.T) {
 	}
 	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + fulfilKey}, "--config", cfgFile)
 	d.key = fulfilKey
-	ran := 0
-	for i, b := range blocks {
-		if b.lang != "sh" {
-			continue
-		}
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.text)
-		cmd.Env = []string{"BENCH=" + d.url, "KEY=" + fulfilKey, "PATH=" + os.Getenv("PATH")}
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("example %d: %v\n%s\n%s%s", ran+1, err, b.text, out, stderr.Bytes())
-		}
-		ran++
-		if i+1 < len(blocks) && blocks[i+1].lang == "json" {
-			var want, got any
-			if err := json.Unmarshal([]byte(blocks[i+1].text), &want); err != nil {
-				t.Fatalf("the answer shown after example %d is not JSON: %v", ran, err)
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("example %d answered %s: %v", ran, out, err)
-			}
-			if err := matchDoc("answer", want, got); err != nil {
-				t.Errorf("example %d: %v\n%.400s", ran, err, out)
-			}
-		}
-	}
+	ran := runGuideExamples(t, blocks, []string{"BENCH=" + d.url, "KEY=" + fulfilKey})
 	if ran < 3 {
 		t.Fatalf("ran %d examples", ran)
 	}
