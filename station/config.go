@@ -24,6 +24,7 @@ type Config struct {
 	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
 	Fulfil   FulfilConfig  `toml:"fulfil" json:"fulfil"`
 	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
+	Commands CommandConfig `toml:"commands" json:"commands"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -252,6 +253,7 @@ func (c Config) WithDefaults() Config {
 	if len(c.Fulfil.ServiceCodes) == 0 {
 		c.Fulfil.ServiceCodes = []string{k.Service}
 	}
+	c.Commands = c.Commands.withDefaults()
 	return c
 }
 
@@ -326,6 +328,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.ShipFrom.validate("ship_from"); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.Commands.validate(); err != nil {
+		return err
 	}
 	return c.Fulfil.validate()
 }
