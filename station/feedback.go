@@ -1,6 +1,7 @@
 package station
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"time"
@@ -214,4 +215,76 @@ func BuzzerPattern(sig Signal) device.Pattern {
 		return beep("printer-error", 600, 100, 150)
 	}
 	return beep("error", 60, 60, 60, 60, 60, 60, 60, 60, 60)
+}
+
+// Press is what the bench's button (or foot pedal) does:
+//   - short press, "print now": a parcel put on the scale before its order
+//     was scanned is labelled at the weight it settled at, without lifting
+//     it; with no such parcel it reprints the last label;
+//   - long press: reprints the last label.
+//
+// A press sounds like the command barcode it stands for.
+func (s *Station) Press(ctx context.Context, p device.Press) (FlowState, error) {
+	if p == device.PressShort {
+		s.feedMu.Lock()
+		s.mu.Lock()
+		r := s.waiting
+		ready := r != nil && s.armed != "" && s.flow.State == FlowArmed
+		if ready {
+			s.waiting, s.flow.AwaitRemoval = nil, false
+		}
+		s.mu.Unlock()
+		if ready {
+			s.log.Info("button: print now", "weight", r.Display())
+			s.placed(ctx, *r)
+			s.feedMu.Unlock()
+			return s.State(), nil
+		}
+		s.feedMu.Unlock()
+	}
+	for _, c := range s.cfg.Commands.all() {
+		if c.Name == CommandReprint {
+			return s.runCommand(ctx, c)
+		}
+	}
+	return s.State(), nil // unreachable: reprint is always in the list
+}
+
+// PatternPlayer plays patterns: a device.Output on a GPIO pin.
+type PatternPlayer interface {
+	Set(device.Pattern)
+}
+
+var _ PatternPlayer = (*device.Output)(nil)
+
+// RunFeedback drives the status LED and the buzzer (either may be nil)
+// from the flow state until ctx ends: the LED shows the state's mode, the
+// buzzer plays each new signal once (signals from before the start are
+// not replayed).
+func (s *Station) RunFeedback(ctx context.Context, led, buzzer PatternPlayer) error {
+	ch, cancel := s.Subscribe()
+	defer cancel()
+	s.mu.Lock()
+	heard := s.signalSeq
+	s.mu.Unlock()
+	lastLED := ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case fs := <-ch:
+			if led != nil {
+				if p := LEDPattern(fs.LED, fs.Blinks); p.Name != lastLED {
+					lastLED = p.Name
+					led.Set(p)
+				}
+			}
+			if sig := fs.Signal; sig != nil && sig.Seq > heard {
+				heard = sig.Seq
+				if buzzer != nil {
+					buzzer.Set(BuzzerPattern(*sig))
+				}
+			}
+		}
+	}
 }

@@ -148,3 +148,94 @@ func TestFeedbackState(t *testing.T) {
 		t.Fatalf("all clear: %+v", s)
 	}
 }
+
+// The button: a parcel placed before its scan is labelled by a short
+// press without lifting it; then a short press (nothing waiting) and a
+// long press each reprint the last label.
+func TestPressPrintNowAndReprint(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	ctx := context.Background()
+	o := mustCreate(t, st, Order{Packages: 1, AssociatedIdentifiers: []string{"LPN-5"}})
+	sc := newFeeder(t, st, clk)
+	// Short press with nothing ever labelled: a command problem, no job.
+	if _, err := st.Press(ctx, device.PressShort); err == nil {
+		t.Fatal("reprint with nothing labelled")
+	}
+	sc.place(700)
+	if s := st.State(); s.Problem == nil || s.Problem.Code != ProblemNotArmed {
+		t.Fatalf("placed first: %+v", s)
+	}
+	if _, err := st.Scan(ctx, "LPN-5"); err != nil {
+		t.Fatal(err)
+	}
+	s, err := st.Press(ctx, device.PressShort)
+	if err != nil || s.State != FlowPrinting || s.LabelID != o.ID+"-1" || s.Weight != "700 g" || !s.AwaitRemoval {
+		t.Fatalf("print now: %+v, %v", s, err)
+	}
+	p, err := st.Package(ctx, s.LabelID)
+	if err != nil || p.Weight.Milligrams != 700_000 {
+		t.Fatalf("package %+v, %v", p, err)
+	}
+	// The same parcel is not labelled twice: the next presses reprint.
+	if _, err := st.Press(ctx, device.PressShort); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Press(ctx, device.PressLong); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, j := range jobs(t, db) {
+		keys = append(keys, j.Key)
+	}
+	if want := []string{o.ID + "-1", o.ID + "-1-reprint-1", o.ID + "-1-reprint-2"}; !slices.Equal(keys, want) {
+		t.Fatalf("jobs %v, want %v", keys, want)
+	}
+}
+
+// recPlayer records the patterns set on it.
+type recPlayer struct{ ch chan string }
+
+func (r recPlayer) Set(p device.Pattern) { r.ch <- p.Name }
+
+func TestRunFeedback(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	st.Scan(ctx, "BEFORE") // a signal from before the start is not replayed
+	led, buz := recPlayer{make(chan string, 16)}, recPlayer{make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() { done <- st.RunFeedback(ctx, led, buz) }()
+	next := func(r recPlayer, want string) {
+		t.Helper()
+		select {
+		case got := <-r.ch:
+			if got != want {
+				t.Fatalf("pattern %s, want %s", got, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no pattern, want %s", want)
+		}
+	}
+	next(led, "attention-1")
+	mustCreate(t, st, Order{AssociatedIdentifiers: []string{"LPN-7"}})
+	st.Scan(ctx, "LPN-7")
+	next(led, "armed")
+	next(buz, "scan-ok")
+	st.SetPrinterState(testPrinter, device.StateOffline)
+	next(led, "attention-4")
+	next(buz, "printer-offline")
+	st.SetPrinterState(testPrinter, device.StateReady)
+	next(led, "armed")
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case p := <-buz.ch:
+		t.Fatalf("extra buzzer pattern %s", p)
+	default:
+	}
+}

@@ -169,7 +169,9 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	armed = s.armed // a scan may have changed it meanwhile
 	s.flow.AwaitRemoval = true
 	s.flow.Weight = r.Display()
+	s.waiting = nil
 	if armed == "" {
+		s.waiting = &r // the button's "print now" labels it once an order is armed
 		s.flow.Problem = &Problem{Code: ProblemNotArmed, At: s.clock.Now(),
 			Message: "a parcel is on the scale but no order is armed: scan an order, then lift the parcel and put it back"}
 		s.publishLocked()
@@ -250,6 +252,7 @@ func unwrapMessage(err error) string {
 func (s *Station) removed(ctx context.Context) {
 	s.mu.Lock()
 	s.flow.AwaitRemoval = false
+	s.waiting = nil
 	if p := s.flow.Problem; p != nil && (p.Code == ProblemNotArmed || p.Code == ProblemBadWeight) {
 		s.flow.Problem = nil
 	}

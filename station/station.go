@@ -12,6 +12,7 @@ import (
 	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
 )
 
 // Consumer is the outbox consumer name Run registers to follow job states.
@@ -78,6 +79,9 @@ type Station struct {
 	printerAttn map[string]string
 	signalSeq   uint64
 	signalled   *Problem // the problem last sounded
+	// waiting is the parcel on the scale that was placed with no order
+	// armed (nil: none): the button's "print now" labels it.
+	waiting *scale.Reading
 }
 
 // New checks the config, builds the carrier and returns the station. It
