@@ -23,10 +23,15 @@ const (
 // Signal is the last sound the bench made: Seq grows with every new one,
 // so a listener plays each Seq once even when it only sees the newest state.
 type Signal struct {
-	Seq  uint64    `json:"seq"`
-	Kind string    `json:"kind"` // ok or error
-	Code string    `json:"code"` // "scan", a command name, or a problem/attention code
-	At   time.Time `json:"at"`
+	Seq  uint64 `json:"seq"`
+	Kind string `json:"kind"` // ok or error
+	Code string `json:"code"` // "scan", a command name, or a problem/attention code
+	// Pattern names the buzzer's pattern (BuzzerPattern) and Beep is it in
+	// milliseconds, on and off in turn (on first), for the page to play
+	// the same sound.
+	Pattern string    `json:"pattern"`
+	Beep    []int     `json:"beep"`
+	At      time.Time `json:"at"`
 }
 
 // SignalScan is the code of an ok signal for a scan that armed an order.
@@ -114,7 +119,15 @@ func (s *Station) SetPrinterState(name string, st device.State) {
 // signalLocked records a new sound; s.mu is held, publishLocked follows.
 func (s *Station) signalLocked(kind, code string) {
 	s.signalSeq++
-	s.flow.Signal = &Signal{Seq: s.signalSeq, Kind: kind, Code: code, At: s.clock.Now()}
+	sig := &Signal{Seq: s.signalSeq, Kind: kind, Code: code, At: s.clock.Now()}
+	p := BuzzerPattern(*sig)
+	sig.Pattern = p.Name
+	for _, st := range p.Steps {
+		if st.For > 0 {
+			sig.Beep = append(sig.Beep, int(st.For/time.Millisecond))
+		}
+	}
+	s.flow.Signal = sig
 }
 
 // feedbackLocked fills the headless fields of the state before it is

@@ -114,6 +114,9 @@ func TestFeedbackState(t *testing.T) {
 		!slices.Equal(s.Attention, []string{ProblemNoOrder}) {
 		t.Fatalf("unknown code: %+v", s)
 	}
+	if s.Signal.Pattern != "unknown-code" || !slices.Equal(s.Signal.Beep, []int{150, 100, 150, 100, 150}) {
+		t.Fatalf("the page's copy of the pattern: %+v", s.Signal)
+	}
 	first := s.Signal.Seq
 	// Publishing again (a printer that is fine) sounds nothing new.
 	st.SetPrinterState(testPrinter, device.StatePrinting)
