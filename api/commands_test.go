@@ -64,3 +64,19 @@ func TestCommandBarcodes(t *testing.T) {
 	}
 	b.do("POST", "/api/v1/commands/sheet/print", map[string]string{"printer": "nope"}).wantError(t, 400, api.CodeInvalidField, "printer")
 }
+
+// The status light is in the health report, also without a key: a bench
+// without a screen is diagnosed from `packbench status`.
+func TestHealthLight(t *testing.T) {
+	b := newBench(t, nil)
+	b.do("POST", "/api/v1/flow/scan", map[string]string{"code": "NO-SUCH-ORDER"}).wantError(t, 404, api.CodeNoOrder, "")
+	a := b.do("GET", "/api/v1/health", nil, "Authorization", "")
+	var h api.Health
+	a.decode(t, &h)
+	if h.Light == nil || h.Light.LED != station.LEDAttention || h.Light.Blinks != 1 || strings.Join(h.Light.Attention, ",") != station.ProblemNoOrder {
+		t.Fatalf("light without a key: %s", a.body)
+	}
+	if strings.Contains(string(a.body), "NO-SUCH-ORDER") {
+		t.Fatalf("the public health quotes the scanned code: %s", a.body)
+	}
+}
