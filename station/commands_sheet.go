@@ -2,8 +2,6 @@ package station
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 
 	"github.com/packbench/packbench/labelrender"
@@ -21,11 +19,7 @@ func (s *Station) PrintCommandSheet(ctx context.Context, printer string, source 
 	if err := s.knownPrinter(printer); err != nil {
 		return queue.Job{}, fmt.Errorf("station: command sheet: %w: %w", ErrNotFound, err)
 	}
-	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return queue.Job{}, fmt.Errorf("station: command sheet: %w", err)
-	}
-	job, _, err := s.db.Enqueue(ctx, queue.NewJob{Key: "command-sheet:" + hex.EncodeToString(nonce[:]), Source: source,
+	job, err := s.enqueueOnce(ctx, queue.NewJob{Key: "command-sheet:", Source: source,
 		Printer: printer, ContentType: queue.ContentZPL, Payload: s.commandSheetZPL(), Ref: "command barcodes"})
 	if err != nil {
 		return queue.Job{}, fmt.Errorf("station: command sheet: %w", err)
