@@ -151,8 +151,8 @@ type Press int
 
 // Presses.
 const (
-	PressShort Press = iota + 1 // reprint the last label
-	PressLong                   // confirm (e.g. acknowledge an error)
+	PressShort Press = iota + 1 // released before LongPress (the station: print now, else reprint)
+	PressLong                   // held LongPress or longer (the station: reprint)
 )
 
 func (p Press) String() string {
