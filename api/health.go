@@ -99,6 +99,19 @@ type Health struct {
 	Scale         ScaleHealth   `json:"scale"`
 	Links         []LinkHealth  `json:"links,omitempty"`
 	Flow          any           `json:"flow,omitempty"`
+	// Light is what the bench's status LED shows, so a bench without a
+	// screen is diagnosed from `packbench status` (status words and codes
+	// only: also without a key).
+	Light *LightHealth `json:"light,omitempty"`
+}
+
+// LightHealth is the status LED: its mode (ready, armed, working,
+// attention), the blink code of attention and the codes behind it, most
+// urgent first (docs/headless.md).
+type LightHealth struct {
+	LED       string   `json:"led"`
+	Blinks    int      `json:"blinks,omitempty"`
+	Attention []string `json:"attention,omitempty"`
 }
 
 // LinkHealth is one link out (the MQTT cloud link) in the health report.
@@ -234,6 +247,7 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 		}
 	}
 	if fs, ok := s.flowState(ctx); ok {
+		h.Light = &LightHealth{LED: fs.LED, Blinks: fs.Blinks, Attention: fs.Attention}
 		if detail {
 			h.Flow = fs
 		} else {

@@ -116,6 +116,17 @@ func (s *Server) routeTable() []route {
 			summary: "Disarm the flow (409 busy while a label is being made)", tag: tagFlow,
 			resp: station.FlowState{}, errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
 
+		{"GET", prefix + "/commands", authKey, s.listCommands, opDoc{
+			summary: "The command barcodes a bench without a screen is driven with ([commands]): scanned like an order code, they reprint, cancel, tare, zero or test print", tag: tagFlow,
+			resp: commandList{}, errors: unavailable}},
+		{"GET", prefix + "/commands/{name}/barcode", authKey, s.commandBarcode, opDoc{
+			summary: "A command's Code 128 barcode as a PNG, for the printable sheet", tag: tagFlow,
+			respType: "image/png", errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+		{"POST", prefix + "/commands/sheet/print", authKey, s.printCommandSheet, opDoc{
+			summary: "Print the command barcodes as a label (the flow's printer unless named)", tag: tagFlow,
+			body: sheetBody{}, bodyOpt: true, status: http.StatusCreated, resp: queue.Job{},
+			errors: unavailable, idempotent: true}},
+
 		{"POST", prefix + "/orders", authKey, s.createOrder, opDoc{
 			summary: "Create an order", tag: tagOrders, body: station.Order{}, status: http.StatusCreated, resp: station.Order{},
 			errors: []int{http.StatusConflict, http.StatusServiceUnavailable}, idempotent: true}},

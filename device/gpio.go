@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -15,14 +16,53 @@ import (
 // GPIOConfig names the bench's pins (periph names such as "GPIO17"). An
 // empty name means that part is not fitted.
 type GPIOConfig struct {
-	Button string `toml:"button" json:"button,omitempty"` // to ground, internal pull-up
-	LED    string `toml:"led" json:"led,omitempty"`       // active high
-	Buzzer string `toml:"buzzer" json:"buzzer,omitempty"` // active buzzer, active high
+	Button string `toml:"button" json:"button,omitempty"` // a push button or foot pedal
+	LED    string `toml:"led" json:"led,omitempty"`       // the status LED
+	Buzzer string `toml:"buzzer" json:"buzzer,omitempty"` // an active buzzer
+	// ButtonActiveLow: the button pulls the pin to ground (internal
+	// pull-up); default true. False: it pulls to 3.3 V (pull-down).
+	ButtonActiveLow *bool `toml:"button_active_low" json:"button_active_low,omitempty"`
+	// LEDActiveLow and BuzzerActiveLow: the part is on when the pin is low
+	// (wired from 3.3 V to the pin); default false (on when high).
+	LEDActiveLow    bool `toml:"led_active_low" json:"led_active_low,omitempty"`
+	BuzzerActiveLow bool `toml:"buzzer_active_low" json:"buzzer_active_low,omitempty"`
 	// Debounce: how long the button level must hold; default 30ms.
 	Debounce Duration `toml:"debounce" json:"debounce,omitempty"`
-	// LongPress: a press held this long is a "confirm", shorter is a
-	// "reprint"; default 1s.
+	// LongPress: a press held this long is a long press; default 1s.
 	LongPress Duration `toml:"long_press" json:"long_press,omitempty"`
+}
+
+// Fitted reports whether any part has a pin.
+func (c GPIOConfig) Fitted() bool { return c.Button != "" || c.LED != "" || c.Buzzer != "" }
+
+// Validate checks the section: no pin used twice, no negative times.
+func (c GPIOConfig) Validate() error {
+	seen := map[string]string{}
+	for _, p := range []struct{ part, pin string }{{"button", c.Button}, {"led", c.LED}, {"buzzer", c.Buzzer}} {
+		if p.pin == "" {
+			continue
+		}
+		if other, ok := seen[p.pin]; ok {
+			return fmt.Errorf("gpio.%s: pin %q is also gpio.%s", p.part, p.pin, other)
+		}
+		seen[p.pin] = p.part
+	}
+	if c.Debounce < 0 || c.LongPress < 0 {
+		return errors.New("gpio: debounce and long_press must not be negative")
+	}
+	if c.LongPress > 0 && c.LongPress <= c.Debounce {
+		return errors.New("gpio.long_press: must be longer than gpio.debounce")
+	}
+	return nil
+}
+
+// GPIOOptions are OpenGPIO's dependencies; nil or zero fields mean the real ones.
+type GPIOOptions struct {
+	// Clock times debouncing and patterns; nil means the real clock.
+	Clock Clock
+	// Pin finds a pin by name; nil means periph's host drivers and
+	// registry (LookupPin). Tests pass gpiotest pins.
+	Pin func(name string) (gpio.PinIO, error)
 }
 
 // GPIO is the bench's opened pins. Parts whose pin is absent are nil.
@@ -36,19 +76,26 @@ type GPIO struct {
 // pins. It returns what it could open together with an error naming every
 // part that failed (wrapping ErrNoGPIO or ErrNotSupported): the caller logs
 // it once and carries on without those parts. Never panics.
-func OpenGPIO(cfg GPIOConfig, clock Clock) (*GPIO, error) {
+func OpenGPIO(cfg GPIOConfig, opts *GPIOOptions) (*GPIO, error) {
+	var o GPIOOptions
+	if opts != nil {
+		o = *opts
+	}
 	g := &GPIO{}
-	if cfg.Button == "" && cfg.LED == "" && cfg.Buzzer == "" {
+	if !cfg.Fitted() {
 		return g, nil
 	}
-	if err := hostInit(); err != nil {
-		return g, fmt.Errorf("gpio: %w", err)
+	if o.Pin == nil {
+		if err := hostInit(); err != nil {
+			return g, fmt.Errorf("gpio: %w", err)
+		}
+		o.Pin = LookupPin
 	}
 	var errs []error
 	if cfg.Button != "" {
-		p, err := LookupPin(cfg.Button)
+		p, err := o.Pin(cfg.Button)
 		if err == nil {
-			g.Button, err = NewButton(p, &ButtonOptions{Clock: clock,
+			g.Button, err = NewButton(p, &ButtonOptions{Clock: o.Clock, ActiveLow: cfg.ButtonActiveLow,
 				Debounce: time.Duration(cfg.Debounce), LongPress: time.Duration(cfg.LongPress)})
 		}
 		if err != nil {
@@ -56,18 +103,18 @@ func OpenGPIO(cfg GPIOConfig, clock Clock) (*GPIO, error) {
 		}
 	}
 	if cfg.LED != "" {
-		p, err := LookupPin(cfg.LED)
+		p, err := o.Pin(cfg.LED)
 		if err == nil {
-			g.LED, err = NewOutput(p, clock)
+			g.LED, err = NewOutputWith(p, &OutputOptions{Clock: o.Clock, ActiveLow: cfg.LEDActiveLow})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("led: %w", err))
 		}
 	}
 	if cfg.Buzzer != "" {
-		p, err := LookupPin(cfg.Buzzer)
+		p, err := o.Pin(cfg.Buzzer)
 		if err == nil {
-			g.Buzzer, err = NewOutput(p, clock)
+			g.Buzzer, err = NewOutputWith(p, &OutputOptions{Clock: o.Clock, ActiveLow: cfg.BuzzerActiveLow})
 		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("buzzer: %w", err))
@@ -104,8 +151,8 @@ type Press int
 
 // Presses.
 const (
-	PressShort Press = iota + 1 // reprint the last label
-	PressLong                   // confirm (e.g. acknowledge an error)
+	PressShort Press = iota + 1 // released before LongPress (the station: print now, else reprint)
+	PressLong                   // held LongPress or longer (the station: reprint)
 )
 
 func (p Press) String() string {
@@ -273,24 +320,45 @@ func LEDPattern(s State) Pattern {
 
 // Output plays patterns on an output pin (LED or buzzer).
 type Output struct {
-	pin   gpio.PinOut
-	clock Clock
+	pin       gpio.PinOut
+	clock     Clock
+	activeLow bool
 
 	mu      sync.Mutex
 	pattern Pattern
 	wake    chan struct{}
 }
 
-// NewOutput drives pin low and returns it ready for Run.
+// NewOutput drives pin low (off) and returns it ready for Run.
 func NewOutput(pin gpio.PinOut, clk Clock) (*Output, error) {
-	if clk == nil {
-		clk = clock.Real{}
+	return NewOutputWith(pin, &OutputOptions{Clock: clk})
+}
+
+// OutputOptions tune an Output; nil means defaults.
+type OutputOptions struct {
+	Clock Clock // nil: the real clock
+	// ActiveLow: the part is on while the pin is low.
+	ActiveLow bool
+}
+
+// NewOutputWith drives pin off and returns it ready for Run.
+func NewOutputWith(pin gpio.PinOut, opts *OutputOptions) (*Output, error) {
+	var o OutputOptions
+	if opts != nil {
+		o = *opts
 	}
-	if err := pin.Out(gpio.Low); err != nil {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	out := &Output{pin: pin, clock: o.Clock, activeLow: o.ActiveLow, pattern: PatternOff, wake: make(chan struct{}, 1)}
+	if err := pin.Out(out.level(false)); err != nil {
 		return nil, fmt.Errorf("output %s: %w", pin, err)
 	}
-	return &Output{pin: pin, clock: clk, pattern: PatternOff, wake: make(chan struct{}, 1)}, nil
+	return out, nil
 }
+
+// level is the pin level that turns the part on or off.
+func (o *Output) level(on bool) gpio.Level { return gpio.Level(on != o.activeLow) }
 
 // Set switches to p (from its first step) unless it is already playing.
 func (o *Output) Set(p Pattern) {
@@ -315,14 +383,14 @@ func (o *Output) Pattern() Pattern {
 	return o.pattern
 }
 
-// Run plays patterns until ctx ends, then drives the pin low.
+// Run plays patterns until ctx ends, then turns the part off.
 func (o *Output) Run(ctx context.Context) error {
-	defer o.pin.Out(gpio.Low)
+	defer o.pin.Out(o.level(false))
 	for {
 		p := o.Pattern()
 		interrupted := false
 		for _, st := range p.Steps {
-			if err := o.pin.Out(gpio.Level(st.On)); err != nil {
+			if err := o.pin.Out(o.level(st.On)); err != nil {
 				return fmt.Errorf("output %s: %w", o.pin, err)
 			}
 			var after <-chan time.Time

@@ -3,6 +3,7 @@ package device_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,5 +202,67 @@ func TestGPIOAbsentIsHarmless(t *testing.T) {
 	}
 	if _, err := device.LookupPin("GPIO_NOPE_99"); !errors.Is(err, device.ErrNoGPIO) {
 		t.Fatalf("LookupPin: %v", err)
+	}
+}
+
+// OpenGPIO with injected pins: each part on its pin, active-low parts
+// inverted (off is high), nothing of periph's host touched.
+func TestOpenGPIOInjectedActiveLow(t *testing.T) {
+	pins := map[string]*gpiotest.Pin{"B": {N: "B"}, "L": {N: "L"}, "Z": {N: "Z"}}
+	lookup := func(name string) (gpio.PinIO, error) {
+		if p, ok := pins[name]; ok {
+			return p, nil
+		}
+		return nil, device.ErrNoGPIO
+	}
+	no := false
+	g, err := device.OpenGPIO(device.GPIOConfig{Button: "B", LED: "L", Buzzer: "Z", ButtonActiveLow: &no, LEDActiveLow: true},
+		&device.GPIOOptions{Pin: lookup, Clock: clocktest.NewClock(time.Unix(0, 0))})
+	if err != nil || g.Button == nil || g.LED == nil || g.Buzzer == nil {
+		t.Fatalf("%+v %v", g, err)
+	}
+	if pins["B"].Pull() != gpio.PullDown {
+		t.Fatal("an active-high button needs the pull-down")
+	}
+	if pins["L"].Read() != gpio.High || pins["Z"].Read() != gpio.Low {
+		t.Fatalf("off levels: led %v (active low: want high), buzzer %v", pins["L"].Read(), pins["Z"].Read())
+	}
+	ctx, cancel := context.WithCancel(testCtx(t))
+	led := &recPin{Pin: pins["L"], levels: make(chan gpio.Level, 8)}
+	out, err := device.NewOutputWith(led, &device.OutputOptions{ActiveLow: true})
+	if err != nil || <-led.levels != gpio.High {
+		t.Fatal("active-low output not driven high (off) on open", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- out.Run(ctx) }()
+	<-led.levels // PatternOff: high
+	out.Set(device.PatternReady)
+	if l := <-led.levels; l != gpio.Low {
+		t.Fatalf("active-low LED on: level %v, want low", l)
+	}
+	cancel()
+	<-done
+	if l := <-led.levels; l != gpio.High {
+		t.Fatalf("active-low LED left on after Run: %v", l)
+	}
+	if _, err := device.OpenGPIO(device.GPIOConfig{LED: "nope"}, &device.GPIOOptions{Pin: lookup}); !errors.Is(err, device.ErrNoGPIO) {
+		t.Fatalf("unknown injected pin: %v", err)
+	}
+}
+
+func TestGPIOConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  device.GPIOConfig
+		want string
+	}{
+		{device.GPIOConfig{Button: "GPIO17", LED: "GPIO27", Buzzer: "GPIO22"}, ""},
+		{device.GPIOConfig{Button: "GPIO17", Buzzer: "GPIO17"}, `gpio.buzzer: pin "GPIO17" is also gpio.button`},
+		{device.GPIOConfig{Debounce: device.Duration(-time.Millisecond)}, "must not be negative"},
+		{device.GPIOConfig{Debounce: device.Duration(time.Second), LongPress: device.Duration(time.Second)}, "gpio.long_press"},
+	} {
+		err := tc.cfg.Validate()
+		if (tc.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
+		}
 	}
 }

@@ -26,6 +26,7 @@ type Config struct {
 	ZPL      ZPLConfig      `toml:"zpl" json:"zpl"`
 	Tracking TrackingConfig `toml:"tracking" json:"tracking"`
 	Shopify  ShopifyConfig  `toml:"shopify" json:"shopify"`
+	Commands CommandConfig  `toml:"commands" json:"commands"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -261,6 +262,7 @@ func (c Config) WithDefaults() Config {
 		c.Fulfil.ServiceCodes = []string{k.Service}
 	}
 	c.Shopify.withDefaults()
+	c.Commands = c.Commands.withDefaults()
 	return c
 }
 
@@ -340,6 +342,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Shopify.validate(); err != nil {
+		return err
+	}
+	if err := c.Commands.validate(); err != nil {
 		return err
 	}
 	return c.Fulfil.validate()

@@ -20,6 +20,9 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 	if code == "" {
 		return s.State(), fmt.Errorf("station: scan: %w", fieldErr("code", "required"))
 	}
+	if c, ok := s.command(code); ok {
+		return s.runCommand(ctx, c)
+	}
 	o, open, err := s.findOrderShared(ctx, code)
 	if err != nil {
 		if errors.Is(err, ErrNoOrder) {
@@ -32,7 +35,7 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 		// Shared identifiers (Shipium allows them): say which order won.
 		note = fmt.Sprintf("%q matches %d open orders: armed the oldest with packages to label, %s", code, open, o.ID)
 	}
-	st, err := s.armNote(o, true, note)
+	st, err := s.armNote(o, true, note, true)
 	if err != nil {
 		return st, fmt.Errorf("station: scan %q: %w", code, err)
 	}
@@ -74,10 +77,11 @@ func (s *Station) Disarm(ctx context.Context) (FlowState, error) {
 
 // arm makes o the armed order; clear drops the last problem (an explicit
 // scan or arm does; re-arming after a removal keeps a printer problem).
-func (s *Station) arm(o Order, clear bool) (FlowState, error) { return s.armNote(o, clear, "") }
+func (s *Station) arm(o Order, clear bool) (FlowState, error) { return s.armNote(o, clear, "", false) }
 
-// armNote is arm with a note for the packer (FlowState.Note).
-func (s *Station) armNote(o Order, clear bool, note string) (FlowState, error) {
+// armNote is arm with a note for the packer (FlowState.Note); scanned
+// sounds the good-scan beep.
+func (s *Station) armNote(o Order, clear bool, note string, scanned bool) (FlowState, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flow.State == FlowLabelling {
@@ -97,6 +101,9 @@ func (s *Station) armNote(o Order, clear bool, note string) (FlowState, error) {
 	s.flow.Package, s.flow.Count = o.Labelled+1, o.Packages
 	if clear || (s.flow.Problem != nil && s.flow.Problem.Code != ProblemPrinter) {
 		s.flow.Problem = nil
+	}
+	if scanned {
+		s.signalLocked(SignalOK, SignalScan)
 	}
 	s.publishLocked()
 	return s.flow, nil
@@ -162,7 +169,9 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	armed = s.armed // a scan may have changed it meanwhile
 	s.flow.AwaitRemoval = true
 	s.flow.Weight = r.Display()
+	s.waiting = nil
 	if armed == "" {
+		s.waiting = &r // the button's "print now" labels it once an order is armed
 		s.flow.Problem = &Problem{Code: ProblemNotArmed, At: s.clock.Now(),
 			Message: "a parcel is on the scale but no order is armed: scan an order, then lift the parcel and put it back"}
 		s.publishLocked()
@@ -243,6 +252,7 @@ func unwrapMessage(err error) string {
 func (s *Station) removed(ctx context.Context) {
 	s.mu.Lock()
 	s.flow.AwaitRemoval = false
+	s.waiting = nil
 	if p := s.flow.Problem; p != nil && (p.Code == ProblemNotArmed || p.Code == ProblemBadWeight) {
 		s.flow.Problem = nil
 	}

@@ -271,7 +271,18 @@ type FlowState struct {
 	Weight         string      `json:"weight,omitempty"` // display of the last placed weight
 	// Problem is the last thing that went wrong, in plain words; cleared by
 	// the next successful step.
-	Problem *Problem  `json:"problem,omitempty"`
+	Problem *Problem `json:"problem,omitempty"`
+	// Attention are the codes a person must see to, most urgent first: the
+	// printers' (paper_out, printer_offline, printer_error), then the
+	// problem's. The status LED blinks the first one's code.
+	Attention []string `json:"attention,omitempty"`
+	// LED is the status LED's mode (ready, armed, working, attention) and
+	// Blinks the flashes of attention (docs/headless.md).
+	LED    string `json:"led"`
+	Blinks int    `json:"blinks,omitempty"`
+	// Signal is the last sound: a beep for a good scan or command, an error
+	// pattern for a problem (see BuzzerPattern).
+	Signal  *Signal   `json:"signal,omitempty"`
 	Seq     uint64    `json:"seq"` // grows with every change
 	Updated time.Time `json:"updated"`
 }

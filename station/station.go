@@ -12,6 +12,7 @@ import (
 	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
 )
 
 // Consumer is the outbox consumer name Run registers to follow job states.
@@ -35,6 +36,12 @@ type Options struct {
 	Printers []string
 	// Carrier replaces the configured carrier (tests, other integrations).
 	Carrier Carrier
+	// Scale tares and zeroes the scale for the tare and zero command
+	// barcodes; nil: those commands answer with a problem.
+	Scale ScaleControl
+	// About is printed on a test label a command barcode asks for (the
+	// bench's name and version).
+	About string
 }
 
 // Station is the bench's business logic: orders, shipments, the carrier
@@ -60,12 +67,21 @@ type Station struct {
 	// feedMu serialises scale events: a Placed is fully handled before the
 	// Removed that follows it.
 	feedMu sync.Mutex
+	scale  ScaleControl // nil: no tare/zero commands
+	about  string
 
 	mu     sync.Mutex // guards the fields below
 	flow   FlowState
 	armed  string // armed order id; "" when none
 	subs   map[int]chan FlowState
 	nextID int
+	// printerAttn is each printer's attention code (absent: fine).
+	printerAttn map[string]string
+	signalSeq   uint64
+	signalled   *Problem // the problem last sounded
+	// waiting is the parcel on the scale that was placed with no order
+	// armed (nil: none): the button's "print now" labels it.
+	waiting *scale.Reading
 }
 
 // New checks the config, builds the carrier and returns the station. It
@@ -82,7 +98,8 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
-	s := &Station{db: db, cfg: cfg, log: o.Logger, clock: o.Clock, subs: map[int]chan FlowState{}, orders: newOrderCache(orderCacheBytes)}
+	s := &Station{db: db, cfg: cfg, log: o.Logger, clock: o.Clock, subs: map[int]chan FlowState{}, orders: newOrderCache(orderCacheBytes),
+		printerAttn: map[string]string{}, scale: o.Scale, about: o.About}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -126,6 +143,7 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
 	}
 	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
+	s.feedbackLocked()
 	return s, nil
 }
 
@@ -215,6 +233,7 @@ func (s *Station) State() FlowState {
 
 // publishLocked stamps the state and hands it to subscribers; s.mu is held.
 func (s *Station) publishLocked() {
+	s.feedbackLocked()
 	s.flow.Seq++
 	s.flow.Updated = s.clock.Now()
 	for _, ch := range s.subs {

@@ -24,17 +24,24 @@ func (s *Station) TestPrint(ctx context.Context, printer string, source queue.So
 		// Not found as well as invalid: the printer is the thing asked for.
 		return queue.Job{}, fmt.Errorf("station: test print: %w: %w", ErrNotFound, err)
 	}
-	// Every press is a new label: a random key, never an earlier job.
-	var nonce [8]byte
-	if _, err := rand.Read(nonce[:]); err != nil {
-		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
-	}
-	job, _, err := s.db.Enqueue(ctx, queue.NewJob{Key: "test-print:" + hex.EncodeToString(nonce[:]), Source: source,
+	job, err := s.enqueueOnce(ctx, queue.NewJob{Key: "test-print:", Source: source,
 		Printer: printer, ContentType: queue.ContentZPL, Payload: s.testLabel(printer, about), Ref: "test print"})
 	if err != nil {
 		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
 	}
 	return job, nil
+}
+
+// enqueueOnce queues j with a random key after j.Key (its prefix): every
+// press is a new label, never an earlier job.
+func (s *Station) enqueueOnce(ctx context.Context, j queue.NewJob) (queue.Job, error) {
+	var nonce [8]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return queue.Job{}, err
+	}
+	j.Key += hex.EncodeToString(nonce[:])
+	job, _, err := s.db.Enqueue(ctx, j)
+	return job, err
 }
 
 // testLabel is the test label's ZPL: a title, the printer, about, the time

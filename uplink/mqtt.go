@@ -61,7 +61,14 @@ type BenchState struct {
 	Printers []PrinterState `json:"printers"`
 	Scale    *ScaleState    `json:"scale,omitempty"`
 	Flow     string         `json:"flow,omitempty"` // the hands-free flow's state
-	Firmware FirmwareState  `json:"firmware"`
+	// Attention are the problem codes the bench's status LED blinks, most
+	// urgent first (paper_out, printer_offline, no_order…), so a bench
+	// without a screen is diagnosed from afar; LED is its mode and Blinks
+	// the flashes (docs/headless.md).
+	Attention []string      `json:"attention,omitempty"`
+	LED       string        `json:"led,omitempty"`
+	Blinks    int           `json:"blinks,omitempty"`
+	Firmware  FirmwareState `json:"firmware"`
 }
 
 // PrinterState is one printer in the state message.

@@ -22,6 +22,9 @@
 		labelURL: "",
 		flowError: null, // a refused action (scan miss), shown until the next flow change
 		timers: [],
+		heard: null, // the last signal seq played (null: none seen yet)
+		audio: null, // the AudioContext, made on the first beep
+		flashTimer: 0,
 	};
 
 	// ---- API access ----------------------------------------------------
@@ -92,6 +95,7 @@
 		order_problem: ["This order cannot be packed.", "It is cancelled or already complete. Scan another order."],
 		bad_weight: ["The scale gave no usable weight.", "Lift the parcel and place it again."],
 		internal: ["The bench could not save its work.", "Ask the office to look at the bench's log."],
+		command_error: ["That command barcode did not work.", ""],
 	};
 
 	const SCALE_WORDS = {
@@ -171,7 +175,7 @@
 			const w = FLOW_WORDS[f.problem.code] || ["Something went wrong.", ""];
 			let title = w[0];
 			let detail = "";
-			if (f.problem.code === "carrier_error" || f.problem.code === "printer_problem" || !FLOW_WORDS[f.problem.code]) {
+			if (["carrier_error", "printer_problem", "command_error"].includes(f.problem.code) || !FLOW_WORDS[f.problem.code]) {
 				detail = f.problem.message; // the carrier's own words
 			}
 			out.push({ id: "flow-" + f.problem.code, title, todo: w[1], detail });
@@ -231,7 +235,82 @@
 		setText("stability", label);
 	}
 
+	// ---- the status light and the beeps (docs/headless.md) -------------
+	// The same signals the bench's LED and buzzer give: the flow state's
+	// led/blinks and its last signal (signal.beep: on/off milliseconds).
+
+	const LED_WORDS = {
+		ready: "ready: scan an order", armed: "armed: place the parcel",
+		working: "working: labelling or printing", attention: "needs attention",
+	};
+	// Attention: blinks flashes of 150 ms (250 ms apart), then 1.5 s dark.
+	const FLASH_ON = 150, FLASH_OFF = 250, FLASH_PAUSE = 1500;
+
+	function renderLight() {
+		const f = state.flow;
+		const light = $("light");
+		const led = (f && f.led) || "";
+		const blinks = (f && f.blinks) || 0;
+		if (light.dataset.led === led && light.dataset.blinks === String(blinks)) return;
+		light.dataset.led = led;
+		light.dataset.blinks = String(blinks);
+		light.className = "light " + led;
+		let words = LED_WORDS[led] || "unknown";
+		if (led === "attention") words += ", blink code " + blinks + " (" + ((f.attention || []).join(", ")) + ")";
+		light.setAttribute("aria-label", "Status light: " + words);
+		light.title = "Status light: " + words;
+		clearTimeout(state.flashTimer);
+		light.classList.remove("on");
+		if (led !== "attention") return;
+		let n = 0;
+		const step = () => {
+			if (light.dataset.led !== "attention") return;
+			const on = !light.classList.contains("on");
+			light.classList.toggle("on", on);
+			if (on) n++;
+			const wait = on ? FLASH_ON : (n >= blinks ? FLASH_PAUSE : FLASH_OFF);
+			if (!on && n >= blinks) n = 0;
+			state.flashTimer = setTimeout(step, wait);
+		};
+		step();
+	}
+
+	// beep plays a signal once (the page's copy of the buzzer), from its
+	// seq on; the first state seen after loading only sets the mark.
+	function beep(f) {
+		const sig = f && f.signal;
+		if (state.heard === null) { // the state when the page opened: old news
+			state.heard = sig ? sig.seq : 0;
+			return;
+		}
+		if (!sig || sig.seq <= state.heard) return;
+		state.heard = sig.seq;
+		document.body.dataset.beep = sig.seq + ":" + sig.pattern;
+		try {
+			const Ctx = window.AudioContext || window.webkitAudioContext;
+			if (!Ctx) return;
+			state.audio = state.audio || new Ctx();
+			const ac = state.audio;
+			if (ac.state === "suspended") ac.resume();
+			const osc = ac.createOscillator();
+			const gain = ac.createGain();
+			osc.type = "square";
+			osc.frequency.value = sig.kind === "ok" ? 2300 : 900;
+			gain.gain.value = 0;
+			osc.connect(gain).connect(ac.destination);
+			let t = ac.currentTime + 0.01;
+			(sig.beep || []).forEach((ms, i) => {
+				gain.gain.setValueAtTime(i % 2 === 0 ? 0.2 : 0, t);
+				t += ms / 1000;
+			});
+			gain.gain.setValueAtTime(0, t);
+			osc.start();
+			osc.stop(t + 0.05);
+		} catch (e) { /* no sound on this device: the light and the words remain */ }
+	}
+
 	function renderFlow() {
+		renderLight();
 		const [step, detail] = flowWords(state.flow);
 		setText("flow-step", step);
 		setText("flow-detail", detail);
@@ -529,6 +608,7 @@
 			// station's own no_order problem for it keeps the scanned code.
 			if (state.flowError && (!f.problem || "flow-" + f.problem.code !== state.flowError.id)) state.flowError = null;
 			state.flow = f;
+			beep(f);
 			renderFlow();
 			renderProblems();
 			refocus(false);
@@ -635,6 +715,7 @@
 		renderShipments(ships);
 		renderWebhooks(hooks);
 		renderConfig(config);
+		refreshCommands();
 	}
 
 	// loadWebhooks reads the subscriptions and each one's delivery log.
@@ -930,7 +1011,67 @@
 
 	// ---- start -------------------------------------------------------------
 
+	// unlockAudio makes (or resumes) the AudioContext on a key press or a
+	// touch, as browsers allow sound only after one; a scanner's keystrokes
+	// count.
+	function unlockAudio() {
+		const Ctx = window.AudioContext || window.webkitAudioContext;
+		if (!Ctx) return;
+		try {
+			state.audio = state.audio || new Ctx();
+			if (state.audio.state === "suspended") state.audio.resume();
+		} catch (e) { /* no sound on this device */ }
+	}
+
+	// ---- command barcodes (admin) ----------------------------------------
+
+	async function refreshCommands() {
+		const ul = $("command-sheet");
+		let cmds;
+		try {
+			cmds = (await call("GET", API + "/commands")).commands || [];
+		} catch (e) {
+			ul.textContent = "";
+			ul.appendChild(el("li", { class: "field-problem", text: "Could not load the command barcodes: " + e.message }));
+			return;
+		}
+		const sig = JSON.stringify(cmds);
+		if (ul.dataset.sig === sig) return;
+		ul.dataset.sig = sig;
+		for (const img of ul.querySelectorAll("img")) URL.revokeObjectURL(img.src);
+		ul.textContent = "";
+		for (const c of cmds) {
+			const img = el("img", { alt: "Barcode " + c.code });
+			const li = el("li", { "data-command": c.name }, el("strong", { text: c.label }), img, el("code", { text: c.code }));
+			ul.appendChild(li);
+			fetchImage(API + "/commands/" + encodeURIComponent(c.name) + "/barcode").then((url) => { img.src = url; },
+				(e) => { img.replaceWith(el("span", { class: "field-problem", text: e.message })); });
+		}
+	}
+
+	function wireSheet() {
+		$("btn-sheet-print").addEventListener("click", async () => {
+			const msg = $("sheet-msg");
+			try {
+				const job = await call("POST", API + "/commands/sheet/print");
+				msg.textContent = "Queued as job " + job.id + ".";
+				msg.className = "";
+			} catch (e) {
+				msg.textContent = "Could not print the sheet: " + e.message;
+				msg.className = "field-problem";
+			}
+		});
+		$("btn-sheet-page").addEventListener("click", () => {
+			document.body.classList.add("print-sheet");
+			window.print();
+			document.body.classList.remove("print-sheet");
+		});
+	}
+
 	function main() {
+		document.addEventListener("keydown", unlockAudio);
+		document.addEventListener("pointerdown", unlockAudio);
+		wireSheet();
 		wireActions();
 		refreshHealth();
 		setInterval(refreshHealth, 5000);

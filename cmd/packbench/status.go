@@ -118,6 +118,16 @@ func printHealth(w io.Writer, url string, h benchHealth) {
 		sc = fmt.Sprintf("%s %s, %s", r.Display(), r.Status, sc)
 	}
 	row("scale", sc)
+	if l := h.Light; l != nil {
+		v := l.LED
+		if l.Blinks > 0 {
+			v += fmt.Sprintf(", blink code %d", l.Blinks)
+		}
+		if len(l.Attention) > 0 {
+			v += ": " + cell(strings.Join(l.Attention, ", "), 0)
+		}
+		row("light", v)
+	}
 	for _, l := range h.Links {
 		v := l.State
 		if l.Error != "" {

@@ -38,3 +38,29 @@ func TestStatusShowsLinks(t *testing.T) {
 		t.Errorf("a bench without links shows one:\n%s", out.String())
 	}
 }
+
+// TestStatusShowsLight: the status LED's blink code and the codes behind
+// it, for a bench without a screen.
+func TestStatusShowsLight(t *testing.T) {
+	var out bytes.Buffer
+	printHealth(&out, "http://127.0.0.1:8080", benchHealth{Health: api.Health{Status: api.HealthDegraded,
+		Light: &api.LightHealth{LED: "attention", Blinks: 3, Attention: []string{"paper_out", "no_order"}}}})
+	if lightLine(out.String()) != "light: attention, blink code 3: paper_out, no_order" {
+		t.Fatalf("status output:\n%s", out.String())
+	}
+	out.Reset()
+	printHealth(&out, "http://127.0.0.1:8080", benchHealth{Health: api.Health{Status: api.HealthOK, Light: &api.LightHealth{LED: "ready"}}})
+	if lightLine(out.String()) != "light: ready" {
+		t.Fatalf("status output:\n%s", out.String())
+	}
+}
+
+// lightLine is the status output's light line with its spacing collapsed.
+func lightLine(out string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "light:") {
+			return strings.Join(strings.Fields(l), " ")
+		}
+	}
+	return ""
+}

@@ -43,6 +43,9 @@ type benchOptions struct {
 	PrinterGrace time.Duration
 	// CompactHook is the queue's compaction test hook (queue.Options).
 	CompactHook func(step string) error
+	// GPIO injects [gpio]'s pins and clock (gpiotest pins in tests); nil
+	// means periph's host drivers and the real clock.
+	GPIO *device.GPIOOptions
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -66,6 +69,7 @@ type bench struct {
 	mqtt     *mqttLink // nil while [mqtt] url is empty
 	hooks    *station.WebhookStore
 	webhooks *uplink.Webhooks
+	gpio     *device.GPIO // nil while [gpio] names no pin
 
 	stopIntake chan struct{}
 }
@@ -117,9 +121,10 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		return nil, fmt.Errorf("scale filter: %w", err)
 	}
 
-	if b.station, err = newStation(cfg, b.db, log); err != nil {
+	if b.station, err = newStation(cfg, b.db, log, b.link); err != nil {
 		return nil, err
 	}
+	b.openGPIO()
 
 	getenv := b.opts.Getenv
 	if getenv == nil {
@@ -141,6 +146,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 			Logger: log,
 			OnStatus: func(st device.Status) {
 				if b.view.set(pc.Name, st) {
+					b.station.SetPrinterState(pc.Name, st.State)
 					b.stateChanged()
 				}
 			},
@@ -148,6 +154,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		b.printers = append(b.printers, r)
 	}
 	probe(context.Background(), b.printers, b.view, log)
+	for _, p := range b.view.Printers() {
+		b.station.SetPrinterState(p.Name, p.State)
+	}
 
 	if err := b.openMQTT(getenv); err != nil {
 		return nil, err
@@ -248,6 +257,9 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
 	g.Go(func() error { return b.runWebhooks(gctx) })
+	if b.gpio != nil {
+		g.Go(func() error { return b.runGPIO(gctx) })
+	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })

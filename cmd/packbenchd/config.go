@@ -33,6 +33,8 @@ type Config struct {
 	API      APIConfig              `toml:"api" json:"api"`
 	Printers []device.PrinterConfig `toml:"printer" json:"printers"`
 	Scale    scale.Config           `toml:"scale" json:"scale"`
+	// GPIO is the button, status LED and buzzer; off while no pin is named.
+	GPIO device.GPIOConfig `toml:"gpio" json:"gpio"`
 	station.Config
 	// MQTT is the cloud link; off while its url is empty.
 	MQTT uplink.Config `toml:"mqtt" json:"mqtt"`
@@ -306,6 +308,9 @@ func (c *Config) validate() error {
 		if h == "" || strings.ContainsAny(h, " /?#@") {
 			return fmt.Errorf("config: api.hosts[%d] %q: want a host name or address without port or path", i, h)
 		}
+	}
+	if err := c.GPIO.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if len(c.Printers) == 0 {
 		return errors.New("config: [[printer]]: at least one printer is needed (the default is transport = \"spool\")")

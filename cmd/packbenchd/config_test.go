@@ -69,6 +69,10 @@ func TestExampleConfig(t *testing.T) {
 	if !slices.Equal(cfg.ZPL.Allow, []string{"^LS", "^MM", "^MD"}) {
 		t.Errorf("example [zpl] not decoded: %+v", cfg.ZPL)
 	}
+	if g := cfg.GPIO; g.Button != "GPIO17" || g.LED != "GPIO27" || g.Buzzer != "GPIO22" || g.ButtonActiveLow == nil || !*g.ButtonActiveLow ||
+		time.Duration(g.LongPress) != time.Second || cfg.Commands.TestPrint != "PB-CMD-TEST-PRINT" {
+		t.Errorf("example [gpio] or [commands] not decoded: %+v %+v", g, cfg.Commands)
+	}
 	example, err := os.ReadFile("packbench.example.toml")
 	if err != nil {
 		t.Fatal(err)
@@ -159,6 +163,11 @@ func TestConfigErrors(t *testing.T) {
 		{"zpl allow family", minimalTOML + "[zpl]\nallow = [\"^J*\"]\n", nil, `zpl: allow[0]: "^J*"`},
 		{"zpl allow label command", minimalTOML + "[zpl]\nallow = [\"^FO\"]\n", nil, `zpl: allow[0]: "^FO": draws a label`},
 		{"zpl unknown key", minimalTOML + "[zpl]\nalow = [\"^LS\"]\n", nil, "unknown key zpl.alow"},
+		{"gpio pin twice", minimalTOML + "[gpio]\nled = \"GPIO27\"\nbuzzer = \"GPIO27\"\n", nil, `gpio.buzzer: pin "GPIO27" is also gpio.led`},
+		{"gpio unknown key", minimalTOML + "[gpio]\nbuzer = \"GPIO22\"\n", nil, "unknown key gpio.buzer"},
+		{"gpio long press", minimalTOML + "[gpio]\nbutton = \"GPIO17\"\ndebounce = \"50ms\"\nlong_press = \"20ms\"\n", nil, "gpio.long_press"},
+		{"command codes clash", minimalTOML + "[commands]\ntare = \"ZERO\"\nzero = \"zero\"\n", nil, `commands.zero: "zero" is also commands.tare`},
+		{"command code unprintable", minimalTOML + "[commands]\nreprint = \"R\\tP\"\n", nil, "commands.reprint: want printable ASCII"},
 		{"printer name with a slash", "[[printer]]\nname = \"a/b\"\ntransport = \"spool\"\n", nil, `printer[0]: name "a/b": must not contain "/"`},
 		{"printer name with a bidi override", "[[printer]]\nname = \"zebra\u202e\"\ntransport = \"spool\"\n", nil, `printer[0]: name "zebra\u202e": must not contain U+202E`},
 	} {

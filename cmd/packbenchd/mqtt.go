@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/packbench/packbench/api"
@@ -151,8 +152,9 @@ func (b *bench) watchFlow(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			if fs.State != last {
-				last = fs.State
+			// The state topic carries the flow and the LED's attention codes.
+			if now := fs.State + "|" + strings.Join(fs.Attention, ","); now != last {
+				last = now
 				b.mqtt.link.StateChanged()
 			}
 		}
@@ -198,10 +200,14 @@ type benchState struct{ b *bench }
 
 func (s benchState) State() uplink.BenchState {
 	ps := s.b.view.Printers()
+	fs := s.b.station.State()
 	st := uplink.BenchState{
-		Printers: make([]uplink.PrinterState, 0, len(ps)),
-		Flow:     s.b.station.State().State,
-		Firmware: uplink.FirmwareState{Installed: version},
+		Printers:  make([]uplink.PrinterState, 0, len(ps)),
+		Flow:      fs.State,
+		Attention: fs.Attention,
+		LED:       fs.LED,
+		Blinks:    fs.Blinks,
+		Firmware:  uplink.FirmwareState{Installed: version},
 	}
 	for _, p := range ps {
 		st.Printers = append(st.Printers, uplink.PrinterState{Name: p.Name, State: string(p.State), Reason: p.Reason})

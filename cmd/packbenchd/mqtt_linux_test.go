@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -285,6 +286,18 @@ func TestMQTTPushes(t *testing.T) {
 		}
 		return st.DeviceID == "bench-m1" && len(st.Printers) == 1 && st.Printers[0].Name == "zebra" &&
 			st.Printers[0].State == "ready" && st.Flow == "idle" && st.Scale != nil && st.Firmware.Installed == "dev"
+	})
+	// Headless health: an unknown code puts its attention code, the LED's
+	// mode and blink code in the retained state (the flow stays idle).
+	if code, _ := d.call("POST", "/api/v1/flow/scan", map[string]string{"code": "NO-SUCH-CODE"}, nil); code != 404 {
+		t.Fatalf("unknown code: %d", code)
+	}
+	state.Wait(t, 20*time.Second, "attention in the retained state", func(m []paho.Message) bool {
+		var st uplink.BenchState
+		if len(m) == 0 || json.Unmarshal(m[len(m)-1].Payload(), &st) != nil {
+			return false
+		}
+		return st.Flow == "idle" && st.LED == station.LEDAttention && st.Blinks == 1 && slices.Equal(st.Attention, []string{station.ProblemNoOrder})
 	})
 
 	// A clean stop says offline on the retained status topic.

@@ -10,13 +10,15 @@ import (
 )
 
 // newStation builds the station on the queue with the config's [label],
-// [carrier], [flow] and [ship_from] sections.
-func newStation(cfg Config, db *queue.DB, log *slog.Logger) (*station.Station, error) {
+// [carrier], [flow], [ship_from] and [commands] sections; sc is the scale
+// the tare and zero command barcodes tell.
+func newStation(cfg Config, db *queue.DB, log *slog.Logger, sc station.ScaleControl) (*station.Station, error) {
 	names := make([]string, len(cfg.Printers))
 	for i, p := range cfg.Printers {
 		names[i] = p.Name
 	}
-	st, err := station.New(db, &station.Options{Config: cfg.Config, Logger: log, Printers: names})
+	st, err := station.New(db, &station.Options{Config: cfg.Config, Logger: log, Printers: names,
+		Scale: sc, About: cfg.Bench.Name + ", version " + version})
 	if err != nil {
 		return nil, fmt.Errorf("station: %w", err)
 	}
