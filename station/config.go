@@ -24,6 +24,8 @@ type Config struct {
 	ShipFrom Address       `toml:"ship_from" json:"ship_from"`
 	Fulfil   FulfilConfig  `toml:"fulfil" json:"fulfil"`
 	ZPL      ZPLConfig     `toml:"zpl" json:"zpl"`
+	// Packrooster is [packrooster]: the Packrooster automation API.
+	Packrooster PackroosterConfig `toml:"packrooster" json:"packrooster"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -326,6 +328,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.ShipFrom.validate("ship_from"); err != nil {
 		return fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	if err := c.Packrooster.validate(); err != nil {
+		return err
 	}
 	return c.Fulfil.validate()
 }
