@@ -214,6 +214,7 @@ const (
 	authKey      authMode = iota // header key
 	authNone                     // public (health)
 	authKeyQuery                 // header key, or ?key= (EventSource cannot set headers)
+	authFlow                     // header key, or a Flow credential (packrooster.go)
 )
 
 // handlerFunc is a handler that returns its error for the wrapper to
@@ -245,7 +246,12 @@ func (s *Server) wrap(rt route) http.Handler {
 		var digest [sha256.Size]byte
 		if rt.auth != authNone {
 			var ae *apiError
-			if digest, ae = s.authKey(r, rt.auth == authKeyQuery); ae != nil {
+			if rt.auth == authFlow {
+				digest, ae = s.authFlowOrKey(r)
+			} else {
+				digest, ae = s.authKey(r, rt.auth == authKeyQuery)
+			}
+			if ae != nil {
 				writeAPIError(w, ae)
 				return
 			}

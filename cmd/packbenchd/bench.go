@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -160,7 +161,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: apiHosts(cfg.API, os.Hostname),
+		Hosts: append(apiHosts(cfg.API, os.Hostname), publicHost(cfg.Packrooster.PublicURL)...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -413,6 +414,15 @@ func apiHosts(c APIConfig, hostname func() (string, error)) []string {
 		}
 	}
 	return hosts
+}
+
+// publicHost is the host of [packrooster] public_url: label URLs name it,
+// so the API answers to it.
+func publicHost(u string) []string {
+	if p, err := url.Parse(u); err == nil && p.Hostname() != "" {
+		return []string{p.Hostname()}
+	}
+	return nil
 }
 
 // connReserve are file descriptors kept for the data file, printers, the
