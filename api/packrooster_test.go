@@ -76,6 +76,16 @@ func (b *bench) localURL(u string) string {
 	return b.ts.URL + p.Path
 }
 
+// jobCount is how many print jobs the queue holds.
+func (b *bench) jobCount() int {
+	b.t.Helper()
+	var jl struct {
+		Jobs []json.RawMessage `json:"jobs"`
+	}
+	b.ok("GET", "/api/v1/jobs?limit=500", nil, &jl)
+	return len(jl.Jobs)
+}
+
 func prBench(t *testing.T) *bench {
 	b := newBench(t, &benchOptions{stationConfig: station.Config{Carrier: station.CarrierConfig{TrackingURL: "https://track.example.com/{tracking}"}}})
 	o := validOrder("SO100")
@@ -105,12 +115,8 @@ func TestPackroosterEndpoints(t *testing.T) {
 			t.Errorf("%s: %+v, want %+v", body, got, first)
 		}
 	}
-	var jl struct {
-		Jobs []json.RawMessage `json:"jobs"`
-	}
-	b.ok("GET", "/api/v1/jobs", nil, &jl)
-	if len(jl.Jobs) != 1 {
-		t.Fatalf("%d jobs after four label calls, want 1", len(jl.Jobs))
+	if n := b.jobCount(); n != 1 {
+		t.Fatalf("%d jobs after four label calls, want 1", n)
 	}
 	lf := decodePR(t, b.do("POST", "/api/label-fulfill", `{"order_id":4501,"fulfillment_order_id":88}`))
 	if lf.Status != "fulfilled" || lf.TrackingCode != first.TrackingCode || lf.ShippingLabelURL != first.ShippingLabelURL {
@@ -120,9 +126,8 @@ func TestPackroosterEndpoints(t *testing.T) {
 	if got != lf {
 		t.Fatalf("get: %+v, want %+v", got, lf)
 	}
-	b.ok("GET", "/api/v1/jobs", nil, &jl)
-	if len(jl.Jobs) != 1 {
-		t.Fatalf("%d jobs, want 1", len(jl.Jobs))
+	if n := b.jobCount(); n != 1 {
+		t.Fatalf("%d jobs, want 1", n)
 	}
 
 	// The label URL works with no header: PNG by default and .png, ZPL by .zpl.
@@ -160,9 +165,8 @@ func TestPackroosterEndpoints(t *testing.T) {
 	if status, _, body := fetch(t, b.localURL(rt.ReturnLabelURL)+".zpl"); status != 200 || !bytes.Contains(body, []byte("RETURN")) {
 		t.Fatalf("return label ZPL: %d %.200q", status, body)
 	}
-	b.ok("GET", "/api/v1/jobs", nil, &jl)
-	if len(jl.Jobs) != 1 {
-		t.Fatalf("%d jobs after fulfill and a return label, want 1", len(jl.Jobs))
+	if n := b.jobCount(); n != 1 {
+		t.Fatalf("%d jobs after fulfill and a return label, want 1", n)
 	}
 
 	// Cancel the fulfillment (query form): the URL is revoked.
@@ -227,12 +231,8 @@ func TestPackroosterErrors(t *testing.T) {
 		})
 	}
 	// Nothing of the refused calls printed.
-	var jl struct {
-		Jobs []json.RawMessage `json:"jobs"`
-	}
-	b.ok("GET", "/api/v1/jobs", nil, &jl)
-	if len(jl.Jobs) != 0 {
-		t.Fatalf("%d jobs after refused calls", len(jl.Jobs))
+	if n := b.jobCount(); n != 0 {
+		t.Fatalf("%d jobs after refused calls", n)
 	}
 }
 

@@ -237,14 +237,9 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 	from := req.Origin.address()
 	o := Order{ID: id, ShipTo: req.Destination.address(), ShipFrom: &from, Service: req.ServiceCode, Packages: 1,
 		Lines: it.lines, Source: sourceFulfil, Seed: seed}
-	var exists *OrderExistsError
-	if _, err := s.CreateOrder(ctx, o); errors.As(err, &exists) {
-		// Ours from an earlier attempt, unless someone created an order
-		// with that id through the bench's own API first.
-		if cur, err := s.Order(ctx, id); err != nil || cur.Source != sourceFulfil {
-			return Package{}, fmt.Errorf("%w: order id %s is taken by an order that is not Fulfil's (%v)", ErrConflict, id, err)
-		}
-	} else if err != nil {
+	// Ours from an earlier attempt, unless someone created an order with
+	// that id through the bench's own API first.
+	if err := s.ensureOrder(ctx, o); err != nil {
 		return Package{}, err
 	}
 	p, err := s.Ship(ctx, ShipRequest{OrderID: id, Weight: it.weight, Dimensions: it.dims, noPrint: s.cfg.Fulfil.NoPrint})

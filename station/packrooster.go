@@ -368,15 +368,25 @@ func (s *Station) prReturn(ctx context.Context, o Order, w Weight) (Package, err
 	}
 	from := o.ShipTo
 	ro := Order{ID: id, ShipTo: s.shipFrom(o), ShipFrom: &from, Service: o.Service, Packages: 1, Lines: o.Lines, Source: sourceReturn}
-	var exists *OrderExistsError
-	if _, err := s.CreateOrder(ctx, ro); errors.As(err, &exists) {
-		if cur, err := s.Order(ctx, id); err != nil || cur.Source != sourceReturn {
-			return Package{}, fmt.Errorf("%w: order id %s is taken by an order that is not a return (%v)", ErrConflict, id, err)
-		}
-	} else if err != nil {
+	if err := s.ensureOrder(ctx, ro); err != nil {
 		return Package{}, err
 	}
 	return s.Ship(ctx, ShipRequest{OrderID: id, Weight: w, noPrint: true})
+}
+
+// ensureOrder creates o, an order a seed call makes for itself, unless an
+// earlier attempt did (then that order is labelled with its stored
+// details). The id taken by an order of another source is ErrConflict.
+func (s *Station) ensureOrder(ctx context.Context, o Order) error {
+	var exists *OrderExistsError
+	if _, err := s.CreateOrder(ctx, o); errors.As(err, &exists) {
+		if cur, err := s.Order(ctx, o.ID); err != nil || cur.Source != o.Source {
+			return fmt.Errorf("%w: order id %s is taken by an order that is not %s's (%v)", ErrConflict, o.ID, o.Source, err)
+		}
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 func (s *Station) prLoad(key string) (prRecord, error) {
