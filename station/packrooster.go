@@ -301,11 +301,12 @@ func (s *Station) packrooster(ctx context.Context, action string, req Packrooste
 		}
 		rec.Return = p.Reference
 	}
-	if action != PackroosterLabel {
-		rec.Fulfilled = true
+	event := ""
+	if action != PackroosterLabel && !rec.Fulfilled {
+		rec.Fulfilled, event = true, EventFulfillmentFulfilled
 	}
 	rec.UpdatedAt = s.clock.Now().UTC()
-	return s.prSave(rec)
+	return s.prSave(rec, event)
 }
 
 // prWeight is the weight of a label asked for without a parcel on a
@@ -400,9 +401,16 @@ func (s *Station) prLoad(key string) (prRecord, error) {
 	return rec, err
 }
 
+// Events of fulfillment orders (Packrooster).
+const (
+	EventFulfillmentFulfilled = "fulfillment.fulfilled"
+	EventFulfillmentCancelled = "fulfillment.cancelled"
+)
+
 // prSave stores the record (with the URL tokens of its labels) and
-// answers from it, in one transaction.
-func (s *Station) prSave(rec prRecord) (PackroosterResult, error) {
+// answers from it, with event (if any) carrying the answer, in one
+// transaction.
+func (s *Station) prSave(rec prRecord, event string) (PackroosterResult, error) {
 	var res PackroosterResult
 	err := s.db.Update(func(tx *queue.Tx) error {
 		if err := putJSON(tx, kindPRRecords, rec.Key, rec); err != nil {
@@ -412,8 +420,14 @@ func (s *Station) prSave(rec prRecord) (PackroosterResult, error) {
 			return err
 		}
 		var err error
-		res, err = s.prResult(tx, rec, true)
-		return err
+		if res, err = s.prResult(tx, rec, true); err != nil {
+			return err
+		}
+		if event == "" {
+			return nil
+		}
+		return appendEvent(tx, event, rec.OrderID, map[string]string{"order_id": rec.OrderID, "fulfillment_order_id": rec.ID,
+			"status": res.Status, "tracking_code": res.TrackingCode})
 	})
 	return res, err
 }
@@ -591,7 +605,7 @@ func (s *Station) packroosterDelete(ctx context.Context, typ, id string) (string
 		}
 	}
 	rec.Package, rec.Return, rec.Fulfilled, rec.Cancelled, rec.UpdatedAt = "", "", false, true, s.clock.Now().UTC()
-	if _, err := s.prSave(rec); err != nil {
+	if _, err := s.prSave(rec, EventFulfillmentCancelled); err != nil {
 		return "", err
 	}
 	s.log.Info("fulfillment cancelled through Packrooster", "order", o.ID, "fulfillment_order", foID)

@@ -102,6 +102,32 @@ func TestPackroosterLabelOnceForEveryIDForm(t *testing.T) {
 	if err != nil || got != res {
 		t.Fatalf("get: %+v %v, want %+v", got, err, res)
 	}
+	// One fulfillment.fulfilled event, though label-fulfill could be repeated.
+	if _, err := st.Packrooster(ctx, PackroosterFulfill, PackroosterRequest{OrderID: "SO1", FulfillmentOrderID: "77"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := countEvents(t, db, EventFulfillmentFulfilled); n != 1 {
+		t.Fatalf("%d %s events, want 1", n, EventFulfillmentFulfilled)
+	}
+}
+
+// countEvents counts the outbox events of type typ.
+func countEvents(t *testing.T, db *queue.DB, typ string) int {
+	t.Helper()
+	if err := db.AddConsumer(context.Background(), "test-count"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := db.Events(context.Background(), "test-count", 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, ev := range evs {
+		if ev.Type == typ {
+			n++
+		}
+	}
+	return n
 }
 
 func TestPackroosterConcurrentCallsLabelOnce(t *testing.T) {
@@ -335,6 +361,9 @@ func TestPackroosterCancelFulfillmentRevokesURLs(t *testing.T) {
 	status, err := st.PackroosterDelete(ctx, PackroosterTypeFulfillmentOrder, "gid://shopify/FulfillmentOrder/61")
 	if err != nil || status != PackroosterCancelled {
 		t.Fatalf("delete: %q %v", status, err)
+	}
+	if n := countEvents(t, db, EventFulfillmentCancelled); n != 1 {
+		t.Fatalf("%d %s events, want 1", n, EventFulfillmentCancelled)
 	}
 	for _, tok := range []string{res.ShippingLabelToken, res.ReturnLabelToken} {
 		if _, err := st.LabelByToken(ctx, tok, "zpl"); !errors.Is(err, ErrNotFound) {
