@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"image/png"
@@ -318,5 +319,30 @@ func TestPackroosterLabelURLBase(t *testing.T) {
 	}
 	if status, _, _ := fetch(t, b.localURL(a.ShippingLabelURL)); status != 200 {
 		t.Fatalf("label URL: %d", status)
+	}
+}
+
+// zplCarrier answers every label with its own ZPL (no PNG preview).
+type zplCarrier struct{}
+
+func (zplCarrier) Label(_ context.Context, req station.LabelRequest) (station.LabelResult, error) {
+	return station.LabelResult{TrackingNumber: "Z" + strings.ReplaceAll(req.Reference, "-", ""), Carrier: "ZC",
+		ZPL: []byte("^XA^FO50,50^A0N,40,40^FDCARRIER LABEL " + req.Reference + "^FS^XZ")}, nil
+}
+
+// A carrier's ZPL label has no PNG: the plain URL serves the ZPL, .png is 404.
+func TestPackroosterLabelURLOfACarrierZPL(t *testing.T) {
+	b := newBench(t, &benchOptions{carrier: zplCarrier{}, stationConfig: station.Config{Packrooster: station.PackroosterConfig{DefaultWeight: "1kg"}}})
+	b.ok("POST", "/api/v1/orders", validOrder("SO400"), nil)
+	a := decodePR(t, b.do("POST", "/api/label", `{"order_id":"SO400"}`))
+	if a.Carrier != "ZC" || a.TrackingCode != "ZSO4001" {
+		t.Fatalf("answer %+v", a)
+	}
+	status, ctype, body := fetch(t, b.localURL(a.ShippingLabelURL))
+	if status != 200 || ctype != "application/zpl" || !bytes.Contains(body, []byte("CARRIER LABEL SO400-1")) {
+		t.Fatalf("plain URL: %d %s %q", status, ctype, body)
+	}
+	if status, _, _ := fetch(t, b.localURL(a.ShippingLabelURL)+".png"); status != 404 {
+		t.Fatalf(".png of a ZPL label: %d", status)
 	}
 }

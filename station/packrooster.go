@@ -277,6 +277,12 @@ func (s *Station) packrooster(ctx context.Context, action string, req Packrooste
 				return PackroosterResult{}, err
 			}
 			p, err := s.Ship(ctx, ShipRequest{OrderID: o.ID, Weight: w})
+			if errors.Is(err, ErrConflict) {
+				// Labelled meanwhile by the packer's scan: that label stands.
+				if lp, ok, lerr := s.prLabelled(ctx, o.ID, ""); lerr == nil && ok {
+					p, err = lp, nil
+				}
+			}
 			if err != nil {
 				return PackroosterResult{}, err
 			}
