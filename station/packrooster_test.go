@@ -461,6 +461,18 @@ func TestPackroosterRetentionDropsRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	printAll(t, db, queue.StatePrinted)
+	// Past the label retention: the label is gone, so is its URL; the
+	// shipment data stays.
+	clk.Advance(DefaultLabelRetention + 1)
+	if n, err := st.Housekeep(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("housekeep labels: %d %v", n, err)
+	}
+	if _, err := st.LabelByToken(ctx, res.ShippingLabelToken, "png"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("label URL past the label retention: %v", err)
+	}
+	if got, err := st.PackroosterGet(ctx, "81"); err != nil || got.TrackingCode != res.TrackingCode {
+		t.Errorf("get past the label retention: %+v %v", got, err)
+	}
 	clk.Advance(DefaultOrderRetention + 1)
 	if n, err := st.HousekeepOrders(ctx, 0); err != nil || n != 1 {
 		t.Fatalf("housekeep orders: %d %v", n, err)
