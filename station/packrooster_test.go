@@ -270,9 +270,16 @@ func TestPackroosterReturnLabelSwapsAddresses(t *testing.T) {
 	if n := len(jobs(t, db)); n != 1 {
 		t.Fatalf("%d jobs, want the shipping label's only", n)
 	}
-	// The return order is never armed by the flow's auto-arm.
-	if next, ok, err := st.nextOpenOrder(); err != nil || (ok && next.Source == sourceReturn) {
-		t.Fatalf("next open order %+v %v %v", next, ok, err)
+}
+
+// A return order waiting for its label (between its creation and its
+// Ship) is never the flow's next order: a parcel on the scale must not
+// label it.
+func TestReturnOrderIsNotArmedByTheFlow(t *testing.T) {
+	st, _, _ := prStation(t, Config{})
+	mustCreate(t, st, Order{ID: "SOZ" + returnSuffix, ShipFrom: &tonyDouglas, Source: sourceReturn})
+	if next, ok, err := st.nextOpenOrder(); err != nil || ok {
+		t.Fatalf("next open order %+v %v %v, want none", next, ok, err)
 	}
 }
 
