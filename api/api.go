@@ -121,6 +121,8 @@ type Server struct {
 
 	idemFlight inFlight // creates running under an Idempotency-Key
 
+	labelURLs chan struct{} // label URL answers being made (packrooster.go)
+
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -179,6 +181,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
 	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
+	s.labelURLs = make(chan struct{}, maxLabelURLs)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()

@@ -22,6 +22,9 @@ const (
 	// seed tells users to store as client_id and client_secret.
 	headerClientID     = "client_id"
 	headerClientSecret = "client_secret"
+	// maxLabelURLs bounds the label URL answers made at once: they need no
+	// key, and a PNG may be drawn per request.
+	maxLabelURLs = 4
 )
 
 // packroosterAnswer is the seed's response: every member is always there
@@ -85,7 +88,7 @@ func (s *Server) packroosterRoutes() []route {
 			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
 		{"GET", pathLabelURL, authNone, s.serveLabelURL, opDoc{
 			summary: "A label by its capability URL (shipping_label_url, return_label_url): no key. {token} is PNG when the label has one, else ZPL; " +
-				"{token}.png, {token}.zpl choose. 404 once the label is voided, deleted or past retention",
+				"{token}.png, {token}.zpl choose. 404 once the label is voided, deleted or past retention; 503 (Retry-After) while 4 downloads are being answered",
 			tag: tagPackrooster, respType: "application/octet-stream", respDesc: "image/png or application/zpl",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 
@@ -261,6 +264,13 @@ func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 	notFound := errorf(http.StatusNotFound, CodeNotFound, "no such label")
 	if len(tok) != station.LabelTokenLen {
 		return notFound // refused before the file is read
+	}
+	select {
+	case s.labelURLs <- struct{}{}:
+		defer func() { <-s.labelURLs }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		return errorf(http.StatusServiceUnavailable, CodeUnavailable, "too many label downloads at once: retry in a second")
 	}
 	var b []byte
 	ctype := "image/png"

@@ -320,6 +320,15 @@ func TestPackroosterLabelURLBase(t *testing.T) {
 	if status, _, _ := fetch(t, b.localURL(a.ShippingLabelURL)); status != 200 {
 		t.Fatalf("label URL: %d", status)
 	}
+	// Bounded: with every slot taken, 503 at once, not a queue of renders.
+	release := b.srv.HoldLabelURLs()
+	if status, _, _ := fetch(t, b.localURL(a.ShippingLabelURL)); status != 503 {
+		t.Fatalf("label URL with every slot taken: %d, want 503", status)
+	}
+	release()
+	if status, _, _ := fetch(t, b.localURL(a.ShippingLabelURL)); status != 200 {
+		t.Fatalf("label URL after the slots are free: %d", status)
+	}
 }
 
 // zplCarrier answers every label with its own ZPL (no PNG preview).
