@@ -124,6 +124,8 @@ type Server struct {
 
 	idemFlight inFlight // creates running under an Idempotency-Key
 
+	labelURLs chan struct{} // label URL answers being made (packrooster.go)
+
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -182,6 +184,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 		s.keys = append(s.keys, sha256.Sum256([]byte(k)))
 	}
 	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
+	s.labelURLs = make(chan struct{}, maxLabelURLs)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
@@ -217,6 +220,7 @@ const (
 	authKey      authMode = iota // header key
 	authNone                     // public (health)
 	authKeyQuery                 // header key, or ?key= (EventSource cannot set headers)
+	authFlow                     // header key, or a Flow credential (packrooster.go)
 )
 
 // handlerFunc is a handler that returns its error for the wrapper to
@@ -248,7 +252,12 @@ func (s *Server) wrap(rt route) http.Handler {
 		var digest [sha256.Size]byte
 		if rt.auth != authNone {
 			var ae *apiError
-			if digest, ae = s.authKey(r, rt.auth == authKeyQuery); ae != nil {
+			if rt.auth == authFlow {
+				digest, ae = s.authFlowOrKey(r)
+			} else {
+				digest, ae = s.authKey(r, rt.auth == authKeyQuery)
+			}
+			if ae != nil {
 				writeAPIError(w, ae)
 				return
 			}

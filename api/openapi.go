@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/station"
 )
 
 // opDoc documents one route in the OpenAPI document. The document is
@@ -42,7 +43,8 @@ type param struct {
 // customSchemas are the schemas of types whose JSON shape reflection
 // cannot see (a custom MarshalJSON).
 var customSchemas = map[reflect.Type]func() map[string]any{
-	reflect.TypeOf(scale.Reading{}): readingSchema,
+	reflect.TypeOf(scale.Reading{}):   readingSchema,
+	reflect.TypeOf(station.AnyID("")): anyIDSchema,
 }
 
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
@@ -134,6 +136,10 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		case authKeyQuery:
 			op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}, map[string]any{"apiKeyQuery": []string{}}}
 			errs = append(errs, http.StatusUnauthorized)
+		case authFlow:
+			op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}},
+				map[string]any{"flowClientID": []string{}, "flowClientSecret": []string{}}, map[string]any{"flowBasic": []string{}}}
+			errs = append(errs, http.StatusUnauthorized)
 		default:
 			errs = append(errs, http.StatusUnauthorized)
 		}
@@ -168,9 +174,12 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"components": map[string]any{
 			"schemas": g.defs,
 			"securitySchemes": map[string]any{
-				"bearer":       map[string]any{"type": "http", "scheme": "bearer"},
-				"apiKeyHeader": map[string]any{"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-				"apiKeyQuery":  map[string]any{"type": "apiKey", "in": "query", "name": "key", "description": "only on GET /api/v1/scale/events"},
+				"bearer":           map[string]any{"type": "http", "scheme": "bearer"},
+				"apiKeyHeader":     map[string]any{"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+				"apiKeyQuery":      map[string]any{"type": "apiKey", "in": "query", "name": "key", "description": "only on GET /api/v1/scale/events"},
+				"flowClientID":     map[string]any{"type": "apiKey", "in": "header", "name": "client_id", "description": "a Flow credential's client id (POST /api/v1/flow-credentials); Packrooster routes only"},
+				"flowClientSecret": map[string]any{"type": "apiKey", "in": "header", "name": "client_secret", "description": "its client secret"},
+				"flowBasic":        map[string]any{"type": "http", "scheme": "basic", "description": "client id and secret as Basic user and password; Packrooster routes only"},
 			},
 		},
 	}

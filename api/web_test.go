@@ -72,7 +72,7 @@ func TestWebCallsRegisteredRoutes(t *testing.T) {
 	type use struct{ method, path string }
 	var uses []use
 	// call("POST", API + "/jobs/" + f.job_id + "/reprint", ...)
-	callRe := regexp.MustCompile(`call\("(GET|POST)", API \+ "([^"]*)"(?: \+ [^"]*? \+ "([^"]*)")?`)
+	callRe := regexp.MustCompile(`call\("(GET|POST|DELETE)", API \+ "([^"]*)"(?: \+ [^"]*? \+ "([^"]*)")?`)
 	for _, m := range callRe.FindAllStringSubmatch(string(js), -1) {
 		p := m[2]
 		if strings.HasSuffix(p, "/") {
@@ -124,7 +124,8 @@ func TestWebCallsRegisteredRoutes(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"POST /api/v1/flow/scan", "GET /api/v1/scale/events", "POST /api/v1/jobs/{}/reprint",
-		"POST /api/v1/printers/{}/test", "GET /api/v1/labels/{}.png", "POST /api/v1/scale/tare", "GET /api/v1/config"} {
+		"POST /api/v1/printers/{}/test", "GET /api/v1/labels/{}.png", "POST /api/v1/scale/tare", "GET /api/v1/config",
+		"GET /api/v1/flow-credentials", "POST /api/v1/flow-credentials", "DELETE /api/v1/flow-credentials/{}"} {
 		if !seen[want] {
 			t.Errorf("app.js does not call %s (or the extraction missed it)", want)
 		}

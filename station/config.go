@@ -18,15 +18,16 @@ import (
 // the zero value of each is the embedded default (4×6 in at 203 dpi,
 // native ZPL, the offline local carrier with SSCC-18 numbers).
 type Config struct {
-	Label    LabelConfig    `toml:"label" json:"label"`
-	Carrier  CarrierConfig  `toml:"carrier" json:"carrier"`
-	Flow     FlowConfig     `toml:"flow" json:"flow"`
-	ShipFrom Address        `toml:"ship_from" json:"ship_from"`
-	Fulfil   FulfilConfig   `toml:"fulfil" json:"fulfil"`
-	ZPL      ZPLConfig      `toml:"zpl" json:"zpl"`
-	Tracking TrackingConfig `toml:"tracking" json:"tracking"`
-	Shopify  ShopifyConfig  `toml:"shopify" json:"shopify"`
-	Commands CommandConfig  `toml:"commands" json:"commands"`
+	Label       LabelConfig       `toml:"label" json:"label"`
+	Carrier     CarrierConfig     `toml:"carrier" json:"carrier"`
+	Flow        FlowConfig        `toml:"flow" json:"flow"`
+	ShipFrom    Address           `toml:"ship_from" json:"ship_from"`
+	Fulfil      FulfilConfig      `toml:"fulfil" json:"fulfil"`
+	ZPL         ZPLConfig         `toml:"zpl" json:"zpl"`
+	Tracking    TrackingConfig    `toml:"tracking" json:"tracking"`
+	Shopify     ShopifyConfig     `toml:"shopify" json:"shopify"`
+	Commands    CommandConfig     `toml:"commands" json:"commands"`
+	Packrooster PackroosterConfig `toml:"packrooster" json:"packrooster"`
 }
 
 // ZPLConfig is [zpl]: how raw ZPL from outside (MQTT pushes, a carrier's
@@ -345,6 +346,9 @@ func (c Config) Validate() error {
 		return err
 	}
 	if err := c.Commands.validate(); err != nil {
+		return err
+	}
+	if err := c.Packrooster.validate(); err != nil {
 		return err
 	}
 	return c.Fulfil.validate()

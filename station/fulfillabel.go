@@ -246,19 +246,11 @@ func (s *Station) fulfilPackage(ctx context.Context, req *FulfilLabelRequest, i 
 			return Package{}, err
 		}
 		ship.create = &newOrder{order: o, assign: func(tx *queue.Tx) (string, error) { return numberFulfilRef(tx, it.ref) }}
-	} else {
-		var exists *OrderExistsError
-		if _, err := s.CreateOrder(ctx, o); errors.As(err, &exists) {
-			// Ours from an earlier attempt (created, then the carrier
-			// failed), labelled now with its stored details; unless
-			// someone created an order with that id through the bench's
-			// own API first.
-			if cur, err := s.Order(ctx, id); err != nil || cur.Source != sourceFulfil {
-				return Package{}, fmt.Errorf("%w: order id %s is taken by an order that is not Fulfil's (%v)", ErrConflict, id, err)
-			}
-		} else if err != nil {
-			return Package{}, err
-		}
+	} else if err := s.ensureOrder(ctx, o); err != nil {
+		// Ours from an earlier attempt (created, then the carrier failed),
+		// labelled now with its stored details; unless someone created an
+		// order with that id through the bench's own API first.
+		return Package{}, err
 	}
 	p, err := s.Ship(ctx, ship)
 	if errors.Is(err, ErrConflict) {

@@ -244,6 +244,9 @@ func deleteOrder(tx *queue.Tx, o Order, pkgs []Package) error {
 				return err
 			}
 		}
+		if err := deleteLabelToken(tx, p.Reference); err != nil {
+			return err
+		}
 		if err := tx.DeleteRecord(kindLocalNumbers, p.Reference); err != nil {
 			return err
 		}
@@ -284,6 +287,9 @@ func deleteOrder(tx *queue.Tx, o Order, pkgs []Package) error {
 		if err := delIf(kindFulfilRefs, ref, o.ID); err != nil {
 			return err
 		}
+	}
+	if err := deletePackroosterRecords(tx, o.ID); err != nil {
+		return err
 	}
 	for _, kind := range []string{kindOrderSeq, kindOrderOpen, kindShipSeq} {
 		if err := tx.DeleteRecord(kind, seqKey(o.Seq)); err != nil {

@@ -52,6 +52,9 @@ type Order struct {
 	// Packages is the number of parcels expected (default 1).
 	Packages int    `json:"packages"`
 	Lines    []Line `json:"lines,omitempty"`
+	// Weight is the parcel's weight when the order knows it (a shop's
+	// line weights); labels asked for without the scale use it.
+	Weight *Weight `json:"weight,omitempty"`
 	// Source says where the order came from ("api", "shipium", "shopify").
 	Source string `json:"source,omitempty"`
 	// Seed keeps the original request of a seed API verbatim (e.g. the

@@ -144,6 +144,17 @@ func (o *Order) Validate() error {
 			}
 		}
 	}
+	if w := o.Weight; w != nil {
+		if w.Milligrams <= 0 || w.Milligrams > maxWeightMg {
+			return fieldErr("weight.milligrams", "want 1 to %d", maxWeightMg)
+		}
+		if err := checkText("weight.display", w.Display, 64); err != nil {
+			return err
+		}
+		if w.Unit != "" && !slices.Contains(weightUnits, w.Unit) {
+			return fieldErr("weight.unit", "want one of %s, not %q", strings.Join(weightUnits, ", "), w.Unit)
+		}
+	}
 	if err := checkText("source", o.Source, 64); err != nil {
 		return err
 	}
@@ -321,6 +332,7 @@ func orderDiffers(a, b Order) string {
 		{"service", a.Service, b.Service},
 		{"packages", a.Packages, b.Packages},
 		{"lines", emptyNil(a.Lines), emptyNil(b.Lines)},
+		{"weight", a.Weight, b.Weight},
 		{"source", a.Source, b.Source},
 		{"seed", a.Seed, b.Seed},
 	} {
@@ -704,9 +716,9 @@ func (s *Station) nextOpenOrder() (Order, bool, error) {
 			if err := getJSON(tx, kindOrders, string(r.Value), &o); err != nil {
 				return err
 			}
-			// An order of Fulfil's /label is labelled by its call, never
-			// by a parcel on the scale.
-			if o.shippable() && o.Source != sourceFulfil {
+			// An order of Fulfil's /label (or a Packrooster return) is
+			// labelled by its call, never by a parcel on the scale.
+			if o.shippable() && o.Source != sourceFulfil && o.Source != sourceReturn {
 				found = true
 				return nil
 			}

@@ -109,6 +109,7 @@ func (s *Station) layout(o Order, from Address, p Package, res LabelResult) (lab
 		// "REF: SO000001-1" is the package reference a reprint or a query
 		// names; "ORDER" and "PKG 1 OF 2" are what the packer reads.
 		Reference: p.Reference, Order: o.ID, Package: &labelrender.Package{Index: p.Index, Count: p.Count},
+		Return: o.Source == sourceReturn,
 	}
 	if res.BarcodeData != "" {
 		l.TrackingNumber = res.BarcodeData

@@ -74,7 +74,7 @@ func (c ShopifyConfig) validate() error {
 	if c.ClientSecret != "" && strings.TrimSpace(c.ClientSecret) != c.ClientSecret {
 		return bad("client_secret", "must not start or end with spaces")
 	}
-	if c.CallbackToken != "" && !validToken(c.CallbackToken) {
+	if c.CallbackToken != "" && !validCallbackToken(c.CallbackToken) {
 		return bad("callback_token", "want at least %d letters, digits, '-' or '_'", minCallbackToken)
 	}
 	if c.PublicURL != "" {
@@ -89,17 +89,8 @@ func (c ShopifyConfig) validate() error {
 	return nil
 }
 
-func validToken(t string) bool {
-	if len(t) < minCallbackToken || len(t) > 128 {
-		return false
-	}
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
+func validCallbackToken(t string) bool {
+	return len(t) >= minCallbackToken && len(t) <= 128 && tokenChars(t)
 }
 
 // Record kinds of the Shopify integration (HousekeepShopify expires the
@@ -533,7 +524,7 @@ func ShopifySeedOf(o Order) (ShopifySeed, bool) {
 // label (else the newest). Nothing is ErrNotFound; a malformed id is a
 // *FieldError for field "id".
 func (s *Station) OrderByShopifyID(ctx context.Context, id string) (Order, error) {
-	num, typ, ok := ParseShopifyID(id)
+	num, typ, ok := ShopifyNumericID(id)
 	if !ok {
 		return Order{}, fmt.Errorf("station: order by shopify id: %w", fieldErr("id", "want a number, a numeric string or a gid://shopify/... id, not %q", id))
 	}
@@ -560,25 +551,6 @@ func (s *Station) OrderByShopifyID(ctx context.Context, id string) (Order, error
 		}
 	}
 	return Order{}, fmt.Errorf("station: order by shopify id %q: %w", id, ErrNotFound)
-}
-
-// ParseShopifyID reads a numeric id or a gid://shopify/<Type>/<number>;
-// typ is "" for a bare number.
-func ParseShopifyID(id string) (num, typ string, ok bool) {
-	if rest, found := strings.CutPrefix(id, "gid://shopify/"); found {
-		typ, num, found = strings.Cut(rest, "/")
-		if q := strings.IndexByte(num, '?'); q >= 0 {
-			num = num[:q] // gids may carry parameters
-		}
-		if !found || typ == "" || !isDigits(num) || len(num) > 20 {
-			return "", "", false
-		}
-		return num, typ, true
-	}
-	if !isDigits(id) || len(id) > 20 {
-		return "", "", false
-	}
-	return id, "", true
 }
 
 // ShopifyTrackingNumbers answers fetch_tracking_numbers: for each

@@ -174,24 +174,9 @@ func TestShopifyWebhookIgnoresAndCancels(t *testing.T) {
 	if err != nil || res.Result != ShopifyRefused || res.Reason == "" {
 		t.Fatal(res, err)
 	}
-	if n := countEvents(t, st, EventShopifyRefused); n != 1 {
+	if n := countEvents(t, st.db, EventShopifyRefused); n != 1 {
 		t.Errorf("refused events: %d", n)
 	}
-}
-
-func countEvents(t *testing.T, st *Station, typ string) int {
-	t.Helper()
-	evs, err := st.db.EventsAfter(context.Background(), 0, 10000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, e := range evs {
-		if e.Type == typ {
-			n++
-		}
-	}
-	return n
 }
 
 func TestShopifyTrackingNumbers(t *testing.T) {
@@ -276,7 +261,7 @@ func TestStockLedgerMovesWithLabelsAndVoids(t *testing.T) {
 	}
 	want(9)
 	// 2 set/adjust + label, void, label, void = 6 events.
-	if n := countEvents(t, st, EventStockChanged); n != 6 {
+	if n := countEvents(t, st.db, EventStockChanged); n != 6 {
 		t.Errorf("stock events: %d", n)
 	}
 	db.Close()
@@ -359,7 +344,7 @@ func TestStockConcurrentChanges(t *testing.T) {
 	if it, err := st.Stock(ctx, "S"); err != nil || it.Quantity != 965 {
 		t.Fatalf("%+v, %v; want 965", it, err)
 	}
-	if n := countEvents(t, st, EventStockChanged); n != 1+40+5 {
+	if n := countEvents(t, st.db, EventStockChanged); n != 1+40+5 {
 		t.Errorf("%d stock events, want 46", n)
 	}
 }

@@ -246,7 +246,7 @@ func (s *Station) UpdateTracking(ctx context.Context, order string, u TrackingUp
 		if u.Package != "" {
 			key, err := packageKey(tx, u.Package)
 			if errors.Is(err, ErrNotFound) {
-				key, err = fulfillmentKey(tx, u.Package)
+				key, err = packageOfFulfillment(tx, u.Package)
 			}
 			var id string
 			if err == nil {
@@ -465,7 +465,7 @@ func (s *Station) PackageTracking(ctx context.Context, id string) (OrderTracking
 	err := s.db.View(func(tx *queue.Tx) error {
 		key, err := packageKey(tx, id)
 		if errors.Is(err, ErrNotFound) {
-			key, err = fulfillmentKey(tx, id)
+			key, err = packageOfFulfillment(tx, id)
 		}
 		if err != nil {
 			return err
@@ -535,8 +535,8 @@ func (s *Station) findTrackedOrder(tx *queue.Tx, code string, o *Order) error {
 	return err
 }
 
-// fulfillmentKey resolves a FulfillmentNumber to its package's key.
-func fulfillmentKey(tx *queue.Tx, id string) (string, error) {
+// packageOfFulfillment resolves a FulfillmentNumber to its package's key.
+func packageOfFulfillment(tx *queue.Tx, id string) (string, error) {
 	n, err := strconv.ParseUint(id, 10, 64)
 	if err != nil || n%1000 == 0 {
 		return "", ErrNotFound

@@ -41,7 +41,8 @@ func PackbenchTopics() []string {
 		queue.EventJobQueued, queue.EventJobState,
 		EventOrderCreated, EventOrderCancelled, EventOrderShipped,
 		EventPackageLabelled, EventPackageReprinted, EventPackageVoided,
-		EventTrackingUpdated, EventStockChanged, EventShopifyRefused, "push.rejected",
+		EventTrackingUpdated, EventStockChanged, EventShopifyRefused,
+		EventFulfillmentFulfilled, EventFulfillmentCancelled, EventOrderDeleted, "push.rejected",
 	}
 }
 

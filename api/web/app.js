@@ -441,6 +441,7 @@
 	}
 
 	function wireActions() {
+		wireFlowCreds();
 		$("scan-form").addEventListener("submit", (ev) => {
 			ev.preventDefault();
 			const input = $("scan");
@@ -701,12 +702,13 @@
 	async function refreshAdmin() {
 		if (!state.key) return;
 		await refreshHealth();
-		const [jobs, ships, config, hooks, shopify] = await Promise.all([
+		const [jobs, ships, config, hooks, shopify, creds] = await Promise.all([
 			loadRecent(API + "/jobs", "jobs"),
 			loadRecent(API + "/shipments", "shipments"),
 			call("GET", API + "/config").catch((e) => ({ error: e.message })),
 			loadWebhooks(),
 			call("GET", API + "/shopify").catch((e) => ({ error: e.message })),
+			call("GET", API + "/flow-credentials").catch((e) => ({ error: e.message })),
 		]);
 		renderBenchFacts();
 		renderShopify(shopify);
@@ -714,6 +716,7 @@
 		renderJobs(jobs);
 		renderShipments(ships);
 		renderWebhooks(hooks);
+		renderFlowCreds(creds);
 		renderConfig(config);
 		refreshCommands();
 	}
@@ -754,6 +757,65 @@
 				el("td", { text: last && last.next_retry ? fmtTime(last.next_retry) : "" })));
 		}
 		if (!hooks.length) tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "No subscriptions." })));
+	}
+
+	// ---- Flow credentials (Packrooster endpoints) ------------------------------
+
+	const createFlowCred = (name) => call("POST", API + "/flow-credentials", { name });
+	const deleteFlowCred = (id) => call("DELETE", API + "/flow-credentials/" + encodeURIComponent(id));
+
+	function flowCredSay(msg) { $("flowcred-msg").textContent = msg; }
+
+	function renderFlowCreds(r) {
+		$("flowcred-endpoint").textContent = location.origin + "/api/label-fulfill";
+		const tb = $("flowcred-rows");
+		if (tb.contains(document.activeElement)) return;
+		tb.textContent = "";
+		if (r.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "Could not load the credentials: " + r.error })));
+			return;
+		}
+		const creds = r.credentials || [];
+		if (!creds.length) {
+			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "No Flow credentials yet." })));
+			return;
+		}
+		for (const c of creds) {
+			const b = el("button", { type: "button", class: "small", "aria-label": "Delete credential " + c.name, text: "Delete" });
+			b.addEventListener("click", async () => {
+				try {
+					await deleteFlowCred(c.client_id);
+					flowCredSay("Deleted " + c.name + ": its secret no longer works.");
+				} catch (e) {
+					flowCredSay("Delete: " + e.message);
+				}
+				$("flowcred-name").focus();
+				scheduleAdmin();
+			});
+			tb.appendChild(el("tr", { "data-client-id": c.client_id },
+				el("td", { text: c.name }),
+				el("td", null, el("code", { text: c.client_id })),
+				el("td", { text: fmtTime(c.created_at) }),
+				el("td", null, b)));
+		}
+	}
+
+	function wireFlowCreds() {
+		$("flowcred-form").addEventListener("submit", async (ev) => {
+			ev.preventDefault();
+			const input = $("flowcred-name");
+			try {
+				const c = await createFlowCred(input.value.trim());
+				$("flowcred-id").textContent = c.client_id;
+				$("flowcred-secret").textContent = c.client_secret;
+				$("flowcred-new").hidden = false;
+				input.value = "";
+				flowCredSay("Created " + c.name + ".");
+			} catch (e) {
+				flowCredSay("Create: " + e.message);
+			}
+			scheduleAdmin();
+		});
 	}
 
 	// loadRecent pages through a list that answers oldest first and keeps the

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -173,7 +175,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: append(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify)...),
+		Hosts: slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -433,6 +435,15 @@ func apiHosts(c APIConfig, hostname func() (string, error)) []string {
 		}
 	}
 	return hosts
+}
+
+// publicHost is the host of [packrooster] public_url: label URLs name it,
+// so the API answers to it.
+func publicHost(u string) []string {
+	if p, err := url.Parse(u); err == nil && p.Hostname() != "" {
+		return []string{p.Hostname()}
+	}
+	return nil
 }
 
 // connReserve are file descriptors kept for the data file, printers, the

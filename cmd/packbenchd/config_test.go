@@ -66,6 +66,9 @@ func TestExampleConfig(t *testing.T) {
 	if len(cfg.Carrier.Rates.Bands) != 2 || cfg.Carrier.HTTP.Retries != 3 || cfg.ShipFrom.Zip != "62701" {
 		t.Errorf("example carrier not decoded: %+v", cfg.Carrier)
 	}
+	if cfg.Packrooster.DefaultWeight != "500g" || cfg.Packrooster.PublicURL != "https://bench1.example.com" {
+		t.Errorf("example [packrooster] not decoded: %+v", cfg.Packrooster)
+	}
 	if !slices.Equal(cfg.ZPL.Allow, []string{"^LS", "^MM", "^MD"}) {
 		t.Errorf("example [zpl] not decoded: %+v", cfg.ZPL)
 	}

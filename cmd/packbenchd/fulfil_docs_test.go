@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/packbench/packbench/device/devicetest"
 )
 
 // docBlock is one fenced block of a guide.
@@ -81,45 +83,10 @@ func keys(m map[string]any) []string {
 	return out
 }
 
-// runGuideExamples runs a guide's sh blocks in order with bash and env
-// (plus PATH), and checks each answer against the json block shown after
-// it (matchDoc). It returns how many examples ran.
-func runGuideExamples(t *testing.T, blocks []docBlock, env []string) int {
+// guideDaemon starts the real daemon with the printer emulator and the
+// configuration a guide shows (its last toml block), with key as the API key.
+func guideDaemon(t *testing.T, blocks []docBlock, key string) (*daemon, *devicetest.Emulator) {
 	t.Helper()
-	ran := 0
-	for i, b := range blocks {
-		if b.lang != "sh" {
-			continue
-		}
-		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.text)
-		cmd.Env = append(append([]string(nil), env...), "PATH="+os.Getenv("PATH"))
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("example %d: %v\n%s\n%s%s", ran+1, err, b.text, out, stderr.Bytes())
-		}
-		ran++
-		if i+1 < len(blocks) && blocks[i+1].lang == "json" {
-			var want, got any
-			if err := json.Unmarshal([]byte(blocks[i+1].text), &want); err != nil {
-				t.Fatalf("the answer shown after example %d is not JSON: %v", ran, err)
-			}
-			if err := json.Unmarshal(out, &got); err != nil {
-				t.Fatalf("example %d answered %s: %v", ran, out, err)
-			}
-			if err := matchDoc("answer", want, got); err != nil {
-				t.Errorf("example %d: %v\n%.400s", ran, err, out)
-			}
-		}
-	}
-	return ran
-}
-
-// TestFulfilGuide runs docs/integrations/fulfil.md: its configuration on
-// the real daemon, each curl example, and each answer shown after one.
-func TestFulfilGuide(t *testing.T) {
-	blocks := docBlocks(t, filepath.Join("..", "..", "docs", "integrations", "fulfil.md"))
 	emu, addr := emulator(t, nil)
 	dir := t.TempDir()
 	var cfg string
@@ -135,9 +102,58 @@ func TestFulfilGuide(t *testing.T) {
 	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, "[[printer]]\nname = \"zebra\"\ntransport = \"tcp\"\naddress = %q\n[scale]\ndriver = \"sim\"\n%s", addr, cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + fulfilKey}, "--config", cfgFile)
-	d.key = fulfilKey
-	ran := runGuideExamples(t, blocks, []string{"BENCH=" + d.url, "KEY=" + fulfilKey})
+	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + key}, "--config", cfgFile)
+	d.key = key
+	return d, emu
+}
+
+// runGuide runs a guide's sh examples in order, each in bash with env
+// (from env(), so an example may add to it for the next), and checks each
+// answer shown after one. after, if not nil, sees every example's output.
+// It returns how many examples ran.
+func runGuide(t *testing.T, blocks []docBlock, env func() []string, after func(n int, out []byte)) int {
+	t.Helper()
+	ran := 0
+	for i, b := range blocks {
+		if b.lang != "sh" {
+			continue
+		}
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", b.text)
+		cmd.Dir = t.TempDir()
+		cmd.Env = env()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("example %d: %v\n%s\n%s%s", ran+1, err, b.text, out, stderr.Bytes())
+		}
+		ran++
+		if after != nil {
+			after(ran, out)
+		}
+		if i+1 < len(blocks) && blocks[i+1].lang == "json" {
+			var want, got any
+			if err := json.Unmarshal([]byte(blocks[i+1].text), &want); err != nil {
+				t.Fatalf("the answer shown after example %d is not JSON: %v", ran, err)
+			}
+			if err := json.Unmarshal(out, &got); err != nil {
+				t.Fatalf("example %d answered %s: %v", ran, out, err)
+			}
+			if err := matchDoc("answer", want, got); err != nil {
+				t.Errorf("example %d: %v\n%.600s", ran, err, out)
+			}
+		}
+	}
+	return ran
+}
+
+// TestFulfilGuide runs docs/integrations/fulfil.md: its configuration on
+// the real daemon, each curl example, and each answer shown after one.
+func TestFulfilGuide(t *testing.T) {
+	blocks := docBlocks(t, filepath.Join("..", "..", "docs", "integrations", "fulfil.md"))
+	d, emu := guideDaemon(t, blocks, fulfilKey)
+	env := []string{"BENCH=" + d.url, "KEY=" + fulfilKey, "PATH=" + os.Getenv("PATH")}
+	ran := runGuide(t, blocks, func() []string { return env }, nil)
 	if ran < 3 {
 		t.Fatalf("ran %d examples", ran)
 	}

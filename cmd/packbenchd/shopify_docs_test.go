@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,25 +14,19 @@ import (
 // and each answer shown after one.
 func TestShopifyGuide(t *testing.T) {
 	blocks := docBlocks(t, filepath.Join("..", "..", "docs", "integrations", "shopify.md"))
-	_, addr := emulator(t, nil)
-	dir := t.TempDir()
+	const secret = "shpss_guide_0123456789abcdef0123456789"
 	var cfg string
 	for _, b := range blocks {
 		if b.lang == "toml" {
 			cfg = b.text
 		}
 	}
-	const secret = "shpss_guide_0123456789abcdef0123456789"
 	if !strings.Contains(cfg, secret) {
 		t.Fatal("the guide's configuration does not hold the secret the examples sign with")
 	}
-	cfgFile := filepath.Join(dir, "bench.toml")
-	if err := os.WriteFile(cfgFile, fmt.Appendf(nil, "[[printer]]\nname = \"zebra\"\ntransport = \"tcp\"\naddress = %q\n[scale]\ndriver = \"sim\"\n%s", addr, cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d := startDaemon(t, dir, []string{"PACKBENCH_API_KEY=" + shopifyKey}, "--config", cfgFile)
-	d.key = shopifyKey
-	ran := runGuideExamples(t, blocks, []string{"BENCH=" + d.url, "KEY=" + shopifyKey, "SECRET=" + secret})
+	d, _ := guideDaemon(t, blocks, shopifyKey)
+	env := []string{"BENCH=" + d.url, "KEY=" + shopifyKey, "SECRET=" + secret, "PATH=" + os.Getenv("PATH")}
+	ran := runGuide(t, blocks, func() []string { return env }, nil)
 	if ran < 6 {
 		t.Fatalf("ran %d examples", ran)
 	}

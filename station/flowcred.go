@@ -1,0 +1,176 @@
+package station
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/packbench/packbench/queue"
+)
+
+// Flow credentials are the client id / client secret pairs a Shopify Flow
+// HTTP action (or any automation) sends instead of the API key. Only the
+// secret's SHA-256 is stored: the secret is 256 random bits, so a plain
+// hash is as good as a slow one, and it is shown once, at creation.
+const (
+	kindFlowCreds     = "flow-credentials" // client id → flowCredRecord
+	flowClientPrefix  = "pbf_"
+	flowSecretPrefix  = "pbs_"
+	maxFlowCreds      = 100
+	maxFlowCredName   = 64
+	flowIDBytes       = 12
+	flowSecretBytes   = 32
+	maxFlowClientIDLn = 64
+)
+
+// FlowCredential is a credential as listed: never its secret.
+type FlowCredential struct {
+	ClientID  string    `json:"client_id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// NewFlowCredential is a credential just created, with its secret: the
+// only time the secret is shown.
+type NewFlowCredential struct {
+	FlowCredential
+	ClientSecret string `json:"client_secret"`
+}
+
+type flowCredRecord struct {
+	FlowCredential
+	SecretSHA256 string `json:"secret_sha256"`
+}
+
+func randomText(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// CreateFlowCredential makes a named credential (name: 1 to 64 printable
+// characters). At most 100 exist at a time.
+func (s *Station) CreateFlowCredential(ctx context.Context, name string) (NewFlowCredential, error) {
+	if err := ctx.Err(); err != nil {
+		return NewFlowCredential{}, err
+	}
+	if name == "" {
+		return NewFlowCredential{}, fmt.Errorf("station: create flow credential: %w", fieldErr("name", "required"))
+	}
+	if err := checkText("name", name, maxFlowCredName); err != nil {
+		return NewFlowCredential{}, fmt.Errorf("station: create flow credential: %w", err)
+	}
+	id, err := randomText(flowClientPrefix, flowIDBytes)
+	if err != nil {
+		return NewFlowCredential{}, fmt.Errorf("station: create flow credential: %w", err)
+	}
+	secret, err := randomText(flowSecretPrefix, flowSecretBytes)
+	if err != nil {
+		return NewFlowCredential{}, fmt.Errorf("station: create flow credential: %w", err)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	rec := flowCredRecord{FlowCredential: FlowCredential{ClientID: id, Name: name, CreatedAt: s.clock.Now().UTC()}, SecretSHA256: hex.EncodeToString(sum[:])}
+	err = s.db.Update(func(tx *queue.Tx) error {
+		recs, err := tx.ListRecords(kindFlowCreds, queue.RecordPage{})
+		if err != nil {
+			return err
+		}
+		if len(recs) >= maxFlowCreds {
+			return fmt.Errorf("%w: there are already %d flow credentials: delete one first", ErrConflict, len(recs))
+		}
+		if err := tx.CheckSpace(); err != nil {
+			return err
+		}
+		return putJSON(tx, kindFlowCreds, id, rec)
+	})
+	if err != nil {
+		return NewFlowCredential{}, fmt.Errorf("station: create flow credential: %w", err)
+	}
+	s.log.Info("flow credential created", "client_id", id, "name", name)
+	return NewFlowCredential{FlowCredential: rec.FlowCredential, ClientSecret: secret}, nil
+}
+
+// FlowCredentials lists the credentials, oldest first, without secrets.
+func (s *Station) FlowCredentials(ctx context.Context) ([]FlowCredential, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := []FlowCredential{}
+	err := s.db.View(func(tx *queue.Tx) error {
+		recs, err := tx.ListRecords(kindFlowCreds, queue.RecordPage{})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			var c flowCredRecord
+			if err := json.Unmarshal(r.Value, &c); err != nil {
+				return fmt.Errorf("decode flow credential %q: %w", r.Key, err)
+			}
+			out = append(out, c.FlowCredential)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("station: flow credentials: %w", err)
+	}
+	// Keys are random: creation order is the answer's order.
+	slices.SortStableFunc(out, func(a, b FlowCredential) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// DeleteFlowCredential deletes a credential: its secret stops working at
+// once.
+func (s *Station) DeleteFlowCredential(ctx context.Context, clientID string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *queue.Tx) error {
+		if _, err := tx.GetRecord(kindFlowCreds, clientID); err != nil {
+			return err
+		}
+		return tx.DeleteRecord(kindFlowCreds, clientID)
+	})
+	if err != nil {
+		return fmt.Errorf("station: delete flow credential %q: %w", clientID, notFound(err))
+	}
+	s.log.Info("flow credential deleted", "client_id", clientID)
+	return nil
+}
+
+// CheckFlowCredential reports whether secret is the secret of clientID.
+// The secret is compared in constant time over SHA-256 digests; an unknown
+// client id costs the same comparison.
+func (s *Station) CheckFlowCredential(ctx context.Context, clientID, secret string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	want := make([]byte, sha256.Size) // an unknown id compares against zeros
+	if clientID != "" && len(clientID) <= maxFlowClientIDLn {
+		err := s.db.View(func(tx *queue.Tx) error {
+			var c flowCredRecord
+			if err := getJSON(tx, kindFlowCreds, clientID, &c); err != nil {
+				return err
+			}
+			b, err := hex.DecodeString(c.SecretSHA256)
+			if err == nil && len(b) == sha256.Size {
+				want = b
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, queue.ErrNotFound) {
+			return false, fmt.Errorf("station: check flow credential: %w", err)
+		}
+	}
+	got := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(got[:], want) == 1 && secret != "", nil
+}
