@@ -62,7 +62,9 @@ type bench struct {
 	ln       net.Listener
 	lim      *api.ConnLimit // ln with the connection cap
 	srv      *http.Server
-	mqtt     *mqttLink // nil while [mqtt] url is empty
+	mqtt     *mqttLink    // nil while [mqtt] url is empty
+	raw      *api.Raw9100 // nil while [raw9100] listen is empty
+	rawLn    net.Listener
 
 	stopIntake chan struct{}
 }
@@ -186,6 +188,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	b.srv.RegisterOnShutdown(b.api.Close)
+	if err := b.openRaw9100(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -193,6 +198,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 func (b *bench) close() {
 	if b.ln != nil {
 		b.ln.Close()
+	}
+	if b.rawLn != nil {
+		b.rawLn.Close()
 	}
 	if b.api != nil {
 		b.api.Close() // ends event streams; already done when the server shut down
@@ -240,6 +248,9 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.housekeep(gctx) })
 	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	if b.raw != nil {
+		g.Go(func() error { return b.runRaw9100(gctx) })
+	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
