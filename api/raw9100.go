@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/internal/backoff"
 	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
@@ -146,14 +147,27 @@ func (r *Raw9100) Serve(ctx context.Context, ln net.Listener) error {
 	defer stop()
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	// Out of file descriptors and the like pass: wait and accept again,
+	// as http.Server does, instead of stopping the bench.
+	bo := backoff.New(5*time.Millisecond, time.Second)
 	for {
 		c, err := lim.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("raw9100: accept: %w", err)
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("raw9100: accept: %w", err)
+			}
+			r.log.Warn("raw 9100: accept failed; trying again", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(bo.Next()):
+			}
+			continue
 		}
+		bo.Reset()
 		wg.Go(func() { r.serveConn(ctx, lim, c) })
 	}
 }
@@ -251,7 +265,7 @@ func (r *Raw9100) serveConn(ctx context.Context, lim *ConnLimit, c net.Conn) {
 			}
 		}
 		if err != nil {
-			r.refused(remote, jobs, err)
+			r.refused(remote, jobs, fmt.Errorf("piece at byte %d of the stream: %w", p.Offset, err))
 			return
 		}
 	}

@@ -85,7 +85,14 @@ func writeFile(t *testing.T, name string, data []byte) string {
 // rawJobs lists the daemon's raw 9100 jobs through the API.
 func rawJobs(t *testing.T, d *daemon) []queue.Job {
 	t.Helper()
-	var all []queue.Job
+	return jobsWhere(t, d, func(j queue.Job) bool { return j.Source == queue.SourceRaw9100 })
+}
+
+// jobsWhere lists the daemon's jobs that keep says, reading every page of
+// the API's job list.
+func jobsWhere(t *testing.T, d *daemon, keep func(queue.Job) bool) []queue.Job {
+	t.Helper()
+	var out []queue.Job
 	after := ""
 	for {
 		var page struct {
@@ -94,12 +101,12 @@ func rawJobs(t *testing.T, d *daemon) []queue.Job {
 		}
 		d.must("GET", "/api/v1/jobs?limit=500"+after, nil, &page)
 		for _, j := range page.Jobs {
-			if j.Source == queue.SourceRaw9100 {
-				all = append(all, j)
+			if keep(j) {
+				out = append(out, j)
 			}
 		}
 		if page.Next == "" {
-			return all
+			return out
 		}
 		after = "&after=" + page.Next
 	}
