@@ -251,7 +251,9 @@ func (r *Raw9100) serveConn(ctx context.Context, lim *ConnLimit, c net.Conn) {
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 0, min(32<<10, r.opt.MaxFormat)), r.opt.MaxFormat)
 	sc.Split(split)
+	// jobs are the first committed job ids, for the log; formats counts all.
 	var jobs []string
+	formats := 0
 	for sc.Scan() {
 		pieces++
 		p := sp.Last()
@@ -261,11 +263,14 @@ func (r *Raw9100) serveConn(ctx context.Context, lim *ConnLimit, c net.Conn) {
 		} else {
 			var id queue.JobID
 			if id, err = r.commit(ctx, remote, sc.Bytes()); err == nil {
-				jobs = append(jobs, id.String())
+				formats++
+				if len(jobs) < maxLoggedJobs {
+					jobs = append(jobs, id.String())
+				}
 			}
 		}
 		if err != nil {
-			r.refused(remote, jobs, fmt.Errorf("piece at byte %d of the stream: %w", p.Offset, err))
+			r.refused(remote, formats, jobs, fmt.Errorf("piece at byte %d of the stream: %w", p.Offset, err))
 			return
 		}
 	}
@@ -273,25 +278,29 @@ func (r *Raw9100) serveConn(ctx context.Context, lim *ConnLimit, c net.Conn) {
 	var ne net.Error
 	switch {
 	case err == nil:
-		r.log.Info("raw 9100: connection done", "remote", remote, "formats", len(jobs), "jobs", jobs)
+		r.log.Info("raw 9100: connection done", "remote", remote, "formats", formats, "jobs", jobs)
 	case errors.Is(err, bufio.ErrTooLong):
-		r.refused(remote, jobs, fmt.Errorf("a format is larger than max_format (%d bytes)", r.opt.MaxFormat))
+		r.refused(remote, formats, jobs, fmt.Errorf("a format is larger than max_format (%d bytes)", r.opt.MaxFormat))
 	case ctx.Err() != nil:
-		r.log.Info("raw 9100: connection closed at shutdown; an unfinished format was not queued", "remote", remote, "formats", len(jobs), "jobs", jobs)
+		r.log.Info("raw 9100: connection closed at shutdown; an unfinished format was not queued", "remote", remote, "formats", formats, "jobs", jobs)
 	case errors.Is(err, net.ErrClosed):
-		r.log.Info("raw 9100: connection idle longest closed to make room for another sender; an unfinished format was not queued", "remote", remote, "formats", len(jobs), "jobs", jobs)
+		r.log.Info("raw 9100: connection idle longest closed to make room for another sender; an unfinished format was not queued", "remote", remote, "formats", formats, "jobs", jobs)
 	case errors.As(err, &ne) && ne.Timeout() || errors.Is(err, os.ErrDeadlineExceeded):
-		r.log.Info("raw 9100: connection idle: closed; an unfinished format was not queued", "remote", remote, "idle_timeout", r.opt.IdleTimeout, "formats", len(jobs), "jobs", jobs)
+		r.log.Info("raw 9100: connection idle: closed; an unfinished format was not queued", "remote", remote, "idle_timeout", r.opt.IdleTimeout, "formats", formats, "jobs", jobs)
 	default:
-		r.refused(remote, jobs, err)
+		r.refused(remote, formats, jobs, err)
 	}
 }
 
 // refused logs why a connection ended early: never the label itself.
-func (r *Raw9100) refused(remote string, jobs []string, err error) {
+func (r *Raw9100) refused(remote string, formats int, jobs []string, err error) {
 	r.log.Warn("raw 9100: input refused, connection closed; nothing of the refused format or after it was queued",
-		"remote", remote, "formats_queued", len(jobs), "jobs", jobs, "err", err)
+		"remote", remote, "formats_queued", formats, "jobs", jobs, "err", err)
 }
+
+// maxLoggedJobs caps the job ids a connection's log line names (a sender
+// holding its socket open for a day sends thousands).
+const maxLoggedJobs = 10
 
 // commit checks one format and commits it as its own job. The commit runs
 // to its end even at shutdown: the sender has sent the whole format.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -211,6 +212,36 @@ func TestRaw9100WithRealTools(t *testing.T) {
 	emu.SetPaperOut(false)
 	if err := emu.WaitLabels(ctx, 3+n+1); err != nil {
 		t.Fatal(err)
+	}
+
+	// SIGTERM with a sender in the middle of a format: a clean exit; the
+	// file holds every finished format and nothing of the unfinished one.
+	held, err := net.Dial("tcp", net.JoinHostPort(host, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	if _, err := held.Write([]byte("^XA^FO1,1^FDunfinished")); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	db, err := queue.Open(filepath.Join(d.dataDir, datadir.DataFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	all, err := db.List(ctx, queue.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := 0
+	for _, j := range all {
+		if j.Source == queue.SourceRaw9100 {
+			raw++
+		}
+	}
+	if raw != 3+n+1 {
+		t.Fatalf("%d raw 9100 jobs in the file after the stop, want %d", raw, 3+n+1)
 	}
 }
 
