@@ -277,6 +277,7 @@ func (c *Config) finish(f flagValues, getenv func(string) string, home func() (s
 		c.API.Listen = defaultListen
 	}
 	c.API.finishLimits()
+	c.Raw9100.finishLimits()
 	return c.validate()
 }
 

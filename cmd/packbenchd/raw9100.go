@@ -28,6 +28,18 @@ type Raw9100Config struct {
 var raw9100Env = envOverride{"PACKBENCH_RAW9100_LISTEN", "[raw9100] listen: HOST:PORT, e.g. 0.0.0.0:9100 (turns the raw 9100 port on)",
 	func(c *Config, v string) error { c.Raw9100.Listen = v; return nil }}
 
+// finishLimits fills the zero limits of a listening [raw9100] with the
+// defaults, so the config view shows what is in force.
+func (r *Raw9100Config) finishLimits() {
+	if r.Listen == "" {
+		return
+	}
+	setDefault(&r.MaxConnections, api.DefaultRaw9100Conns)
+	setDefault(&r.MaxFormat, api.DefaultRaw9100MaxFormat)
+	setDefault(&r.MaxBytes, api.DefaultRaw9100MaxBytes)
+	setDefault(&r.IdleTimeout, duration.Duration(api.DefaultRaw9100Idle))
+}
+
 // validate checks [raw9100] against the printers; the limits are
 // checked again by api.NewRaw9100.
 func (r Raw9100Config) validate(printers []device.PrinterConfig) error {

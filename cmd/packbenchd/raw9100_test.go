@@ -32,8 +32,9 @@ func TestRaw9100Config(t *testing.T) {
 	if err := cfg.finish(flagValues{dataDir: t.TempDir()}, env, noHome, host); err != nil {
 		t.Fatal(err)
 	}
-	if r := cfg.Raw9100; r.Listen != "0.0.0.0:9100" || r.Printer != "p" || r.IdleTimeout.Std() != 5*time.Second {
-		t.Fatalf("[raw9100] = %+v: want the variable's listen over the file's, printer p, idle 5s", r)
+	if r := cfg.Raw9100; r.Listen != "0.0.0.0:9100" || r.Printer != "p" || r.IdleTimeout.Std() != 5*time.Second ||
+		r.MaxConnections != 16 || r.MaxFormat != 4<<20 || r.MaxBytes != 64<<20 {
+		t.Fatalf("[raw9100] = %+v: want the variable's listen over the file's, printer p, idle 5s, default limits", r)
 	}
 
 	example, err := os.ReadFile("packbench.example.toml")
