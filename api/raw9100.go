@@ -2,6 +2,7 @@ package api
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -26,9 +27,10 @@ import (
 // Windows "Standard TCP/IP port" in raw mode, a WMS holding a socket open).
 // The stream is cut as the printer reads it (labelrender.ZPLSplitter) and
 // every ^XA…^XZ format is checked by the bench's passthrough policy
-// (station.CheckZPL, as MQTT pushes and carrier ZPL are) and committed as
-// its own durable job before the next byte is read. 9100 has no answer
-// channel, so a refusal closes the connection:
+// (station.CheckZPL, as MQTT pushes and carrier ZPL are) and becomes its
+// own durable job, committed before the next byte is read (the formats one
+// read brought share a commit). 9100 has no answer channel, so a refusal
+// closes the connection:
 //
 //   - per format, as a printer prints: the formats committed before the
 //     refusal stay queued, the refused one and everything after it are
@@ -182,7 +184,8 @@ type raw9100Reader struct {
 	c       net.Conn
 	idle    time.Duration
 	left    int64
-	between func() bool // no format pending: the wait is idle
+	between func() bool  // no format pending: the wait is idle
+	flush   func() error // commits the formats read so far
 	lim     *ConnLimit
 
 	mu      sync.Mutex
@@ -190,6 +193,10 @@ type raw9100Reader struct {
 }
 
 func (rd *raw9100Reader) Read(p []byte) (int, error) {
+	// Every format read so far is durable before another byte is read.
+	if err := rd.flush(); err != nil {
+		return 0, err
+	}
 	rd.mu.Lock()
 	if rd.stopped {
 		rd.mu.Unlock()
@@ -248,33 +255,52 @@ func (r *Raw9100) serveConn(ctx context.Context, lim *ConnLimit, c net.Conn) {
 		pending = tok == nil && err == nil && len(data) > n
 		return n, tok, err
 	}
-	sc := bufio.NewScanner(rd)
-	sc.Buffer(make([]byte, 0, min(32<<10, r.opt.MaxFormat)), r.opt.MaxFormat)
-	sc.Split(split)
 	// jobs are the first committed job ids, for the log; formats counts all.
 	var jobs []string
 	formats := 0
+	// batch are the checked formats not yet committed: those the last
+	// read brought. They are committed together (one fsync) before the
+	// next read, before a status answer and before the connection ends.
+	var batch []checkedFormat
+	rd.flush = func() error {
+		ids, err := r.commitAll(batch)
+		batch = batch[:0]
+		formats += len(ids)
+		for _, id := range ids[:min(len(ids), max(0, maxLoggedJobs-len(jobs)))] {
+			jobs = append(jobs, id.String())
+		}
+		return err
+	}
+	sc := bufio.NewScanner(rd)
+	sc.Buffer(make([]byte, 0, min(32<<10, r.opt.MaxFormat)), r.opt.MaxFormat)
+	sc.Split(split)
 	for sc.Scan() {
 		pieces++
 		p := sp.Last()
 		var err error
 		if p.Command != "" {
-			err = r.answer(c, p)
+			if err = rd.flush(); err == nil {
+				err = r.answer(c, p)
+			}
 		} else {
-			var id queue.JobID
-			if id, err = r.commit(ctx, remote, sc.Bytes()); err == nil {
-				formats++
-				if len(jobs) < maxLoggedJobs {
-					jobs = append(jobs, id.String())
-				}
+			var f checkedFormat
+			if f, err = r.check(remote, sc.Bytes()); err == nil {
+				batch = append(batch, f)
 			}
 		}
 		if err != nil {
+			// The formats before the refused piece are committed.
+			if ferr := rd.flush(); ferr != nil {
+				err = fmt.Errorf("%w (and committing the formats before it: %v)", err, ferr)
+			}
 			r.refused(remote, formats, jobs, fmt.Errorf("piece at byte %d of the stream: %w", p.Offset, err))
 			return
 		}
 	}
 	err := sc.Err()
+	if ferr := rd.flush(); ferr != nil && err == nil {
+		err = ferr
+	}
 	var ne net.Error
 	switch {
 	case err == nil:
@@ -302,27 +328,55 @@ func (r *Raw9100) refused(remote string, formats int, jobs []string, err error) 
 // holding its socket open for a day sends thousands).
 const maxLoggedJobs = 10
 
-// commit checks one format and commits it as its own job. The commit runs
-// to its end even at shutdown: the sender has sent the whole format.
-func (r *Raw9100) commit(ctx context.Context, remote string, format []byte) (queue.JobID, error) {
+// checkedFormat is a format that passed the policy, as the job it becomes.
+type checkedFormat struct {
+	nj      queue.NewJob
+	allowed []string // setting commands [zpl] allow let through
+}
+
+// check checks one format and makes its job, with its own copy of the
+// bytes (the scanner reuses its buffer) and a random idempotency key.
+func (r *Raw9100) check(remote string, format []byte) (checkedFormat, error) {
 	if i := binaryByte(format); i >= 0 {
-		return 0, &labelrender.ZPLError{Offset: i, Reason: fmt.Sprintf("binary byte 0x%02x in a format", format[i])}
+		return checkedFormat{}, &labelrender.ZPLError{Offset: i, Reason: fmt.Sprintf("binary byte 0x%02x in a format", format[i])}
 	}
 	rep, err := r.st.CheckZPL(format, 1)
 	if err != nil {
-		return 0, err
+		return checkedFormat{}, err
 	}
 	var id [16]byte
 	rand.Read(id[:])
-	job, _, err := r.db.Enqueue(context.WithoutCancel(ctx), queue.NewJob{
+	return checkedFormat{nj: queue.NewJob{
 		Key: "raw9100:" + hex.EncodeToString(id[:]), Source: queue.SourceRaw9100, Printer: r.printer,
-		ContentType: queue.ContentZPL, Payload: format, Copies: 1, Origin: remote,
+		ContentType: queue.ContentZPL, Payload: bytes.Clone(format), Copies: 1, Origin: remote,
+	}, allowed: rep.Allowed}, nil
+}
+
+// commitAll commits checked formats, in order, in one transaction shared
+// with other connections' (queue.DB.Batch). It runs to its end even at
+// shutdown: the sender has sent every one of these formats whole.
+func (r *Raw9100) commitAll(fs []checkedFormat) ([]queue.JobID, error) {
+	if len(fs) == 0 {
+		return nil, nil
+	}
+	ids := make([]queue.JobID, len(fs))
+	err := r.db.Batch(func(tx *queue.Tx) error {
+		for i, f := range fs {
+			j, _, err := tx.Enqueue(f.nj)
+			if err != nil {
+				return err
+			}
+			ids[i] = j.ID
+		}
+		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("commit %d formats: %w", len(fs), err)
 	}
-	r.st.LogZPLSettings(job.ID, "raw9100", rep.Allowed)
-	return job.ID, nil
+	for i, f := range fs {
+		r.st.LogZPLSettings(ids[i], "raw9100", f.allowed)
+	}
+	return ids, nil
 }
 
 // binaryByte is the offset of the first control byte ZPL text has no use

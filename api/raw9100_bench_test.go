@@ -11,7 +11,8 @@ import (
 
 // BenchmarkRaw9100Formats: native 4×6-sized ZPL formats (about 1 KB)
 // through the raw 9100 port into the bbolt queue, each committed (fsync)
-// before the next is read. "1conn": b.N formats in one connection, as one
+// before the next byte of its connection is read (the formats of one
+// socket read share a commit). "1conn": b.N formats in one connection, as one
 // nc of a big file; "16conns": b.N formats over 16 senders at once, whose
 // commits the queue groups. The clock runs from the first byte to the
 // last connection closed by the bench (every format durable by then).
