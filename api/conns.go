@@ -30,6 +30,9 @@ type ConnLimit struct {
 	// appears: meanwhile newcomers are refused at once, so a flood of
 	// them drains from the backlog without a wait each.
 	busy bool
+	// refuse answers a connection turned away; nil: refuseConn's 503.
+	// The raw 9100 port sets a plain close (no HTTP on a printer port).
+	refuse func(net.Conn)
 }
 
 type connInfo struct {
@@ -58,7 +61,11 @@ func (l *ConnLimit) Accept() (net.Conn, error) {
 		if l.admit(c) {
 			return c, nil
 		}
-		go refuseConn(c)
+		if l.refuse != nil {
+			go l.refuse(c)
+		} else {
+			go refuseConn(c)
+		}
 	}
 }
 

@@ -28,6 +28,17 @@
 // /apps/tracktor/api/admin/{device_id}/ (tracktor_webhooks.go). Deps.Webhooks
 // is the subscription store the daemon shares with uplink's delivery worker.
 //
+// # The raw 9100 port
+//
+// Raw9100 (raw9100.go) is the bench's other front door: a TCP port that
+// takes ZPL like a network Zebra printer, one durable job per format,
+// checked by station.CheckZPL, with ~HS and ~HQES answered from the
+// printer's status (docs/integrations/raw9100.md). It shares ConnLimit
+// with the HTTP server's connection cap.
+//
+//	raw, err := api.NewRaw9100(db, st, printerStatus, &api.Raw9100Options{Logger: log})
+//	err = raw.Serve(ctx, ln) // until ctx ends
+//
 // # The bench page
 //
 // GET / is the bench page and GET /web/... its CSS and script, embedded

@@ -32,6 +32,9 @@
 // zpltoken.go) and accepts only what draws a format, and at most
 // Policy.MaxCopies labels over all its formats; InspectZPL also reports the
 // printer-setting commands a Policy.Allow let through, for the caller to log.
+// ZPLSplitter reads a ZPL byte stream (a raw 9100 connection) with the same
+// tokenizer and cuts it into formats and the commands between them, as a
+// bufio.SplitFunc, so each format can be checked and kept on its own.
 //
 // Rendering never reads the clock: a label without a date gets Options.Date.
 package labelrender

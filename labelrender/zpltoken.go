@@ -69,62 +69,86 @@ func (t zplToken) params() []string {
 // prefixChangeCommands change how the rest of the stream is read.
 var prefixChangeCommands = map[string]bool{"^CC": true, "~CC": true, "^CT": true, "~CT": true, "^CD": true, "~CD": true}
 
+// zplSyntax is the prefixes and delimiter in force at a point of a stream.
+type zplSyntax struct{ format, ctrl, delim byte }
+
+// defaultSyntax is how every stream starts: ^, ~ and ,.
+var defaultSyntax = zplSyntax{format: '^', ctrl: '~', delim: ','}
+
+// prefix reports whether c starts a command, and which kind ('^' or '~').
+func (sy zplSyntax) prefix(c byte) (byte, bool) {
+	switch c {
+	case sy.format, altFormatPrefix:
+		return '^', true
+	case sy.ctrl, altControlPrefix:
+		return '~', true
+	}
+	return 0, false
+}
+
+// change applies a prefix change command (upper-cased name, e.g. "^CC")
+// whose new character is c.
+func (sy *zplSyntax) change(name string, c byte) {
+	switch name[1:] {
+	case "CC":
+		sy.format = c
+	case "CT":
+		sy.ctrl = c
+	case "CD":
+		sy.delim = c
+	}
+}
+
+// readName reads the two command characters after a prefix at doc[i]
+// (CR and LF skipped) and returns the upper-cased name, with kind as its
+// first byte, and the offset after it; complete is false when doc ends
+// first.
+func readName(doc []byte, i int, kind byte) (name string, next int, complete bool) {
+	n := []byte{kind}
+	j := i + 1
+	for j < len(doc) && len(n) < 3 {
+		if c := doc[j]; c != '\r' && c != '\n' {
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A' // ASCII only: other bytes stay as they are
+			}
+			n = append(n, c)
+		}
+		j++
+	}
+	return string(n), j, len(n) == 3
+}
+
+// skipLineBreaks returns the offset of the first byte at or after j that
+// is not CR or LF.
+func skipLineBreaks(doc []byte, j int) int {
+	for j < len(doc) && (doc[j] == '\r' || doc[j] == '\n') {
+		j++
+	}
+	return j
+}
+
 // tokenizeZPL splits doc into commands, following prefix and delimiter
 // changes and the RS/DLE/US alternates. Bytes before the first command are
 // not part of any token (the caller decides whether they are allowed).
 func tokenizeZPL(doc []byte) []zplToken {
-	var (
-		toks   []zplToken
-		format byte = '^'
-		ctrl   byte = '~'
-		delim  byte = ','
-	)
-	isPrefix := func(c byte) (byte, bool) {
-		switch c {
-		case format, altFormatPrefix:
-			return '^', true
-		case ctrl, altControlPrefix:
-			return '~', true
-		}
-		return 0, false
-	}
+	var toks []zplToken
+	sy := defaultSyntax
 	i := 0
 	for i < len(doc) {
-		kind, ok := isPrefix(doc[i])
+		kind, ok := sy.prefix(doc[i])
 		if !ok {
 			i++
 			continue
 		}
-		t := zplToken{offset: i, delim: delim}
-		name := []byte{kind}
-		j := i + 1
-		for j < len(doc) && len(name) < 3 {
-			if c := doc[j]; c != '\r' && c != '\n' {
-				name = append(name, c)
-			}
-			j++
-		}
-		for n, c := range name {
-			if 'a' <= c && c <= 'z' {
-				name[n] = c - ('a' - 'A') // ASCII only: other bytes stay as they are
-			}
-		}
-		t.name = string(name)
+		t := zplToken{offset: i, delim: sy.delim}
+		var j int
+		t.name, j, _ = readName(doc, i, kind)
 		if prefixChangeCommands[t.name] {
 			// The very next character is the new one, even a prefix or
 			// a control character.
-			for j < len(doc) && (doc[j] == '\r' || doc[j] == '\n') {
-				j++
-			}
+			j = skipLineBreaks(doc, j)
 			if j < len(doc) {
-				switch t.name[1:] {
-				case "CC":
-					format = doc[j]
-				case "CT":
-					ctrl = doc[j]
-				case "CD":
-					delim = doc[j]
-				}
+				sy.change(t.name, doc[j])
 				t.arg = string(doc[j : j+1])
 				j++
 			}
@@ -133,7 +157,7 @@ func tokenizeZPL(doc []byte) []zplToken {
 		var arg strings.Builder
 		arg.WriteString(t.arg)
 		for k < len(doc) {
-			if _, ok := isPrefix(doc[k]); ok {
+			if _, ok := sy.prefix(doc[k]); ok {
 				break
 			}
 			if c := doc[k]; c != '\r' && c != '\n' {

@@ -127,6 +127,7 @@ const (
 	MaxKeyLen         = 256
 	MaxPrinterLen     = 128
 	MaxRefLen         = 256
+	MaxOriginLen      = 256
 	MaxCopies         = 1000
 	maxReasonLen      = 1024
 )
@@ -142,6 +143,10 @@ type NewJob struct {
 	Payload     []byte
 	Copies      int    // 0 means 1
 	Ref         string // optional caller reference (order, package)
+	// Origin is where within its source the job came from, when the
+	// source has such a thing: a raw 9100 job's sender address
+	// ("192.0.2.7:50312"). Optional; at most MaxOriginLen bytes of text.
+	Origin string
 }
 
 // Job is a job as stored. Payload is filled by Job, Claim and Enqueue and
@@ -167,6 +172,7 @@ type Job struct {
 	// rollback, plain Claim) is recovered as uncertain, never reprinted.
 	Unsent     bool         `json:"unsent,omitempty"`
 	Ref        string       `json:"ref,omitempty"`
+	Origin     string       `json:"origin,omitempty"` // see NewJob.Origin
 	State      State        `json:"state"`
 	Attempts   int          `json:"attempts"` // claims since Enqueue or the last Retry
 	LastError  string       `json:"last_error,omitempty"`
@@ -245,6 +251,11 @@ func (nj *NewJob) validate(maxPayload int) error {
 	}
 	if nj.Ref != "" {
 		if err := validName("ref", nj.Ref, MaxRefLen, false); err != nil {
+			return err
+		}
+	}
+	if nj.Origin != "" {
+		if err := validName("origin", nj.Origin, MaxOriginLen, false); err != nil {
 			return err
 		}
 	}

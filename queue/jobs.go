@@ -73,6 +73,7 @@ func (tx *Tx) enqueue(nj NewJob) (Job, bool, error) {
 		PayloadSize: len(nj.Payload),
 		Copies:      nj.Copies,
 		Ref:         nj.Ref,
+		Origin:      nj.Origin,
 		State:       StateQueued,
 		CreatedAt:   tx.now,
 		UpdatedAt:   tx.now,

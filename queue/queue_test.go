@@ -164,6 +164,8 @@ func TestEnqueueValidation(t *testing.T) {
 		{"invalid UTF-8 in key", func(j *NewJob) { j.Key = "a\xffb" }, ErrInvalid, "key: must be valid UTF-8"},
 		{"bidi isolate in ref", func(j *NewJob) { j.Ref = "ref\u2066" }, ErrInvalid, "ref: must not contain U+2066"},
 		{"C1 in ref", func(j *NewJob) { j.Ref = "ref\u009b" }, ErrInvalid, "ref: must not contain control"},
+		{"line break in origin", func(j *NewJob) { j.Origin = "192.0.2.7:1\nforged" }, ErrInvalid, "origin: must not contain control"},
+		{"long origin", func(j *NewJob) { j.Origin = strings.Repeat("o", MaxOriginLen+1) }, ErrInvalid, "origin: 257 bytes"},
 		{"slash in printer", func(j *NewJob) { j.Printer = "../p" }, ErrInvalid, `printer: must not contain "/"`},
 		{"hash in printer", func(j *NewJob) { j.Printer = "p#1" }, ErrInvalid, `printer: must not contain "#"`},
 		{"RLM in printer", func(j *NewJob) { j.Printer = "p\u200f" }, ErrInvalid, "printer: must not contain U+200F"},
@@ -913,5 +915,30 @@ func TestOpenMigratesAnEmptyFile(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestOriginPersists: a job's origin (a raw 9100 sender's address) is
+// stored with it, listed, and read back after a reopen.
+func TestOriginPersists(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "packbench.db")
+	d := openT(t, path, nil)
+	nj := zpl("raw9100:1", "zebra")
+	nj.Source, nj.Origin = SourceRaw9100, "192.0.2.7:50312"
+	if j := mustEnqueue(t, d, nj); j.Origin != nj.Origin {
+		t.Fatalf("enqueued origin %q, want %q", j.Origin, nj.Origin)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d = openT(t, path, nil)
+	j, err := d.JobByKey(ctx, "raw9100:1")
+	if err != nil || j.Origin != nj.Origin || j.Source != SourceRaw9100 {
+		t.Fatalf("after reopen %+v %v: want origin %q", j, err, nj.Origin)
+	}
+	l, err := d.List(ctx, ListOptions{})
+	if err != nil || len(l) != 1 || l[0].Origin != nj.Origin {
+		t.Fatalf("listed %+v %v: want origin %q", l, err, nj.Origin)
 	}
 }

@@ -72,6 +72,8 @@ type bench struct {
 	hooks    *station.WebhookStore
 	webhooks *uplink.Webhooks
 	gpio     *device.GPIO // nil while [gpio] names no pin
+	raw      *api.Raw9100 // nil while [raw9100] listen is empty
+	rawLn    net.Listener
 
 	stopIntake chan struct{}
 }
@@ -204,6 +206,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	b.srv.RegisterOnShutdown(b.api.Close)
+	if err := b.openRaw9100(); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 
@@ -211,6 +216,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 func (b *bench) close() {
 	if b.ln != nil {
 		b.ln.Close()
+	}
+	if b.rawLn != nil {
+		b.rawLn.Close()
 	}
 	if b.api != nil {
 		b.api.Close() // ends event streams; already done when the server shut down
@@ -261,6 +269,9 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.runWebhooks(gctx) })
 	if b.gpio != nil {
 		g.Go(func() error { return b.runGPIO(gctx) })
+	}
+	if b.raw != nil {
+		g.Go(func() error { return b.runRaw9100(gctx) })
 	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })

@@ -41,6 +41,8 @@ type Config struct {
 	// Retention and Disk bound what the bench keeps on its disk.
 	Retention RetentionConfig `toml:"retention" json:"retention"`
 	Disk      DiskConfig      `toml:"disk" json:"disk"`
+	// Raw9100 is the network-printer port; off while its listen is empty.
+	Raw9100 Raw9100Config `toml:"raw9100" json:"raw9100"`
 }
 
 // BenchConfig is [bench].
@@ -135,6 +137,7 @@ func envOverrides() []envOverride {
 		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
+		raw9100Env,
 	}, stationEnvOverrides()...)
 }
 
@@ -276,6 +279,7 @@ func (c *Config) finish(f flagValues, getenv func(string) string, home func() (s
 		c.API.Listen = defaultListen
 	}
 	c.API.finishLimits()
+	c.Raw9100.finishLimits()
 	return c.validate()
 }
 
@@ -337,6 +341,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Disk.validate(); err != nil {
+		return err
+	}
+	if err := c.Raw9100.validate(c.Printers); err != nil {
 		return err
 	}
 	if _, err := scale.NewOpener(c.Scale, nil); err != nil {

@@ -315,24 +315,7 @@ func TestMQTTPushes(t *testing.T) {
 // url0 finds a job by its idempotency key through the API's job list.
 func url0(t *testing.T, d *daemon, key string) queue.JobID {
 	t.Helper()
-	var found []queue.Job
-	after := ""
-	for {
-		var page struct {
-			Jobs []queue.Job `json:"jobs"`
-			Next string      `json:"next"`
-		}
-		d.must("GET", "/api/v1/jobs?limit=500"+after, nil, &page)
-		for _, j := range page.Jobs {
-			if j.Key == key {
-				found = append(found, j)
-			}
-		}
-		if page.Next == "" {
-			break
-		}
-		after = "&after=" + page.Next
-	}
+	found := jobsWhere(t, d, func(j queue.Job) bool { return j.Key == key })
 	if len(found) != 1 {
 		t.Fatalf("%d jobs with key %s, want exactly 1", len(found), key)
 	}
