@@ -63,6 +63,7 @@ type bench struct {
 	lim      *api.ConnLimit // ln with the connection cap
 	srv      *http.Server
 	mqtt     *mqttLink // nil while [mqtt] url is empty
+	scanners []*device.Scanner
 
 	stopIntake chan struct{}
 }
@@ -146,6 +147,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	probe(context.Background(), b.printers, b.view, log)
 
+	if err := b.openScanners(); err != nil {
+		return nil, err
+	}
 	if err := b.openMQTT(getenv); err != nil {
 		return nil, err
 	}
@@ -240,6 +244,9 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.housekeep(gctx) })
 	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	for _, s := range b.scanners {
+		g.Go(func() error { return b.runScanner(gctx, s) })
+	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
@@ -251,7 +258,7 @@ func (b *bench) run(ctx context.Context) error {
 	})
 
 	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
-		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
+		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "scanners", len(b.scanners), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
 	sdNotify(b.log, notifyReady)
 
 	err := g.Wait()

@@ -33,6 +33,9 @@ type Config struct {
 	API      APIConfig              `toml:"api" json:"api"`
 	Printers []device.PrinterConfig `toml:"printer" json:"printers"`
 	Scale    scale.Config           `toml:"scale" json:"scale"`
+	// Scanners are barcode scanners read directly (keyboard-mode USB
+	// through Linux input, or serial); scans arm orders.
+	Scanners []device.ScannerConfig `toml:"scanners" json:"scanners"`
 	station.Config
 	// MQTT is the cloud link; off while its url is empty.
 	MQTT uplink.Config `toml:"mqtt" json:"mqtt"`
@@ -133,7 +136,7 @@ func envOverrides() []envOverride {
 		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
-	}, stationEnvOverrides()...)
+	}, append(stationEnvOverrides(), scannerEnvOverrides()...)...)
 }
 
 // mqttEnv is one of uplink's variables, applied by uplink.Config.ApplyEnv
@@ -327,6 +330,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config: printer[%d]: name %q: used by another printer; names must be unique", i, p.Name)
 		}
 		seen[p.Name] = true
+	}
+	if err := c.validateScanners(); err != nil {
+		return err
 	}
 	if err := c.Retention.validate(); err != nil {
 		return err
