@@ -127,7 +127,9 @@ func TestDaemonScanners(t *testing.T) {
 	if err := emu.WaitLabels(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	waitFlow(t, d, "label printed", func(f station.FlowState) bool { return f.Order != nil && f.Order.ID == o1.ID && f.JobState == queue.StatePrinted })
+	waitFlow(t, d, "label printed", func(f station.FlowState) bool {
+		return f.Order != nil && f.Order.ID == o1.ID && f.JobState == queue.StatePrinted
+	})
 	d.must("POST", "/api/v1/scale/sim", map[string]any{"grams": 0}, nil)
 
 	// The second scanner, from the environment, unplugged and back.
