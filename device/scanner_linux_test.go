@@ -71,6 +71,19 @@ func (r *scanRun) next(t *testing.T) device.Scan {
 	return device.Scan{}
 }
 
+// opened waits for the scanner to open its device and says whether it
+// took the grab.
+func (r *scanRun) opened(t *testing.T) bool {
+	t.Helper()
+	select {
+	case g := <-r.opens:
+		return g
+	case <-time.After(10 * time.Second):
+		t.Fatal("the scanner did not open its device within 10s")
+	}
+	return false
+}
+
 func (r *scanRun) drop(t *testing.T) error {
 	t.Helper()
 	select {
@@ -103,7 +116,7 @@ func TestScannerReplaysLayouts(t *testing.T) {
 			t.Run(layout.String()+"/"+kbd, func(t *testing.T) {
 				k := keyboardScanner(t, layout, kbd)
 				r := runScanner(t, device.ScannerConfig{Name: "bench", Path: k.Path(), Layout: kbd}, layout)
-				if grabbed := <-r.opens; grabbed {
+				if grabbed := r.opened(t); grabbed {
 					t.Fatal("a FIFO reported as grabbed")
 				}
 				for _, code := range []string{"LPN-Zy01", "Order#42/Ab_z", "1Z999AA10123456784"} {
@@ -117,6 +130,26 @@ func TestScannerReplaysLayouts(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestScannerEvdevOverPty: input_event bytes through a pty (a character
+// device that refuses EVIOCGRAB) are read the same way, ungrabbed.
+func TestScannerEvdevOverPty(t *testing.T) {
+	k, err := devicetest.NewKeyboardScannerPTY(device.EventLayout32, "uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	r := runScanner(t, device.ScannerConfig{Path: k.Path(), Kind: "evdev", Layout: "uk"}, device.EventLayout32)
+	if grabbed := r.opened(t); grabbed {
+		t.Fatal("a pty reported as grabbed")
+	}
+	if err := k.Scan(`UK"£@#~1`); err != nil {
+		t.Fatal(err)
+	}
+	if sc := r.next(t); sc.Code != `UK"£@#~1` {
+		t.Fatalf("scan %q", sc.Code)
 	}
 }
 
@@ -172,7 +205,7 @@ func advanceWhileWaiting(ctx context.Context, c *clocktest.Clock) {
 func TestScannerReplug(t *testing.T) {
 	k := keyboardScanner(t, device.EventLayout64, "us")
 	r := runScanner(t, device.ScannerConfig{Path: k.Path()}, device.EventLayout64)
-	<-r.opens
+	r.opened(t)
 	if err := k.Scan("BEFORE"); err != nil {
 		t.Fatal(err)
 	}
@@ -369,7 +402,7 @@ func TestSerialScanner(t *testing.T) {
 	}
 	defer p.Close()
 	r := runScanner(t, device.ScannerConfig{Name: "ser", Path: p.Path(), Baud: 115200}, 0)
-	<-r.opens // the line is raw before the scanner sends
+	r.opened(t) // the line is raw before the scanner sends
 	if err := p.Send("ONE\r\nTWO\nTHREE\r"); err != nil {
 		t.Fatal(err)
 	}

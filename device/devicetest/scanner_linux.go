@@ -26,8 +26,9 @@ type KeyboardScanner struct {
 	keymap *device.Keymap
 	start  time.Time
 
-	mu sync.Mutex
-	f  *os.File // nil while unplugged
+	mu    sync.Mutex
+	f     *os.File // nil while unplugged; the pty's master for a pty
+	slave *os.File // a pty's slave, held so the pty lives; nil for a FIFO
 }
 
 // NewKeyboardScanner creates the FIFO at path, plugged in, sending
@@ -45,6 +46,22 @@ func NewKeyboardScanner(path string, layout device.EventLayout, kbd string) (*Ke
 	return k, nil
 }
 
+// NewKeyboardScannerPTY is the same scanner behind a pty in raw mode: a
+// character device that is not an input device (the reader's grab is
+// refused with ENOTTY and it reads on). It cannot be unplugged.
+func NewKeyboardScannerPTY(layout device.EventLayout, kbd string) (*KeyboardScanner, error) {
+	m, err := device.NewKeymap(kbd)
+	if err != nil {
+		return nil, err
+	}
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("keyboard scanner pty: %w", err)
+	}
+	makeRaw(slave)
+	return &KeyboardScanner{path: slave.Name(), layout: layout, keymap: m, start: time.Unix(1_790_000_000, 0), f: master, slave: slave}, nil
+}
+
 // Path is where a scanner config points.
 func (k *KeyboardScanner) Path() string { return k.path }
 
@@ -54,7 +71,7 @@ func (k *KeyboardScanner) Path() string { return k.path }
 func (k *KeyboardScanner) Plug() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.f != nil {
+	if k.f != nil || k.slave != nil {
 		return errors.New("keyboard scanner: already plugged in")
 	}
 	if err := unix.Mkfifo(k.path, 0o600); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -68,10 +85,17 @@ func (k *KeyboardScanner) Plug() error {
 	return nil
 }
 
-// Unplug removes the FIFO and closes the emulator's end.
+// Unplug removes the FIFO and closes the emulator's end (a pty: closes
+// it, for good).
 func (k *KeyboardScanner) Unplug() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.slave != nil {
+		k.f.Close()
+		k.slave.Close()
+		k.f, k.slave = nil, nil
+		return nil
+	}
 	if k.f == nil {
 		return errors.New("keyboard scanner: not plugged in")
 	}
