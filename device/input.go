@@ -33,7 +33,9 @@ type InputEvent struct {
 // timeval is two C longs (4 bytes each on 32-bit ARM, 8 on 64-bit
 // targets), then __u16 type, __u16 code, __s32 value. A 32-bit userland
 // built with a 64-bit time_t still gets the kernel's __kernel_ulong_t
-// seconds, so the size follows the word size, not time_t. Every target
+// seconds, so the size follows the word size, not time_t; and a 32-bit
+// binary on a 64-bit kernel (Raspberry Pi OS's armhf userland on its arm64
+// kernel) is served the kernel's compat layout, 16 bytes too. Every target
 // packbench builds for (amd64, arm64, arm) is little-endian.
 type EventLayout int
 
