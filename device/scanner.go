@@ -161,6 +161,9 @@ type ScannerOptions struct {
 	// OnOpen is told each time the device is opened (grabbed: taken
 	// exclusively with EVIOCGRAB).
 	OnOpen func(source string, grabbed bool)
+	// OnDown is told once per outage that the device is missing or went
+	// away (a health view shows it until OnOpen).
+	OnDown func(source string, err error)
 }
 
 // Scanner reads codes from one barcode scanner. Run it once.
@@ -240,6 +243,9 @@ func (s *Scanner) Run(ctx context.Context, onScan func(Scan)) error {
 			// seconds must not fill the journal.
 			log.Warn("scanner unavailable: retrying until it comes back", "err", err)
 			down = true
+			if s.opts.OnDown != nil {
+				s.opts.OnDown(s.cfg.Name, err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package device_test
 import (
 	"context"
 	"errors"
+	"io"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -21,6 +22,7 @@ type scanRun struct {
 	scans  chan device.Scan
 	drops  chan error
 	opens  chan bool // grabbed, per open
+	downs  chan error
 	clock  *clocktest.Clock
 	done   chan error
 	cancel context.CancelFunc
@@ -29,7 +31,7 @@ type scanRun struct {
 func runScanner(t *testing.T, cfg device.ScannerConfig, layout device.EventLayout) *scanRun {
 	t.Helper()
 	r := &scanRun{
-		scans: make(chan device.Scan, 16), drops: make(chan error, 16), opens: make(chan bool, 16),
+		scans: make(chan device.Scan, 16), drops: make(chan error, 16), opens: make(chan bool, 16), downs: make(chan error, 16),
 		clock: clocktest.NewClock(time.Unix(1_800_000_000, 0)), done: make(chan error, 1),
 	}
 	s, err := device.NewScanner(cfg, &device.ScannerOptions{
@@ -37,6 +39,7 @@ func runScanner(t *testing.T, cfg device.ScannerConfig, layout device.EventLayou
 		Reopen: backoff.Backoff{Min: time.Second, Max: 4 * time.Second, Jitter: func() float64 { return 0 }},
 		OnDrop: func(_ string, err error) { r.drops <- err },
 		OnOpen: func(_ string, grabbed bool) { r.opens <- grabbed },
+		OnDown: func(_ string, err error) { r.downs <- err },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -250,6 +253,13 @@ func TestScannerReplug(t *testing.T) {
 	stop()
 	if n := len(r.opens); n != 1 {
 		t.Fatalf("%d opens after the replug, want 1", n)
+	}
+	// One outage, told once (not at every failed retry).
+	if n := len(r.downs); n != 1 {
+		t.Fatalf("outage told %d times, want once", n)
+	}
+	if err := <-r.downs; !errors.Is(err, io.EOF) {
+		t.Fatalf("outage cause %v, want EOF (the FIFO's writer went away)", err)
 	}
 	// The reopen waits grew while the device was away.
 	if w := r.clock.Waited(); len(w) < 2 || w[1] <= w[0] {
