@@ -1,6 +1,7 @@
 // Package device drives thermal label printers (USB printer class, raw TCP
 // 9100, serial, spool folder), reads their real status with ZPL ~HS, runs one
-// print worker per printer, and handles the bench's GPIO button, LED and buzzer.
+// print worker per printer, reads barcode scanners (Linux input, serial),
+// and handles the bench's GPIO button, LED and buzzer.
 //
 // # Printers
 //
@@ -51,6 +52,24 @@
 // the long forms) from sysfs; DiscoverSerial lists serial ports through
 // go.bug.st/serial/enumerator.
 //
+// # Scanners
+//
+// A Scanner reads codes from a USB barcode scanner in keyboard mode through
+// Linux input (/dev/input/by-id/...-event-kbd) or from a serial scanner
+// (one line per scan), and hands each code to Run's callback. The input
+// device is taken exclusively with EVIOCGRAB so scans never reach a console
+// or the kiosk's other fields; a FIFO or pty carrying the same bytes is
+// read the same way without the grab. A scanner that vanishes (ENODEV after
+// a USB reset, EOF, EIO) is reopened with backoff until it returns.
+//
+// The evdev side is written by hand, on golang.org/x/sys/unix only: the Go
+// evdev libraries either need cgo (none is allowed: the bench is built with
+// CGO_ENABLED=0 for ARM) or were refused for the project, and what is needed
+// is small: struct input_event is a timeval (two C longs: 24-byte events on
+// 64-bit, 16 on 32-bit ARM; EventLayout, decoded on any host for either),
+// EV_KEY codes turned into characters by a layout's Keymap (us, uk, de,
+// fr, with shift, caps lock, AltGr and dead keys), and one ioctl.
+//
 // # GPIO
 //
 // OpenGPIO initialises periph (host.Init, Linux only) and opens the named
@@ -59,6 +78,7 @@
 // chip is an error wrapping ErrNoGPIO that the caller logs once; the rest of
 // the bench runs without it.
 //
-// The printer emulator, an in-memory JobSource and a manual Clock for tests
-// are in package devicetest.
+// The printer emulator, the keyboard and serial scanner emulators, an
+// in-memory JobSource and a manual Clock for tests are in package
+// devicetest.
 package device

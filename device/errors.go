@@ -25,6 +25,13 @@ var (
 	ErrNotSupported = errors.New("device: not supported on this system")
 	// ErrNoGPIO: no GPIO chip or no pin of that name on this machine.
 	ErrNoGPIO = errors.New("device: GPIO not available")
+	// ErrScanTooLong: a scanner sent more than its max_length before the
+	// end of a scan; the whole scan is dropped, never cut into a code.
+	ErrScanTooLong = errors.New("device: scan too long")
+	// ErrScanIncomplete: a scan lost characters (the device went away mid
+	// scan, the kernel dropped events, bytes that are not UTF-8) and was
+	// dropped.
+	ErrScanIncomplete = errors.New("device: scan incomplete")
 	// ErrEmpty may be returned by a JobSource's Next when it has no job and
 	// does not block; the worker then waits and asks again.
 	ErrEmpty = errors.New("device: no job")

@@ -33,6 +33,7 @@ func commands() []command {
 		{"render", "render a label spec (JSON) or a carrier PNG as ZPL or PNG", runRender},
 		{"jobs", "list, show, retry, cancel or mark printed the bench's jobs", runJobs},
 		{"printers", "list attached printers and what they speak", runPrinters},
+		{"scanners", "list input devices that look like barcode scanners, with the path to configure", runScanners},
 		{"printer-emulator", "run a ZPL printer emulator on TCP (and a pty)", runPrinterEmulator},
 		{"weigh", "read weights from a scale", runWeigh},
 		{"status", "show a running packbenchd: health, printers, scale, flow, job counts", runStatus},

@@ -74,6 +74,7 @@ type bench struct {
 	gpio     *device.GPIO // nil while [gpio] names no pin
 	raw      *api.Raw9100 // nil while [raw9100] listen is empty
 	rawLn    net.Listener
+	scanners []*device.Scanner
 
 	stopIntake chan struct{}
 }
@@ -162,6 +163,9 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		b.station.SetPrinterState(p.Name, p.State)
 	}
 
+	if err := b.openScanners(); err != nil {
+		return nil, err
+	}
 	if err := b.openMQTT(getenv); err != nil {
 		return nil, err
 	}
@@ -273,6 +277,9 @@ func (b *bench) run(ctx context.Context) error {
 	if b.raw != nil {
 		g.Go(func() error { return b.runRaw9100(gctx) })
 	}
+	for _, s := range b.scanners {
+		g.Go(func() error { return b.runScanner(gctx, s) })
+	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
@@ -284,7 +291,7 @@ func (b *bench) run(ctx context.Context) error {
 	})
 
 	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
-		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
+		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "scanners", len(b.scanners), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
 	sdNotify(b.log, notifyReady)
 
 	err := g.Wait()

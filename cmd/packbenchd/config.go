@@ -35,6 +35,9 @@ type Config struct {
 	Scale    scale.Config           `toml:"scale" json:"scale"`
 	// GPIO is the button, status LED and buzzer; off while no pin is named.
 	GPIO device.GPIOConfig `toml:"gpio" json:"gpio"`
+	// Scanners are barcode scanners read directly (keyboard-mode USB
+	// through Linux input, or serial); scans arm orders.
+	Scanners []device.ScannerConfig `toml:"scanners" json:"scanners"`
 	station.Config
 	// MQTT is the cloud link; off while its url is empty.
 	MQTT uplink.Config `toml:"mqtt" json:"mqtt"`
@@ -138,7 +141,7 @@ func envOverrides() []envOverride {
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
 		raw9100Env,
-	}, stationEnvOverrides()...)
+	}, append(stationEnvOverrides(), scannerEnvOverrides()...)...)
 }
 
 // mqttEnv is one of uplink's variables, applied by uplink.Config.ApplyEnv
@@ -336,6 +339,9 @@ func (c *Config) validate() error {
 			return fmt.Errorf("config: printer[%d]: name %q: used by another printer; names must be unique", i, p.Name)
 		}
 		seen[p.Name] = true
+	}
+	if err := c.validateScanners(); err != nil {
+		return err
 	}
 	if err := c.Retention.validate(); err != nil {
 		return err

@@ -29,14 +29,7 @@ func (e *Emulator) OpenPTY() (string, error) {
 		return "", fmt.Errorf("emulator pty: %w", err)
 	}
 	// Raw mode before anyone writes, so replies are not echoed or mangled.
-	if tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
-		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-		tio.Oflag &^= unix.OPOST
-		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-		tio.Cflag &^= unix.CSIZE | unix.PARENB
-		tio.Cflag |= unix.CS8
-		_ = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio)
-	}
+	makeRaw(slave)
 	p := &ptyPair{master: master, slave: slave}
 	e.mu.Lock()
 	if e.closed {
@@ -76,4 +69,17 @@ func (e *Emulator) ClosePTY(path string) error {
 	}
 	found.close()
 	return nil
+}
+
+// makeRaw puts a pty's line in raw mode: bytes pass unchanged, nothing is
+// echoed.
+func makeRaw(slave *os.File) {
+	if tio, err := unix.IoctlGetTermios(int(slave.Fd()), unix.TCGETS); err == nil {
+		tio.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		tio.Oflag &^= unix.OPOST
+		tio.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		tio.Cflag &^= unix.CSIZE | unix.PARENB
+		tio.Cflag |= unix.CS8
+		_ = unix.IoctlSetTermios(int(slave.Fd()), unix.TCSETS, tio)
+	}
 }
