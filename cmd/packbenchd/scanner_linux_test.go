@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -159,6 +160,17 @@ func TestDaemonScanners(t *testing.T) {
 		_, err := d.call("GET", "/api/v1/flow", nil, &f)
 		return err == nil && f.Problem != nil && f.Problem.Code == station.ProblemNoOrder, err
 	})
+	// A command barcode from the scanner works with no screen: the last
+	// label is printed again (issue 16: scans drive the flow).
+	if err := de.Scan("PB-CMD-REPRINT"); err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.WaitLabels(ctx, 2); err != nil {
+		t.Fatalf("no reprint after the command barcode: %v", err)
+	}
+	if labels := emu.Labels(); !bytes.Equal(labels[0], labels[1]) {
+		t.Errorf("the reprint differs from the label:\n%s\n%s", labels[0], labels[1])
+	}
 	if !strings.Contains(d.log(), "scanners=2") {
 		t.Errorf("the ready line does not count two scanners:\n%s", d.log())
 	}
