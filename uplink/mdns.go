@@ -127,6 +127,9 @@ type MDNSOptions struct {
 	Taken func(ctx context.Context, instance, service string, ifaces []net.Interface) (bool, error)
 	// ProbeWindow is how long the default Taken listens; 0: 1s.
 	ProbeWindow time.Duration
+	// Respond answers host-name and legacy unicast queries for the
+	// services until its stop is called; nil: the real responder.
+	Respond func(MDNSHost) (func(), error)
 	// Announced is told each time the services were (re-)registered, with
 	// the instance name and the addresses; tests and logs use it.
 	Announced func(instance string, ips []string)
@@ -162,6 +165,9 @@ func NewAnnouncer(cfg MDNSConfig, bench MDNSBench, opts *MDNSOptions) *Announcer
 	}
 	if a.o.Publish == nil {
 		a.o.Publish = publishZeroconf
+	}
+	if a.o.Respond == nil {
+		a.o.Respond = respond
 	}
 	if a.o.ProbeWindow <= 0 {
 		a.o.ProbeWindow = time.Second
@@ -231,12 +237,19 @@ func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error
 	}
 	var stops []func()
 	defer func() {
-		// Goodbyes: in reverse, the printer and page before the bench.
+		// Goodbyes: in reverse, the printer and page before the bench,
+		// the host name's answers last.
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}()
-	for _, svc := range a.services(instance, host, ips, ifaces) {
+	svcs := a.services(instance, host, ips, ifaces)
+	stop, err := a.o.Respond(MDNSHost{Host: host, IPs: ips, Services: svcs, Ifaces: ifaces})
+	if err != nil {
+		return instance, fmt.Errorf("mdns: answer for %s.local: %w", host, err)
+	}
+	stops = append(stops, stop)
+	for _, svc := range svcs {
 		stop, err := a.o.Publish(svc)
 		if err != nil {
 			return instance, fmt.Errorf("mdns: announce %s: %w", svc.Type, err)

@@ -217,6 +217,11 @@ func (f *fakeNet) publish(s MDNSService) (func(), error) {
 	return func() { f.log <- "stop " + s.Type }, nil
 }
 
+func (f *fakeNet) respond(h MDNSHost) (func(), error) {
+	f.log <- "respond " + h.Host + " " + strings.Join(h.IPs, ",") + " " + strconv.Itoa(len(h.Services))
+	return func() { f.log <- "stop responder" }, nil
+}
+
 func recv(t *testing.T, ch <-chan string) string {
 	t.Helper()
 	select {
@@ -238,7 +243,7 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	var probed []string
 	a := NewAnnouncer(MDNSConfig{Enabled: true, Host: "bench-1"},
 		MDNSBench{ID: "dev-1", Name: "Bench 1", Version: "1.2.3", APIPort: 8080, Raw9100Port: 9100},
-		&MDNSOptions{Clock: clk, Interfaces: fn.list, Publish: fn.publish, Poll: 5 * time.Second,
+		&MDNSOptions{Clock: clk, Interfaces: fn.list, Publish: fn.publish, Respond: fn.respond, Poll: 5 * time.Second,
 			Taken: func(_ context.Context, instance, service string, ifs []net.Interface) (bool, error) {
 				probed = append(probed, instance)
 				if service != ServiceBench || len(ifs) != 1 || ifs[0].Name != "eth0" {
@@ -251,6 +256,7 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	go func() { a.Run(ctx); close(done) }()
 
 	want := []string{
+		"respond bench-1 192.168.1.20 3",
 		"publish _packbench._tcp Bench 1 (2) bench-1:8080 192.168.1.20 txtvers=1|id=dev-1|name=Bench 1|fw=1.2.3|api=/api/v1",
 		"publish _http._tcp Bench 1 (2) bench-1:8080 192.168.1.20 path=/",
 		"publish _pdl-datastream._tcp Bench 1 (2) bench-1:9100 192.168.1.20 txtvers=1|qtotal=1|ty=Packbench Bench 1|product=(Packbench ZPL)|note=Bench 1|pdl=application/vnd.zebra-zpl|adminurl=http://bench-1.local:8080/",
@@ -285,7 +291,7 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	// with the new address (no new probe: the name is ours).
 	fn.set([]MDNSIface{{2, "eth0", upMC, ips("192.168.1.77")}})
 	clk.Advance(5 * time.Second)
-	for _, w := range []string{"stop _pdl-datastream._tcp", "stop _http._tcp", "stop _packbench._tcp"} {
+	for _, w := range []string{"stop _pdl-datastream._tcp", "stop _http._tcp", "stop _packbench._tcp", "stop responder"} {
 		if got := recv(t, fn.log); got != w {
 			t.Fatalf("got %s, want %s", got, w)
 		}
@@ -304,7 +310,7 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	// comes back.
 	fn.set(nil)
 	clk.Advance(5 * time.Second)
-	for range 3 {
+	for range 4 {
 		if got := recv(t, fn.log); !strings.HasPrefix(got, "stop ") {
 			t.Fatalf("got %s, want goodbyes", got)
 		}
@@ -317,15 +323,63 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	if got := recv(t, fn.log); !strings.Contains(got, " 192.168.1.78 ") {
 		t.Fatalf("after the interface came back: %s", got)
 	}
-	recv(t, fn.log)
-	recv(t, fn.log)
-
-	// Shutdown: goodbyes for all three, and Run returns.
-	cancel()
 	for range 3 {
+		recv(t, fn.log)
+	}
+
+	// Shutdown: goodbyes for all three, the responder stops, Run returns.
+	cancel()
+	for range 4 {
 		if got := recv(t, fn.log); !strings.HasPrefix(got, "stop ") {
 			t.Fatalf("shutdown: %s", got)
 		}
 	}
 	<-done
+}
+
+func TestResponderAnswers(t *testing.T) {
+	h := &MDNSHost{Host: "bench-1", IPs: []string{"10.0.0.1", "2001:db8::1"}, Services: []MDNSService{
+		{Instance: "Bench 1", Type: ServiceBench, Port: 8080, Text: []string{"txtvers=1", "id=dev-1"}},
+	}}
+	// A resolver asking for the host name over mDNS: multicast answer,
+	// host TTL, cache-flush.
+	q := new(dns.Msg)
+	q.SetQuestion("Bench-1.local.", dns.TypeA)
+	r := h.answer(q, false)
+	if r == nil || len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "10.0.0.1" ||
+		r.Answer[0].Header().Ttl != hostTTL || r.Answer[0].Header().Class&qClassCacheFlush == 0 || len(r.Question) != 0 {
+		t.Fatalf("host A: %v", r)
+	}
+	q.SetQuestion("bench-1.local.", dns.TypeANY)
+	if r := h.answer(q, false); r == nil || len(r.Answer) != 2 {
+		t.Fatalf("host ANY: %v", r)
+	}
+	// Service queries over mDNS are zeroconf's: no second answer.
+	q.SetQuestion(serviceFQDN(ServiceBench), dns.TypePTR)
+	if r := h.answer(q, false); r != nil {
+		t.Fatalf("mDNS PTR answered twice: %v", r)
+	}
+	// The same from a legacy client (dig): unicast-style answer with its
+	// id and question, TTL at most 10 s, no cache-flush bit.
+	q.Id = 4242
+	r = h.answer(q, true)
+	if r == nil || r.Id != 4242 || len(r.Question) != 1 || len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != `Bench\ 1._packbench._tcp.local.` {
+		t.Fatalf("legacy PTR: %v", r)
+	}
+	for _, rr := range append(r.Answer, r.Extra...) {
+		if rr.Header().Ttl > legacyTTL || rr.Header().Class != dns.ClassINET {
+			t.Fatalf("legacy record %v: TTL over 10 or cache-flush set", rr)
+		}
+	}
+	if len(r.Extra) != 4 { // SRV, TXT, A, AAAA
+		t.Fatalf("legacy PTR extras: %v", r.Extra)
+	}
+	q.SetQuestion(`Bench\ 1._packbench._tcp.local.`, dns.TypeTXT)
+	if r := h.answer(q, true); r == nil || len(r.Answer) != 1 || r.Answer[0].(*dns.TXT).Txt[1] != "id=dev-1" {
+		t.Fatalf("legacy TXT: %v", r)
+	}
+	q.SetQuestion("other.local.", dns.TypeA)
+	if r := h.answer(q, true); r != nil {
+		t.Fatalf("other host answered: %v", r)
+	}
 }

@@ -146,7 +146,7 @@ func TestCLIAgainstDaemon(t *testing.T) {
 
 	// The key comes from the daemon's data dir.
 	cf := &clientFlags{url: url, dataDir: dir, getenv: func(string) string { return "" }}
-	c, err := cf.client(true)
+	c, err := cf.client(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -39,6 +40,7 @@ func commands() []command {
 		{"scan", "scan an order code (LPN, order id) at a running packbenchd, or read codes from stdin", runScan},
 		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
 		{"watch", "follow a bench's events over MQTT", runWatch},
+		{"discover", "list the benches and raw ZPL printers on the LAN (mDNS); --watch follows them", runDiscover},
 	}
 }
 
@@ -89,6 +91,10 @@ func dispatch(ctx context.Context, std *stdio, args []string) error {
 		}
 	}
 	usage(std.err)
+	if strings.HasPrefix(args[0], "-") {
+		// One placement for every command: flags follow its name.
+		return fmt.Errorf("flag %s before the command: flags go after it, e.g. 'packbench status --url URL'", args[0])
+	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
@@ -97,5 +103,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'packbench <command> -h' for the flags of one command.")
+	fmt.Fprintln(w, "\nFlags follow the command: 'packbench status --url URL'. Run 'packbench <command> -h'\n"+
+		"for the flags of one command. The commands that talk to a running packbenchd find it by\n"+
+		urlHelp+".")
 }

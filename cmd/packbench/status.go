@@ -46,7 +46,7 @@ func runStatus(ctx context.Context, std *stdio, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("status: unexpected argument %q", fs.Arg(0))
 	}
-	c, err := cf.client(false)
+	c, err := cf.client(ctx, false)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}

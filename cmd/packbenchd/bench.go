@@ -160,7 +160,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: apiHosts(cfg.API, os.Hostname),
+		Hosts: append(apiHosts(cfg.API, os.Hostname), mdnsHosts(cfg.MDNS, os.Hostname)...),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -244,6 +244,10 @@ func (b *bench) run(ctx context.Context) error {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
 	}
+	if a := b.mdnsAnnouncer(); a != nil {
+		// Goodbyes go out as soon as the bench stops.
+		g.Go(func() error { a.Run(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		b.shutdown(stopWorkers)
@@ -252,6 +256,8 @@ func (b *bench) run(ctx context.Context) error {
 
 	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
 		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
+	b.writeURLRecord()
+	defer b.removeURLRecord()
 	sdNotify(b.log, notifyReady)
 
 	err := g.Wait()

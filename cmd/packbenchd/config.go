@@ -39,6 +39,8 @@ type Config struct {
 	// Retention and Disk bound what the bench keeps on its disk.
 	Retention RetentionConfig `toml:"retention" json:"retention"`
 	Disk      DiskConfig      `toml:"disk" json:"disk"`
+	// MDNS announces the bench on the LAN (on in the embedded default).
+	MDNS uplink.MDNSConfig `toml:"mdns" json:"mdns"`
 }
 
 // BenchConfig is [bench].
@@ -130,6 +132,7 @@ func envOverrides() []envOverride {
 		{"PACKBENCH_SCALE_DRIVER", "[scale] driver", func(c *Config, v string) error { c.Scale.Driver = v; return nil }},
 		{"PACKBENCH_SCALE_DEVICE", "[scale] device", func(c *Config, v string) error { c.Scale.Device = v; return nil }},
 		{"PACKBENCH_PRINTER", "replaces every [[printer]] with one: spool, spool:DIR, tcp://HOST:PORT, usb:///dev/usb/lp0, serial:///dev/ttyUSB0", applyPrinterURL},
+		{"PACKBENCH_MDNS", "[mdns] enabled: true or false", applyMDNSEnv},
 		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
@@ -333,6 +336,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Disk.validate(); err != nil {
 		return err
+	}
+	if err := c.MDNS.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := scale.NewOpener(c.Scale, nil); err != nil {
 		return fmt.Errorf("config: %w", err)
