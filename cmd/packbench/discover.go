@@ -125,7 +125,7 @@ func runDiscover(ctx context.Context, std *stdio, args []string) error {
 	fs := flag.NewFlagSet("discover", flag.ContinueOnError)
 	fs.SetOutput(std.err)
 	fs.Usage = func() { fmt.Fprint(std.err, discoverUsage); fs.PrintDefaults() }
-	timeout := fs.Duration("timeout", 2*time.Second, "how long to listen (with --watch: 0 listens until Ctrl-C)")
+	timeout := fs.Duration("timeout", 2*time.Second, "how long to listen (--watch: until Ctrl-C unless given)")
 	asJSON := fs.Bool("json", false, "print JSON (with --watch: one object per line)")
 	watch := fs.Bool("watch", false, "keep listening: print arrivals, changes and departures")
 	printers := fs.Bool("printers", true, "list raw ZPL printers (_pdl-datastream._tcp) too")
@@ -135,6 +135,9 @@ func runDiscover(ctx context.Context, std *stdio, args []string) error {
 	if fs.NArg() > 0 {
 		fs.Usage()
 		return fmt.Errorf("discover: unexpected argument %q", fs.Arg(0))
+	}
+	if *watch && !flagSet(fs, "timeout") {
+		*timeout = 0
 	}
 	if *timeout < 0 || (!*watch && *timeout == 0) {
 		return fmt.Errorf("discover: --timeout %v: want a positive duration", *timeout)
@@ -207,4 +210,11 @@ func watchBenches(ctx context.Context, w io.Writer, services []string, asJSON bo
 		return nil // --timeout ended the watch
 	}
 	return ctx.Err()
+}
+
+// flagSet says whether the command line set the flag.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
