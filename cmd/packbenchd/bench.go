@@ -254,10 +254,11 @@ func (b *bench) run(ctx context.Context) error {
 		return nil
 	})
 
-	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
-		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
+	// The record first: whoever reads "bench ready" or READY finds it.
 	b.writeURLRecord()
 	defer b.removeURLRecord()
+	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
+		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
 	sdNotify(b.log, notifyReady)
 
 	err := g.Wait()
