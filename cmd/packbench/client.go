@@ -34,10 +34,6 @@ type clientFlags struct {
 	discover func(ctx context.Context) ([]benchListing, error)
 }
 
-// urlHelp is how the CLI finds the daemon, for flag help and errors.
-const urlHelp = "--url, else $PACKBENCH_URL, else the address the daemon recorded in DIR/" + datadir.URLFile +
-	", else the one bench found on the LAN by mDNS, else " + defaultAPIURL
-
 // addClientFlags registers --url, --key and --data-dir on fs.
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	f := &clientFlags{getenv: os.Getenv}
@@ -59,7 +55,7 @@ type apiClient struct {
 // else names the daemon.
 const autoDiscoverWait = time.Second
 
-// client resolves the URL (see urlHelp) and the key. The key comes from
+// client resolves the URL (resolveURL) and the key. The key comes from
 // --key, then $PACKBENCH_API_KEY, then the key file the daemon generated;
 // needKey false allows none (health needs no key).
 func (f *clientFlags) client(ctx context.Context, needKey bool) (*apiClient, error) {

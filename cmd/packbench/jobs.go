@@ -31,8 +31,11 @@ commands:
 The data file is DIR/packbench.db. DIR defaults to $PACKBENCH_DATA_DIR, else
 $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench, else ~/.local/state/packbench.
 When packbenchd is running it holds the file: the commands then go through
-its API at --url (default $PACKBENCH_URL, else http://localhost:8080) with
---key (default $PACKBENCH_API_KEY, else DIR/api-key). --url forces the API.
+its API at --url (default $PACKBENCH_URL, else the address the daemon
+recorded in DIR/api-url, else the one bench found on the LAN by mDNS, else
+http://localhost:8080) with --key (default $PACKBENCH_API_KEY, else
+DIR/api-key). --url forces the API. Flags may follow the command or its
+subcommand.
 `
 
 // runJobs lists and changes the bench's jobs in the data file.

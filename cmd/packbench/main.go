@@ -104,6 +104,7 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nFlags follow the command: 'packbench status --url URL'. Run 'packbench <command> -h'\n"+
-		"for the flags of one command. The commands that talk to a running packbenchd find it by\n"+
-		urlHelp+".")
+		"for the flags of one command. status, scan and jobs find the running packbenchd by --url,\n"+
+		"else $PACKBENCH_URL, else the address it recorded in its data dir (api-url), else the one\n"+
+		"bench on the LAN (mDNS), else "+defaultAPIURL+".")
 }
