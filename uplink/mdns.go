@@ -121,10 +121,10 @@ type MDNSOptions struct {
 	// Publish registers one service and returns its shutdown (which sends
 	// the goodbyes); nil: zeroconf.RegisterProxy.
 	Publish func(MDNSService) (func(), error)
-	// Taken says whether another host answers for the instance name of a
-	// service type (the collision probe); nil: a lookup on the network
-	// (ProbeWindow long).
-	Taken func(ctx context.Context, instance, service string, ifaces []net.Interface) (bool, error)
+	// Taken says whether another host answers for a DNS name (presentation
+	// form: an instance's or a host's; the collision probe); nil: a query
+	// on the network, ProbeWindow long.
+	Taken func(ctx context.Context, name string, ifaces []net.Interface) (bool, error)
 	// ProbeWindow is how long the default Taken listens; 0: 1s.
 	ProbeWindow time.Duration
 	// Respond answers host-name and legacy unicast queries for the
@@ -173,8 +173,8 @@ func NewAnnouncer(cfg MDNSConfig, bench MDNSBench, opts *MDNSOptions) *Announcer
 		a.o.ProbeWindow = time.Second
 	}
 	if a.o.Taken == nil {
-		a.o.Taken = func(ctx context.Context, instance, service string, ifaces []net.Interface) (bool, error) {
-			return instanceTaken(ctx, instance, service, ifaces, a.o.ProbeWindow)
+		a.o.Taken = func(ctx context.Context, name string, ifaces []net.Interface) (bool, error) {
+			return nameTaken(ctx, name, ifaces, a.o.ProbeWindow)
 		}
 	}
 	return a
@@ -187,10 +187,10 @@ var errNoIface = errors.New("mdns: no interface to announce on")
 // interface yet, a socket error) are retried with backoff.
 func (a *Announcer) Run(ctx context.Context) {
 	bo := backoff.New(time.Second, time.Minute)
-	instance := ""
+	var names mdnsNames
 	for ctx.Err() == nil {
 		var err error
-		instance, err = a.runOnce(ctx, instance)
+		names, err = a.runOnce(ctx, names)
 		if ctx.Err() != nil {
 			return
 		}
@@ -210,11 +210,11 @@ func (a *Announcer) Run(ctx context.Context) {
 
 // runOnce registers the services on the chosen interfaces and returns nil
 // when they or their addresses change (after the goodbyes), or ctx's end.
-// instance is the name kept from an earlier round ("" probes for one).
-func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error) {
+// names are those kept from an earlier round (zero: probe for them).
+func (a *Announcer) runOnce(ctx context.Context, names mdnsNames) (mdnsNames, error) {
 	all, err := a.o.Interfaces()
 	if err != nil {
-		return instance, err
+		return names, err
 	}
 	chosen, missing := SelectMDNSIfaces(all, a.cfg.Interfaces)
 	if len(missing) > 0 {
@@ -222,19 +222,15 @@ func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error
 	}
 	ips := ipStrings(chosen)
 	if len(chosen) == 0 || len(ips) == 0 {
-		return instance, errNoIface
+		return names, errNoIface
 	}
 	ifaces := netIfaces(chosen)
-	if instance == "" {
-		if instance, err = a.uniqueName(ctx, ifaces); err != nil {
-			return "", err
+	if names.instance == "" {
+		if names, err = a.probeNames(ctx, ifaces); err != nil {
+			return mdnsNames{}, err
 		}
 	}
-	host := a.cfg.Host
-	if host == "" {
-		h, _ := a.o.Hostname()
-		host = HostLabel(h)
-	}
+	instance, host := names.instance, names.host
 	var stops []func()
 	defer func() {
 		// Goodbyes: in reverse, the printer and page before the bench,
@@ -246,13 +242,13 @@ func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error
 	svcs := a.services(instance, host, ips, ifaces)
 	stop, err := a.o.Respond(MDNSHost{Host: host, IPs: ips, Services: svcs, Ifaces: ifaces})
 	if err != nil {
-		return instance, fmt.Errorf("mdns: answer for %s.local: %w", host, err)
+		return names, fmt.Errorf("mdns: answer for %s.local: %w", host, err)
 	}
 	stops = append(stops, stop)
 	for _, svc := range svcs {
 		stop, err := a.o.Publish(svc)
 		if err != nil {
-			return instance, fmt.Errorf("mdns: announce %s: %w", svc.Type, err)
+			return names, fmt.Errorf("mdns: announce %s: %w", svc.Type, err)
 		}
 		stops = append(stops, stop)
 	}
@@ -263,7 +259,7 @@ func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error
 	for {
 		select {
 		case <-ctx.Done():
-			return instance, nil
+			return names, nil
 		case <-a.o.Clock.After(a.o.Poll):
 		}
 		all, err := a.o.Interfaces()
@@ -274,35 +270,82 @@ func (a *Announcer) runOnce(ctx context.Context, instance string) (string, error
 		now, _ := SelectMDNSIfaces(all, a.cfg.Interfaces)
 		if !slices.Equal(ifaceNames(now), ifaceNames(chosen)) || !slices.Equal(ipStrings(now), ips) {
 			a.o.Logger.Info("mdns: interfaces or addresses changed: announcing again", "was", ips, "now", ipStrings(now))
-			return instance, nil
+			return names, nil
 		}
 	}
 }
 
-// uniqueName is the configured name, or the first of "Name (2)", "Name (3)"…
-// no other host answers for.
-func (a *Announcer) uniqueName(ctx context.Context, ifaces []net.Interface) (string, error) {
+// mdnsNames are the instance and host names a bench took on the LAN; they
+// are kept across re-announcements ("" until probed).
+type mdnsNames struct{ instance, host string }
+
+// probeNames picks the instance name: the configured one, or the first of
+// "Name (2)", "Name (3)"… no other host answers for; and the host name
+// likewise: "bench", "bench-2"… (two Raspberry Pis both called
+// "raspberrypi" would otherwise mix their addresses).
+func (a *Announcer) probeNames(ctx context.Context, ifaces []net.Interface) (mdnsNames, error) {
 	base := a.cfg.Name
 	if base == "" {
 		base = a.bench.Name
 	}
-	for n := 1; n <= 100; n++ {
+	inst, err := a.unique(ctx, ifaces, "name", base, 100, func(n int) string { return fmt.Sprintf("%s (%d)", base, n) },
+		func(s string) string { return escapeDNS(s) + "." + serviceFQDN(ServiceBench) })
+	if err != nil {
+		return mdnsNames{}, err
+	}
+	host := a.cfg.Host
+	if host == "" {
+		h, _ := a.o.Hostname()
+		host = HostLabel(h)
+	}
+	host, err = a.unique(ctx, ifaces, "host", host, MaxHostVariant, func(n int) string { return hostVariant(host, n) },
+		func(s string) string { return s + "." + mdnsDomain })
+	return mdnsNames{inst, host}, err
+}
+
+// MaxHostVariant is the last host name variant tried: "bench-9". The API
+// accepts <host>-2.local to <host>-9.local (MDNSHostNames) as its own.
+const MaxHostVariant = 9
+
+// MDNSHostNames are the names the announcer may send browsers to for the
+// host h (the configured host, or HostLabel of the machine's name): h,
+// h.local and the variants a collision picks, which the API's Host check
+// must accept.
+func MDNSHostNames(h string) []string {
+	out := []string{h, h + ".local"}
+	for n := 2; n <= MaxHostVariant; n++ {
+		out = append(out, hostVariant(h, n)+".local")
+	}
+	return out
+}
+
+func hostVariant(h string, n int) string {
+	return fmt.Sprintf("%s-%d", strings.TrimRight(h[:min(len(h), 60)], "-"), n)
+}
+
+// unique returns base or the first of variant(2) to variant(limit) whose
+// DNS name no other host answers for.
+func (a *Announcer) unique(ctx context.Context, ifaces []net.Interface, what, base string, limit int, variant func(int) string, fqdn func(string) string) (string, error) {
+	for n := 1; n <= limit; n++ {
 		name := base
 		if n > 1 {
-			name = fmt.Sprintf("%s (%d)", base, n)
+			name = variant(n)
 		}
-		taken, err := a.o.Taken(ctx, name, ServiceBench, ifaces)
+		taken, err := a.o.Taken(ctx, fqdn(name), ifaces)
+		if err == nil {
+			err = ctx.Err()
+		}
 		if err != nil {
-			return "", fmt.Errorf("mdns: probe %q: %w", name, err)
+			return "", fmt.Errorf("mdns: probe %s %q: %w", what, name, err)
 		}
 		if !taken {
 			if n > 1 {
-				a.o.Logger.Warn("mdns: name taken by another bench on the LAN: using another", "name", base, "now", name)
+				a.o.Logger.Warn("mdns: "+what+" taken by another host on the LAN: using another", what, base, "now", name)
 			}
 			return name, nil
 		}
 	}
-	return "", fmt.Errorf("mdns: %q and 99 variants are all taken", base)
+	return "", fmt.Errorf("mdns: %s %q and its variants up to %s are all taken: set another in [mdns]", what, base, variant(limit))
 }
 
 // services are the registrations: the bench, its page, and the raw ZPL

@@ -75,6 +75,9 @@ func TestHostLabelAndConfig(t *testing.T) {
 	if err := (&MDNSConfig{Host: "bench-1", Name: "Bench 1 (packing)", Interfaces: []string{"eth0"}}).Validate(); err != nil {
 		t.Fatal(err)
 	}
+	if n := MDNSHostNames("bench-1"); len(n) != 10 || n[1] != "bench-1.local" || n[2] != "bench-1-2.local" || n[9] != "bench-1-9.local" {
+		t.Fatalf("host names: %v", n)
+	}
 	if err := (&MDNSConfig{Interfaces: []string{""}}).Validate(); err == nil {
 		t.Fatal("empty interface name accepted")
 	}
@@ -244,29 +247,30 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 	a := NewAnnouncer(MDNSConfig{Enabled: true, Host: "bench-1"},
 		MDNSBench{ID: "dev-1", Name: "Bench 1", Version: "1.2.3", APIPort: 8080, Raw9100Port: 9100},
 		&MDNSOptions{Clock: clk, Interfaces: fn.list, Publish: fn.publish, Respond: fn.respond, Poll: 5 * time.Second,
-			Taken: func(_ context.Context, instance, service string, ifs []net.Interface) (bool, error) {
-				probed = append(probed, instance)
-				if service != ServiceBench || len(ifs) != 1 || ifs[0].Name != "eth0" {
-					t.Errorf("probe of %q on %s %+v", instance, service, ifs)
+			Taken: func(_ context.Context, name string, ifs []net.Interface) (bool, error) {
+				probed = append(probed, name)
+				if len(ifs) != 1 || ifs[0].Name != "eth0" {
+					t.Errorf("probe of %q on %+v", name, ifs)
 				}
-				return instance == "Bench 1", nil // another bench has the name
+				// Another bench has the name, another host the host name.
+				return name == `Bench\ 1._packbench._tcp.local.` || name == "bench-1.local.", nil
 			}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
 
 	want := []string{
-		"respond bench-1 192.168.1.20 3",
-		"publish _packbench._tcp Bench 1 (2) bench-1:8080 192.168.1.20 txtvers=1|id=dev-1|name=Bench 1|fw=1.2.3|api=/api/v1",
-		"publish _http._tcp Bench 1 (2) bench-1:8080 192.168.1.20 path=/",
-		"publish _pdl-datastream._tcp Bench 1 (2) bench-1:9100 192.168.1.20 txtvers=1|qtotal=1|ty=Packbench Bench 1|product=(Packbench ZPL)|note=Bench 1|pdl=application/vnd.zebra-zpl|adminurl=http://bench-1.local:8080/",
+		"respond bench-1-2 192.168.1.20 3",
+		"publish _packbench._tcp Bench 1 (2) bench-1-2:8080 192.168.1.20 txtvers=1|id=dev-1|name=Bench 1|fw=1.2.3|api=/api/v1",
+		"publish _http._tcp Bench 1 (2) bench-1-2:8080 192.168.1.20 path=/",
+		"publish _pdl-datastream._tcp Bench 1 (2) bench-1-2:9100 192.168.1.20 txtvers=1|qtotal=1|ty=Packbench Bench 1|product=(Packbench ZPL)|note=Bench 1|pdl=application/vnd.zebra-zpl|adminurl=http://bench-1-2.local:8080/",
 	}
 	for _, w := range want {
 		if got := recv(t, fn.log); got != w {
 			t.Fatalf("got  %s\nwant %s", got, w)
 		}
 	}
-	if !slices.Equal(probed, []string{"Bench 1", "Bench 1 (2)"}) {
+	if !slices.Equal(probed, []string{`Bench\ 1._packbench._tcp.local.`, `Bench\ 1\ \(2\)._packbench._tcp.local.`, "bench-1.local.", "bench-1-2.local."}) {
 		t.Fatalf("probed %v", probed)
 	}
 
@@ -302,7 +306,7 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 			t.Fatalf("re-announce: got  %s\nwant %s", got, w)
 		}
 	}
-	if len(probed) != 2 {
+	if len(probed) != 4 {
 		t.Fatalf("probed again: %v", probed)
 	}
 

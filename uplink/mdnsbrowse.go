@@ -472,9 +472,9 @@ func browseLoop(ctx context.Context, pc *ipv4.PacketConn, ifaces []net.Interface
 	}
 }
 
-// instanceTaken says whether any host answers for the instance name of a
-// service within window: the probe before choosing a name.
-func instanceTaken(ctx context.Context, instance, service string, ifaces []net.Interface, window time.Duration) (bool, error) {
+// nameTaken says whether any host answers for a DNS name (presentation
+// form) within window: the probe before taking a name.
+func nameTaken(ctx context.Context, name string, ifaces []net.Interface, window time.Duration) (bool, error) {
 	pc, err := joinMDNS(ifaces)
 	if err != nil {
 		return false, err
@@ -482,10 +482,10 @@ func instanceTaken(ctx context.Context, instance, service string, ifaces []net.I
 	defer pc.Close()
 	msgs := make(chan *dns.Msg, 64)
 	go readMDNS(pc, msgs)
-	name := strings.ToLower(escapeDNS(instance) + "." + serviceFQDN(service))
 	ctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
-	sendQuery(pc, ifaces, dns.TypeSRV, escapeDNS(instance)+"."+serviceFQDN(service))
+	sendQuery(pc, ifaces, dns.TypeANY, name)
+	lower := strings.ToLower(name)
 	for {
 		select {
 		case <-ctx.Done():
@@ -498,7 +498,7 @@ func instanceTaken(ctx context.Context, instance, service string, ifaces []net.I
 				continue
 			}
 			for _, rr := range append(m.Answer, m.Extra...) {
-				if h := rr.Header(); strings.ToLower(h.Name) == name && h.Ttl > 0 {
+				if h := rr.Header(); strings.ToLower(h.Name) == lower && h.Ttl > 0 {
 					return true, nil
 				}
 			}

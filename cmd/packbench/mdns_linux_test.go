@@ -58,7 +58,7 @@ func requireNetns(t *testing.T, tools ...string) {
 	if os.Geteuid() != 0 {
 		t.Fatal("the mDNS namespace tests need root (ip netns); CI runs as root")
 	}
-	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
+	t.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	for _, tool := range append([]string{"ip"}, tools...) {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is not installed: run scripts/test (it installs iproute2, avahi-daemon, avahi-utils, dbus)", tool)
@@ -313,15 +313,20 @@ func TestMDNSBetweenNamespaces(t *testing.T) {
 		return w.Event != "remove" && w.Bench.Name == "Bench 1" && slices.Contains(w.Bench.Addresses, "10.77.0.11")
 	})
 
-	// A second bench with the same name (same namespace: it hears the
-	// first) takes another.
-	bench2, port2, inst2 := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-b", "bench-b", ifA))
+	// A second bench with the same name and host name (same namespace: it
+	// hears the first) takes others.
+	bench2, port2, inst2 := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-b", "bench-a", ifA))
 	if inst2 != "Bench 1 (2)" {
 		t.Fatalf("second bench announced as %q, want \"Bench 1 (2)\"", inst2)
 	}
 	ev := nextWatch(t, watch, 10*time.Second, func(w watchLine) bool { return w.Bench.Name == "Bench 1 (2)" })
-	if ev.Event != "add" || fmt.Sprint(ev.Bench.Port) != port2 || ev.Bench.ID != "dev-b" {
+	if ev.Event != "add" || fmt.Sprint(ev.Bench.Port) != port2 || ev.Bench.ID != "dev-b" || ev.Bench.Host != "bench-a-2.local" ||
+		ev.Bench.Page != "http://bench-a-2.local:"+port2+"/" {
 		t.Fatalf("second bench: %+v", ev)
+	}
+	out, err = avahi("avahi-resolve", "--name", "bench-a-2.local", "-4")
+	if err != nil || !strings.Contains(string(out), "10.77.0.") {
+		t.Fatalf("avahi-resolve bench-a-2.local: %v\n%s", err, out)
 	}
 	found = discoverJSON(t, nsB, "--timeout", "2s")
 	if len(found) != 2 || found[0].Name != "Bench 1" || found[1].Name != "Bench 1 (2)" {

@@ -46,8 +46,9 @@ func (b *bench) mdnsAnnouncer() *uplink.Announcer {
 }
 
 // mdnsHosts are the names the announcement sends browsers to, which the
-// API's Host check must accept: <host>.local, the host being [mdns] host or
-// the machine's host name as one DNS label.
+// API's Host check must accept: <host>.local and the variants a collision
+// picks, the host being [mdns] host or the machine's host name as one DNS
+// label.
 func mdnsHosts(c uplink.MDNSConfig, hostname func() (string, error)) []string {
 	h := c.Host
 	if h == "" {
@@ -57,7 +58,7 @@ func mdnsHosts(c uplink.MDNSConfig, hostname func() (string, error)) []string {
 		}
 		h = uplink.HostLabel(name)
 	}
-	return []string{h, h + ".local"}
+	return uplink.MDNSHostNames(h)
 }
 
 // raw9100Port is the raw ZPL listener's bound port to announce as
