@@ -25,31 +25,43 @@ import (
 	"github.com/packbench/packbench/station"
 )
 
+// Binaries the tests run, each built once.
 var (
-	buildOnce sync.Once
-	daemonBin string
-	buildErr  error
+	daemonBin = sync.OnceValues(func() (string, error) { return goBuild("../packbenchd", "packbenchd") })
+	cliBin    = sync.OnceValues(func() (string, error) { return goBuild(".", "packbench") })
 )
+
+// goBuild builds the package into a temporary directory.
+func goBuild(pkg, name string) (string, error) {
+	dir, err := os.MkdirTemp("", "packbench-cli-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return "", errors.New("build " + name + ": " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
+}
 
 // buildDaemon builds packbenchd once for the tests that talk to a real one.
 func buildDaemon(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "packbench-cli-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		daemonBin = filepath.Join(dir, "packbenchd")
-		out, err := exec.Command("go", "build", "-o", daemonBin, "../packbenchd").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New("build packbenchd: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := daemonBin()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return daemonBin
+	return bin
+}
+
+// buildCLI builds this command once for the tests that run it in a namespace.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin, err := cliBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // runDaemon starts the embedded-default daemon on a loopback port with its

@@ -24,32 +24,7 @@ import (
 // netns), which CI has; avahi-daemon, avahi-utils and dbus-daemon are the
 // independent client (scripts/test installs them).
 
-var (
-	cliOnce sync.Once
-	cliBin  string
-	cliErr  error
-	nsSeq   atomic.Int32
-)
-
-// buildCLI builds this command once for the tests that run it in a namespace.
-func buildCLI(t *testing.T) string {
-	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "packbench-cli-bin-")
-		if err != nil {
-			cliErr = err
-			return
-		}
-		cliBin = filepath.Join(dir, "packbench")
-		if out, err := exec.Command("go", "build", "-o", cliBin, ".").CombinedOutput(); err != nil {
-			cliErr = fmt.Errorf("build packbench: %v\n%s", err, out)
-		}
-	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
-	}
-	return cliBin
-}
+var nsSeq atomic.Int32
 
 // requireNetns fails (not skips) without root or the tools: CI runs as
 // root with scripts/test's packages, so a missing piece is a broken setup.
