@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grandcat/zeroconf"
 
@@ -50,8 +51,8 @@ func (c *MDNSConfig) Validate() error {
 	if c.Host != "" && HostLabel(c.Host) != c.Host {
 		return fmt.Errorf("mdns.host %q: want one DNS label (letters, digits, '-'), e.g. %q", c.Host, HostLabel(c.Host))
 	}
-	if len(c.Name) > 63 {
-		return fmt.Errorf("mdns.name: at most 63 bytes, got %d", len(c.Name))
+	if len(c.Name) > 58 {
+		return fmt.Errorf("mdns.name: at most 58 bytes (a DNS label, with room for \" (2)\"), got %d", len(c.Name))
 	}
 	for i, n := range c.Interfaces {
 		if n == "" || strings.ContainsAny(n, " /") {
@@ -130,9 +131,6 @@ type MDNSOptions struct {
 	// Respond answers host-name and legacy unicast queries for the
 	// services until its stop is called; nil: the real responder.
 	Respond func(MDNSHost) (func(), error)
-	// Announced is told each time the services were (re-)registered, with
-	// the instance name and the addresses; tests and logs use it.
-	Announced func(instance string, ips []string)
 }
 
 // Announcer keeps the bench announced on the LAN.
@@ -253,9 +251,6 @@ func (a *Announcer) runOnce(ctx context.Context, names mdnsNames) (mdnsNames, er
 		stops = append(stops, stop)
 	}
 	a.o.Logger.Info("mdns: announced", "instance", instance, "host", host+".local", "interfaces", ifaceNames(chosen), "addresses", ips)
-	if a.o.Announced != nil {
-		a.o.Announced(instance, ips)
-	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -288,6 +283,8 @@ func (a *Announcer) probeNames(ctx context.Context, ifaces []net.Interface) (mdn
 	if base == "" {
 		base = a.bench.Name
 	}
+	// A DNS label is at most 63 bytes, with room for " (NN)".
+	base = truncUTF8(base, 58)
 	inst, err := a.unique(ctx, ifaces, "name", base, 100, func(n int) string { return fmt.Sprintf("%s (%d)", base, n) },
 		func(s string) string { return escapeDNS(s) + "." + serviceFQDN(ServiceBench) })
 	if err != nil {
@@ -405,4 +402,15 @@ func ifaceNames(ifs []MDNSIface) []string {
 		out = append(out, i.Name+"#"+strconv.Itoa(i.Index))
 	}
 	return out
+}
+
+// truncUTF8 cuts s to at most n bytes without splitting a character.
+func truncUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/miekg/dns"
 
@@ -77,6 +78,12 @@ func TestHostLabelAndConfig(t *testing.T) {
 	}
 	if n := MDNSHostNames("bench-1"); len(n) != 10 || n[1] != "bench-1.local" || n[2] != "bench-1-2.local" || n[9] != "bench-1-9.local" {
 		t.Fatalf("host names: %v", n)
+	}
+	if got := truncUTF8(strings.Repeat("ä", 40), 58); len(got) != 58 || !utf8.ValidString(got) {
+		t.Fatalf("truncUTF8: %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	if got := truncUTF8("ab"+strings.Repeat("ä", 40), 59); len(got) != 58 || !utf8.ValidString(got) {
+		t.Fatalf("truncUTF8 mid-character: %d bytes, valid %v", len(got), utf8.ValidString(got))
 	}
 	if err := (&MDNSConfig{Interfaces: []string{""}}).Validate(); err == nil {
 		t.Fatal("empty interface name accepted")
@@ -312,6 +319,9 @@ func TestAnnouncerReannouncesOnAddressChange(t *testing.T) {
 
 	// All interfaces gone: goodbyes, then retries with backoff until one
 	// comes back.
+	if err := clk.WaitWaiters(wctx, 1); err != nil { // the next poll
+		t.Fatal(err)
+	}
 	fn.set(nil)
 	clk.Advance(5 * time.Second)
 	for range 4 {
