@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miekg/dns"
+	"golang.org/x/net/ipv4"
 
 	"github.com/packbench/packbench/internal/clocktest"
 )
@@ -395,5 +396,71 @@ func TestResponderAnswers(t *testing.T) {
 	q.SetQuestion("other.local.", dns.TypeA)
 	if r := h.answer(q, true); r != nil {
 		t.Fatalf("other host answered: %v", r)
+	}
+}
+
+// TestBrowseLoopExpiry: the browse loop turns a response into an arrival
+// and, with no refresh, the TTL's end into a departure, on the injected
+// clock; a bench that is refreshed stays.
+func TestBrowseLoopExpiry(t *testing.T) {
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := ipv4.NewPacketConn(c)
+	defer pc.Close()
+	clk := clocktest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	msgs := make(chan mdnsMsg)
+	out := make(chan BrowseEvent)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		// No interfaces: the loop sends no query, the test feeds responses.
+		browseLoop(ctx, pc, nil, []string{ServiceBench}, &BrowseOptions{Clock: clk, MaxQueryInterval: time.Hour}, msgs, out)
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	next := func() BrowseEvent {
+		t.Helper()
+		select {
+		case ev := <-out:
+			return ev
+		case <-time.After(10 * time.Second):
+			t.Fatal("no event")
+			return BrowseEvent{}
+		}
+	}
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+	// due waits until the loop waits for the expiry d ahead, so Advance
+	// cannot come between its reading the time and its waiting.
+	due := func(d time.Duration) {
+		t.Helper()
+		for !slices.Contains(clk.Pending(), d) {
+			if err := clk.WaitWaiters(wctx, clk.Waiters()+1); err != nil {
+				t.Fatalf("no wait of %v: pending %v: %v", d, clk.Pending(), err)
+			}
+		}
+	}
+
+	for _, want := range []string{"Bench 1", "Bench 2"} {
+		msgs <- mdnsMsg{announce(want, "host", 8080, 30, []string{"txtvers=1"}, "10.0.0.1"), clk.Now()}
+		if ev := next(); ev.Kind != FoundAdd || ev.Found.Instance != want {
+			t.Fatalf("got %+v, want the arrival of %s", ev, want)
+		}
+	}
+	// Bench 2 answers again 20 s later; Bench 1 is silent.
+	due(30 * time.Second)
+	clk.Advance(20 * time.Second)
+	msgs <- mdnsMsg{announce("Bench 2", "host", 8080, 30, []string{"txtvers=1"}, "10.0.0.1"), clk.Now()}
+	due(10 * time.Second)
+	clk.Advance(10 * time.Second) // Bench 1's TTL ends
+	if ev := next(); ev.Kind != FoundRemove || ev.Reason != GoneExpired || ev.Found.Instance != "Bench 1" {
+		t.Fatalf("got %+v, want Bench 1 expired", ev)
+	}
+	due(20 * time.Second)
+	clk.Advance(20 * time.Second) // and Bench 2's refreshed one
+	if ev := next(); ev.Kind != FoundRemove || ev.Reason != GoneExpired || ev.Found.Instance != "Bench 2" {
+		t.Fatalf("got %+v, want Bench 2 expired", ev)
 	}
 }

@@ -364,13 +364,15 @@ func Browse(ctx context.Context, services []string, opts *BrowseOptions) (<-chan
 	if err != nil {
 		return nil, err
 	}
-	msgs := make(chan *dns.Msg, 64)
-	go readMDNS(pc, msgs)
+	msgs := make(chan mdnsMsg, 64)
+	go readMDNS(pc, msgs, o.Clock)
 	out := make(chan BrowseEvent, 16)
 	go func() {
 		defer close(out)
-		defer pc.Close()
 		browseLoop(ctx, pc, ifaces, services, &o, msgs, out)
+		pc.Close()
+		for range msgs { // the reader ends with the socket
+		}
 	}()
 	return out, nil
 }
@@ -398,8 +400,14 @@ func joinMDNS(ifaces []net.Interface) (*ipv4.PacketConn, error) {
 	return pc, nil
 }
 
+// mdnsMsg is a message with the time it arrived, from which its TTLs run.
+type mdnsMsg struct {
+	*dns.Msg
+	at time.Time
+}
+
 // readMDNS reads datagrams until the socket closes, then closes msgs.
-func readMDNS(pc *ipv4.PacketConn, msgs chan<- *dns.Msg) {
+func readMDNS(pc *ipv4.PacketConn, msgs chan<- mdnsMsg, clk clock.Clock) {
 	defer close(msgs)
 	buf := make([]byte, 9000)
 	for {
@@ -411,7 +419,7 @@ func readMDNS(pc *ipv4.PacketConn, msgs chan<- *dns.Msg) {
 		if m.Unpack(buf[:n]) != nil {
 			continue
 		}
-		msgs <- m
+		msgs <- mdnsMsg{m, clk.Now()}
 	}
 }
 
@@ -431,7 +439,7 @@ func sendQuery(pc *ipv4.PacketConn, ifaces []net.Interface, qtype uint16, names 
 	}
 }
 
-func browseLoop(ctx context.Context, pc *ipv4.PacketConn, ifaces []net.Interface, services []string, o *BrowseOptions, msgs <-chan *dns.Msg, out chan<- BrowseEvent) {
+func browseLoop(ctx context.Context, pc *ipv4.PacketConn, ifaces []net.Interface, services []string, o *BrowseOptions, msgs <-chan mdnsMsg, out chan<- BrowseEvent) {
 	cache := newMDNSCache(services)
 	gap := time.Second
 	query := o.Clock.After(0)
@@ -445,10 +453,16 @@ func browseLoop(ctx context.Context, pc *ipv4.PacketConn, ifaces []net.Interface
 		}
 		return true
 	}
+	var expiry <-chan time.Time
+	var expiryAt time.Time
 	for {
-		var expiry <-chan time.Time
-		if t := cache.next(); !t.IsZero() {
-			expiry = o.Clock.After(t.Sub(o.Clock.Now()))
+		// One timer for the earliest expiry, made again only when that
+		// changes.
+		if t := cache.next(); !t.Equal(expiryAt) {
+			expiryAt, expiry = t, nil
+			if !t.IsZero() {
+				expiry = o.Clock.After(t.Sub(o.Clock.Now()))
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -461,10 +475,11 @@ func browseLoop(ctx context.Context, pc *ipv4.PacketConn, ifaces []net.Interface
 			if !ok {
 				return
 			}
-			if !send(cache.apply(m, o.Clock.Now())) {
+			if !send(cache.apply(m.Msg, m.at)) {
 				return
 			}
 		case <-expiry:
+			expiryAt = time.Time{}
 			if !send(cache.expire(o.Clock.Now())) {
 				return
 			}
@@ -479,9 +494,13 @@ func nameTaken(ctx context.Context, name string, ifaces []net.Interface, window 
 	if err != nil {
 		return false, err
 	}
-	defer pc.Close()
-	msgs := make(chan *dns.Msg, 64)
-	go readMDNS(pc, msgs)
+	msgs := make(chan mdnsMsg, 64)
+	go readMDNS(pc, msgs, clock.Real{})
+	defer func() {
+		pc.Close()
+		for range msgs { // the reader ends with the socket
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, window)
 	defer cancel()
 	sendQuery(pc, ifaces, dns.TypeANY, name)
