@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -113,6 +114,7 @@ func (f *clientFlags) resolveURL(ctx context.Context, dir string, dirErr error) 
 		}
 	}
 	found, derr := discover(ctx)
+	found = slices.DeleteFunc(found, func(b benchListing) bool { return b.URL == "" }) // no address yet
 	switch {
 	case ctx.Err() != nil:
 		return "", "", ctx.Err()
