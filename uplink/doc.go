@@ -106,4 +106,23 @@
 // before each retry wait, so a crash only delivers again, with the same
 // event ids. Subscriptions created or deleted while running are followed
 // through the store's Changed channel.
+//
+// # mDNS
+//
+// Announcer ([mdns], MDNSConfig) registers _packbench._tcp (TXT txtvers,
+// id, name, fw, api), _http._tcp and, with the raw ZPL port set,
+// _pdl-datastream._tcp with grandcat/zeroconf, on the interfaces
+// SelectMDNSIfaces picks, with the host name and addresses chosen here
+// (zeroconf would capture them once, #55). It polls the interfaces on an
+// injected Clock and registers again when they change; Shutdown of each
+// registration sends the goodbyes. Before its first registration it probes
+// the instance and host names and takes "Name (2)" or "host-2" when another
+// host answers for them. A small responder (MDNSHost) answers what
+// zeroconf does not: <host>.local A/AAAA queries, and legacy unicast
+// queries from plain DNS clients.
+//
+// Browse is our own client (zeroconf's reports each instance once and
+// never a removal, #65): it queries with doubling gaps up to a minute and
+// reports arrivals, changes and departures, by goodbye (TTL 0) or by TTL
+// expiry on the injected Clock.
 package uplink

@@ -12,10 +12,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/packbench/packbench/internal/datadir"
+	"github.com/packbench/packbench/uplink"
 )
 
 // The daemon's API as the CLI reaches it.
@@ -29,12 +31,14 @@ const (
 type clientFlags struct {
 	url, key, dataDir string
 	getenv            func(string) string
+	// discover finds the benches on the LAN; nil: mDNS (discoverBenches).
+	discover func(ctx context.Context) ([]benchListing, error)
 }
 
 // addClientFlags registers --url, --key and --data-dir on fs.
 func addClientFlags(fs *flag.FlagSet) *clientFlags {
 	f := &clientFlags{getenv: os.Getenv}
-	fs.StringVar(&f.url, "url", "", "daemon `URL` (default $PACKBENCH_URL, else "+defaultAPIURL+")")
+	fs.StringVar(&f.url, "url", "", "daemon `URL` (default: $PACKBENCH_URL, else the daemon's record in DIR/"+datadir.URLFile+", else the one bench on the LAN, else "+defaultAPIURL+")")
 	fs.StringVar(&f.key, "key", "", "API `KEY` (default $PACKBENCH_API_KEY, else DIR/api-key)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "data `DIR` holding the daemon's api-key file")
 	return f
@@ -43,34 +47,37 @@ func addClientFlags(fs *flag.FlagSet) *clientFlags {
 // apiClient calls the daemon's /api/v1.
 type apiClient struct {
 	base *url.URL
+	from string // where the URL came from, for errors
 	key  string
 	hc   *http.Client
 }
 
-// client resolves the URL and the key. The key comes from --key, then
-// $PACKBENCH_API_KEY, then the key file the daemon generated; needKey false
-// allows none (health needs no key).
-func (f *clientFlags) client(needKey bool) (*apiClient, error) {
-	raw := f.url
-	if raw == "" {
-		raw = f.getenv("PACKBENCH_URL")
+// autoDiscoverWait is how long the CLI listens for benches when nothing
+// else names the daemon.
+const autoDiscoverWait = time.Second
+
+// client resolves the URL (resolveURL) and the key. The key comes from
+// --key, then $PACKBENCH_API_KEY, then the key file the daemon generated;
+// needKey false allows none (health needs no key).
+func (f *clientFlags) client(ctx context.Context, needKey bool) (*apiClient, error) {
+	dir, dirErr := f.dataDir, error(nil)
+	if dir == "" {
+		dir, dirErr = dataDirFrom(f.getenv, os.UserHomeDir)
 	}
-	if raw == "" {
-		raw = defaultAPIURL
+	raw, from, err := f.resolveURL(ctx, dir, dirErr)
+	if err != nil {
+		return nil, err
 	}
 	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("--url %q: want http://HOST:PORT", raw)
+		return nil, fmt.Errorf("%s %q: want http://HOST:PORT", from, raw)
 	}
 	key := f.key
 	if key == "" {
 		key = f.getenv("PACKBENCH_API_KEY")
 	}
 	if key == "" {
-		dir := f.dataDir
-		if dir == "" {
-			dir, err = dataDirFrom(f.getenv, os.UserHomeDir)
-		}
+		err = dirErr
 		if err == nil {
 			var b []byte
 			if b, err = os.ReadFile(filepath.Join(dir, datadir.KeyFile)); err == nil {
@@ -81,7 +88,50 @@ func (f *clientFlags) client(needKey bool) (*apiClient, error) {
 			return nil, fmt.Errorf("no API key: pass --key, set PACKBENCH_API_KEY, or pass --data-dir of the daemon (reading its api-key: %v)", err)
 		}
 	}
-	return &apiClient{base: u, key: key, hc: &http.Client{Timeout: apiTimeout}}, nil
+	return &apiClient{base: u, from: from, key: key, hc: &http.Client{Timeout: apiTimeout}}, nil
+}
+
+// resolveURL finds the daemon: --url, $PACKBENCH_URL, the data dir's
+// record, the one bench on the LAN, the default. from says which, as
+// errors show it.
+func (f *clientFlags) resolveURL(ctx context.Context, dir string, dirErr error) (raw, from string, err error) {
+	if f.url != "" {
+		return f.url, "--url", nil
+	}
+	if v := f.getenv("PACKBENCH_URL"); v != "" {
+		return v, "$PACKBENCH_URL", nil
+	}
+	if dirErr == nil {
+		rec := filepath.Join(dir, datadir.URLFile)
+		if b, err := os.ReadFile(rec); err == nil && strings.TrimSpace(string(b)) != "" {
+			return strings.TrimSpace(string(b)), "the daemon's record " + rec, nil
+		}
+	}
+	discover := f.discover
+	if discover == nil {
+		discover = func(ctx context.Context) ([]benchListing, error) {
+			return discoverBenches(ctx, autoDiscoverWait, []string{uplink.ServiceBench})
+		}
+	}
+	found, derr := discover(ctx)
+	found = slices.DeleteFunc(found, func(b benchListing) bool { return b.URL == "" }) // no address yet
+	switch {
+	case ctx.Err() != nil:
+		return "", "", ctx.Err()
+	case len(found) == 1:
+		return found[0].URL, fmt.Sprintf("mDNS discovery (%q)", found[0].Name), nil
+	case len(found) > 1:
+		names := make([]string, len(found))
+		for i, b := range found {
+			names[i] = fmt.Sprintf("%q at %s", b.Name, b.URL)
+		}
+		return "", "", fmt.Errorf("%d benches answer on the LAN (%s): choose one with --url URL or $PACKBENCH_URL", len(found), strings.Join(names, ", "))
+	}
+	why := "no bench answered on the LAN"
+	if derr != nil {
+		why = "discovery failed: " + derr.Error()
+	}
+	return defaultAPIURL, "the default (no --url, no $PACKBENCH_URL, no record in " + dir + ", " + why + ")", nil
 }
 
 // apiError is the daemon's JSON error: {"error":{"code","message","field"}}.
@@ -132,7 +182,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, in, out any) er
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("%w at %s: %v", errNoDaemon, c.base, err)
+		return fmt.Errorf("%w at %s, from %s: %v; choose another with --url URL or $PACKBENCH_URL ('packbench discover' lists the benches on the LAN)", errNoDaemon, c.base, c.from, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))

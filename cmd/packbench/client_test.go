@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -18,35 +20,48 @@ import (
 	"testing"
 	"time"
 
+	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
 )
 
+// Binaries the tests run, each built once.
 var (
-	buildOnce sync.Once
-	daemonBin string
-	buildErr  error
+	daemonBin = sync.OnceValues(func() (string, error) { return goBuild("../packbenchd", "packbenchd") })
+	cliBin    = sync.OnceValues(func() (string, error) { return goBuild(".", "packbench") })
 )
+
+// goBuild builds the package into a temporary directory.
+func goBuild(pkg, name string) (string, error) {
+	dir, err := os.MkdirTemp("", "packbench-cli-test-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, name)
+	if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+		return "", errors.New("build " + name + ": " + err.Error() + "\n" + string(out))
+	}
+	return bin, nil
+}
 
 // buildDaemon builds packbenchd once for the tests that talk to a real one.
 func buildDaemon(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "packbench-cli-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		daemonBin = filepath.Join(dir, "packbenchd")
-		out, err := exec.Command("go", "build", "-o", daemonBin, "../packbenchd").CombinedOutput()
-		if err != nil {
-			buildErr = errors.New("build packbenchd: " + err.Error() + "\n" + string(out))
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	bin, err := daemonBin()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return daemonBin
+	return bin
+}
+
+// buildCLI builds this command once for the tests that run it in a namespace.
+func buildCLI(t *testing.T) string {
+	t.Helper()
+	bin, err := cliBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
 }
 
 // runDaemon starts the embedded-default daemon on a loopback port with its
@@ -146,7 +161,7 @@ func TestCLIAgainstDaemon(t *testing.T) {
 
 	// The key comes from the daemon's data dir.
 	cf := &clientFlags{url: url, dataDir: dir, getenv: func(string) string { return "" }}
-	c, err := cf.client(true)
+	c, err := cf.client(context.Background(), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,5 +252,104 @@ func TestCLINoDaemon(t *testing.T) {
 	}
 	if _, _, err := cli(t, runScan, ""); !errors.Is(err, errUsage) {
 		t.Fatalf("scan without codes: %v", err)
+	}
+}
+
+// TestCLIFindsDaemonByRecord: with a fresh HOME, a daemon on a port that is
+// not the default is found through the address it recorded in its data
+// dir (no --url, no PACKBENCH_URL), and its key through the same dir; once
+// it stopped, the record is gone; a stale one is named in the error.
+func TestCLIFindsDaemonByRecord(t *testing.T) {
+	bin := buildDaemon(t) // before HOME changes, which moves go's build cache
+	home := t.TempDir()
+	for k, v := range map[string]string{"HOME": home, "PACKBENCH_URL": "", "PACKBENCH_API_KEY": "", "PACKBENCH_DATA_DIR": "",
+		"XDG_STATE_HOME": "", "STATE_DIRECTORY": ""} {
+		t.Setenv(k, v)
+	}
+	// The daemon with the same HOME and no --data-dir: both use the default
+	// data dir, ~/.local/state/packbench.
+	d := startIn(t, "", []string{"HOME=" + home}, bin, "--listen", "127.0.0.1:0")
+	port := d.waitLine(t, regexp.MustCompile(`msg="bench ready".* api=http://127\.0\.0\.1:(\d+)`), 20*time.Second)[1]
+	if port == "8080" {
+		t.Fatal("the daemon took the default port; the test needs another")
+	}
+	dir := filepath.Join(home, ".local", "state", "packbench")
+	rec, err := os.ReadFile(filepath.Join(dir, datadir.URLFile))
+	if err != nil || string(rec) != "http://127.0.0.1:"+port+"\n" {
+		t.Fatalf("record: %q %v", rec, err)
+	}
+	discovered := false
+	noDiscovery := func(context.Context) ([]benchListing, error) { discovered = true; return nil, nil }
+
+	cf := &clientFlags{getenv: os.Getenv, discover: noDiscovery}
+	c, err := cf.client(context.Background(), true)
+	if err != nil || c.base.String() != "http://127.0.0.1:"+port || c.key == "" || discovered {
+		t.Fatalf("client: %v %+v (discovered %v)", err, c, discovered)
+	}
+	out, _, err := cli(t, runStatus, "")
+	if err != nil || !strings.Contains(out, "http://127.0.0.1:"+port+" (ok") {
+		t.Fatalf("status through the record: %v\n%s", err, out)
+	}
+	// jobs: the daemon holds the data file, so the API, found the same way.
+	if out, _, err := cli(t, runJobs, "", "list"); err != nil || !strings.Contains(out, "no jobs") && !strings.Contains(out, "ID") {
+		t.Fatalf("jobs list through the record: %v\n%s", err, out)
+	}
+	// --url and PACKBENCH_URL still win over the record.
+	cf = &clientFlags{url: "http://127.0.0.1:1", getenv: os.Getenv, discover: noDiscovery}
+	if c, err := cf.client(context.Background(), false); err != nil || c.base.Port() != "1" || c.from != "--url" {
+		t.Fatalf("--url: %+v %v", c, err)
+	}
+
+	if err := d.stop(); err != nil {
+		t.Fatalf("daemon exit: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, datadir.URLFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("record after a clean stop: %v", err)
+	}
+
+	// A record left by a daemon that died: the error says which address,
+	// from where, and how to choose another.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + ln.Addr().String()
+	ln.Close()
+	if err := os.WriteFile(filepath.Join(dir, datadir.URLFile), []byte(dead+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = cli(t, runStatus, "")
+	if !errors.Is(err, errNoDaemon) {
+		t.Fatalf("stale record: %v", err)
+	}
+	for _, want := range []string{dead, filepath.Join(dir, datadir.URLFile), "--url", "PACKBENCH_URL", "packbench discover"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	// Nothing recorded and nothing on the LAN: the default, said as such.
+	os.Remove(filepath.Join(dir, datadir.URLFile))
+	discovered = false
+	cf = &clientFlags{getenv: os.Getenv, discover: noDiscovery}
+	if c, err := cf.client(context.Background(), false); err != nil || c.base.String() != defaultAPIURL || !discovered || !strings.Contains(c.from, "no bench answered") {
+		t.Fatalf("fallback: %+v %v (discovered %v)", c, err, discovered)
+	}
+	// Two on the LAN: no guess.
+	cf.discover = func(context.Context) ([]benchListing, error) {
+		return []benchListing{{Name: "A", URL: "http://10.0.0.1:8080"}, {Name: "B", URL: "http://10.0.0.2:8080"}}, nil
+	}
+	if _, err := cf.client(context.Background(), false); err == nil || !strings.Contains(err.Error(), `"A" at http://10.0.0.1:8080`) {
+		t.Fatalf("two benches: %v", err)
+	}
+}
+
+// TestFlagsBeforeCommand: flags go after the command, and a flag before it
+// says so.
+func TestFlagsBeforeCommand(t *testing.T) {
+	var errb bytes.Buffer
+	std := &stdio{in: strings.NewReader(""), out: io.Discard, err: &errb, log: slog.New(slog.DiscardHandler)}
+	err := dispatch(context.Background(), std, []string{"--url", "http://x:1", "status"})
+	if err == nil || !strings.Contains(err.Error(), "flags go after it") {
+		t.Fatalf("flag before the command: %v", err)
 	}
 }

@@ -31,8 +31,11 @@ commands:
 The data file is DIR/packbench.db. DIR defaults to $PACKBENCH_DATA_DIR, else
 $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench, else ~/.local/state/packbench.
 When packbenchd is running it holds the file: the commands then go through
-its API at --url (default $PACKBENCH_URL, else http://localhost:8080) with
---key (default $PACKBENCH_API_KEY, else DIR/api-key). --url forces the API.
+its API at --url (default $PACKBENCH_URL, else the address the daemon
+recorded in DIR/api-url, else the one bench found on the LAN by mDNS, else
+http://localhost:8080) with --key (default $PACKBENCH_API_KEY, else
+DIR/api-key). --url forces the API. Flags may follow the command or its
+subcommand.
 `
 
 // runJobs lists and changes the bench's jobs in the data file.
@@ -97,7 +100,7 @@ func subFlags(std *stdio, name string, w jobsWhere) (*flag.FlagSet, *jobsWhere) 
 
 // openJobs opens the data file, or returns a client for the daemon's API
 // when --url is given or the running daemon holds the file.
-func openJobs(std *stdio, w *jobsWhere) (*queue.DB, *apiClient, error) {
+func openJobs(ctx context.Context, std *stdio, w *jobsWhere) (*queue.DB, *apiClient, error) {
 	var locked error
 	if w.url == "" {
 		db, err := openData(std, w.dataDir)
@@ -107,7 +110,7 @@ func openJobs(std *stdio, w *jobsWhere) (*queue.DB, *apiClient, error) {
 		locked = err
 	}
 	cf := &clientFlags{url: w.url, key: w.key, dataDir: w.dataDir, getenv: os.Getenv}
-	c, err := cf.client(true)
+	c, err := cf.client(ctx, true)
 	if err != nil {
 		if locked != nil {
 			return nil, nil, fmt.Errorf("%w; going through its API instead failed: %v", locked, err)
@@ -174,7 +177,7 @@ func jobsList(ctx context.Context, std *stdio, where jobsWhere, args []string) e
 	if *limit < 0 {
 		return fmt.Errorf("jobs list: --limit %d: want 0 or more", *limit)
 	}
-	db, c, err := openJobs(std, dir)
+	db, c, err := openJobs(ctx, std, dir)
 	if err != nil {
 		return err
 	}
@@ -219,7 +222,7 @@ func jobsShow(ctx context.Context, std *stdio, where jobsWhere, args []string) e
 	if err != nil {
 		return err
 	}
-	db, c, err := openJobs(std, dir)
+	db, c, err := openJobs(ctx, std, dir)
 	if err != nil {
 		return err
 	}
@@ -292,7 +295,7 @@ func jobsChange(ctx context.Context, std *stdio, where jobsWhere, op string, arg
 	if err != nil {
 		return err
 	}
-	db, c, err := openJobs(std, dir)
+	db, c, err := openJobs(ctx, std, dir)
 	if err != nil {
 		return err
 	}

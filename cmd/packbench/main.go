@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -41,6 +42,7 @@ func commands() []command {
 		{"stock", "list, set or adjust the stock ledger of a running packbenchd", runStock},
 		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
 		{"watch", "follow a bench's events over MQTT", runWatch},
+		{"discover", "list the benches and raw ZPL printers on the LAN (mDNS); --watch follows them", runDiscover},
 	}
 }
 
@@ -91,6 +93,10 @@ func dispatch(ctx context.Context, std *stdio, args []string) error {
 		}
 	}
 	usage(std.err)
+	if strings.HasPrefix(args[0], "-") {
+		// One placement for every command: flags follow its name.
+		return fmt.Errorf("flag %s before the command: flags go after it, e.g. 'packbench status --url URL'", args[0])
+	}
 	return fmt.Errorf("unknown command %q", args[0])
 }
 
@@ -99,5 +105,8 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-18s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nRun 'packbench <command> -h' for the flags of one command.")
+	fmt.Fprintln(w, "\nFlags follow the command: 'packbench status --url URL'. Run 'packbench <command> -h'\n"+
+		"for the flags of one command. status, scan and jobs find the running packbenchd by --url,\n"+
+		"else $PACKBENCH_URL, else the address it recorded in its data dir (api-url), else the one\n"+
+		"bench on the LAN (mDNS), else "+defaultAPIURL+".")
 }

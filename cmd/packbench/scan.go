@@ -57,7 +57,7 @@ func runScan(ctx context.Context, std *stdio, args []string) error {
 	if (*arm != "" || *disarm) && ops > 1 {
 		return errors.New("scan: --arm and --disarm take no codes and exclude each other")
 	}
-	c, err := cf.client(true)
+	c, err := cf.client(ctx, true)
 	if err != nil {
 		return fmt.Errorf("scan: %w", err)
 	}

@@ -24,6 +24,11 @@ Shows a running packbenchd: health, printers, scale, the flow and job
 counts (GET /api/v1/health, which needs no key; with a key the printers'
 addresses and why a link is down too). Exits with an error when the daemon is down or unreachable.
 
+The daemon is found by --url, else $PACKBENCH_URL, else the address it
+recorded in DIR/api-url (DIR: --data-dir, else $PACKBENCH_DATA_DIR, else the
+default data dir), else the one bench found on the LAN by mDNS, else
+http://localhost:8080.
+
 flags:
 `
 
@@ -46,7 +51,7 @@ func runStatus(ctx context.Context, std *stdio, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("status: unexpected argument %q", fs.Arg(0))
 	}
-	c, err := cf.client(false)
+	c, err := cf.client(ctx, false)
 	if err != nil {
 		return fmt.Errorf("status: %w", err)
 	}

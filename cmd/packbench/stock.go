@@ -51,7 +51,7 @@ func runStock(ctx context.Context, std *stdio, args []string) error {
 	for i := range pos {
 		pos[i] = strings.TrimPrefix(pos[i], negMark)
 	}
-	c, err := cf.client(true)
+	c, err := cf.client(ctx, true)
 	if err != nil {
 		return fmt.Errorf("stock: %w", err)
 	}

@@ -181,7 +181,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL)),
+		Hosts: slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL), mdnsHosts(cfg.MDNS, os.Hostname)),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -284,12 +284,19 @@ func (b *bench) run(ctx context.Context) error {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })
 	}
+	if a := b.mdnsAnnouncer(); a != nil {
+		// Goodbyes go out as soon as the bench stops.
+		g.Go(func() error { a.Run(gctx); return nil })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		b.shutdown(stopWorkers)
 		return nil
 	})
 
+	// The record first: whoever reads "bench ready" or READY finds it.
+	b.writeURLRecord()
+	defer b.removeURLRecord()
 	b.log.Info("bench ready", "name", b.cfg.Bench.Name, "api", "http://"+b.addr(), "data_dir", b.cfg.Bench.DataDir,
 		"scale", b.cfg.Scale.Source(), "printers", len(b.printers), "scanners", len(b.scanners), "carrier", b.cfg.Carrier.Kind, "mqtt", b.mqttSummary())
 	sdNotify(b.log, notifyReady)

@@ -46,6 +46,8 @@ type Config struct {
 	Disk      DiskConfig      `toml:"disk" json:"disk"`
 	// Raw9100 is the network-printer port; off while its listen is empty.
 	Raw9100 Raw9100Config `toml:"raw9100" json:"raw9100"`
+	// MDNS announces the bench on the LAN (on in the embedded default).
+	MDNS uplink.MDNSConfig `toml:"mdns" json:"mdns"`
 }
 
 // BenchConfig is [bench].
@@ -137,6 +139,7 @@ func envOverrides() []envOverride {
 		{"PACKBENCH_SCALE_DRIVER", "[scale] driver", func(c *Config, v string) error { c.Scale.Driver = v; return nil }},
 		{"PACKBENCH_SCALE_DEVICE", "[scale] device", func(c *Config, v string) error { c.Scale.Device = v; return nil }},
 		{"PACKBENCH_PRINTER", "replaces every [[printer]] with one: spool, spool:DIR, tcp://HOST:PORT, usb:///dev/usb/lp0, serial:///dev/ttyUSB0", applyPrinterURL},
+		{"PACKBENCH_MDNS", "[mdns] enabled: true or false", applyMDNSEnv},
 		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
@@ -351,6 +354,9 @@ func (c *Config) validate() error {
 	}
 	if err := c.Raw9100.validate(c.Printers); err != nil {
 		return err
+	}
+	if err := c.MDNS.Validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if _, err := scale.NewOpener(c.Scale, nil); err != nil {
 		return fmt.Errorf("config: %w", err)

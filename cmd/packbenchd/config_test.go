@@ -15,6 +15,7 @@ import (
 	"github.com/packbench/packbench/device"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/scale"
+	"github.com/packbench/packbench/uplink"
 )
 
 func envMap(m map[string]string) func(string) string {
@@ -369,5 +370,41 @@ func TestMQTTConfig(t *testing.T) {
 	}
 	if err != nil || cfg.MQTT.Enabled() {
 		t.Fatalf("no [mqtt]: enabled %v (%v), want off", cfg.MQTT.Enabled(), err)
+	}
+}
+
+// TestMDNSConfig: [mdns] is on in the embedded default, PACKBENCH_MDNS
+// turns it off, a bad host is refused, and the API accepts the names the
+// announcement sends browsers to.
+func TestMDNSConfig(t *testing.T) {
+	cfg, err := loadConfig("", envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.MDNS.Enabled {
+		t.Fatal("[mdns] is off in the embedded default")
+	}
+	cfg, err = loadConfig("", envMap(map[string]string{"PACKBENCH_MDNS": "false"}))
+	if err != nil || cfg.MDNS.Enabled {
+		t.Fatalf("PACKBENCH_MDNS=false: %v %+v", err, cfg.MDNS)
+	}
+	if _, err := loadConfig("", envMap(map[string]string{"PACKBENCH_MDNS": "maybe"})); err == nil {
+		t.Fatal("PACKBENCH_MDNS=maybe accepted")
+	}
+	cfg, err = loadConfig(writeConfig(t, minimalTOML+"[mdns]\nenabled = true\nhost = \"Bench 1\"\n"), envMap(nil))
+	if err == nil {
+		err = cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(nil), os.UserHomeDir, func() (string, error) { return "h", nil })
+	}
+	if err == nil || !strings.Contains(err.Error(), "mdns.host") {
+		t.Fatalf("bad host: %v", err)
+	}
+	hosts := mdnsHosts(uplink.MDNSConfig{}, func() (string, error) { return "Bench_7.lan", nil })
+	for _, want := range []string{"bench-7.local", "bench-7-2.local", "bench-7-9.local"} {
+		if !slices.Contains(hosts, want) {
+			t.Errorf("API hosts %v lack %s", hosts, want)
+		}
+	}
+	if h := mdnsHosts(uplink.MDNSConfig{Host: "packer"}, nil); !slices.Contains(h, "packer.local") {
+		t.Errorf("configured host: %v", h)
 	}
 }

@@ -7,6 +7,7 @@ package datadir
 import (
 	"errors"
 	"fmt"
+	"net"
 	"path/filepath"
 	"strings"
 )
@@ -16,7 +17,26 @@ const (
 	DataFile = "packbench.db" // the bbolt file
 	KeyFile  = "api-key"      // a generated API key, mode 0600
 	SpoolDir = "spool"        // the embedded default's spool printer
+	// URLFile holds the running daemon's API as a URL the CLI on the same
+	// machine can use (one line, e.g. "http://127.0.0.1:8080"): written
+	// when the daemon is listening, removed when it stops cleanly.
+	URLFile = "api-url"
 )
+
+// LocalURL is the URL a client on the same machine reaches an API bound to
+// addr (host:port, the real bound address) at: a wildcard address becomes
+// loopback (127.0.0.1 also for "[::]", which Go's "tcp" listener binds
+// dual-stack).
+func LocalURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("api address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port), nil
+}
 
 // Default is the data directory when no flag, PACKBENCH_DATA_DIR or config
 // names one: systemd's $STATE_DIRECTORY, else $XDG_STATE_HOME/packbench,
