@@ -145,7 +145,7 @@ func (p *proc) waitLine(t *testing.T, re *regexp.Regexp, within time.Duration) [
 }
 
 // benchTOML is a bench announcing on one interface of its namespace.
-func benchTOML(t *testing.T, name, id, host, iface string) string {
+func benchTOML(t *testing.T, name, id, host, iface, extra string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bench.toml")
 	conf := fmt.Sprintf(`[bench]
@@ -163,7 +163,7 @@ driver = "sim"
 enabled = true
 host = %q
 interfaces = [%q]
-`, name, id, host, iface)
+%s`, name, id, host, iface, extra)
 	if err := os.WriteFile(path, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -230,13 +230,13 @@ func TestMDNSBetweenNamespaces(t *testing.T) {
 	nsA, ifA, nsB, ifB := vethPair(t)
 	watch := startIn(t, nsB, nil, buildCLI(t), "discover", "--watch", "--json", "--printers=false")
 
-	bench1, port, inst := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-a", "bench-a", ifA))
+	bench1, port, inst := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-a", "bench-a", ifA, "[raw9100]\nlisten = \"0.0.0.0:9100\"\nprinter = \"spool\"\n"))
 	if inst != "Bench 1" {
 		t.Fatalf("first bench announced as %q", inst)
 	}
 	// Found from the other namespace within 2 s (the listen window), with
 	// the right TXT.
-	found := discoverJSON(t, nsB, "--timeout", "2s")
+	found := discoverJSON(t, nsB, "--timeout", "2s", "--printers=false")
 	if len(found) != 1 {
 		t.Fatalf("discover found %+v, want one bench", found)
 	}
@@ -275,6 +275,16 @@ func TestMDNSBetweenNamespaces(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), `;bench-a.local;10.77.0.1;`+port+`;"path=/"`) {
 		t.Fatalf("avahi-browse _http._tcp: %v\n%s", err, out)
 	}
+	// The raw 9100 port is a network printer to CUPS and desktop dialogs.
+	out, err = avahi("avahi-browse", "--resolve", "--terminate", "--parsable", "_pdl-datastream._tcp")
+	if err != nil || !strings.Contains(string(out), `;bench-a.local;10.77.0.1;9100;`) {
+		t.Fatalf("avahi-browse _pdl-datastream._tcp: %v\n%s", err, out)
+	}
+	for _, kv := range []string{`"txtvers=1"`, `"qtotal=1"`, `"pdl=application/vnd.zebra-zpl"`, `"adminurl=http://bench-a.local:` + port + `/"`} {
+		if !strings.Contains(string(out), kv) {
+			t.Fatalf("avahi-browse _pdl-datastream._tcp: TXT lacks %s:\n%s", kv, out)
+		}
+	}
 	out, err = avahi("avahi-resolve", "--name", "bench-a.local", "-4")
 	if err != nil || !strings.Contains(string(out), "10.77.0.1") {
 		t.Fatalf("avahi-resolve bench-a.local: %v\n%s", err, out)
@@ -290,7 +300,7 @@ func TestMDNSBetweenNamespaces(t *testing.T) {
 
 	// A second bench with the same name and host name (same namespace: it
 	// hears the first) takes others.
-	bench2, port2, inst2 := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-b", "bench-a", ifA))
+	bench2, port2, inst2 := startBench(t, nsA, benchTOML(t, "Bench 1", "dev-b", "bench-a", ifA, ""))
 	if inst2 != "Bench 1 (2)" {
 		t.Fatalf("second bench announced as %q, want \"Bench 1 (2)\"", inst2)
 	}
@@ -304,8 +314,9 @@ func TestMDNSBetweenNamespaces(t *testing.T) {
 		t.Fatalf("avahi-resolve bench-a-2.local: %v\n%s", err, out)
 	}
 	found = discoverJSON(t, nsB, "--timeout", "2s")
-	if len(found) != 2 || found[0].Name != "Bench 1" || found[1].Name != "Bench 1 (2)" {
-		t.Fatalf("discover with two benches: %+v", found)
+	if len(found) != 3 || found[0].Name != "Bench 1" || found[1].Name != "Bench 1 (2)" ||
+		found[2].Kind != "printer" || found[2].Port != 9100 || found[2].Host != "bench-a.local" {
+		t.Fatalf("discover with two benches (the first with its 9100 port): %+v", found)
 	}
 	// With two benches, the CLI does not guess.
 	out, err = exec.Command("ip", "netns", "exec", nsB, "env", "-i", "HOME="+home, buildCLI(t), "status").CombinedOutput()
