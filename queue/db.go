@@ -420,7 +420,7 @@ func (d *DB) gone() error {
 // fn returns nil and rolled back otherwise. Records, counters, events and
 // jobs written through tx land together or not at all.
 func (d *DB) Update(fn func(tx *Tx) error) error {
-	return d.update(false, fn)
+	return d.update(batchNone, fn)
 }
 
 // Batch is Update for concurrent callers: calls that arrive while another
@@ -432,8 +432,23 @@ func (d *DB) Update(fn func(tx *Tx) error) error {
 // results; side effects belong after Batch returns. An error from fn costs
 // the other callers a rollback and a rerun: check inputs before.
 func (d *DB) Batch(fn func(tx *Tx) error) error {
-	return d.update(true, fn)
+	return d.update(batchShared, fn)
 }
+
+// BatchUrgent is Batch for a call something waits on byte by byte (a
+// printer worker's write-ahead mark): it shares its commit only with other
+// urgent calls, ahead of the Batch calls waiting, so it waits for the
+// commit in flight and a small one, not for a large group of others.
+func (d *DB) BatchUrgent(fn func(tx *Tx) error) error {
+	return d.update(batchUrgent, fn)
+}
+
+// How update commits.
+const (
+	batchNone   = iota // bbolt's Update: a commit of its own
+	batchShared        // groupCommit
+	batchUrgent        // groupCommit, ahead of the shared calls
+)
 
 // View runs fn in a read-only transaction.
 func (d *DB) View(fn func(tx *Tx) error) error {
@@ -447,7 +462,7 @@ func (d *DB) View(fn func(tx *Tx) error) error {
 
 // update runs fn in a write transaction; batch shares the commit with
 // concurrent callers (fn may then run more than once and must only touch tx).
-func (d *DB) update(batch bool, fn func(tx *Tx) error) error {
+func (d *DB) update(batch int, fn func(tx *Tx) error) error {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	if d.bolt == nil {
@@ -465,8 +480,8 @@ func (d *DB) update(batch bool, fn func(tx *Tx) error) error {
 		return nil
 	}
 	var err error
-	if batch {
-		err = d.group.run(d.bolt, run)
+	if batch != batchNone {
+		err = d.group.run(d.bolt, run, batch == batchUrgent)
 	} else {
 		err = d.bolt.Update(run)
 	}

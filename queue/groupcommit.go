@@ -23,9 +23,10 @@ type groupCommit struct {
 }
 
 type groupCall struct {
-	fn   func(*bolt.Tx) error
-	done chan error    // the outcome (buffered)
-	lead chan struct{} // closed when this call is to lead the next commit
+	fn     func(*bolt.Tx) error
+	urgent bool          // BatchUrgent: commits ahead of the others waiting
+	done   chan error    // the outcome (buffered)
+	lead   chan struct{} // closed when this call is to lead the next commit
 }
 
 // errTrySolo tells a call whose function failed inside a shared commit to
@@ -33,9 +34,12 @@ type groupCall struct {
 // other functions' writes (bbolt's Batch does the same).
 var errTrySolo = errors.New("queue: batch function failed, run alone")
 
-// run commits fn together with the calls pending at the same time.
-func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error) error {
-	c := &groupCall{fn: fn, done: make(chan error, 1), lead: make(chan struct{})}
+// run commits fn together with the calls pending at the same time. An
+// urgent call (a printer's write-ahead mark, which the printer waits on)
+// goes in the next commit with the other urgent ones only, so it waits for
+// the commit in flight and a small one, not for a large group of others.
+func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error, urgent bool) error {
+	c := &groupCall{fn: fn, urgent: urgent, done: make(chan error, 1), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
 	if g.leading {
@@ -45,18 +49,19 @@ func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error) error {
 			return c.solo(db, err)
 		case <-c.lead:
 		}
+		g.mu.Lock()
 	} else {
 		g.leading = true
-		g.mu.Unlock()
 	}
-	g.mu.Lock()
-	calls := g.pending
-	g.pending = nil
-	g.mu.Unlock()
-
-	commitAll(db, calls)
-
-	g.mu.Lock()
+	// Lead until our own call is committed: a round may take only the
+	// urgent calls and leave ours waiting.
+	for mine := false; !mine; {
+		var calls []*groupCall
+		calls, g.pending, mine = takeRound(g.pending, c)
+		g.mu.Unlock()
+		commitAll(db, calls)
+		g.mu.Lock()
+	}
 	if len(g.pending) > 0 {
 		close(g.pending[0].lead) // leading passes on; g.leading stays true
 	} else {
@@ -64,6 +69,24 @@ func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error) error {
 	}
 	g.mu.Unlock()
 	return c.solo(db, <-c.done)
+}
+
+// takeRound splits pending into the calls of the next commit (the urgent
+// ones if there are any, else all) and the rest; mine tells whether c is
+// in the round.
+func takeRound(pending []*groupCall, c *groupCall) (round, rest []*groupCall, mine bool) {
+	if !slices.ContainsFunc(pending, func(p *groupCall) bool { return p.urgent }) {
+		return pending, nil, true
+	}
+	for _, p := range pending {
+		if p.urgent {
+			round = append(round, p)
+			mine = mine || p == c
+		} else {
+			rest = append(rest, p)
+		}
+	}
+	return round, rest, mine
 }
 
 // solo runs the call alone when its shared commit failed because of it.

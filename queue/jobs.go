@@ -303,7 +303,7 @@ func (d *DB) claim(ctx context.Context, printer string, unsent bool) (Job, error
 		return Job{}, err
 	}
 	var j Job
-	err := d.update(false, func(tx *Tx) error {
+	err := d.update(batchNone, func(tx *Tx) error {
 		var err error
 		j, err = tx.claimJob(printer, unsent)
 		return err
@@ -352,7 +352,7 @@ func (d *DB) SetState(ctx context.Context, id JobID, to State, reason string) (J
 		return Job{}, err
 	}
 	var j Job
-	err := d.update(false, func(tx *Tx) error {
+	err := d.update(batchNone, func(tx *Tx) error {
 		var err error
 		j, err = tx.SetState(id, to, reason)
 		return err
@@ -421,7 +421,7 @@ func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID,
 		return Job{}, err
 	}
 	var j Job
-	err := d.update(false, func(tx *Tx) error {
+	err := d.update(batchNone, func(tx *Tx) error {
 		var err error
 		j, err = tx.updateSending(notSending, id, set)
 		return err
@@ -545,7 +545,7 @@ func (d *DB) operate(ctx context.Context, op string, id JobID, to State, reason 
 		return Job{}, err
 	}
 	var j Job
-	err := d.update(false, func(tx *Tx) error {
+	err := d.update(batchNone, func(tx *Tx) error {
 		var err error
 		j, err = tx.move(id, to, reason, check)
 		return err

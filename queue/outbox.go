@@ -188,7 +188,7 @@ func (d *DB) Ack(ctx context.Context, consumer string, upto uint64) error {
 	if err := ctxErr(ctx); err != nil {
 		return err
 	}
-	err := d.update(false, func(tx *Tx) error {
+	err := d.update(batchNone, func(tx *Tx) error {
 		b := tx.bucket(bConsumers)
 		cur := b.Get([]byte(consumer))
 		if cur == nil {

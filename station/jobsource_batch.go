@@ -26,9 +26,15 @@ var _ device.BatchSource = (*JobSource)(nil)
 // Done took. fn may run more than once (queue.DB.Batch): it sets, never
 // accumulates, what it returns. Under wmu.
 func (s *JobSource) commitBatched(fn func(tx *queue.Tx) error) error {
+	return s.commitVia(s.db.Batch, fn)
+}
+
+// commitVia is commitBatched through commit (queue.DB.Batch, or BatchUrgent
+// for the write-ahead mark the printer waits on).
+func (s *JobSource) commitVia(commit func(func(tx *queue.Tx) error) error, fn func(tx *queue.Tx) error) error {
 	acks := s.acks
 	var recorded []jobAck
-	err := s.db.Batch(func(tx *queue.Tx) error {
+	err := commit(func(tx *queue.Tx) error {
 		recorded = recorded[:0]
 		for _, a := range acks {
 			if _, err := tx.SetState(a.id, a.to, a.reason); err != nil {
@@ -173,7 +179,9 @@ func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) err
 	}
 	var marked []queue.JobID
 	var more []queue.Job
-	err := s.commitBatched(func(tx *queue.Tx) error {
+	// Urgent: the printer waits for this commit before each job's bytes,
+	// so it goes ahead of the station's commits waiting (issue 13).
+	err := s.commitVia(s.db.BatchUrgent, func(tx *queue.Tx) error {
 		marked, more = marked[:0], more[:0]
 		if _, err := tx.Transmitting(id); err != nil {
 			return err
