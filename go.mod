@@ -3,6 +3,7 @@ module github.com/packbench/packbench
 go 1.26.8
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/boombuler/barcode v1.1.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-systemd/v22 v22.7.0
@@ -18,6 +19,7 @@ require (
 	github.com/prometheus/common v0.72.0
 	go.bug.st/serial v1.8.0
 	go.etcd.io/bbolt v1.4.3
+	golang.org/x/crypto v0.57.0
 	golang.org/x/image v0.33.0
 	golang.org/x/sync v0.23.0
 	golang.org/x/sys v0.48.0
