@@ -207,7 +207,7 @@ func helperMain(what string) int {
 func TestSIGKILLAtEachStep(t *testing.T) {
 	steps := []struct {
 		helper, step, want string
-		pending          bool
+		pending            bool
 	}{
 		{"apply", "verified", "1.0.0", false},
 		{"apply", "staged", "1.0.0", false},

@@ -103,7 +103,9 @@ func TestRefusalsChangeNothing(t *testing.T) {
 		}, firmware.ErrDigest},
 		{"longer binary", func(t *testing.T, priv minisign.PrivateKey) firmware.Bundle {
 			b := firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.1.0"}, good)
-			b.Binary = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(append(bytes.Clone(good), 'x'))), nil }
+			b.Binary = func() (io.ReadCloser, error) {
+				return io.NopCloser(bytes.NewReader(append(bytes.Clone(good), 'x'))), nil
+			}
 			return b
 		}, firmware.ErrDigest},
 		{"below the installed min_version", func(t *testing.T, priv minisign.PrivateKey) firmware.Bundle {
