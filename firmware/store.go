@@ -545,8 +545,15 @@ type Boot struct {
 // MaxStarts starts without a healthy report, and falls back when the
 // current binary is damaged. It needs no clock.
 func (s *Store) BootCheck() (Boot, error) {
-	// Leftovers of an interrupted Apply.
-	os.RemoveAll(s.path(stagingDir))
+	// Leftovers of an interrupted Apply; a partial download stays to be
+	// resumed.
+	if entries, err := os.ReadDir(s.path(stagingDir)); err == nil {
+		for _, e := range entries {
+			if !strings.HasSuffix(e.Name(), ".part") {
+				os.RemoveAll(s.path(stagingDir, e.Name()))
+			}
+		}
+	}
 	for _, l := range []string{currentLink, previousLink, pendingFile, stateFile} {
 		os.Remove(s.path(l + ".tmp"))
 	}

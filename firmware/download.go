@@ -1,0 +1,193 @@
+package firmware
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrDownload is a download that did not complete; the part already
+// received is kept, and the next attempt resumes it.
+var ErrDownload = errors.New("firmware: download incomplete")
+
+// defaultClient verifies TLS (the zero tls.Config) and bounds each
+// request's headers; the body has no overall deadline, since a large
+// binary over a slow link takes its time, and resumes when cut.
+var defaultClient = &http.Client{Transport: &http.Transport{
+	Proxy:                 http.ProxyFromEnvironment,
+	TLSHandshakeTimeout:   30 * time.Second,
+	ResponseHeaderTimeout: 60 * time.Second,
+}}
+
+// Fetch downloads the release whose manifest is at manifestURL (https
+// only). sig is the manifest's signature; nil fetches manifestURL +
+// ".minisig". The manifest is checked (signature, platform, floor) before
+// anything is written; the binary then goes to staging/<sha256>.part,
+// bounded by the manifest's size and resumed with a Range request when a
+// part is there. The caller passes the Bundle to Apply and then calls
+// the returned cleanup.
+func (s *Store) Fetch(ctx context.Context, client *http.Client, manifestURL string, sig []byte) (Bundle, func(), error) {
+	noop := func() {}
+	if client == nil {
+		client = defaultClient
+	}
+	base, err := url.Parse(manifestURL)
+	if err != nil || base.Scheme != "https" || base.Host == "" {
+		return Bundle{}, noop, fmt.Errorf("firmware: download: want an https URL, got %q", manifestURL)
+	}
+	var b Bundle
+	if b.Manifest, err = getSmall(ctx, client, base.String()); err != nil {
+		return b, noop, err
+	}
+	if sig == nil {
+		if sig, err = getSmall(ctx, client, base.String()+SigSuffix); err != nil {
+			return b, noop, err
+		}
+	}
+	b.ManifestSig = sig
+	m, err := s.Check(b.Manifest, b.ManifestSig)
+	if err != nil {
+		s.emit(Event{Type: "refused", Reason: err.Error()})
+		return b, noop, err
+	}
+	ref, err := base.Parse(binaryRef(b.Manifest))
+	if err != nil || ref.Scheme != "https" {
+		return b, noop, fmt.Errorf("%w: url: want an https binary URL", ErrManifest)
+	}
+	if b.BinarySig, err = getSmall(ctx, client, ref.String()+SigSuffix); err != nil {
+		return b, noop, err
+	}
+	if err := s.checkSpace(m.Size); err != nil {
+		s.emit(Event{Type: "refused", Version: m.Version, Reason: err.Error()})
+		return b, noop, err
+	}
+	if err := os.MkdirAll(s.path(stagingDir), 0o755); err != nil {
+		return b, noop, fmt.Errorf("firmware: download: %w", err)
+	}
+	part := s.path(stagingDir, strings.ToLower(m.SHA256)+".part")
+	cleanup := func() { os.Remove(part) }
+	if err := s.download(ctx, client, ref.String(), part, m); err != nil {
+		return b, noop, err
+	}
+	b.Binary = func() (io.ReadCloser, error) { return os.Open(part) }
+	return b, cleanup, nil
+}
+
+// download brings part up to m.Size bytes.
+func (s *Store) download(ctx context.Context, client *http.Client, u, part string, m *Manifest) error {
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("firmware: download: %w", err)
+	}
+	defer f.Close()
+	have, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("firmware: download: %w", err)
+	}
+	if have > m.Size {
+		have = 0
+	}
+	if have == m.Size {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("firmware: download: %w", err)
+	}
+	if have > 0 {
+		req.Header.Set("Range", "bytes="+strconv.FormatInt(have, 10)+"-")
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrDownload, err)
+	}
+	defer resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && have > 0 &&
+		strings.HasPrefix(resp.Header.Get("Content-Range"), "bytes "+strconv.FormatInt(have, 10)+"-"):
+	case resp.StatusCode == http.StatusOK:
+		have = 0 // the server ignored the range: start over
+	default:
+		return fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
+	}
+	if err := f.Truncate(have); err != nil {
+		return fmt.Errorf("firmware: download: %w", err)
+	}
+	if _, err := f.Seek(have, io.SeekStart); err != nil {
+		return fmt.Errorf("firmware: download: %w", err)
+	}
+	pw := &progress{s: s, version: m.Version, done: have, total: m.Size}
+	n, err := io.Copy(io.MultiWriter(f, pw), io.LimitReader(resp.Body, m.Size-have+1))
+	if serr := f.Sync(); err == nil {
+		err = serr
+	}
+	got := have + n
+	if err != nil || got < m.Size {
+		return fmt.Errorf("%w: %d of %d bytes: %v", ErrDownload, got, m.Size, err)
+	}
+	if got > m.Size {
+		os.Remove(part)
+		return fmt.Errorf("%w: the server sent more than the manifest's %d bytes", ErrDigest, m.Size)
+	}
+	return nil
+}
+
+// progress reports every tenth of the download.
+type progress struct {
+	s           *Store
+	version     string
+	done, total int64
+	last        int64
+}
+
+func (p *progress) Write(b []byte) (int, error) {
+	p.done += int64(len(b))
+	if step := p.total / 10; step == 0 || p.done-p.last >= step || p.done >= p.total {
+		p.last = p.done
+		p.s.emit(Event{Type: "progress", Version: p.version, Done: p.done, Total: p.total})
+	}
+	return len(b), nil
+}
+
+func getSmall(ctx context.Context, client *http.Client, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, fmt.Errorf("firmware: download: %w", err)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDownload, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: GET %s: %s", ErrDownload, u, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxManifest+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: GET %s: %w", ErrDownload, u, err)
+	}
+	if len(b) > maxManifest {
+		return nil, fmt.Errorf("firmware: GET %s: longer than %d bytes", u, maxManifest)
+	}
+	return b, nil
+}
+
+// ApplyURL fetches and applies the release at manifestURL.
+func (s *Store) ApplyURL(ctx context.Context, client *http.Client, manifestURL string, sig []byte) (Result, error) {
+	b, cleanup, err := s.Fetch(ctx, client, manifestURL, sig)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.Apply(ctx, b)
+	// A verified or refused binary is not needed again; only a cut
+	// download is kept to resume.
+	cleanup()
+	return res, err
+}
