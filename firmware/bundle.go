@@ -1,12 +1,16 @@
 package firmware
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"aead.dev/minisign"
 )
 
 // A release on disk or on a server is four files: the manifest, its
@@ -66,4 +70,40 @@ func readSmall(path string) ([]byte, error) {
 		return nil, fmt.Errorf("firmware: %s: longer than %d bytes", path, maxManifest)
 	}
 	return b, nil
+}
+
+// WriteRelease makes a release in dir from the binary at bin: dir/packbenchd
+// (a copy), dir/manifest.json with bin's size and sha256 filled in, and a
+// signature for each made with k.
+func WriteRelease(k minisign.PrivateKey, m Manifest, bin, dir string) error {
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		return fmt.Errorf("firmware: release: %w", err)
+	}
+	sum := sha256.Sum256(data)
+	m.SHA256, m.Size, m.URL = hex.EncodeToString(sum[:]), int64(len(data)), ""
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("firmware: release: %w", err)
+	}
+	if _, err := ParseManifest(mb); err != nil {
+		return fmt.Errorf("firmware: release: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("firmware: release: %w", err)
+	}
+	for _, f := range []struct {
+		name    string
+		content []byte
+		mode    os.FileMode
+	}{{BinaryName, data, 0o755}, {manifestName, append(mb, '\n'), 0o644}} {
+		p := filepath.Join(dir, f.name)
+		if err := os.WriteFile(p, f.content, f.mode); err != nil {
+			return fmt.Errorf("firmware: release: %w", err)
+		}
+		if err := SignFile(k, p); err != nil {
+			return err
+		}
+	}
+	return nil
 }

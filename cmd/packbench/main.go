@@ -39,6 +39,7 @@ func commands() []command {
 		{"scan", "scan an order code (LPN, order id) at a running packbenchd, or read codes from stdin", runScan},
 		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
 		{"watch", "follow a bench's events over MQTT", runWatch},
+		{"firmware", "make keys, sign and verify releases; apply, check and show firmware updates", runFirmware},
 	}
 }
 

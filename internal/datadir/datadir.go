@@ -13,9 +13,10 @@ import (
 
 // Files inside the data directory.
 const (
-	DataFile = "packbench.db" // the bbolt file
-	KeyFile  = "api-key"      // a generated API key, mode 0600
-	SpoolDir = "spool"        // the embedded default's spool printer
+	DataFile    = "packbench.db" // the bbolt file
+	KeyFile     = "api-key"      // a generated API key, mode 0600
+	SpoolDir    = "spool"        // the embedded default's spool printer
+	FirmwareDir = "firmware"     // installed firmware versions (package firmware)
 )
 
 // Default is the data directory when no flag, PACKBENCH_DATA_DIR or config
