@@ -95,6 +95,9 @@ type Outcome struct {
 	From    string `json:"from,omitempty"`
 	Result  string `json:"result"` // committed, rolled_back
 	Reason  string `json:"reason,omitempty"`
+	// Announced is set once the outcome went out as an event; an outcome
+	// of the boot check (before the daemon runs) is announced later.
+	Announced bool `json:"announced,omitempty"`
 }
 
 type state struct {
@@ -635,6 +638,7 @@ func (s *Store) record(o Outcome, floor string) error {
 	if err != nil {
 		st = state{} // a damaged record is replaced
 	}
+	o.Announced = s.opts.Events != nil
 	st.Last = &o
 	if floor != "" {
 		fv, err1 := ParseVersion(floor)
@@ -733,4 +737,19 @@ func (s *Store) prune() {
 			os.RemoveAll(s.path(versionsDir, e.Name()))
 		}
 	}
+}
+
+// Announce returns the last outcome if no event told it yet (the boot
+// check rolled back before the daemon ran), and marks it told.
+func (s *Store) Announce() (*Outcome, error) {
+	st, err := s.state()
+	if err != nil || st.Last == nil || st.Last.Announced {
+		return nil, err
+	}
+	o := *st.Last
+	st.Last.Announced = true
+	if err := writeJSON(s.path(stateFile), st); err != nil {
+		return nil, fmt.Errorf("firmware: announce: %w", err)
+	}
+	return &o, nil
 }

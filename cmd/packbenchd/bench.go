@@ -17,6 +17,7 @@ import (
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/firmware"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
@@ -42,6 +43,9 @@ type benchOptions struct {
 	PrinterGrace time.Duration
 	// CompactHook is the queue's compaction test hook (queue.Options).
 	CompactHook func(step string) error
+	// FirmwarePending is this version when it is a pending update that
+	// must report healthy (firmwareBoot); "" otherwise.
+	FirmwarePending string
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -63,6 +67,7 @@ type bench struct {
 	lim      *api.ConnLimit // ln with the connection cap
 	srv      *http.Server
 	mqtt     *mqttLink // nil while [mqtt] url is empty
+	fw       *firmware.Store
 
 	stopIntake chan struct{}
 }
@@ -145,6 +150,13 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		b.printers = append(b.printers, r)
 	}
 	probe(context.Background(), b.printers, b.view, log)
+
+	b.fw = firmwareStore(cfg, log, b.firmwareEvent)
+	if o, err := b.fw.Announce(); err != nil {
+		log.Warn("firmware: last outcome", "err", err)
+	} else if o != nil {
+		b.firmwareEvent(firmware.Event{Type: o.Result, Version: o.Version, From: o.From, Reason: o.Reason})
+	}
 
 	if err := b.openMQTT(getenv); err != nil {
 		return nil, err
@@ -240,6 +252,9 @@ func (b *bench) run(ctx context.Context) error {
 	g.Go(func() error { return b.housekeep(gctx) })
 	g.Go(func() error { return b.watchQueue(gctx) })
 	g.Go(func() error { return watchdog(gctx, b.log, b.alive) })
+	if b.opts.FirmwarePending != "" {
+		g.Go(func() error { return b.gateFirmware(gctx) })
+	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })
 		g.Go(func() error { return b.watchFlow(gctx) })

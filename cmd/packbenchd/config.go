@@ -39,6 +39,8 @@ type Config struct {
 	// Retention and Disk bound what the bench keeps on its disk.
 	Retention RetentionConfig `toml:"retention" json:"retention"`
 	Disk      DiskConfig      `toml:"disk" json:"disk"`
+	// Firmware is the self-update (package firmware).
+	Firmware FirmwareConfig `toml:"firmware" json:"firmware"`
 }
 
 // BenchConfig is [bench].
@@ -133,6 +135,10 @@ func envOverrides() []envOverride {
 		mqttEnv("PACKBENCH_MQTT_URL", "[mqtt] url: mqtt://HOST:1883 or mqtts://HOST:8883 (turns MQTT on)"),
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
+		{"PACKBENCH_FIRMWARE_KEY", "[firmware] key", func(c *Config, v string) error { c.Firmware.Key = v; return nil }},
+		{"PACKBENCH_FIRMWARE_WINDOW", "[firmware] window", func(c *Config, v string) error {
+			return c.Firmware.Window.UnmarshalText([]byte(v))
+		}},
 	}, stationEnvOverrides()...)
 }
 

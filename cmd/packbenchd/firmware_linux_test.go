@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/packbench/packbench/firmware"
+	"github.com/packbench/packbench/firmware/firmwaretest"
+	"github.com/packbench/packbench/internal/datadir"
+)
+
+// buildVersion builds packbenchd as version.
+func buildVersion(t *testing.T, version string) []byte {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "packbenchd-"+version)
+	cmd := exec.Command("go", "build", "-o", p, "-ldflags", "-X main.version="+version, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", version, err, out)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func healthVersion(t *testing.T, d *daemon) string {
+	t.Helper()
+	var h struct {
+		Version string `json:"version"`
+	}
+	d.must("GET", "/api/v1/health", nil, &h)
+	return h.Version
+}
+
+// TestFirmwareUpdateRealBinaries: the packaged packbenchd (1.0.0) starts
+// an installed 1.1.0 in its place, which commits itself once healthy; an
+// installed 1.2.0 that never gets healthy (its MQTT broker is unreachable)
+// is rolled back, and the next start runs 1.1.0 again.
+func TestFirmwareUpdateRealBinaries(t *testing.T) {
+	pub, priv := firmwaretest.Key(t)
+	tmp := t.TempDir()
+	pubText, _ := pub.MarshalText()
+	keyFile := filepath.Join(tmp, "firmware.pub")
+	if err := os.WriteFile(keyFile, pubText, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	packaged := filepath.Join(tmp, "packbenchd")
+	if err := os.WriteFile(packaged, buildVersion(t, "1.0.0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data := t.TempDir()
+	store := firmware.Open(filepath.Join(data, datadir.FirmwareDir), &firmware.Options{Key: &pub, Running: "1.0.0"})
+	env := []string{"PACKBENCH_FIRMWARE_KEY=" + keyFile}
+
+	if _, err := store.Apply(context.Background(), firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.1.0"}, buildVersion(t, "1.1.0"))); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonBin(t, packaged, data, env)
+	if v := healthVersion(t, d); v != "1.1.0" {
+		t.Fatalf("running %s, want 1.1.0", v)
+	}
+	if _, err := d.waitLog(regexp.MustCompile(`firmware: healthy: update committed`), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d.stop()
+	if st, err := store.Status(); err != nil || st.Current != "1.1.0" || st.Pending != nil || st.Last.Result != "committed" {
+		t.Fatalf("status %+v, %v", st, err)
+	}
+	d = startDaemonBin(t, packaged, data, env)
+	if v := healthVersion(t, d); v != "1.1.0" {
+		t.Fatalf("second start runs %s, want 1.1.0", v)
+	}
+	d.stop()
+
+	// 1.2.0 cannot reach its broker, so it never reports healthy.
+	if _, err := store.Apply(context.Background(), firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.2.0"}, buildVersion(t, "1.2.0"))); err != nil {
+		t.Fatal(err)
+	}
+	bad := append(env, "PACKBENCH_MQTT_URL=mqtt://127.0.0.1:1", "PACKBENCH_FIRMWARE_WINDOW=2s")
+	d = startDaemonBin(t, packaged, data, bad)
+	if v := healthVersion(t, d); v != "1.2.0" {
+		t.Fatalf("running %s, want 1.2.0", v)
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("1.2.0 still running after its window\n%s", d.log())
+	}
+	if d.err == nil {
+		t.Fatalf("1.2.0 exited 0 after a rollback; systemd would not restart it\n%s", d.log())
+	}
+	st, err := store.Status()
+	if err != nil || st.Current != "1.1.0" || st.Pending != nil || st.Last.Result != "rolled_back" || st.Last.Version != "1.2.0" {
+		t.Fatalf("status %+v last %+v, %v", st, st.Last, err)
+	}
+	// systemd's restart: the packaged binary starts 1.1.0 again.
+	d = startDaemonBin(t, packaged, data, env)
+	if v := healthVersion(t, d); v != "1.1.0" {
+		t.Fatalf("after the rollback running %s, want 1.1.0", v)
+	}
+	d.stop()
+}
