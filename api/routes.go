@@ -48,7 +48,7 @@ func (s *Server) routeTable() []route {
 	notFound := []int{http.StatusNotFound}
 	conflict := []int{http.StatusNotFound, http.StatusConflict}
 	unavailable := []int{http.StatusServiceUnavailable}
-	return []route{
+	return append([]route{
 		{"GET", prefix + "/health", authNone, s.getHealth, opDoc{
 			summary: "Health of the bench: queue, printers, scale, flow. Without a key: status words and counts only (no order, reading, tracking number, printer reason or link error); with a key: the whole report", tag: tagBench,
 			resp: Health{}, errors: unavailable, respDesc: "ok or degraded (503 with the same body when down)"}},
@@ -167,5 +167,5 @@ func (s *Server) routeTable() []route {
 		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
 			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
 			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
-	}
+	}, s.firmwareRoutes()...)
 }

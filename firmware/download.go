@@ -191,3 +191,44 @@ func (s *Store) ApplyURL(ctx context.Context, client *http.Client, manifestURL s
 	cleanup()
 	return res, err
 }
+
+// ApplyStream applies a release whose binary arrives as a stream (an
+// upload): the manifest is checked first, the binary is spooled to
+// staging (bounded by the manifest's size), applied, and the spool
+// removed whatever the outcome.
+func (s *Store) ApplyStream(ctx context.Context, manifest, manifestSig, binarySig []byte, binary io.Reader) (Result, error) {
+	m, err := s.Check(manifest, manifestSig)
+	if err != nil {
+		s.emit(Event{Type: "refused", Reason: err.Error()})
+		return Result{}, err
+	}
+	if err := s.checkSpace(m.Size); err != nil {
+		s.emit(Event{Type: "refused", Version: m.Version, Reason: err.Error()})
+		return Result{}, err
+	}
+	// A refused upload leaves nothing: the directories made for its spool
+	// go again when empty.
+	if _, err := os.Stat(s.dir); os.IsNotExist(err) {
+		defer os.Remove(s.dir)
+	}
+	defer os.Remove(s.path(stagingDir))
+	if err := os.MkdirAll(s.path(stagingDir), 0o755); err != nil {
+		return Result{}, fmt.Errorf("firmware: upload: %w", err)
+	}
+	spool := s.path(stagingDir, strings.ToLower(m.SHA256)+".upload")
+	defer os.Remove(spool)
+	f, err := os.OpenFile(spool, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return Result{}, fmt.Errorf("firmware: upload: %w", err)
+	}
+	_, err = io.Copy(f, io.LimitReader(binary, m.Size+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("firmware: upload: %w", err)
+	}
+	// Apply checks the size, digest and signature of what arrived.
+	return s.Apply(ctx, Bundle{Manifest: manifest, ManifestSig: manifestSig, BinarySig: binarySig,
+		Binary: func() (io.ReadCloser, error) { return os.Open(spool) }})
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 	"github.com/packbench/packbench/station"
+	"github.com/packbench/packbench/uplink"
 )
 
 // Timeouts of the daemon's own plumbing.
@@ -69,6 +70,14 @@ type bench struct {
 	mqtt     *mqttLink // nil while [mqtt] url is empty
 	fw       *firmware.Store
 
+	// A running update (firmwareAPI) and what the state shows of it.
+	fwMu        sync.Mutex
+	fwUpdate    *uplink.FirmwareUpdate
+	fwFailed    *uplink.FirmwareOutcome
+	runCtx      context.Context // run's context, for background updates
+	restart     chan struct{}   // closed after a switch: run ends with errRestart
+	restartOnce sync.Once
+
 	stopIntake chan struct{}
 }
 
@@ -76,7 +85,7 @@ type bench struct {
 // the API, and binds the listener. When it returns without error the bench
 // can take requests: READY may be sent once run starts.
 func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *bench, err error) {
-	b := &bench{cfg: cfg, log: log, stopIntake: make(chan struct{})}
+	b := &bench{cfg: cfg, log: log, stopIntake: make(chan struct{}), restart: make(chan struct{})}
 	if opts != nil {
 		b.opts = *opts
 	}
@@ -166,6 +175,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		Queue: b.db, Station: b.station, Scale: b.link, Sim: b.sim,
 		Printers: b.view, Config: cfg.view(), Keys: []string{key},
 		Version: version, Logger: log, DeviceID: cfg.Bench.DeviceID,
+		Firmware: firmwareAPI{b},
 	}
 	if b.mqtt != nil {
 		deps.Links = b
@@ -240,6 +250,17 @@ func (b *bench) run(ctx context.Context) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	b.fwMu.Lock()
+	b.runCtx = gctx
+	b.fwMu.Unlock()
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-b.restart:
+			return errRestart
+		}
+	})
 	g.Go(func() error {
 		if err := b.srv.Serve(b.lim); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("api: serve: %w", err)

@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 
+	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/firmware"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/internal/duration"
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/uplink"
 )
 
 // FirmwareConfig is [firmware].
@@ -138,15 +141,116 @@ func (b *bench) firmwareHealthy(ctx context.Context) error {
 }
 
 // firmwareEvent writes a firmware event to the outbox (MQTT events,
-// webhooks) as firmware.<type>; progress is not recorded.
+// webhooks) as firmware.<type>, and follows a running update's step for
+// the state; progress goes to the state only.
 func (b *bench) firmwareEvent(e firmware.Event) {
-	if e.Type == "progress" || b.db == nil {
-		return
+	b.fwMu.Lock()
+	if b.fwUpdate != nil {
+		switch e.Type {
+		case "progress":
+			b.fwUpdate.Done, b.fwUpdate.Total = e.Done, e.Total
+		case "verified", "staged", "switched":
+			b.fwUpdate.Step = e.Type
+		}
 	}
-	if err := appendFirmwareEvent(b.db, e); err != nil {
-		b.log.Warn("firmware: event", "type", e.Type, "err", err)
+	b.fwMu.Unlock()
+	if e.Type != "progress" && b.db != nil {
+		if err := appendFirmwareEvent(b.db, e); err != nil {
+			b.log.Warn("firmware: event", "type", e.Type, "err", err)
+		}
 	}
 	b.stateChanged()
+}
+
+// firmwareState is the firmware part of the MQTT state.
+func (b *bench) firmwareState() uplink.FirmwareState {
+	fs := uplink.FirmwareState{Installed: version}
+	if b.fw == nil {
+		return fs
+	}
+	if st, err := b.fw.Status(); err == nil {
+		if st.Pending != nil {
+			fs.Pending = st.Pending.Version
+		}
+		if st.Last != nil {
+			fs.Last = &uplink.FirmwareOutcome{Version: st.Last.Version, Result: st.Last.Result, Reason: st.Last.Reason}
+		}
+	}
+	b.fwMu.Lock()
+	defer b.fwMu.Unlock()
+	if b.fwUpdate != nil {
+		u := *b.fwUpdate
+		fs.Update = &u
+	}
+	if b.fwFailed != nil {
+		fs.Last = b.fwFailed
+	}
+	return fs
+}
+
+// firmwareAPI is the API's and the MQTT command's way to the store: an
+// update that switched restarts the daemon into the new version.
+type firmwareAPI struct{ b *bench }
+
+var (
+	_ api.Firmware           = firmwareAPI{}
+	_ uplink.CommandFirmware = firmwareAPI{}
+)
+
+func (f firmwareAPI) Status() (firmware.Status, error) { return f.b.fw.Status() }
+
+func (f firmwareAPI) ApplyURL(ctx context.Context, url string, sig []byte) (firmware.Result, error) {
+	return f.run(func() (firmware.Result, error) { return f.b.fw.ApplyURL(ctx, nil, url, sig) })
+}
+
+func (f firmwareAPI) ApplyStream(ctx context.Context, manifest, manifestSig, binarySig []byte, binary io.Reader) (firmware.Result, error) {
+	return f.run(func() (firmware.Result, error) {
+		return f.b.fw.ApplyStream(ctx, manifest, manifestSig, binarySig, binary)
+	})
+}
+
+// StartUpdate runs ApplyURL in the background (cmd/firmware.update).
+func (f firmwareAPI) StartUpdate(url string, sig []byte) (any, error) {
+	f.b.fwMu.Lock()
+	busy, ctx := f.b.fwUpdate != nil, f.b.runCtx
+	f.b.fwMu.Unlock()
+	if busy {
+		return nil, errors.New("an update is already running")
+	}
+	if ctx == nil {
+		return nil, errors.New("the bench is not running")
+	}
+	go f.ApplyURL(ctx, url, sig)
+	return map[string]any{"started": true, "url": url}, nil
+}
+
+// run applies one update at a time, keeps its step for the state, and
+// restarts the bench after a switch.
+func (f firmwareAPI) run(apply func() (firmware.Result, error)) (firmware.Result, error) {
+	b := f.b
+	b.fwMu.Lock()
+	if b.fwUpdate != nil {
+		b.fwMu.Unlock()
+		return firmware.Result{}, fmt.Errorf("%w: an update is already running", firmware.ErrPending)
+	}
+	b.fwUpdate, b.fwFailed = &uplink.FirmwareUpdate{Step: "downloading"}, nil
+	b.fwMu.Unlock()
+	b.stateChanged()
+	res, err := apply()
+	b.fwMu.Lock()
+	b.fwUpdate = nil
+	if err != nil {
+		b.fwFailed = &uplink.FirmwareOutcome{Result: "refused", Reason: err.Error()}
+	}
+	b.fwMu.Unlock()
+	b.stateChanged()
+	if err != nil {
+		b.log.Warn("firmware: update refused or failed", "err", err)
+		return res, err
+	}
+	b.log.Info("firmware: switched: restarting into the new version", "version", res.Version, "previous", res.Previous)
+	b.restartOnce.Do(func() { close(b.restart) })
+	return res, nil
 }
 
 // appendFirmwareEvent records e in the outbox as firmware.<type>, with the

@@ -1,17 +1,26 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/packbench/packbench/api"
 
 	"github.com/packbench/packbench/firmware"
 	"github.com/packbench/packbench/firmware/firmwaretest"
 	"github.com/packbench/packbench/internal/datadir"
+	"github.com/packbench/packbench/queue"
 )
 
 // buildVersion builds packbenchd as version.
@@ -105,4 +114,87 @@ func TestFirmwareUpdateRealBinaries(t *testing.T) {
 		t.Fatalf("after the rollback running %s, want 1.1.0", v)
 	}
 	d.stop()
+}
+
+// TestFirmwareUploadRestarts: an update posted to the API is switched to,
+// the daemon exits with exitRestart (systemd starts it again), and the
+// next start runs and commits the new version.
+func TestFirmwareUploadRestarts(t *testing.T) {
+	pub, priv := firmwaretest.Key(t)
+	tmp := t.TempDir()
+	pubText, _ := pub.MarshalText()
+	keyFile := filepath.Join(tmp, "firmware.pub")
+	os.WriteFile(keyFile, pubText, 0o644)
+	data := t.TempDir()
+	env := []string{"PACKBENCH_FIRMWARE_KEY=" + keyFile, "PACKBENCH_API_KEY=" + strings.Repeat("k", 40)}
+	d := startDaemon(t, data, env) // the packaged binary: version "dev"
+	d.key = strings.Repeat("k", 40)
+
+	b := firmwaretest.Release(t, priv, firmware.Manifest{Version: "2.0.0"}, buildVersion(t, "2.0.0"))
+	rc, _ := b.Binary()
+	bin, _ := io.ReadAll(rc)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for _, p := range []struct {
+		name string
+		data []byte
+	}{{"manifest", b.Manifest}, {"manifest_signature", b.ManifestSig}, {"binary_signature", b.BinarySig}, {"binary", bin}} {
+		w, _ := mw.CreateFormFile(p.name, p.name)
+		w.Write(p.data)
+	}
+	mw.Close()
+	req, _ := http.NewRequest("POST", d.url+"/api/v1/firmware", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+d.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /api/v1/firmware: %d %s", resp.StatusCode, answer)
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no restart after the switch\n%s", d.log())
+	}
+	var ee *exec.ExitError
+	if !errors.As(d.err, &ee) || ee.ExitCode() != exitRestart {
+		t.Fatalf("exit %v, want status %d\n%s", d.err, exitRestart, d.log())
+	}
+	d = startDaemon(t, data, env)
+	d.key = strings.Repeat("k", 40)
+	if v := healthVersion(t, d); v != "2.0.0" {
+		t.Fatalf("after the restart running %s, want 2.0.0", v)
+	}
+	if _, err := d.waitLog(regexp.MustCompile(`firmware: healthy: update committed`), 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var st api.FirmwareStatus
+	d.must("GET", "/api/v1/firmware", nil, &st)
+	if st.Running != "2.0.0" || st.Current != "2.0.0" || st.Pending != nil || st.Last == nil || st.Last.Result != "committed" {
+		t.Fatalf("firmware status %+v", st)
+	}
+	d.stop()
+	// The events went to the outbox: switched before the restart, committed after.
+	db, err := queue.Open(filepath.Join(data, datadir.DataFile), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	evs, err := db.EventsAfter(context.Background(), 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, e := range evs {
+		if strings.HasPrefix(e.Type, "firmware.") {
+			types = append(types, e.Type)
+		}
+	}
+	if got := strings.Join(types, " "); got != "firmware.verified firmware.staged firmware.switched firmware.committed" {
+		t.Fatalf("firmware events %q", got)
+	}
 }

@@ -38,6 +38,9 @@ func main() {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "packbenchd:", err)
+		if errors.Is(err, errRestart) {
+			os.Exit(exitRestart) // systemd starts it again, into the new version
+		}
 		os.Exit(1)
 	}
 }

@@ -103,7 +103,7 @@ func (b *bench) openMQTT(getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	cmds, err := uplink.NewBenchCommands(uplink.CommandDeps{Station: b.station, Jobs: b.db, Scale: b.link, Config: configView{b.cfg}},
+	cmds, err := uplink.NewBenchCommands(uplink.CommandDeps{Station: b.station, Jobs: b.db, Scale: b.link, Config: configView{b.cfg}, Firmware: firmwareAPI{b}},
 		&uplink.CommandOptions{Printers: io.Printers, About: b.cfg.Bench.Name + ", version " + version})
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
@@ -201,7 +201,7 @@ func (s benchState) State() uplink.BenchState {
 	st := uplink.BenchState{
 		Printers: make([]uplink.PrinterState, 0, len(ps)),
 		Flow:     s.b.station.State().State,
-		Firmware: uplink.FirmwareState{Installed: version},
+		Firmware: s.b.firmwareState(),
 	}
 	for _, p := range ps {
 		st.Printers = append(st.Printers, uplink.PrinterState{Name: p.Name, State: string(p.State), Reason: p.Reason})
