@@ -2,7 +2,6 @@ package firmware
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,10 +11,6 @@ import (
 	"strings"
 	"time"
 )
-
-// ErrDownload is a download that did not complete; the part already
-// received is kept, and the next attempt resumes it.
-var ErrDownload = errors.New("firmware: download incomplete")
 
 // defaultClient verifies TLS (the zero tls.Config) and bounds each
 // request's headers; the body has no overall deadline, since a large

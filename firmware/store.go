@@ -68,14 +68,13 @@ type Options struct {
 
 // Event is a progress or outcome report, published as firmware.<Type>.
 type Event struct {
-	Type     string `json:"type"` // verified, staged, switched, committed, rolled_back, refused, progress
-	Version  string `json:"version,omitempty"`
-	From     string `json:"from,omitempty"`
-	Reason   string `json:"reason,omitempty"`
-	Done     int64  `json:"done,omitempty"`
-	Total    int64  `json:"total,omitempty"`
-	Starts   int    `json:"starts,omitempty"`
-	Received bool   `json:"-"`
+	Type    string `json:"type"` // verified, staged, switched, committed, rolled_back, refused, progress
+	Version string `json:"version,omitempty"`
+	From    string `json:"from,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	Done    int64  `json:"done,omitempty"`
+	Total   int64  `json:"total,omitempty"`
+	Starts  int    `json:"starts,omitempty"`
 }
 
 // Pending is an update the bench switched to that has not reported
@@ -652,10 +651,6 @@ func (s *Store) record(o Outcome, floor string) error {
 	}
 	return nil
 }
-
-// ErrRolledBack is returned by Gate when the window closed: the caller
-// exits so the bench restarts into the previous version.
-var ErrRolledBack = errors.New("firmware: rolled back")
 
 // Rollback abandons the pending version now, with reason. The bench must
 // restart to run the previous one.
