@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"aead.dev/minisign"
 
+	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -64,6 +66,9 @@ type Options struct {
 	// Step is called at each named point of Apply and Rollback (tests kill
 	// the process there); nil: none.
 	Step func(name string)
+	// Clock tells whether the wall clock is set (downloads); nil: the
+	// real clock. Nothing else here reads the time.
+	Clock clock.Clock
 }
 
 // Event is a progress or outcome report, published as firmware.<Type>.
@@ -138,6 +143,9 @@ func Open(dir string, opts *Options) *Store {
 	if s.opts.MaxStarts <= 0 {
 		s.opts.MaxStarts = DefaultMaxStarts
 	}
+	if s.opts.Clock == nil {
+		s.opts.Clock = clock.Real{}
+	}
 	return s
 }
 
@@ -147,6 +155,8 @@ func (s *Store) Dir() string { return s.dir }
 func (s *Store) path(elem ...string) string {
 	return filepath.Join(append([]string{s.dir}, elem...)...)
 }
+
+func (s *Store) now() time.Time { return s.opts.Clock.Now() }
 
 func (s *Store) step(name string) {
 	if s.opts.Step != nil {
