@@ -19,7 +19,6 @@ require (
 	github.com/prometheus/common v0.72.0
 	go.bug.st/serial v1.8.0
 	go.etcd.io/bbolt v1.4.3
-	golang.org/x/crypto v0.57.0
 	golang.org/x/image v0.33.0
 	golang.org/x/sync v0.23.0
 	golang.org/x/sys v0.48.0
@@ -37,6 +36,7 @@ require (
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	github.com/rs/xid v1.4.0 // indirect
+	golang.org/x/crypto v0.57.0 // indirect
 	golang.org/x/net v0.59.0 // indirect
 	golang.org/x/text v0.42.0 // indirect
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect

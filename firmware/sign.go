@@ -2,7 +2,6 @@ package firmware
 
 import (
 	"bytes"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
@@ -10,7 +9,6 @@ import (
 	"strings"
 
 	"aead.dev/minisign"
-	"golang.org/x/crypto/blake2b"
 )
 
 // SigSuffix is appended to a signed file's name for its signature, as
@@ -75,27 +73,14 @@ func Keygen(prefix string) (minisign.PublicKey, error) {
 	return pub, nil
 }
 
-// marshalPrivateKey writes the key in minisign's unencrypted format with
-// the checksum filled in: aead.dev/minisign leaves it zero, and the C
-// minisign refuses such a key as "wrong password".
+// marshalPrivateKey writes the key in minisign's password-less format,
+// byte for byte what `minisign -G -W` writes (its checksum left zero).
 func marshalPrivateKey(k minisign.PrivateKey) ([]byte, error) {
 	text, err := k.MarshalText()
 	if err != nil {
 		return nil, fmt.Errorf("firmware: keygen: %w", err)
 	}
-	comment, b64, _ := bytes.Cut(text, []byte{'\n'})
-	raw, err := base64.StdEncoding.DecodeString(string(b64))
-	if err != nil || len(raw) != 158 {
-		return nil, fmt.Errorf("firmware: keygen: unexpected secret key layout")
-	}
-	// checksum = BLAKE2b-256(sig_alg || keynum || secret key)
-	h, _ := blake2b.New256(nil)
-	h.Write(raw[0:2])
-	h.Write(raw[54:126])
-	copy(raw[126:], h.Sum(nil))
-	out := append(comment, '\n')
-	out = append(out, base64.StdEncoding.EncodeToString(raw)...)
-	return append(out, '\n'), nil
+	return append(text, '\n'), nil
 }
 
 func writeNew(path string, data []byte, mode os.FileMode) error {

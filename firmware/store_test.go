@@ -265,3 +265,30 @@ func TestDamagedCurrentFallsBack(t *testing.T) {
 		t.Fatalf("boot = %+v, %v; want 1.0.0", boot, err)
 	}
 }
+
+// TestRefusalsOnAFreshBench: on a bench that never installed anything,
+// a refused update does not even create the store's directory.
+func TestRefusalsOnAFreshBench(t *testing.T) {
+	good := []byte("the first update")
+	pub, priv := firmwaretest.Key(t)
+	_, other := firmwaretest.Key(t)
+	foreign := firmware.Target{OS: "plan9", Arch: "386"}
+	for name, b := range map[string]firmware.Bundle{
+		"wrong key":             firmwaretest.Release(t, other, firmware.Manifest{Version: "1.0.0"}, good),
+		"another platform":      firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.0.0", Target: foreign}, good),
+		"below its min_version": firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.0.0", MinVersion: "1.0.1"}, good),
+		"truncated binary": func() firmware.Bundle {
+			b := firmwaretest.Release(t, priv, firmware.Manifest{Version: "1.0.0"}, good)
+			b.Binary = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(good[:5])), nil }
+			return b
+		}(),
+	} {
+		dir := filepath.Join(t.TempDir(), "firmware")
+		if _, err := newStore(t, dir, pub, nil).Apply(context.Background(), b); err == nil {
+			t.Fatalf("%s: applied", name)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Fatalf("%s: the store directory was created: %v", name, err)
+		}
+	}
+}
