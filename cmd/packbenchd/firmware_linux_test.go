@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/packbench/packbench/api"
 
@@ -271,5 +274,19 @@ func TestFirmwareUpdateOverMQTT(t *testing.T) {
 	if _, err := d.waitLog(regexp.MustCompile(`firmware: healthy: update committed`), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
+	// The retained state tells the fleet: 3.0.0 installed, committed.
+	state := uplinktest.NewRecorder()
+	uplinktest.Subscribe(t, testClient(t, mq.Port(), "cloud"), "packbench/bench-fw/state", state)
+	state.Wait(t, 20*time.Second, "firmware in the retained state", func(m []paho.Message) bool {
+		if len(m) == 0 {
+			return false
+		}
+		var st uplink.BenchState
+		if err := json.Unmarshal(m[len(m)-1].Payload(), &st); err != nil {
+			t.Fatal(err)
+		}
+		fw := st.Firmware
+		return fw.Installed == "3.0.0" && fw.Pending == "" && fw.Last != nil && fw.Last.Result == "committed" && fw.Last.Version == "3.0.0"
+	})
 	d.stop()
 }
