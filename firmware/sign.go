@@ -84,19 +84,10 @@ func marshalPrivateKey(k minisign.PrivateKey) ([]byte, error) {
 }
 
 func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
+	if err := writeSynced(path, os.O_EXCL, data, mode); err != nil {
 		return fmt.Errorf("firmware: keygen: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("firmware: keygen: write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("firmware: keygen: sync %s: %w", path, err)
-	}
-	return f.Close()
+	return nil
 }
 
 // Sign signs r's content, pre-hashed (minisign's default since 0.8, so
