@@ -3,6 +3,7 @@ module github.com/packbench/packbench
 go 1.26.8
 
 require (
+	aead.dev/minisign v0.3.0
 	github.com/boombuler/barcode v1.1.0
 	github.com/chromedp/chromedp v0.23.0
 	github.com/coreos/go-systemd/v22 v22.7.0

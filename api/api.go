@@ -52,6 +52,8 @@ type Deps struct {
 	DeviceID string
 	Started  time.Time    // zero: when New ran
 	Logger   *slog.Logger // nil: discard
+	// Firmware is the self-update behind /api/v1/firmware; nil: 503.
+	Firmware Firmware
 }
 
 // Printers is the daemon's view of its printers.
@@ -358,7 +360,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !s.checkHost(sw, r) {
 		return
 	}
-	if !s.limitBody(sw, w, r) {
+	if !s.limitBody(sw, w, r, pattern) {
 		return
 	}
 	if pattern == "" {

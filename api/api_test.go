@@ -59,6 +59,8 @@ type benchOptions struct {
 	deviceID string
 	// queue opens the data file (nil: defaults).
 	queue *queue.Options
+	// firmware is Deps.Firmware (nil: none).
+	firmware api.Firmware
 }
 
 // printers is the daemon's printer view, settable by tests.
@@ -142,7 +144,7 @@ func newBench(t testing.TB, bo *benchOptions) *bench {
 		prn = bo.wrap(prn)
 	}
 	deps := api.Deps{Queue: db, Station: b.st, Scale: b.link, Printers: prn, Keys: append([]string{testKey}, bo.keys...),
-		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links, DeviceID: bo.deviceID}
+		Version: "v0.0.0-test", Logger: logger, Config: bo.config, Links: bo.links, DeviceID: bo.deviceID, Firmware: bo.firmware}
 	b.hooks = station.NewWebhookStore(db, nil)
 	deps.Webhooks = b.hooks
 	if !bo.noSim {

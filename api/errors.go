@@ -49,6 +49,9 @@ const (
 	CodeHostNotAllowed       = "host_not_allowed"
 	CodeTooManyStreams       = "too_many_streams"
 	CodeTooManyConns         = "too_many_connections"
+	// CodeFirmwareRefused: an update failed verification or may not be
+	// installed here (signature, digest, platform, min_version).
+	CodeFirmwareRefused = "firmware_refused"
 )
 
 // apiError is an error with everything the JSON body and status need.

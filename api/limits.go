@@ -16,15 +16,19 @@ import (
 //
 // raw is the server's own ResponseWriter: MaxBytesReader tells it (and
 // no wrapper) to close the connection after the answer.
-func (s *Server) limitBody(w, raw http.ResponseWriter, r *http.Request) bool {
-	if r.ContentLength > s.opt.MaxBody {
+func (s *Server) limitBody(w, raw http.ResponseWriter, r *http.Request, pattern string) bool {
+	limit := s.opt.MaxBody
+	if pattern == patternFirmwarePost {
+		limit = maxFirmwareBody // a binary; bounded again by its signed size
+	}
+	if r.ContentLength > limit {
 		w.Header().Set("Connection", "close")
 		writeAPIError(w, errorf(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
-			"request body is larger than %d bytes", s.opt.MaxBody))
+			"request body is larger than %d bytes", limit))
 		return false
 	}
 	if r.Body != nil && r.Body != http.NoBody {
-		r.Body = http.MaxBytesReader(raw, r.Body, s.opt.MaxBody)
+		r.Body = http.MaxBytesReader(raw, r.Body, limit)
 	}
 	return true
 }

@@ -179,5 +179,5 @@ func (s *Server) routeTable() []route {
 		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
 			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
 			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
-	}, slices.Concat(s.tracktorRoutes(), s.webhookRoutes(), s.shopifyRoutes(), s.packroosterRoutes())...)
+	}, slices.Concat(s.tracktorRoutes(), s.webhookRoutes(), s.shopifyRoutes(), s.packroosterRoutes(), s.firmwareRoutes())...)
 }

@@ -124,3 +124,7 @@ func (d *DB) CheckSpace() error {
 // DB.Update): a create that finds its work already done (a repeated key)
 // answers as before, and only new work is refused.
 func (tx *Tx) CheckSpace() error { return tx.d.CheckSpace() }
+
+// StatfsSpace measures dir's filesystem (statfs f_bavail and size); it
+// is the default Options.DiskSpace, exported for the firmware stager.
+func StatfsSpace(dir string) (Space, error) { return statfsSpace(dir) }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/queue"
@@ -55,6 +56,15 @@ type CommandDeps struct {
 	Jobs    CommandJobs
 	Scale   CommandScale
 	Config  ConfigView
+	// Firmware answers firmware.update; nil: the verb is not offered.
+	Firmware CommandFirmware
+}
+
+// CommandFirmware starts a signed update from manifestURL (sig: the
+// manifest's minisign signature, nil to fetch url.minisig). It returns
+// once the update started; the rest runs in the background.
+type CommandFirmware interface {
+	StartUpdate(manifestURL string, sig []byte) (any, error)
 }
 
 // CommandOptions tune BenchCommands; nil means the defaults.
@@ -104,11 +114,36 @@ type (
 )
 
 // Verbs implements CommandVerbs: the verbs Do answers.
-func (c *BenchCommands) Verbs() []string { return slices.Clone(benchVerbs) }
+func (c *BenchCommands) Verbs() []string {
+	v := slices.Clone(benchVerbs)
+	if c.d.Firmware != nil {
+		v = append(v, VerbFirmwareUpdate)
+	}
+	return v
+}
 
 // Do implements Commands.
 func (c *BenchCommands) Do(ctx context.Context, verb string, args json.RawMessage) (any, error) {
 	switch verb {
+	case VerbFirmwareUpdate:
+		if c.d.Firmware == nil {
+			break
+		}
+		var a struct {
+			URL       string `json:"url"`
+			Signature string `json:"signature"`
+		}
+		if err := decodeArgs(args, &a); err != nil {
+			return nil, err
+		}
+		if !strings.HasPrefix(a.URL, "https://") {
+			return nil, errors.New("args.url: want the release manifest's https URL")
+		}
+		var sig []byte
+		if a.Signature != "" {
+			sig = []byte(a.Signature)
+		}
+		return c.d.Firmware.StartUpdate(a.URL, sig)
 	case VerbReprint:
 		var a reprintArgs
 		if err := decodeArgs(args, &a); err != nil {

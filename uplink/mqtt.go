@@ -39,6 +39,10 @@ const (
 	VerbZero      = "zero"
 	VerbTestPrint = "test-print"
 	VerbConfigGet = "config-get"
+	// VerbFirmwareUpdate starts a signed update from an https URL (args
+	// url, signature); answered when it started, progress and outcome in
+	// the state and as firmware.* events.
+	VerbFirmwareUpdate = "firmware.update"
 )
 
 // CommandVerbs is a Commands that says which verbs it answers. Home
@@ -89,6 +93,27 @@ type ScaleState struct {
 type FirmwareState struct {
 	Installed string `json:"installed"`
 	Latest    string `json:"latest,omitempty"`
+	// Pending is a version switched to that has not reported healthy yet.
+	Pending string `json:"pending,omitempty"`
+	// Update is a running update: its step and download progress.
+	Update *FirmwareUpdate `json:"update,omitempty"`
+	// Last is how the last update ended.
+	Last *FirmwareOutcome `json:"last,omitempty"`
+}
+
+// FirmwareUpdate is an update in progress.
+type FirmwareUpdate struct {
+	Step  string `json:"step"` // downloading, verified, staged, switched
+	Done  int64  `json:"done,omitempty"`
+	Total int64  `json:"total,omitempty"`
+}
+
+// FirmwareOutcome is the end of an update: committed, rolled_back or
+// refused, with the reason.
+type FirmwareOutcome struct {
+	Version string `json:"version,omitempty"`
+	Result  string `json:"result"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // statePayload is what goes on the state topic.

@@ -702,13 +702,14 @@
 	async function refreshAdmin() {
 		if (!state.key) return;
 		await refreshHealth();
-		const [jobs, ships, config, hooks, shopify, creds] = await Promise.all([
+		const [jobs, ships, config, hooks, shopify, creds, firmware] = await Promise.all([
 			loadRecent(API + "/jobs", "jobs"),
 			loadRecent(API + "/shipments", "shipments"),
 			call("GET", API + "/config").catch((e) => ({ error: e.message })),
 			loadWebhooks(),
 			call("GET", API + "/shopify").catch((e) => ({ error: e.message })),
 			call("GET", API + "/flow-credentials").catch((e) => ({ error: e.message })),
+			call("GET", API + "/firmware").catch((e) => ({ error: e.message })),
 		]);
 		renderBenchFacts();
 		renderShopify(shopify);
@@ -718,6 +719,7 @@
 		renderWebhooks(hooks);
 		renderFlowCreds(creds);
 		renderConfig(config);
+		renderFirmware(firmware);
 		refreshCommands();
 	}
 
@@ -816,6 +818,26 @@
 			}
 			scheduleAdmin();
 		});
+	}
+
+	// renderFirmware shows the installed versions and how the last update
+	// ended (GET /api/v1/firmware); updates are applied with the CLI, the
+	// API or MQTT.
+	function renderFirmware(fw) {
+		const dl = $("firmware-facts");
+		if (fw.error) {
+			facts(dl, [["Status", fw.error]]);
+			return;
+		}
+		const name = (v) => v || "packaged";
+		const rows = [["Running", fw.running], ["Installed", name(fw.current)], ["Previous", name(fw.previous)]];
+		if (fw.pending) rows.push(["Pending", el("span", { class: "badge warn", text: fw.pending.version + " (not yet healthy)" })]);
+		if (fw.floor) rows.push(["Lowest allowed", fw.floor]);
+		if (fw.last) {
+			const cls = fw.last.result === "committed" ? "badge ok" : "badge bad";
+			rows.push(["Last update", el("span", null, el("span", { class: cls, text: fw.last.result }), " " + fw.last.version + (fw.last.reason ? ": " + fw.last.reason : ""))]);
+		}
+		facts(dl, rows);
 	}
 
 	// loadRecent pages through a list that answers oldest first and keeps the

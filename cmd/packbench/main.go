@@ -43,6 +43,7 @@ func commands() []command {
 		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
 		{"watch", "follow a bench's events over MQTT", runWatch},
 		{"discover", "list the benches and raw ZPL printers on the LAN (mDNS); --watch follows them", runDiscover},
+		{"firmware", "make keys, sign and verify releases; apply, check and show firmware updates", runFirmware},
 	}
 }
 

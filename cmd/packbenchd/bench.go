@@ -19,6 +19,7 @@ import (
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device"
+	"github.com/packbench/packbench/firmware"
 	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
@@ -48,6 +49,9 @@ type benchOptions struct {
 	// GPIO injects [gpio]'s pins and clock (gpiotest pins in tests); nil
 	// means periph's host drivers and the real clock.
 	GPIO *device.GPIOOptions
+	// FirmwarePending is this version when it is a pending update that
+	// must report healthy (firmwareBoot); "" otherwise.
+	FirmwarePending string
 }
 
 // bench is the wired daemon: every part, opened, ready to run. newBench
@@ -76,6 +80,16 @@ type bench struct {
 	rawLn    net.Listener
 	scanners []*device.Scanner
 
+	fw *firmware.Store
+
+	// A running update (firmwareAPI) and what the state shows of it.
+	fwMu        sync.Mutex
+	fwUpdate    *uplink.FirmwareUpdate
+	fwFailed    *uplink.FirmwareOutcome
+	runCtx      context.Context // run's context, for background updates
+	restart     chan struct{}   // closed after a switch: run ends with errRestart
+	restartOnce sync.Once
+
 	stopIntake chan struct{}
 }
 
@@ -83,7 +97,7 @@ type bench struct {
 // the API, and binds the listener. When it returns without error the bench
 // can take requests: READY may be sent once run starts.
 func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *bench, err error) {
-	b := &bench{cfg: cfg, log: log, stopIntake: make(chan struct{})}
+	b := &bench{cfg: cfg, log: log, stopIntake: make(chan struct{}), restart: make(chan struct{})}
 	if opts != nil {
 		b.opts = *opts
 	}
@@ -166,6 +180,13 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	if err := b.openScanners(); err != nil {
 		return nil, err
 	}
+	b.fw = firmwareStore(cfg, log, b.firmwareEvent)
+	if o, err := b.fw.Announce(); err != nil {
+		log.Warn("firmware: last outcome", "err", err)
+	} else if o != nil {
+		b.firmwareEvent(firmware.Event{Type: o.Result, Version: o.Version, From: o.From, Reason: o.Reason})
+	}
+
 	if err := b.openMQTT(getenv); err != nil {
 		return nil, err
 	}
@@ -175,6 +196,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		Queue: b.db, Station: b.station, Webhooks: b.hooks, Scale: b.link, Sim: b.sim,
 		Printers: b.view, Config: cfg.view(), Keys: []string{key},
 		Version: version, Logger: log, DeviceID: cfg.Bench.DeviceID,
+		Firmware: firmwareAPI{b},
 	}
 	if b.mqtt != nil {
 		deps.Links = b
@@ -258,6 +280,17 @@ func (b *bench) run(ctx context.Context) error {
 	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	b.fwMu.Lock()
+	b.runCtx = gctx
+	b.fwMu.Unlock()
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+			return nil
+		case <-b.restart:
+			return errRestart
+		}
+	})
 	g.Go(func() error {
 		if err := b.srv.Serve(b.lim); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("api: serve: %w", err)
@@ -279,6 +312,9 @@ func (b *bench) run(ctx context.Context) error {
 	}
 	for _, s := range b.scanners {
 		g.Go(func() error { return b.runScanner(gctx, s) })
+	}
+	if b.opts.FirmwarePending != "" {
+		g.Go(func() error { return b.gateFirmware(gctx) })
 	}
 	if b.mqtt != nil {
 		g.Go(func() error { return b.runMQTT(gctx) })

@@ -48,6 +48,8 @@ type Config struct {
 	Raw9100 Raw9100Config `toml:"raw9100" json:"raw9100"`
 	// MDNS announces the bench on the LAN (on in the embedded default).
 	MDNS uplink.MDNSConfig `toml:"mdns" json:"mdns"`
+	// Firmware is the self-update (package firmware).
+	Firmware FirmwareConfig `toml:"firmware" json:"firmware"`
 }
 
 // BenchConfig is [bench].
@@ -144,6 +146,10 @@ func envOverrides() []envOverride {
 		mqttEnv("PACKBENCH_MQTT_USERNAME", "[mqtt] username"),
 		mqttEnv("PACKBENCH_MQTT_PASSWORD", "[mqtt] password"),
 		raw9100Env,
+		{"PACKBENCH_FIRMWARE_KEY", "[firmware] key", func(c *Config, v string) error { c.Firmware.Key = v; return nil }},
+		{"PACKBENCH_FIRMWARE_WINDOW", "[firmware] window", func(c *Config, v string) error {
+			return c.Firmware.Window.UnmarshalText([]byte(v))
+		}},
 	}, append(stationEnvOverrides(), scannerEnvOverrides()...)...)
 }
 

@@ -38,6 +38,9 @@ func main() {
 			return
 		}
 		fmt.Fprintln(os.Stderr, "packbenchd:", err)
+		if errors.Is(err, errRestart) {
+			os.Exit(exitRestart) // systemd starts it again, into the new version
+		}
 		os.Exit(1)
 	}
 }
@@ -102,11 +105,13 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	level, _ := parseLevel(cfg.Bench.LogLevel) // validated by finish
 	log := newLogger(stderr, level)
 
+	pending := firmwareBoot(cfg, args, getenv, log)
+
 	key, err := apiKey(cfg.API.Key, cfg.Bench.DataDir, stderr)
 	if err != nil {
 		return err
 	}
-	b, err := newBench(cfg, key, log, nil)
+	b, err := newBench(cfg, key, log, &benchOptions{FirmwarePending: pending})
 	if err != nil {
 		return err
 	}

@@ -104,7 +104,7 @@ func (b *bench) openMQTT(getenv func(string) string) error {
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
 	}
-	cmds, err := uplink.NewBenchCommands(uplink.CommandDeps{Station: b.station, Jobs: b.db, Scale: b.link, Config: configView{b.cfg}},
+	cmds, err := uplink.NewBenchCommands(uplink.CommandDeps{Station: b.station, Jobs: b.db, Scale: b.link, Config: configView{b.cfg}, Firmware: firmwareAPI{b}},
 		&uplink.CommandOptions{Printers: io.Printers, About: b.cfg.Bench.Name + ", version " + version})
 	if err != nil {
 		return fmt.Errorf("mqtt: %w", err)
@@ -207,7 +207,7 @@ func (s benchState) State() uplink.BenchState {
 		Attention: fs.Attention,
 		LED:       fs.LED,
 		Blinks:    fs.Blinks,
-		Firmware:  uplink.FirmwareState{Installed: version},
+		Firmware:  s.b.firmwareState(),
 	}
 	for _, p := range ps {
 		st.Printers = append(st.Printers, uplink.PrinterState{Name: p.Name, State: string(p.State), Reason: p.Reason})

@@ -20,7 +20,8 @@ const (
 	// URLFile holds the running daemon's API as a URL the CLI on the same
 	// machine can use (one line, e.g. "http://127.0.0.1:8080"): written
 	// when the daemon is listening, removed when it stops cleanly.
-	URLFile = "api-url"
+	URLFile     = "api-url"
+	FirmwareDir = "firmware" // installed firmware versions (package firmware)
 )
 
 // LocalURL is the URL a client on the same machine reaches an API bound to
