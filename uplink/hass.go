@@ -51,6 +51,16 @@ func (m *MQTT) discovery() ([]byte, error) {
 			}
 		}
 	}
+	if slices.Contains(verbs, VerbFirmwareUpdate) {
+		// Read-only: an install needs a release URL and its signature
+		// (cmd/firmware.update), which Home Assistant's install button
+		// cannot give. The state's firmware part drives it.
+		cmps["firmware"] = map[string]any{
+			"p": "update", "unique_id": uid("firmware"), "name": "Firmware", "device_class": "firmware",
+			"state_topic":    m.t.state,
+			"value_template": firmwareTemplate,
+		}
+	}
 	msg := map[string]any{
 		"dev": map[string]any{
 			"ids":  []string{"packbench_" + id},
@@ -68,3 +78,12 @@ func (m *MQTT) discovery() ([]byte, error) {
 	}
 	return json.Marshal(msg)
 }
+
+// firmwareTemplate renders the state's firmware part as Home Assistant's
+// update JSON: installed and latest version (a version offered or pending,
+// else the installed one), and the progress of a running update.
+const firmwareTemplate = `{{ {"installed_version": value_json.firmware.installed,` +
+	` "latest_version": value_json.firmware.latest or value_json.firmware.pending or value_json.firmware.installed,` +
+	` "in_progress": value_json.firmware.update is defined,` +
+	` "update_percentage": ((100 * value_json.firmware.update.done / value_json.firmware.update.total) | round(0))` +
+	` if value_json.firmware.update is defined and value_json.firmware.update.total else none} | tojson }}`
