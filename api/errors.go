@@ -49,6 +49,8 @@ const (
 	CodeHostNotAllowed       = "host_not_allowed"
 	CodeTooManyStreams       = "too_many_streams"
 	CodeTooManyConns         = "too_many_connections"
+	CodeURLRefused           = "url_refused"        // a print job's url: slow, huge, failing or not a label
+	CodeOriginNotAllowed     = "origin_not_allowed" // a browser origin not in [api] cors_origins
 )
 
 // apiError is an error with everything the JSON body and status need.
