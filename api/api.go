@@ -242,12 +242,12 @@ func (s *Server) Close() {
 type authMode int
 
 const (
-	authKey      authMode = iota // header key
-	authNone                     // public (health)
-	authKeyQuery                 // header key, or ?key= (EventSource cannot set headers)
-	authFlow                     // header key, or a Flow credential (packrooster.go)
-	authPrint                    // header key, or a print token (printtokens.go)
-	authPrintQuery               // authPrint, or either as ?key= (EventSource)
+	authKey        authMode = iota // header key
+	authNone                       // public (health)
+	authKeyQuery                   // header key, or ?key= (EventSource cannot set headers)
+	authFlow                       // header key, or a Flow credential (packrooster.go)
+	authPrint                      // header key, or a print token (printtokens.go)
+	authPrintQuery                 // authPrint, or either as ?key= (EventSource)
 )
 
 // handlerFunc is a handler that returns its error for the wrapper to

@@ -181,7 +181,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"components": map[string]any{
 			"schemas": g.defs,
 			"securitySchemes": map[string]any{
-				"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "the API key; on POST /api/v1/print and GET /api/v1/jobs/{id}(/events) also a print token (pbt_…, POST /api/v1/print-tokens), which reads only the jobs it printed"},
+				"bearer":           map[string]any{"type": "http", "scheme": "bearer", "description": "the API key; on POST /api/v1/print and GET /api/v1/jobs/{id}(/events) also a print token (pbt_…, POST /api/v1/print-tokens), which reads only the jobs it printed"},
 				"apiKeyHeader":     map[string]any{"type": "apiKey", "in": "header", "name": "X-Api-Key"},
 				"apiKeyQuery":      map[string]any{"type": "apiKey", "in": "query", "name": "key", "description": "only on the event streams (GET /api/v1/scale/events, GET /api/v1/jobs/{id}/events)"},
 				"flowClientID":     map[string]any{"type": "apiKey", "in": "header", "name": "client_id", "description": "a Flow credential's client id (POST /api/v1/flow-credentials); Packrooster routes only"},
