@@ -284,6 +284,10 @@ func TestPrintCORS(t *testing.T) {
 			t.Fatalf("%s preflight: %d %v", o, pre.status, pre.header)
 		}
 		b.do("POST", "/api/v1/print", map[string]any{"zpl": printZPL}, "Origin", o).wantError(t, 403, api.CodeOriginNotAllowed, "")
+		// Elsewhere the browser is left to refuse: no CORS headers.
+		if a := b.do("GET", "/api/v1/health", nil, "Origin", o); a.status != 200 || a.header.Get("Access-Control-Allow-Origin") != "" {
+			t.Fatalf("%s GET health: %d %v", o, a.status, a.header)
+		}
 	}
 	host := strings.TrimPrefix(b.ts.URL, "http://")
 	if a := b.do("POST", "/api/v1/print", map[string]any{"zpl": printZPL}, "Origin", "http://"+host); a.status != 202 || a.header.Get("Access-Control-Allow-Origin") != "" {

@@ -280,10 +280,12 @@ func (s *Server) streamJob(w http.ResponseWriter, r *http.Request) error {
 
 // cors answers browsers: an origin in Options.CORSOrigins may call the
 // API (the key or a print token still required), preflights are answered
-// here; a cross-origin request from any other origin is refused before it
-// does anything (403), so a page elsewhere cannot queue a job even with a
-// request the browser does not preflight. It reports whether the request
-// goes on.
+// here. Any other origin gets no CORS headers, so the browser keeps the
+// answers from its page; its preflights and its POST /api/v1/print are
+// refused outright (403), so it cannot queue a job even with a request
+// the browser does not preflight. Other routes are left to the browser: a
+// proxy that rewrites Host would otherwise make the bench's own page look
+// foreign. It reports whether the request goes on.
 func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" || !strings.HasPrefix(r.URL.Path, prefix+"/") || sameOrigin(origin, r.Host) {
@@ -291,13 +293,17 @@ func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 	}
 	h := w.Header()
 	h.Add("Vary", "Origin")
+	preflight := r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 	if !slices.Contains(s.opt.CORSOrigins, origin) {
+		if !preflight && r.URL.Path != pathPrint {
+			return true
+		}
 		writeAPIError(w, errorf(http.StatusForbidden, CodeOriginNotAllowed, "origin %q may not call this API: add it to [api] cors_origins", origin))
 		return false
 	}
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Expose-Headers", "Location, "+HeaderReplayed)
-	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+	if preflight {
 		h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
 		h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Api-Key, "+HeaderIdempotencyKey)
 		h.Set("Access-Control-Max-Age", "600")
