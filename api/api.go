@@ -137,7 +137,8 @@ type Server struct {
 
 	labelURLs chan struct{} // label URL answers being made (packrooster.go)
 
-	printClient *http.Client // fetches print job URLs (print.go)
+	printClient  *http.Client  // fetches print job URLs (print.go)
+	printFetches chan struct{} // URL fetches running (print.go)
 
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
@@ -210,6 +211,7 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
 	s.labelURLs = make(chan struct{}, maxLabelURLs)
 	s.printClient = newPrintClient()
+	s.printFetches = make(chan struct{}, maxPrintFetches)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()

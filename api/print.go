@@ -40,6 +40,9 @@ const (
 	// maxPrintText bounds title and source.
 	maxPrintText     = 256
 	maxPrintRedirect = 5
+	// maxPrintFetches bounds the URL fetches running at once: each may
+	// hold PrintURLMaxBytes, and the daemon's memory stays small.
+	maxPrintFetches = 4
 )
 
 // PrintRequest is the JSON body of POST /api/v1/print: exactly one of zpl,
@@ -279,6 +282,12 @@ func newPrintClient() *http.Client {
 // fetchPrintURL fetches a print job's url within the time and size limits
 // and says what it is by its content: a PDF, a PNG or ZPL.
 func (s *Server) fetchPrintURL(ctx context.Context, raw string) (string, []byte, error) {
+	select {
+	case s.printFetches <- struct{}{}:
+		defer func() { <-s.printFetches }()
+	case <-ctx.Done():
+		return "", nil, ctx.Err()
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opt.PrintURLTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, raw, nil)
