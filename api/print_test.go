@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -233,6 +235,17 @@ func TestPrintTokens(t *testing.T) {
 		t.Fatalf("token %+v", tok)
 	}
 	bearer := "Bearer " + tok.Token
+	// The file keeps the token's SHA-256, never the token.
+	sum := sha256.Sum256([]byte(tok.Token))
+	if err := b.db.View(func(tx *queue.Tx) error {
+		recs, err := tx.ListRecords("api-print-tokens", queue.RecordPage{})
+		if len(recs) != 1 || recs[0].Key != hex.EncodeToString(sum[:]) || bytes.Contains(recs[0].Value, []byte(tok.Token)) {
+			t.Errorf("stored token records %+v, want one keyed by the token's SHA-256 without the token", recs)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var mine api.PrintAnswer
 	a := b.do("POST", "/api/v1/print", map[string]any{"zpl": printZPL}, "Authorization", bearer)
 	if a.status != 202 {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device/devicetest"
@@ -246,4 +247,13 @@ func TestPrintAPIBrowserCORS(t *testing.T) {
 	if len(js) != 1 || js[0].Origin != allowedOrigin || js[0].State != queue.StatePrinted {
 		t.Fatalf("jobs %+v, want one printed job from %s", js, allowedOrigin)
 	}
+
+	// The job shows on the bench's own page like any other, with its title.
+	p.do("open the bench page", chromedp.Navigate(d.url+"/"))
+	p.waitJS("the key form", `!document.getElementById("keygate").hidden`)
+	p.do("type the key", chromedp.SendKeys(chromedp.ID("key-input"), d.key+kb.Enter))
+	p.waitJS("the packer view", `!document.getElementById("packer").hidden`)
+	p.do("open the admin view", chromedp.Click(chromedp.ID("tab-admin")))
+	p.waitJS("the API job printed", fmt.Sprintf(`[...document.querySelectorAll("#job-rows tr")].some(r =>
+		r.cells[0].textContent === %q && r.cells[1].textContent.includes("browser example") && r.cells[3].textContent.startsWith("printed"))`, js[0].ID.String()))
 }
