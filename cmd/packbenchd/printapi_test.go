@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +258,39 @@ func TestPrintAPIBrowserCORS(t *testing.T) {
 	p.do("open the admin view", chromedp.Click(chromedp.ID("tab-admin")))
 	p.waitJS("the API job printed", fmt.Sprintf(`[...document.querySelectorAll("#job-rows tr")].some(r =>
 		r.cells[0].textContent === %q && r.cells[1].textContent.includes("browser example") && r.cells[3].textContent.startsWith("printed"))`, js[0].ID.String()))
+}
+
+// TestPrintGuide runs docs/integrations/print-api.md: its configuration on
+// the real daemon, each curl example, and the answer shown after one.
+func TestPrintGuide(t *testing.T) {
+	for _, tool := range []string{"curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is not installed (scripts/test installs it): %v", tool, err)
+		}
+	}
+	blocks := docBlocks(t, filepath.Join("..", "..", "docs", "integrations", "print-api.md"))
+	d, emu := guideDaemon(t, blocks, printAPIKey)
+	env := []string{"BENCH=" + d.url, "KEY=" + printAPIKey, "PATH=" + os.Getenv("PATH")}
+	ran := runGuide(t, blocks, func() []string { return env }, nil)
+	if ran != 3 {
+		t.Fatalf("ran %d examples, want 3", ran)
+	}
+	// The raw ZPL once, the label spec twice (two copies).
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := emu.WaitLabels(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	js := apiPrintJobs(t, d)
+	if len(js) != 2 || js[0].Ref != "order 42" || js[1].Ref != "order 43" || js[1].Copies != 2 || js[1].Origin != "wms" {
+		t.Fatalf("jobs %+v", js)
+	}
+	if l := string(emu.Labels()[0]); !strings.Contains(l, "PB-ORDER-42") {
+		t.Fatalf("first label %q", l)
+	}
+	var toks struct{ Tokens []api.PrintToken }
+	d.must("GET", "/api/v1/print-tokens", nil, &toks)
+	if len(toks.Tokens) != 1 || toks.Tokens[0].Name != "shipping web app" {
+		t.Fatalf("tokens %+v", toks)
+	}
 }
