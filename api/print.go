@@ -202,7 +202,7 @@ func (s *Server) readPrint(w http.ResponseWriter, r *http.Request) (printJob, er
 			}
 		}
 		if len(kinds) != 1 {
-			return pj, fieldError("zpl", "give exactly one of zpl, png, pdf, label or url (got %d: %s)", len(kinds), strings.Join(kinds, ", "))
+			return pj, errorf(http.StatusBadRequest, CodeInvalidField, "give exactly one of zpl, png, pdf, label or url (got %d: %s)", len(kinds), strings.Join(kinds, ", "))
 		}
 		if pj.kind == "url" {
 			pj.kind, pj.url = "", req.URL
