@@ -41,12 +41,7 @@ func BenchmarkPrintAPIToLabel(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			arrived := make(chan time.Time, 1)
-			emu := devicetest.NewEmulator(&devicetest.Options{OnLabel: func(int, []byte) { arrived <- time.Now() }})
-			b.Cleanup(func() { emu.Close() })
-			addr, err := emu.ListenTCP("127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
+			_, addr := emulator(b, &devicetest.Options{OnLabel: func(int, []byte) { arrived <- time.Now() }})
 			dir := b.TempDir()
 			d := startDaemon(b, dir, []string{"PACKBENCH_API_KEY=" + printAPIKey}, "--config", benchConfig(b, dir, addr, ""))
 			b.Cleanup(d.stop)
