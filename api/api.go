@@ -98,6 +98,17 @@ type Options struct {
 	// IdempotencyRetention is how long the answer to an Idempotency-Key
 	// is kept (default DefaultIdempotencyRetention, 24 h).
 	IdempotencyRetention time.Duration
+	// CORSOrigins may call the API from a browser ([api] cors_origins:
+	// "https://wms.example.com"); none by default. A cross-origin request
+	// from any other origin gets 403 origin_not_allowed.
+	CORSOrigins []string
+	// PrintURLTimeout bounds fetching a print job's url (default
+	// DefaultPrintURLTimeout); PrintURLMaxBytes bounds its size (default
+	// the largest job payload, queue.DefaultMaxPayload).
+	PrintURLTimeout  time.Duration
+	PrintURLMaxBytes int64
+	// PDFToZPL makes PDF print jobs printable; nil: PDF is 415.
+	PDFToZPL PDFToZPL
 }
 
 // MinKeyLen is the shortest API key accepted: shorter keys are guessable
@@ -127,6 +138,9 @@ type Server struct {
 	idemFlight inFlight // creates running under an Idempotency-Key
 
 	labelURLs chan struct{} // label URL answers being made (packrooster.go)
+
+	printClient  *http.Client  // fetches print job URLs (print.go)
+	printFetches chan struct{} // URL fetches running (print.go)
 
 	ctx    context.Context // ends at Close: streams and sim scripts watch it
 	cancel context.CancelFunc
@@ -164,6 +178,17 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	if o.IdempotencyRetention <= 0 {
 		o.IdempotencyRetention = DefaultIdempotencyRetention
 	}
+	if o.PrintURLTimeout <= 0 {
+		o.PrintURLTimeout = DefaultPrintURLTimeout
+	}
+	if o.PrintURLMaxBytes <= 0 {
+		o.PrintURLMaxBytes = queue.DefaultMaxPayload
+	}
+	for i, origin := range o.CORSOrigins {
+		if err := ValidOrigin(origin); err != nil {
+			return nil, fmt.Errorf("%w: Options.CORSOrigins[%d]: %v", ErrConfig, i, err)
+		}
+	}
 	switch {
 	case deps.Queue == nil:
 		return nil, fmt.Errorf("%w: Deps.Queue is required", ErrConfig)
@@ -187,6 +212,8 @@ func New(deps Deps, opts *Options) (*Server, error) {
 	}
 	s.hosts = newHostCheck(o.Hosts, nil, o.Clock)
 	s.labelURLs = make(chan struct{}, maxLabelURLs)
+	s.printClient = newPrintClient()
+	s.printFetches = make(chan struct{}, maxPrintFetches)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.jobs = newJobFeed(s.ctx, deps.Queue, s.log)
 	s.routes = s.routeTable()
@@ -219,10 +246,12 @@ func (s *Server) Close() {
 type authMode int
 
 const (
-	authKey      authMode = iota // header key
-	authNone                     // public (health)
-	authKeyQuery                 // header key, or ?key= (EventSource cannot set headers)
-	authFlow                     // header key, or a Flow credential (packrooster.go)
+	authKey        authMode = iota // header key
+	authNone                       // public (health)
+	authKeyQuery                   // header key, or ?key= (EventSource cannot set headers)
+	authFlow                       // header key, or a Flow credential (packrooster.go)
+	authPrint                      // header key, or a print token (printtokens.go)
+	authPrintQuery                 // authPrint, or either as ?key= (EventSource)
 )
 
 // handlerFunc is a handler that returns its error for the wrapper to
@@ -251,22 +280,30 @@ func (s *Server) Routes() []Route {
 // wrap applies auth and turns a returned error into the JSON error body.
 func (s *Server) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var digest [sha256.Size]byte
+		var c caller
 		if rt.auth != authNone {
 			var ae *apiError
-			if rt.auth == authFlow {
+			var digest [sha256.Size]byte
+			switch rt.auth {
+			case authFlow:
 				digest, ae = s.authFlowOrKey(r)
-			} else {
+			case authPrint, authPrintQuery:
+				c, ae = s.authPrint(r, rt.auth == authPrintQuery)
+			default:
 				digest, ae = s.authKey(r, rt.auth == authKeyQuery)
 			}
 			if ae != nil {
 				writeAPIError(w, ae)
 				return
 			}
+			if c.scope == "" {
+				c.scope = idemScope(digest)
+			}
+			r = r.WithContext(withCaller(r.Context(), c))
 		}
 		h := rt.h
 		if rt.doc.idempotent {
-			h = func(w http.ResponseWriter, r *http.Request) error { return s.idempotent(w, r, idemScope(digest), rt.h) }
+			h = func(w http.ResponseWriter, r *http.Request) error { return s.idempotent(w, r, c.scope, rt.h) }
 		}
 		if err := h(w, r); err != nil {
 			ae := toAPIError(err)
@@ -289,18 +326,12 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 // authKey is authenticate that also returns the accepted key's digest
 // (Idempotency-Keys are scoped by it).
 func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *apiError) {
-	key := ""
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
+		if scheme, _, ok := strings.Cut(h, " "); !ok || !strings.EqualFold(scheme, "Bearer") {
 			return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
 		}
-		key = strings.TrimSpace(tok)
-	} else if h := r.Header.Get("X-Api-Key"); h != "" {
-		key = h
-	} else if queryOK {
-		key = r.URL.Query().Get("key")
 	}
+	key := credential(r, queryOK)
 	if key == "" {
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
 	}
@@ -314,6 +345,24 @@ func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *api
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key not accepted")
 	}
 	return sum, nil
+}
+
+// credential is the key or token a request carries: Authorization:
+// Bearer, X-Api-Key, or ?key= where allowed.
+func credential(r *http.Request, queryOK bool) string {
+	if h := r.Header.Get("Authorization"); h != "" {
+		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
+			return strings.TrimSpace(tok)
+		}
+		return ""
+	}
+	if h := r.Header.Get("X-Api-Key"); h != "" {
+		return h
+	}
+	if queryOK {
+		return r.URL.Query().Get("key")
+	}
+	return ""
 }
 
 // ServeHTTP recovers panics, logs and measures every request, and answers
@@ -358,6 +407,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Log(r.Context(), level, "api request", "method", r.Method, "route", route, "path", logPath(pattern, r.URL.Path), "status", sw.status(), "duration", d)
 	}()
 	if !s.checkHost(sw, r) {
+		return
+	}
+	if !s.cors(sw, r) {
 		return
 	}
 	if !s.limitBody(sw, w, r, pattern) {

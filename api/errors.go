@@ -51,7 +51,9 @@ const (
 	CodeTooManyConns         = "too_many_connections"
 	// CodeFirmwareRefused: an update failed verification or may not be
 	// installed here (signature, digest, platform, min_version).
-	CodeFirmwareRefused = "firmware_refused"
+	CodeFirmwareRefused  = "firmware_refused"
+	CodeURLRefused       = "url_refused"        // a print job's url: slow, huge, failing or not a label
+	CodeOriginNotAllowed = "origin_not_allowed" // a browser origin not in [api] cors_origins
 )
 
 // apiError is an error with everything the JSON body and status need.

@@ -319,7 +319,7 @@ func TestOpenAPIDocumentsIdempotencyKey(t *testing.T) {
 	creates := map[string]string{"/api/v1/orders": "201", "/api/v1/shipments": "201",
 		"/api/v1/jobs/{id}/reprint": "201", "/api/v1/printers/{name}/test": "201",
 		"/api/v1/webhooks": "201", "/apps/tracktor/api/admin/{uuid}/webhooks.json": "200",
-		"/api/v1/commands/sheet/print": "201"}
+		"/api/v1/commands/sheet/print": "201", "/api/v1/print": "202"}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			has := false

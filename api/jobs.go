@@ -90,11 +90,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathJobID(r)
-	if err != nil {
-		return err
-	}
-	j, err := s.deps.Queue.Job(r.Context(), id)
+	j, err := s.callerJob(r)
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"properties": map[string]any{"error": map[string]any{
 			"type": "object", "required": []string{"code", "message"},
 			"properties": map[string]any{
-				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, host_not_allowed, too_many_streams, too_many_connections, internal)"},
+				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, host_not_allowed, too_many_streams, too_many_connections, url_refused, origin_not_allowed, internal)"},
 				"message": map[string]any{"type": "string"},
 				"field":   map[string]any{"type": "string", "description": "JSON path of the offending field, e.g. ship_to.zip"},
 			},
@@ -140,6 +140,13 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			op["security"] = []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}},
 				map[string]any{"flowClientID": []string{}, "flowClientSecret": []string{}}, map[string]any{"flowBasic": []string{}}}
 			errs = append(errs, http.StatusUnauthorized)
+		case authPrint, authPrintQuery:
+			sec := []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}}
+			if rt.auth == authPrintQuery {
+				sec = append(sec, map[string]any{"apiKeyQuery": []string{}})
+			}
+			op["security"] = sec
+			errs = append(errs, http.StatusUnauthorized)
 		default:
 			errs = append(errs, http.StatusUnauthorized)
 		}
@@ -174,9 +181,9 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		"components": map[string]any{
 			"schemas": g.defs,
 			"securitySchemes": map[string]any{
-				"bearer":           map[string]any{"type": "http", "scheme": "bearer"},
+				"bearer":           map[string]any{"type": "http", "scheme": "bearer", "description": "the API key; on POST /api/v1/print and GET /api/v1/jobs/{id}(/events) also a print token (pbt_…, POST /api/v1/print-tokens), which reads only the jobs it printed"},
 				"apiKeyHeader":     map[string]any{"type": "apiKey", "in": "header", "name": "X-Api-Key"},
-				"apiKeyQuery":      map[string]any{"type": "apiKey", "in": "query", "name": "key", "description": "only on GET /api/v1/scale/events"},
+				"apiKeyQuery":      map[string]any{"type": "apiKey", "in": "query", "name": "key", "description": "only on the event streams (GET /api/v1/scale/events, GET /api/v1/jobs/{id}/events)"},
 				"flowClientID":     map[string]any{"type": "apiKey", "in": "header", "name": "client_id", "description": "a Flow credential's client id (POST /api/v1/flow-credentials); Packrooster routes only"},
 				"flowClientSecret": map[string]any{"type": "apiKey", "in": "header", "name": "client_secret", "description": "its client secret"},
 				"flowBasic":        map[string]any{"type": "http", "scheme": "basic", "description": "client id and secret as Basic user and password; Packrooster routes only"},

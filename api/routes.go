@@ -90,8 +90,29 @@ func (s *Server) routeTable() []route {
 			query: []param{{name: "state", desc: "only jobs in this state", typ: "string", enum: stateNames()},
 				{name: "printer", desc: "only jobs for this printer", typ: "string"},
 				{name: "after", desc: "job id: the next value of the previous page", typ: "string"}, limitParam}}},
-		{"GET", prefix + "/jobs/{id}", authKey, s.getJob, opDoc{
-			summary: "One job with its state history", tag: tagJobs, resp: queue.Job{}, errors: notFound}},
+		{"POST", pathPrint, authPrint, s.print, opDoc{
+			summary: "Print anything: a JSON body with one of zpl (text, through the [zpl] passthrough check), png or pdf (base64), label (a label spec) or url (http/https, fetched by the bench: " +
+				"at most [api] print_url_max_bytes within print_url_timeout, a PDF, PNG or ZPL by its content, else 422 url_refused with nothing queued); " +
+				"or the raw body as application/pdf, image/png or application/vnd.zebra.zpl with printer, copies, title and source in the query. " +
+				"202 with the job and its status_url (also Location) once the job is committed. The API key or a print token (pbt_…)", tag: tagJobs,
+			body: PrintRequest{}, status: http.StatusAccepted, resp: PrintAnswer{},
+			errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}, idempotent: true}},
+		{"GET", prefix + "/jobs/{id}", authPrint, s.getJob, opDoc{
+			summary: "One job with its state history (a print token: only the jobs it printed)", tag: tagJobs, resp: queue.Job{}, errors: notFound}},
+		{"GET", prefix + "/jobs/{id}/events", authPrintQuery, s.streamJob, opDoc{
+			summary: "One job's state as Server-Sent Events: event \"state\" with the whole job now and after each change, until it is printed, sent, failed or cancelled; " +
+				"a heartbeat comment every 15 s. The API key or a print token, also as ?key= (EventSource)", tag: tagJobs,
+			query:    []param{{name: "key", desc: "the API key or a print token, for EventSource clients", typ: "string"}},
+			respType: "text/event-stream", errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
+		{"DELETE", prefix + "/jobs/{id}", authKey, s.deleteJob, opDoc{
+			summary: "Cancel a job that has not printed (queued, failed or uncertain): the same as POST .../cancel", tag: tagJobs, resp: queue.Job{}, errors: conflict}},
+		{"POST", prefix + "/print-tokens", authKey, s.createPrintToken, opDoc{
+			summary: "Make a print token for a browser app: it can only POST /api/v1/print and read the jobs it printed. The token is in this answer only (the bench keeps its hash)", tag: tagJobs,
+			body: printTokenBody{}, status: http.StatusCreated, resp: PrintToken{}, errors: []int{http.StatusServiceUnavailable}}},
+		{"GET", prefix + "/print-tokens", authKey, s.listPrintTokens, opDoc{
+			summary: "The print tokens (never the tokens themselves)", tag: tagJobs, resp: printTokenList{}}},
+		{"DELETE", prefix + "/print-tokens/{id}", authKey, s.deletePrintToken, opDoc{
+			summary: "Revoke a print token", tag: tagJobs, resp: PrintToken{}, errors: notFound}},
 		{"POST", prefix + "/jobs/{id}/cancel", authKey, s.jobAction((*queue.DB).Cancel), opDoc{
 			summary: "Cancel a queued, failed or uncertain job", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
 		{"POST", prefix + "/jobs/{id}/retry", authKey, s.jobAction((*queue.DB).Retry), opDoc{

@@ -112,6 +112,7 @@ const (
 	SourceFlow    Source = "flow"
 	SourceRaw9100 Source = "raw9100"
 	SourceWebhook Source = "webhook"
+	SourceAPI     Source = "api" // POST /api/v1/print
 )
 
 // Payload content types.
@@ -215,9 +216,9 @@ func (nj *NewJob) validate(maxPayload int) error {
 		return err
 	}
 	switch nj.Source {
-	case SourceHTTP, SourceMQTT, SourceFlow, SourceRaw9100, SourceWebhook:
+	case SourceHTTP, SourceMQTT, SourceFlow, SourceRaw9100, SourceWebhook, SourceAPI:
 	default:
-		return invalidf("source %q: want one of http, mqtt, flow, raw9100, webhook", nj.Source)
+		return invalidf("source %q: want one of http, mqtt, flow, raw9100, webhook, api", nj.Source)
 	}
 	if err := validName("printer", nj.Printer, MaxPrinterLen, true); err != nil {
 		return err

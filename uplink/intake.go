@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/packbench/packbench/internal/clock"
-	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
 )
@@ -82,17 +81,7 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 		return PushResult{}, err
 	}
 	nj := queue.NewJob{Key: j.Key(), Source: queue.SourceMQTT, Printer: printer, Copies: j.Copies, Ref: j.Key()}
-	var job queue.Job
-	var created bool
-	if j.Type == PushZPL {
-		// Raw ZPL has no preview (like a carrier's ZPL): the job alone.
-		nj.ContentType, nj.Payload = queue.ContentZPL, label.ZPL
-		job, created, err = in.db.Enqueue(ctx, nj)
-	} else {
-		// Through the station, which keeps the spec or the image under the
-		// job id for GET /api/v1/labels/{job}.png and the spool preview.
-		job, created, err = in.st.EnqueueLabel(ctx, nj, label)
-	}
+	job, created, err := in.st.EnqueueJobLabel(ctx, nj, label)
 	if err != nil {
 		return PushResult{}, fmt.Errorf("mqtt push %q: %w", j.ID, err)
 	}
@@ -107,42 +96,26 @@ func (in *StationIntake) Push(ctx context.Context, j PushJob) (PushResult, error
 }
 
 // render turns a push's body into checked, printer-ready ZPL and what
-// draws its preview.
+// draws its preview (the station's MakeJobLabel, as for the print API).
 func (in *StationIntake) render(j PushJob) (station.JobLabel, error) {
-	opts := in.st.LabelOptions(in.clock.Now().UTC())
-	none := station.JobLabel{}
+	var body []byte
 	switch j.Type {
 	case PushZPL:
-		zpl := []byte(j.ZPL)
-		rep, err := in.st.CheckZPL(zpl, j.Copies) // [zpl] allow; copies × labels capped
-		if err != nil {
-			return none, invalid("zpl", "%v", err)
-		}
-		return station.JobLabel{ZPL: zpl, Settings: rep.Allowed}, nil
+		body = []byte(j.ZPL)
 	case PushPNG:
-		zpl, err := labelrender.PNGToZPL(j.PNG, &labelrender.ImageOptions{Options: opts})
-		if err != nil {
-			return none, invalid("png", "%v", err)
-		}
-		return station.JobLabel{ZPL: zpl, PNG: j.PNG}, nil
+		body = j.PNG
 	case PushLabel:
-		l, err := labelrender.ParseLabel(j.Label)
-		if err != nil {
-			var fe *labelrender.FieldError
-			if errors.As(err, &fe) {
-				return none, invalid("label."+fe.Path, "%s", fe.Rule)
-			}
-			return none, invalid("label", "%v", err)
-		}
-		zpl, err := in.st.RenderLabel(l, opts)
-		if err != nil {
-			// The spec parsed: what is left (does not fit, unsupported in
-			// this output) is the label's own problem, not a passing fault.
-			return none, invalid("label", "%v", err)
-		}
-		return station.JobLabel{ZPL: zpl, Label: &l, Opts: opts}, nil
+		body = j.Label
 	}
-	return none, invalid("type", "%q: must be label, zpl, png or order", j.Type)
+	l, err := in.st.MakeJobLabel(j.Type, body, j.Copies, in.clock.Now().UTC())
+	var fe *station.FieldError
+	if errors.As(err, &fe) {
+		if fe.Field == "type" {
+			return l, invalid("type", "%q: must be label, zpl, png or order", j.Type)
+		}
+		return l, invalid(fe.Field, "%s", fe.Rule)
+	}
+	return l, err
 }
 
 // pushOrder creates the pushed order; the flow prints it when its parcel

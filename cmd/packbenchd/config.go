@@ -71,6 +71,13 @@ type APIConfig struct {
 	// <host name>.local and the bench's interface addresses; any other
 	// Host header gets 421 (DNS rebinding).
 	Hosts []string `toml:"hosts" json:"hosts"`
+	// CORSOrigins are the browser origins whose pages may call the API
+	// ("https://wms.example.com"); none by default.
+	CORSOrigins []string `toml:"cors_origins" json:"cors_origins"`
+	// A print job's url (POST /api/v1/print): fetched within this time
+	// (default 10s) and this size (default 4 MiB).
+	PrintURLTimeout  duration.Duration `toml:"print_url_timeout" json:"print_url_timeout"`
+	PrintURLMaxBytes int64             `toml:"print_url_max_bytes" json:"print_url_max_bytes"`
 	// Limits; zero means the default (see packbench.example.toml).
 	MaxConnections int               `toml:"max_connections" json:"max_connections"`   // 128, and at most the file limit less a reserve
 	MaxStreams     int               `toml:"max_streams" json:"max_streams"`           // 16 event streams
@@ -101,6 +108,8 @@ func (a *APIConfig) finishLimits() {
 	setDefault(&a.ReadTimeout, duration.Duration(defaultReadTimeout))
 	setDefault(&a.WriteTimeout, duration.Duration(defaultWriteTimeout))
 	setDefault(&a.IdleTimeout, duration.Duration(defaultIdleTimeout))
+	setDefault(&a.PrintURLTimeout, duration.Duration(api.DefaultPrintURLTimeout))
+	setDefault(&a.PrintURLMaxBytes, queue.DefaultMaxPayload)
 }
 
 func setDefault[T int | int64 | duration.Duration](v *T, def T) {
@@ -312,13 +321,22 @@ func (c *Config) validate() error {
 		name string
 		v    int64
 	}{{"max_connections", int64(c.API.MaxConnections)}, {"max_streams", int64(c.API.MaxStreams)},
-		{"max_body", c.API.MaxBody}, {"max_header_bytes", int64(c.API.MaxHeaderBytes)}} {
+		{"max_body", c.API.MaxBody}, {"max_header_bytes", int64(c.API.MaxHeaderBytes)},
+		{"print_url_timeout", int64(c.API.PrintURLTimeout)}, {"print_url_max_bytes", c.API.PrintURLMaxBytes}} {
 		if l.v < 0 {
 			return fmt.Errorf("config: api.%s: must be positive (0 means the default), got %d", l.name, l.v)
 		}
 	}
 	if c.API.MaxStreams >= c.API.MaxConnections {
 		return fmt.Errorf("config: api.max_streams (%d): must be below api.max_connections (%d), or streams leave no room for requests", c.API.MaxStreams, c.API.MaxConnections)
+	}
+	if c.API.PrintURLMaxBytes > queue.DefaultMaxPayload {
+		return fmt.Errorf("config: api.print_url_max_bytes: at most %d (a job's payload), got %d", queue.DefaultMaxPayload, c.API.PrintURLMaxBytes)
+	}
+	for i, o := range c.API.CORSOrigins {
+		if err := api.ValidOrigin(o); err != nil {
+			return fmt.Errorf("config: api.cors_origins[%d] %w", i, err)
+		}
 	}
 	for i, h := range c.API.Hosts {
 		if h == "" || strings.ContainsAny(h, " /?#@") {

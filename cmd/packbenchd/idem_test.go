@@ -3,13 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/internal/datadir"
@@ -20,29 +17,8 @@ import (
 // postKeyed sends a JSON POST with an Idempotency-Key and returns the raw answer.
 func postKeyed(t *testing.T, d *daemon, path, idemKey string, body any) (int, http.Header, []byte) {
 	t.Helper()
-	b, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, "POST", d.url+path, bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+d.key)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(api.HeaderIdempotencyKey, idemKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, data
+	status, data, h := d.post(t, path, "application/json", mustJSON(t, body), api.HeaderIdempotencyKey, idemKey)
+	return status, h, data
 }
 
 // The red team's double label: the same POST /api/v1/shipments sent twice
