@@ -252,7 +252,7 @@ func (s *Server) packroosterDelete(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// serveLabelURL serves GET /labels/{token}[.png|.zpl]: no key, the token
+// serveLabelURL serves GET /labels/{token}[.png|.zpl|.pdf]: no key, the token
 // is the capability. Answers are not cached: voiding revokes them.
 func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.station()
@@ -288,7 +288,9 @@ func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 		ctype = "application/zpl"
 		b, err = st.LabelByToken(r.Context(), tok, "zpl")
 	case "pdf":
-		return errorf(http.StatusNotFound, CodeNotFound, "this bench does not make PDF labels yet: use .png or .zpl")
+		// Only labels that came as a PDF (an http carrier's) have one.
+		ctype = "application/pdf"
+		b, err = st.LabelByToken(r.Context(), tok, "pdf")
 	default:
 		return notFound
 	}
@@ -298,7 +300,7 @@ func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := "label." + map[string]string{"image/png": "png", "application/zpl": "zpl"}[ctype]
+	name := "label." + map[string]string{"image/png": "png", "application/zpl": "zpl", "application/pdf": "pdf"}[ctype]
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
