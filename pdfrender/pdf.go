@@ -97,16 +97,19 @@ func PDFToBitmaps(ctx context.Context, pdf []byte, opts *PDFOptions) ([]*labelre
 	default:
 		return nil, fmt.Errorf("pdfrender: halftone %d: %w", o.Halftone, labelrender.ErrInvalidOptions)
 	}
-	// Check the options before starting the engine.
-	probe, err := labelrender.ImageToBitmap(image.NewGray(image.Rect(0, 0, 1, 1)), &img)
+	// The options are checked before the engine starts.
+	w, h, err := o.Options.Size()
 	if err != nil {
 		return nil, fmt.Errorf("pdfrender: %w", err)
+	}
+	if o.Encoding != labelrender.Z64 && o.Encoding != labelrender.ACS {
+		return nil, fmt.Errorf("pdfrender: encoding %v: %w", o.Encoding, labelrender.ErrInvalidOptions)
 	}
 	// The engine draws each page to fit a square whose side is the label's
 	// longer side: a 4x6 page on a 4x6 label (either way round) comes out
 	// at the printer's dpi, dot for dot, and no page, however large it
 	// claims to be, makes more than side² pixels.
-	side := max(probe.Width, probe.Height)
+	side := max(w, h)
 
 	if len(pdf) > o.MaxBytes {
 		return nil, fmt.Errorf("%w: %d bytes (at most %d)", ErrTooLarge, len(pdf), o.MaxBytes)
