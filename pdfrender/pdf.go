@@ -28,9 +28,10 @@ const (
 
 // Defaults of PDFOptions' bounds.
 const (
-	DefaultMaxBytes = 16 << 20
-	DefaultMaxPages = 20
-	DefaultTimeout  = 30 * time.Second
+	DefaultMaxBytes  = 16 << 20
+	DefaultMaxPages  = 20
+	DefaultTimeout   = 30 * time.Second
+	DefaultMaxMemory = 512 << 20
 )
 
 // PDFOptions configure PDFToZPL and PDFToBitmaps; the zero value (or nil)
@@ -46,6 +47,11 @@ type PDFOptions struct {
 	MaxBytes  int           // largest PDF accepted; 0 means DefaultMaxBytes
 	MaxPages  int           // most pages accepted; 0 means DefaultMaxPages
 	Timeout   time.Duration // for the whole document; 0 means DefaultTimeout
+	// MaxMemory bounds the engine's address space (RLIMIT_AS, through
+	// util-linux's prlimit, which Debian always has; without prlimit the
+	// engine runs unbounded): a hostile PDF fails instead of swapping the
+	// bench. 0 means DefaultMaxMemory.
+	MaxMemory int64
 	// Pdftoppm is the engine's path; "" looks pdftoppm up in PATH.
 	Pdftoppm string
 }
@@ -133,8 +139,15 @@ func PDFToBitmaps(ctx context.Context, pdf []byte, opts *PDFOptions) ([]*labelre
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	// Pages past MaxPages are not drawn: one more says there are too many.
-	cmd := exec.CommandContext(ctx, path, "-gray", "-scale-to", fmt.Sprint(side),
-		"-l", fmt.Sprint(o.MaxPages+1), "-")
+	args := []string{path, "-gray", "-scale-to", fmt.Sprint(side), "-l", fmt.Sprint(o.MaxPages + 1), "-"}
+	if o.MaxMemory <= 0 {
+		o.MaxMemory = DefaultMaxMemory
+	}
+	if prlimit, err := exec.LookPath("prlimit"); err == nil {
+		// prlimit sets the limit and execs the engine: the same process.
+		args = append([]string{prlimit, fmt.Sprintf("--as=%d", o.MaxMemory), "--"}, args...)
+	}
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
 	cmd.Env = []string{"LC_ALL=C"}
 	cmd.Stdin = bytes.NewReader(pdf)
 	stderr := &limitedBuffer{max: 2048}

@@ -225,6 +225,7 @@ func TestRefused(t *testing.T) {
 		{"empty", nil, nil, pdfrender.ErrBadPDF, ""},
 		{"too large", good, func(o *pdfrender.PDFOptions) { o.MaxBytes = len(good) - 1 }, pdfrender.ErrTooLarge, ""},
 		{"too many pages", three, func(o *pdfrender.PDFOptions) { o.MaxPages = 2 }, pdfrender.ErrTooManyPages, "more than 2"},
+		{"engine out of memory", good, func(o *pdfrender.PDFOptions) { o.MaxMemory = 8 << 20 }, pdfrender.ErrBadPDF, ""},
 		{"no engine", good, func(o *pdfrender.PDFOptions) { o.Pdftoppm = "/nonexistent/pdftoppm" }, pdfrender.ErrNoEngine, ""},
 	}
 	for _, c := range cases {
