@@ -88,7 +88,7 @@ func (s *Server) packroosterRoutes() []route {
 			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
 		{"GET", pathLabelURL, authNone, s.serveLabelURL, opDoc{
 			summary: "A label by its capability URL (shipping_label_url, return_label_url): no key. {token} is PNG when the label has one, else ZPL; " +
-				"{token}.png, {token}.zpl choose. 404 once the label is voided, deleted or past retention; 503 (Retry-After) while 4 downloads are being answered",
+				"{token}.png, {token}.zpl choose; {token}.pdf is the carrier's PDF for a label that came as one. 404 once the label is voided, deleted or past retention; 503 (Retry-After) while 4 downloads are being answered",
 			tag: tagPackrooster, respType: "application/octet-stream", respDesc: "image/png or application/zpl",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 
