@@ -162,23 +162,25 @@ func PDFToBitmaps(ctx context.Context, pdf []byte, opts *PDFOptions) ([]*labelre
 	}
 	var pages []*labelrender.Bitmap
 	r := bufio.NewReaderSize(stdout, 64<<10)
-	var readErr error
+	// outErr: the engine's output is not what it should be (it crashed
+	// mid-page, say); stopErr: this side stops the engine.
+	var outErr, stopErr error
 	for {
 		g, err := readPGM(r, side)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			readErr = err
+			outErr = err
 			break
 		}
 		if len(pages) == o.MaxPages {
-			readErr = fmt.Errorf("%w: more than %d", ErrTooManyPages, o.MaxPages)
+			stopErr = fmt.Errorf("%w: more than %d", ErrTooManyPages, o.MaxPages)
 			break
 		}
 		bm, err := labelrender.ImageToBitmap(g, &img)
 		if err != nil {
-			readErr = fmt.Errorf("pdfrender: page %d: %w", len(pages)+1, err)
+			stopErr = fmt.Errorf("pdfrender: page %d: %w", len(pages)+1, err)
 			break
 		}
 		pages = append(pages, bm)
@@ -186,21 +188,27 @@ func PDFToBitmaps(ctx context.Context, pdf []byte, opts *PDFOptions) ([]*labelre
 	// Read before cancel below: an engine killed by the deadline ends its
 	// output early, which is the deadline's fault, not the PDF's format.
 	expired := ctx.Err()
-	if readErr != nil {
+	if stopErr != nil {
 		cancel() // stop the engine; its exit status no longer matters
 	}
-	// Drain what is left so the engine can exit, then wait for it.
+	// Drain what is left so the engine can exit (after bad output, its
+	// exit status and complaint say more than the output), then wait.
 	io.Copy(io.Discard, r)
 	waitErr := cmd.Wait()
+	if expired == nil && stopErr == nil && waitErr != nil {
+		expired = ctx.Err() // killed at the deadline while draining
+	}
 	switch {
 	case expired != nil && parent.Err() != nil:
 		return nil, fmt.Errorf("pdfrender: %w", parent.Err())
 	case expired != nil:
 		return nil, fmt.Errorf("%w: not rendered within %s", ErrBadPDF, o.Timeout)
-	case readErr != nil:
-		return nil, readErr
+	case stopErr != nil:
+		return nil, stopErr
 	case waitErr != nil:
 		return nil, fmt.Errorf("%w: %s", ErrBadPDF, engineMessage(stderr.String(), waitErr))
+	case outErr != nil:
+		return nil, fmt.Errorf("%w: %v", ErrBadPDF, outErr)
 	case len(pages) == 0:
 		return nil, fmt.Errorf("%w: no pages", ErrBadPDF)
 	}

@@ -270,3 +270,28 @@ func TestTimeout(t *testing.T) {
 		t.Fatalf("cancelled: %v, want context.Canceled", err)
 	}
 }
+
+// TestEngineFailures: an engine that dies mid-page is a bad PDF with the
+// engine's own complaint; output that is not a PGM is a bad PDF too.
+func TestEngineFailures(t *testing.T) {
+	dir := t.TempDir()
+	pdf := pdftest.PDF(pdftest.Label("A1"))
+	for _, c := range []struct{ name, script, want string }{
+		{"dies mid-page", "printf 'P5\\n812 1218\\n255\\nabc'; echo 'Syntax Error: boom' >&2; exit 1", "Syntax Error: boom"},
+		{"not a PGM", "printf 'P6\\n1 1\\n255\\nabc'", `"P6" is not a PGM`},
+		{"page too large", "printf 'P5\\n5000 5000\\n255\\n'", "5000x5000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			engine := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-"))
+			if err := os.WriteFile(engine, []byte("#!/bin/sh\n"+c.script+"\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			o := fourBySix()
+			o.Pdftoppm = engine
+			_, err := pdfrender.PDFToZPL(context.Background(), pdf, o)
+			if !errors.Is(err, pdfrender.ErrBadPDF) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("err %v, want ErrBadPDF containing %q", err, c.want)
+			}
+		})
+	}
+}
