@@ -88,7 +88,7 @@ func (s *Server) packroosterRoutes() []route {
 			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
 		{"GET", pathLabelURL, authNone, s.serveLabelURL, opDoc{
 			summary: "A label by its capability URL (shipping_label_url, return_label_url): no key. {token} is PNG when the label has one, else ZPL; " +
-				"{token}.png, {token}.zpl choose. 404 once the label is voided, deleted or past retention; 503 (Retry-After) while 4 downloads are being answered",
+				"{token}.png, {token}.zpl choose; {token}.pdf is the carrier's PDF for a label that came as one. 404 once the label is voided, deleted or past retention; 503 (Retry-After) while 4 downloads are being answered",
 			tag: tagPackrooster, respType: "application/octet-stream", respDesc: "image/png or application/zpl",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
 
@@ -252,7 +252,7 @@ func (s *Server) packroosterDelete(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// serveLabelURL serves GET /labels/{token}[.png|.zpl]: no key, the token
+// serveLabelURL serves GET /labels/{token}[.png|.zpl|.pdf]: no key, the token
 // is the capability. Answers are not cached: voiding revokes them.
 func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 	st, err := s.station()
@@ -288,7 +288,9 @@ func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 		ctype = "application/zpl"
 		b, err = st.LabelByToken(r.Context(), tok, "zpl")
 	case "pdf":
-		return errorf(http.StatusNotFound, CodeNotFound, "this bench does not make PDF labels yet: use .png or .zpl")
+		// Only labels that came as a PDF (an http carrier's) have one.
+		ctype = "application/pdf"
+		b, err = st.LabelByToken(r.Context(), tok, "pdf")
 	default:
 		return notFound
 	}
@@ -298,7 +300,7 @@ func (s *Server) serveLabelURL(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	name := "label." + map[string]string{"image/png": "png", "application/zpl": "zpl"}[ctype]
+	name := "label." + map[string]string{"image/png": "png", "application/zpl": "zpl", "application/pdf": "pdf"}[ctype]
 	h := w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-Length", strconv.Itoa(len(b)))

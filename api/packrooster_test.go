@@ -148,6 +148,7 @@ func TestPackroosterEndpoints(t *testing.T) {
 	if err := labelrender.CheckZPL(zpl, nil); err != nil {
 		t.Fatalf("label URL .zpl: %v", err)
 	}
+	// The bench's own layout has no PDF: only a carrier's PDF label does.
 	if status, _, _ := fetch(t, b.localURL(first.ShippingLabelURL)+".pdf"); status != 404 {
 		t.Fatalf(".pdf: %d", status)
 	}

@@ -29,6 +29,10 @@ type ImageOptions struct {
 	Rotate    Rotation
 	Threshold uint8 // grey level below which a dot is black; 0 means 128
 	Dither    bool  // Floyd–Steinberg instead of a plain threshold (photos, grey logos)
+	// DitherPhotos dithers only the photo-like areas of the image (mostly
+	// mid greys) and thresholds the rest, so barcodes and text stay sharp
+	// next to a photo (pages of a PDF). Dither wins when both are set.
+	DitherPhotos bool
 }
 
 // maxSourcePixels bounds what PNGToZPL will decode: a carrier label is a few
@@ -140,6 +144,9 @@ func ImageToBitmap(img image.Image, opts *ImageOptions) (*Bitmap, error) {
 	}
 	if o.Dither {
 		return ditherGray(gray), nil
+	}
+	if o.DitherPhotos {
+		return halftoneGray(gray, o.Threshold), nil
 	}
 	return thresholdGray(gray, o.Threshold), nil
 }

@@ -95,3 +95,10 @@ func (o *Options) resolve() (resolved, error) {
 
 // scale converts a length given in 203-dpi dots to dots at the label's dpi.
 func (r resolved) scale(n int) int { return (n*r.dpi + 101) / 203 }
+
+// Size returns the label size in dots with the defaults applied, or the
+// error that rendering with these options would give.
+func (o *Options) Size() (w, h int, err error) {
+	r, err := o.resolve()
+	return r.w, r.h, err
+}

@@ -42,5 +42,6 @@ type LabelResult struct {
 	Currency    string
 	Carrier     string // carrier name for the label and the package
 	PNG         []byte // a finished label image from the carrier
+	PDF         []byte // a finished PDF label from the carrier, one label per page
 	ZPL         []byte // a finished ZPL label from the carrier (checked before printing)
 }

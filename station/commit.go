@@ -121,6 +121,11 @@ func (s *Station) putLabel(tx *queue.Tx, id string, a artefacts) error {
 			return err
 		}
 	}
+	if a.pdf != nil {
+		if err := tx.PutRecord(kindLabels, id+".pdf", a.pdf); err != nil {
+			return err
+		}
+	}
 	if a.spec != nil {
 		return tx.PutRecord(kindLabels, id+".json", a.spec)
 	}

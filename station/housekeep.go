@@ -27,7 +27,7 @@ func (s *Station) Housekeep(ctx context.Context, keep time.Duration) (int, error
 		keep = DefaultLabelRetention
 	}
 	n, err := s.db.ExpireRecords(ctx, kindLabelTime, s.clock.Now().Add(-keep), func(tx *queue.Tx, ref string) (bool, error) {
-		for _, suf := range []string{".zpl", ".png", ".json"} {
+		for _, suf := range labelSuffixes {
 			if err := tx.DeleteRecord(kindLabels, ref+suf); err != nil {
 				return false, err
 			}
@@ -230,7 +230,7 @@ func deleteOrder(tx *queue.Tx, o Order, pkgs []Package) error {
 			}
 		}
 		if p.LabelID != "" && !p.LabelDeleted {
-			for _, suf := range []string{".zpl", ".png", ".json"} {
+			for _, suf := range labelSuffixes {
 				if err := tx.DeleteRecord(kindLabels, p.LabelID+suf); err != nil {
 					return err
 				}

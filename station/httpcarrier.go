@@ -19,6 +19,7 @@ import (
 	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/internal/strictjson"
 	"github.com/packbench/packbench/internal/textcheck"
+	"github.com/packbench/packbench/pdfrender"
 )
 
 // HTTPCarrierOptions are the http carrier's dependencies; nil fields mean defaults.
@@ -326,16 +327,21 @@ func (c *HTTPCarrier) decode(data []byte) (LabelResult, error) {
 		res.ZPL = []byte(pk.Label)
 		return res, nil
 	}
-	png, err := base64.StdEncoding.DecodeString(strings.TrimSpace(pk.Label))
+	img, err := base64.StdEncoding.DecodeString(strings.TrimSpace(pk.Label))
 	if err != nil {
-		if png, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.TrimSpace(pk.Label), "=")); err != nil {
+		if img, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(strings.TrimSpace(pk.Label), "=")); err != nil {
 			return LabelResult{}, fmt.Errorf("packages[0].label: not base64: %v", err)
 		}
 	}
-	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
-		return LabelResult{}, errors.New("packages[0].label: not a PNG image")
+	// Many label services answer a PNG request with a PDF: both print.
+	switch {
+	case bytes.HasPrefix(img, []byte("\x89PNG\r\n\x1a\n")):
+		res.PNG = img
+	case pdfrender.IsPDF(img):
+		res.PDF = img
+	default:
+		return LabelResult{}, errors.New("packages[0].label: not a PNG image or a PDF")
 	}
-	res.PNG = png
 	return res, nil
 }
 

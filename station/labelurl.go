@@ -104,7 +104,8 @@ func tokenChars(s string) bool {
 	return true
 }
 
-// LabelByToken returns the label a URL token names, as "zpl" or "png".
+// LabelByToken returns the label a URL token names, as "zpl", "png" or
+// "pdf" (a label that came as a PDF).
 // A token that is unknown, or whose package was voided or deleted, or
 // whose label is past retention, is ErrNotFound: voiding a label revokes
 // its URL.
@@ -139,6 +140,16 @@ func (s *Station) LabelByToken(ctx context.Context, token, format string) ([]byt
 		return s.LabelZPL(ctx, ref)
 	case "png":
 		return s.LabelPNG(ctx, ref)
+	case "pdf":
+		// Only a label that came as a PDF has one.
+		b, _, err := s.labelRecord(ctx, ref, ".pdf")
+		if errors.Is(err, ErrNoPreview) {
+			err = fmt.Errorf("%w: this label did not come as a PDF", ErrNotFound)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("station: label URL: %w", err)
+		}
+		return b, nil
 	}
-	return nil, fmt.Errorf("station: label URL: %w: format %q (want zpl or png)", ErrNotFound, format)
+	return nil, fmt.Errorf("station: label URL: %w: format %q (want zpl, png or pdf)", ErrNotFound, format)
 }

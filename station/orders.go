@@ -26,10 +26,14 @@ const (
 	kindShipSeq    = "shipment-seq"   // %020d seq → order id, orders with packages
 	kindPackages   = "packages"       // order id \x00 %06d index → Package
 	kindPackageRef = "package-refs"   // reference, tracking number, job id → package key
-	kindLabels     = "labels"         // reference + ".zpl" | ".png" | ".json"
+	kindLabels     = "labels"         // reference + one of labelSuffixes
 	kindLabelTime  = "label-time"     // %020d unix ns + "/" + reference → reference, for Housekeep
 	counterOrders  = "station.orders"
 )
+
+// labelSuffixes are a label's artefacts: the printer's ZPL, the PNG
+// preview, the layout that draws the preview, the carrier's PDF.
+var labelSuffixes = []string{".zpl", ".png", ".json", ".pdf"}
 
 // Event types the station writes to the outbox.
 const (

@@ -1,12 +1,14 @@
 package station
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/pdfrender"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -22,6 +24,7 @@ type artefacts struct {
 	zpl  []byte
 	png  []byte
 	spec []byte
+	pdf  []byte // the carrier's PDF, served again by label URLs
 	form string
 	// settings are the printer-setting commands [zpl] allow let through
 	// in a carrier's ZPL, logged once the job exists.
@@ -66,7 +69,7 @@ func (s *Station) RenderLabel(l labelrender.Label, opts labelrender.Options) ([]
 // renderLabel is step 3 of ship: the carrier's own label (checked), or the
 // station's layout rendered. It runs outside any transaction: a raster at
 // 600 dpi takes a while.
-func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult) (artefacts, error) {
+func (s *Station) renderLabel(ctx context.Context, o Order, from Address, p Package, res LabelResult) (artefacts, error) {
 	opts := s.LabelOptions(s.clock.Now())
 	switch {
 	case len(res.ZPL) > 0:
@@ -81,6 +84,8 @@ func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult)
 			return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's PNG label cannot be printed: " + err.Error()}
 		}
 		return artefacts{zpl: zpl, png: res.PNG, form: "carrier-png"}, nil
+	case len(res.PDF) > 0:
+		return carrierPDF(ctx, res.PDF, opts)
 	}
 	l, err := s.layout(o, from, p, res)
 	if err != nil {
@@ -95,6 +100,24 @@ func (s *Station) renderLabel(o Order, from Address, p Package, res LabelResult)
 		return artefacts{}, fmt.Errorf("encode label %s: %w", p.Reference, err)
 	}
 	return artefacts{zpl: zpl, spec: spec, form: s.cfg.Label.Format}, nil
+}
+
+// carrierPDF prints a carrier's PDF: each page one label (one job), the
+// first page's 1-bit image its preview.
+func carrierPDF(ctx context.Context, pdf []byte, opts labelrender.Options) (artefacts, error) {
+	pages, err := pdfrender.PDFToBitmaps(ctx, pdf, &pdfrender.PDFOptions{Options: opts})
+	if err != nil {
+		return artefacts{}, &CarrierError{Carrier: CarrierHTTP, Message: "the carrier's PDF label cannot be printed: " + err.Error()}
+	}
+	var zpl []byte
+	for _, bm := range pages {
+		zpl = append(zpl, labelrender.GraphicLabel(bm, labelrender.Z64)...)
+	}
+	png, err := pages[0].PNG()
+	if err != nil {
+		return artefacts{}, fmt.Errorf("label preview: %w", err)
+	}
+	return artefacts{zpl: zpl, png: png, pdf: pdf, form: "carrier-pdf"}, nil
 }
 
 // layout builds the station's own label for a package.

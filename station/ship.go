@@ -109,7 +109,7 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	}
 	s.applyResult(&p, res)
 	// 3. Render the printer-ready label.
-	art, err := s.renderLabel(o, s.shipFrom(o), p, res)
+	art, err := s.renderLabel(ctx, o, s.shipFrom(o), p, res)
 	if err != nil {
 		s.log.Warn("label not rendered", "order", o.ID, "reference", p.Reference, "err", err)
 		s.notePackageError(p, err)

@@ -8,16 +8,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/pdfrender"
 )
 
-// maxSpecBytes bounds a label spec or carrier PNG read by the CLI.
+// maxSpecBytes bounds a label spec, carrier PNG or PDF read by the CLI.
 const maxSpecBytes = 32 << 20
 
 // runRender renders a label spec (JSON) as native ZPL, PNG or raster ZPL, or
-// converts a carrier's PNG into a ZPL graphic label.
+// converts a carrier's PNG or PDF into ZPL graphic labels.
 func runRender(ctx context.Context, std *stdio, args []string) error {
 	fs := flag.NewFlagSet("render", flag.ContinueOnError)
 	fs.SetOutput(std.err)
@@ -27,12 +29,14 @@ func runRender(ctx context.Context, std *stdio, args []string) error {
 	encoding := fs.String("encoding", "z64", "^GF encoding for zpl-raster and --from-png: z64 or acs")
 	out := fs.String("o", "", "write to `FILE` instead of stdout")
 	fromPNG := fs.String("from-png", "", "convert a carrier's label `PNG` into a ZPL graphic label (or a 1-bit PNG with --format png)")
-	dither := fs.Bool("dither", false, "with --from-png: Floyd-Steinberg dithering instead of a threshold")
-	threshold := fs.Int("threshold", 128, "with --from-png: grey level (1-255) below which a dot is black")
-	rotate := fs.String("rotate", "auto", "with --from-png: auto, 0, 90, 180 or 270 (clockwise)")
+	fromPDF := fs.String("from-pdf", "", "convert a carrier's label `PDF` into ZPL graphic labels, one per page (or 1-bit PNGs, FILE-N.png, with --format png)")
+	dither := fs.Bool("dither", false, "with --from-png or --from-pdf: Floyd-Steinberg dithering instead of a threshold")
+	halftone := fs.String("halftone", "auto", "with --from-pdf: auto (dither only photos), threshold or dither")
+	threshold := fs.Int("threshold", 128, "with --from-png or --from-pdf: grey level (1-255) below which a dot is black")
+	rotate := fs.String("rotate", "auto", "with --from-png or --from-pdf: auto, 0, 90, 180 or 270 (clockwise)")
 	date := fs.String("date", "", "date printed when the spec has none (YYYY-MM-DD; default today)")
 	fs.Usage = func() {
-		fmt.Fprintln(std.err, "usage: packbench render [flags] [SPEC.json|-]\n       packbench render --from-png carrier.png [flags]\n\nflags:")
+		fmt.Fprintln(std.err, "usage: packbench render [flags] [SPEC.json|-]\n       packbench render --from-png carrier.png [flags]\n       packbench render --from-pdf carrier.pdf [flags]\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -65,7 +69,49 @@ func runRender(ctx context.Context, std *stdio, args []string) error {
 	}
 
 	var result []byte
-	if *fromPNG != "" {
+	if *fromPDF != "" {
+		if fs.NArg() > 0 || *fromPNG != "" {
+			return fmt.Errorf("render: --from-pdf takes no spec argument and no --from-png")
+		}
+		pdfOpts := pdfrender.PDFOptions{Options: opts, Encoding: enc}
+		if *threshold < 1 || *threshold > 255 {
+			return fmt.Errorf("render: --threshold %d: want 1..255", *threshold)
+		}
+		pdfOpts.Threshold = uint8(*threshold)
+		if pdfOpts.Rotate, err = parseRotation(*rotate); err != nil {
+			return err
+		}
+		switch *halftone {
+		case "auto":
+		case "threshold":
+			pdfOpts.Halftone = pdfrender.HalftoneThreshold
+		case "dither":
+			pdfOpts.Halftone = pdfrender.HalftoneDither
+		default:
+			return fmt.Errorf("render: --halftone %q: want auto, threshold or dither", *halftone)
+		}
+		if *dither {
+			pdfOpts.Halftone = pdfrender.HalftoneDither
+		}
+		if *format != "zpl" && *format != "zpl-raster" && *format != "png" {
+			return fmt.Errorf("render: --format %q: want zpl, png or zpl-raster", *format)
+		}
+		data, err := readInput(std, *fromPDF)
+		if err != nil {
+			return err
+		}
+		pdfOpts.MaxBytes = maxSpecBytes
+		pages, err := pdfrender.PDFToBitmaps(ctx, data, &pdfOpts)
+		if err != nil {
+			return fmt.Errorf("render: %s: %w", *fromPDF, err)
+		}
+		if *format == "png" {
+			return writePages(std, *out, pages)
+		}
+		for _, bm := range pages {
+			result = append(result, labelrender.GraphicLabel(bm, enc)...)
+		}
+	} else if *fromPNG != "" {
 		if fs.NArg() > 0 {
 			return fmt.Errorf("render: --from-png takes no spec argument (got %q)", fs.Arg(0))
 		}
@@ -129,6 +175,28 @@ func runRender(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	return writeOutput(std, *out, result)
+}
+
+// writePages writes a PDF's pages as 1-bit PNGs: to name itself for one
+// page, else to name-1.png, name-2.png, ….
+func writePages(std *stdio, name string, pages []*labelrender.Bitmap) error {
+	if len(pages) > 1 && (name == "" || name == "-") {
+		return fmt.Errorf("render: the PDF has %d pages: --format png needs -o FILE (written as FILE-1.png, …)", len(pages))
+	}
+	for i, bm := range pages {
+		data, err := bm.PNG()
+		if err != nil {
+			return fmt.Errorf("render: page %d: %w", i+1, err)
+		}
+		file := name
+		if len(pages) > 1 {
+			file = fmt.Sprintf("%s-%d.png", strings.TrimSuffix(name, ".png"), i+1)
+		}
+		if err := writeOutput(std, file, data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func parseRotation(s string) (labelrender.Rotation, error) {

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/packbench/packbench/labelrender"
+	"github.com/packbench/packbench/pdfrender"
+	"github.com/packbench/packbench/pdfrender/pdftest"
 )
 
 const exampleSpec = "../../docs/examples/label.json"
@@ -105,6 +107,51 @@ func TestRenderFromPNG(t *testing.T) {
 	}
 }
 
+// TestRenderFromPDF: each page of a PDF is one Z64 label on stdout, or
+// one 1-bit PNG file per page; a corrupt PDF is named as such.
+func TestRenderFromPDF(t *testing.T) {
+	dir := t.TempDir()
+	pdfFile := filepath.Join(dir, "carrier.pdf")
+	if err := os.WriteFile(pdfFile, pdftest.PDF(pdftest.Label("1Z0000000000000001"), pdftest.Landscape("794644790132")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err := runRenderT(t, "", "--from-pdf", pdfFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(out, []byte("^FO0,0^GFA,124236,124236,102,:Z64:")); n != 2 || bytes.Count(out, []byte("^XA")) != 2 {
+		t.Fatalf("%d Z64 graphics of a 4x6 label in %d labels, want 2: %.120s", n, bytes.Count(out, []byte("^XA")), out)
+	}
+	if err := labelrender.CheckZPL(out, nil); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(dir, "page.png")
+	if _, _, err := runRenderT(t, "", "--from-pdf", pdfFile, "--dpi", "300", "--format", "png", "-o", base); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"page-1.png", "page-2.png"} {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil || img.Bounds().Dx() != 1200 || img.Bounds().Dy() != 1800 {
+			t.Fatalf("%s: %v %v, want 1200x1800 (4x6 at 300 dpi)", name, img.Bounds(), err)
+		}
+	}
+	if _, _, err := runRenderT(t, "", "--from-pdf", pdfFile, "--format", "png"); err == nil || !strings.Contains(err.Error(), "needs -o FILE") {
+		t.Fatalf("two PNG pages to stdout: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.pdf")
+	if err := os.WriteFile(bad, []byte("%PDF-1.7\nthis is no PDF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runRenderT(t, "", "--from-pdf", bad); !errors.Is(err, pdfrender.ErrBadPDF) {
+		t.Fatalf("corrupt PDF: %v, want ErrBadPDF", err)
+	}
+}
+
 func TestRenderErrorsNameTheProblem(t *testing.T) {
 	for _, tc := range []struct {
 		stdin string
@@ -119,6 +166,8 @@ func TestRenderErrorsNameTheProblem(t *testing.T) {
 		{"", []string{"--encoding", "hex", exampleSpec}, `--encoding "hex"`},
 		{"", []string{"--from-png", "/nonexistent.png"}, "no such file"},
 		{"", []string{"--from-png", exampleSpec}, "png"},
+		{"", []string{"--from-pdf", exampleSpec}, "not a usable PDF"},
+		{"", []string{"--from-pdf", exampleSpec, "--halftone", "fancy"}, `--halftone "fancy"`},
 		{"", []string{"--date", "tomorrow", exampleSpec}, "--date"},
 		{"", []string{"a.json", "b.json"}, "one spec at a time"},
 	} {
