@@ -140,7 +140,9 @@ func packageInfo(root, version, arch, bin, changelog string, mtime time.Time) *n
 		Overridables: nfpm.Overridables{
 			// passwd (useradd, groupadd) is priority required but not
 			// essential; init-system-helpers (deb-systemd-helper) is.
-			Depends:  []string{"passwd"},
+			// poppler-utils (pdftoppm) renders carriers' PDF labels
+			// (package pdfrender); util-linux (prlimit) is essential.
+			Depends:  []string{"passwd", "poppler-utils"},
 			Contents: contents,
 			Scripts: nfpm.Scripts{
 				PostInstall: sd("debian/postinst"),
