@@ -102,6 +102,17 @@ func (s *Station) renderLabel(ctx context.Context, o Order, from Address, p Pack
 	return artefacts{zpl: zpl, spec: spec, form: s.cfg.Label.Format}, nil
 }
 
+// PDFToZPL makes one printer-ready label per page of a PDF at the bench's
+// label size and dpi (the print API's PDF jobs; carriers' PDFs go through
+// carrierPDF).
+func (s *Station) PDFToZPL(ctx context.Context, pdf []byte) ([][]byte, error) {
+	pages, err := pdfrender.PDFToZPL(ctx, pdf, &pdfrender.PDFOptions{Options: s.LabelOptions(s.clock.Now())})
+	if err != nil {
+		return nil, fmt.Errorf("station: pdf: %w", err)
+	}
+	return pages, nil
+}
+
 // carrierPDF prints a carrier's PDF: each page one label (one job), the
 // first page's 1-bit image its preview.
 func carrierPDF(ctx context.Context, pdf []byte, opts labelrender.Options) (artefacts, error) {

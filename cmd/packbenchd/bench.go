@@ -205,6 +205,7 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
 		Hosts:       slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL), mdnsHosts(cfg.MDNS, os.Hostname)),
 		CORSOrigins: cfg.API.CORSOrigins, PrintURLTimeout: cfg.API.PrintURLTimeout.Std(), PrintURLMaxBytes: cfg.API.PrintURLMaxBytes,
+		PDFToZPL: b.station.PDFToZPL,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/packbench/packbench/api"
 	"github.com/packbench/packbench/device/devicetest"
+	"github.com/packbench/packbench/pdfrender/pdftest"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -136,6 +137,10 @@ func TestPrintAPIDaemon(t *testing.T) {
 			func(l []byte) bool { return string(l) == zpl }},
 		{"raw png", "/api/v1/print", "image/png", png,
 			func(l []byte) bool { return bytes.Contains(l, []byte(":Z64:")) }},
+		{"pdf", "/api/v1/print", "application/json", mustJSON(t, map[string]any{"pdf": pdftest.PDF(pdftest.Label("1Z999AA10123456784"))}),
+			func(l []byte) bool { return bytes.Contains(l, []byte("^GFA")) && bytes.Contains(l, []byte(":Z64:")) }},
+		{"raw pdf", "/api/v1/print", "application/pdf", pdftest.PDF(pdftest.Label("1Z999AA10123456785")),
+			func(l []byte) bool { return bytes.Contains(l, []byte(":Z64:")) }},
 	} {
 		status, body, h := d.post(t, tc.path, tc.ct, tc.body)
 		if status != http.StatusAccepted {
@@ -175,7 +180,7 @@ func TestPrintAPIDaemon(t *testing.T) {
 		t.Fatalf("%d api jobs, want %d (the key's second request made none)", len(js), printed)
 	}
 
-	// Refused URLs and PDF (no engine yet): clear errors, nothing queued.
+	// Refused URLs and a corrupt PDF: clear errors, nothing queued.
 	for _, tc := range []struct {
 		name   string
 		status int
@@ -185,7 +190,7 @@ func TestPrintAPIDaemon(t *testing.T) {
 		{"slow", 422, mustJSON(t, map[string]any{"url": ls.URL + "/slow"}), "no complete answer within 1s"},
 		{"huge", 422, mustJSON(t, map[string]any{"url": ls.URL + "/huge"}), "more than the 131072 bytes"},
 		{"not a label", 422, mustJSON(t, map[string]any{"url": ls.URL + "/html"}), "is not a label"},
-		{"pdf", 415, mustJSON(t, map[string]any{"pdf": []byte("%PDF-1.7\n")}), "PDF not supported yet"},
+		{"corrupt pdf", 422, mustJSON(t, map[string]any{"pdf": []byte("%PDF-1.7\nnot a document")}), `"field":"pdf"`},
 	} {
 		status, body, _ := d.post(t, "/api/v1/print", "application/json", tc.body)
 		if status != tc.status || !strings.Contains(string(body), tc.want) {
