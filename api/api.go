@@ -96,6 +96,11 @@ type Options struct {
 	// IdempotencyRetention is how long the answer to an Idempotency-Key
 	// is kept (default DefaultIdempotencyRetention, 24 h).
 	IdempotencyRetention time.Duration
+	// TrustLoopback lets requests from loopback (a browser on the bench's
+	// own display) call the packer's routes without a key or kiosk token
+	// ([api] trust_loopback, off by default). Leave it off behind a
+	// reverse proxy on the same machine: every request would be loopback.
+	TrustLoopback bool
 }
 
 // MinKeyLen is the shortest API key accepted: shorter keys are guessable
@@ -123,6 +128,8 @@ type Server struct {
 	streams atomic.Int64 // open event streams
 
 	idemFlight inFlight // creates running under an Idempotency-Key
+
+	kioskStreams kioskStreams // event streams of kiosk tokens (kiosk.go)
 
 	labelURLs chan struct{} // label URL answers being made (packrooster.go)
 
@@ -252,14 +259,16 @@ func (s *Server) wrap(rt route) http.Handler {
 		var digest [sha256.Size]byte
 		if rt.auth != authNone {
 			var ae *apiError
-			if rt.auth == authFlow {
-				digest, ae = s.authFlowOrKey(r)
-			} else {
-				digest, ae = s.authKey(r, rt.auth == authKeyQuery)
-			}
+			var kiosk string
+			digest, kiosk, ae = s.authRoute(r, rt)
 			if ae != nil {
 				writeAPIError(w, ae)
 				return
+			}
+			if kiosk != "" && rt.auth == authKeyQuery {
+				var done func()
+				r, done = s.kioskStreams.watch(r, kiosk)
+				defer done()
 			}
 		}
 		h := rt.h
@@ -287,17 +296,9 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 // authKey is authenticate that also returns the accepted key's digest
 // (Idempotency-Keys are scoped by it).
 func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *apiError) {
-	key := ""
-	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, tok, ok := strings.Cut(h, " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
-		}
-		key = strings.TrimSpace(tok)
-	} else if h := r.Header.Get("X-Api-Key"); h != "" {
-		key = h
-	} else if queryOK {
-		key = r.URL.Query().Get("key")
+	key, ae := credential(r, queryOK)
+	if ae != nil {
+		return [sha256.Size]byte{}, ae
 	}
 	if key == "" {
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")

@@ -33,6 +33,9 @@ type opDoc struct {
 	// idempotent: a create that takes an Idempotency-Key (idempotency.go);
 	// the flag wires the handler and documents the header.
 	idempotent bool
+	// kiosk: a packer's route, which a paired screen's kiosk token (and,
+	// with [api] trust_loopback, a loopback request) may call too.
+	kiosk bool
 }
 
 type param struct {
@@ -142,6 +145,11 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 			errs = append(errs, http.StatusUnauthorized)
 		default:
 			errs = append(errs, http.StatusUnauthorized)
+		}
+		if d.kiosk {
+			op["x-packbench-kiosk"] = true
+		} else if rt.auth != authNone {
+			errs = append(errs, http.StatusForbidden) // a kiosk token
 		}
 		// Every route: a Host that is not the bench's (DNS rebinding).
 		errs = append(errs, http.StatusMisdirectedRequest)

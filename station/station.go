@@ -69,6 +69,8 @@ type Station struct {
 	feedMu sync.Mutex
 	scale  ScaleControl // nil: no tare/zero commands
 	about  string
+	// pairing are the pending kiosk pairing codes (kiosk.go).
+	pairing pairingBook
 
 	mu     sync.Mutex // guards the fields below
 	flow   FlowState

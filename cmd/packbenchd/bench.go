@@ -181,7 +181,8 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 	}
 	b.api, err = api.New(deps, &api.Options{
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
-		Hosts: slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL)),
+		Hosts:         slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL)),
+		TrustLoopback: cfg.API.TrustLoopback,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)

@@ -67,6 +67,9 @@ type APIConfig struct {
 	// <host name>.local and the bench's interface addresses; any other
 	// Host header gets 421 (DNS rebinding).
 	Hosts []string `toml:"hosts" json:"hosts"`
+	// TrustLoopback lets a browser on the bench itself (loopback) use the
+	// packer's routes with no key or kiosk token; off by default.
+	TrustLoopback bool `toml:"trust_loopback" json:"trust_loopback"`
 	// Limits; zero means the default (see packbench.example.toml).
 	MaxConnections int               `toml:"max_connections" json:"max_connections"`   // 128, and at most the file limit less a reserve
 	MaxStreams     int               `toml:"max_streams" json:"max_streams"`           // 16 event streams
