@@ -77,7 +77,9 @@ func TestBrowserKiosk(t *testing.T) {
 	if err := emu.WaitPrinted(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	f := waitFlow(t, d, "label printed", func(f station.FlowState) bool { return f.JobState == "printed" && f.Order != nil && f.Order.ID == order.ID })
+	f := waitFlow(t, d, "label printed", func(f station.FlowState) bool {
+		return f.JobState == "printed" && f.Order != nil && f.Order.ID == order.ID
+	})
 	kiosk.waitJS("the label preview", `(() => { const i = document.getElementById("label-img");
 		return !i.hidden && i.complete && i.naturalWidth > 0; })()`)
 
