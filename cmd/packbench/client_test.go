@@ -51,7 +51,8 @@ func buildDaemon(t *testing.T) string {
 
 // runDaemon starts the embedded-default daemon on a loopback port with its
 // own data dir, waits for READY=1 on a notify socket, and returns its URL.
-func runDaemon(t *testing.T, dataDir string) string {
+// env is added to the daemon's environment.
+func runDaemon(t *testing.T, dataDir string, env ...string) string {
 	t.Helper()
 	bin := buildDaemon(t)
 	sock := filepath.Join(t.TempDir(), "notify.sock")
@@ -61,7 +62,7 @@ func runDaemon(t *testing.T, dataDir string) string {
 	}
 	defer conn.Close()
 	cmd := exec.Command(bin, "--data-dir", dataDir, "--listen", "127.0.0.1:0")
-	cmd.Env = []string{"NOTIFY_SOCKET=" + sock, "HOME=" + dataDir, "PATH=" + os.Getenv("PATH")}
+	cmd.Env = append([]string{"NOTIFY_SOCKET=" + sock, "HOME=" + dataDir, "PATH=" + os.Getenv("PATH")}, env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
