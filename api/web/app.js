@@ -1179,7 +1179,12 @@
 			const s = problemSection(p);
 			(probs[s] = probs[s] || []).push(p);
 		}
+		let hidden = 0;
 		for (const [section, value] of Object.entries(cfg || {})) {
+			if (!inUse(section, value) && !(probs[section] || []).length) {
+				hidden++;
+				continue;
+			}
 			const fs = el("fieldset", { id: "config-" + section });
 			fs.appendChild(el("legend", { text: section }));
 			for (const p of probs[section] || []) {
@@ -1194,6 +1199,23 @@
 			fs.appendChild(list);
 			box.appendChild(fs);
 		}
+		if (hidden) box.appendChild(el("p", { class: "hint", id: "config-hidden", text: hidden + " sections not in use are not shown (no [mqtt] url, no [raw9100] listen, …)." }));
+	}
+
+	// inUse: a section the bench does not use is left out of the
+	// configuration view ([mqtt] without a url, [raw9100] without listen,
+	// [gpio] without pins, no scanners); the values shown are the
+	// effective ones, defaults included (GET /api/v1/config).
+	function inUse(section, value) {
+		if (value == null) return false;
+		if (Array.isArray(value)) return value.length > 0;
+		if (typeof value !== "object") return true;
+		switch (section) {
+		case "mqtt": return !!value.url;
+		case "raw9100": return !!value.listen;
+		case "gpio": return !!(value.button || value.led || value.buzzer);
+		}
+		return Object.keys(value).length > 0;
 	}
 
 	function flatten(v, prefix, out) {

@@ -436,7 +436,12 @@ func (v *printerView) Printers() []api.PrinterInfo {
 func (c Config) view() any {
 	v := c
 	v.API.Key = ""
-	v.Config = c.Config.Redacted()
+	// Effective values, not blanks: the page shows what the bench does
+	// (the 20 g minimum, the 300 ms settle) where the file is silent.
+	v.Config = c.Config.WithDefaults().Redacted()
+	if f, err := scale.NewFilter(&c.Scale.Filter); err == nil {
+		v.Scale.Filter = f.Options()
+	}
 	return v
 }
 

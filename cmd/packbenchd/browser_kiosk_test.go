@@ -40,6 +40,13 @@ func TestBrowserKiosk(t *testing.T) {
 	admin.waitJS("the admin view", `!document.getElementById("admin").hidden`)
 	admin.waitJS("the bench's MQTT id", `(document.getElementById("device-id") || {}).textContent === "bench-3"`)
 	admin.waitJS("no screens yet", `document.getElementById("kiosk-rows").textContent.includes("No screens paired yet.")`)
+	// The configuration shows effective values (the filter's defaults the
+	// file does not set) and leaves out the sections not in use.
+	admin.waitJS("the effective filter values", `(() => { const c = document.getElementById("config-scale");
+		return c && c.textContent.includes("filter.min_weight_mg20000") && c.textContent.includes("filter.settle300ms"); })()`)
+	if admin.evalBool(`document.getElementById("config-mqtt") || document.getElementById("config-raw9100")`) {
+		t.Fatal("the configuration shows sections not in use")
+	}
 	admin.do("name the screen", chromedp.SendKeys(chromedp.ID("kiosk-name"), "Bench 3 screen"+kb.Enter))
 	admin.waitJS("the code and its QR code", `!document.getElementById("kiosk-code-box").hidden &&
 		/^[0-9]{4} [0-9]{4}$/.test(document.getElementById("kiosk-code").textContent) &&
