@@ -7,8 +7,6 @@ import (
 	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -199,18 +197,11 @@ func (s *Station) Kiosks(ctx context.Context) ([]Kiosk, error) {
 	}
 	out := []Kiosk{}
 	err := s.db.View(func(tx *queue.Tx) error {
-		recs, err := tx.ListRecords(kindKioskTokens, queue.RecordPage{})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			var k kioskRecord
-			if err := json.Unmarshal(r.Value, &k); err != nil {
-				return fmt.Errorf("decode kiosk %q: %w", r.Key, err)
-			}
+		recs, err := listJSON[kioskRecord](tx, kindKioskTokens)
+		for _, k := range recs {
 			out = append(out, k.Kiosk)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kiosks: %w", err)
@@ -246,24 +237,11 @@ func (s *Station) CheckKioskToken(ctx context.Context, token string) (string, bo
 	}
 	rest, ok := strings.CutPrefix(token, KioskTokenPrefix)
 	id, secret, _ := strings.Cut(rest, "_")
-	want := make([]byte, sha256.Size) // an unknown id compares against zeros
-	if ok && len(id) == 2*kioskIDBytes {
-		err := s.db.View(func(tx *queue.Tx) error {
-			var k kioskRecord
-			if err := getJSON(tx, kindKioskTokens, id, &k); err != nil {
-				return err
-			}
-			if b, err := hex.DecodeString(k.SecretSHA256); err == nil && len(b) == sha256.Size {
-				want = b
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, queue.ErrNotFound) {
-			return "", false, fmt.Errorf("check kiosk token: %w", err)
-		}
+	match, err := s.secretMatches(kindKioskTokens, id, ok && len(id) == 2*kioskIDBytes, secret)
+	if err != nil {
+		return "", false, fmt.Errorf("check kiosk token: %w", err)
 	}
-	got := sha256.Sum256([]byte(secret))
-	if subtle.ConstantTimeCompare(got[:], want) != 1 || secret == "" {
+	if !match {
 		return "", false, nil
 	}
 	return id, true, nil
