@@ -127,14 +127,8 @@ func (s *Station) DeleteFlowCredential(ctx context.Context, clientID string) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *queue.Tx) error {
-		if _, err := tx.GetRecord(kindFlowCreds, clientID); err != nil {
-			return err
-		}
-		return tx.DeleteRecord(kindFlowCreds, clientID)
-	})
-	if err != nil {
-		return fmt.Errorf("station: delete flow credential %q: %w", clientID, notFound(err))
+	if err := s.deleteRecord(kindFlowCreds, clientID); err != nil {
+		return fmt.Errorf("station: delete flow credential %q: %w", clientID, err)
 	}
 	s.log.Info("flow credential deleted", "client_id", clientID)
 	return nil
@@ -178,6 +172,16 @@ func (s *Station) secretMatches(kind, id string, idOK bool, secret string) (bool
 	}
 	got := sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(got[:], want) == 1 && secret != "", nil
+}
+
+// deleteRecord deletes the record kind/id; ErrNotFound when there is none.
+func (s *Station) deleteRecord(kind, id string) error {
+	return notFound(s.db.Update(func(tx *queue.Tx) error {
+		if _, err := tx.GetRecord(kind, id); err != nil {
+			return err
+		}
+		return tx.DeleteRecord(kind, id)
+	}))
 }
 
 // listJSON decodes every record of kind.

@@ -215,14 +215,8 @@ func (s *Station) RevokeKiosk(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *queue.Tx) error {
-		if _, err := tx.GetRecord(kindKioskTokens, id); err != nil {
-			return err
-		}
-		return tx.DeleteRecord(kindKioskTokens, id)
-	})
-	if err != nil {
-		return fmt.Errorf("revoke kiosk %q: %w", id, notFound(err))
+	if err := s.deleteRecord(kindKioskTokens, id); err != nil {
+		return fmt.Errorf("revoke kiosk %q: %w", id, err)
 	}
 	s.log.Info("kiosk token revoked", "kiosk", id)
 	return nil
