@@ -841,35 +841,13 @@
 	function kioskSay(msg) { $("kiosk-msg").textContent = msg; }
 
 	function renderKiosks(r) {
-		const tb = $("kiosk-rows");
-		if (tb.contains(document.activeElement)) return;
-		tb.textContent = "";
-		if (r.error) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "3", class: "empty", text: "Could not load the screens: " + r.error })));
-			return;
-		}
-		const ks = r.kiosks || [];
-		if (!ks.length) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "3", class: "empty", text: "No screens paired yet." })));
-			return;
-		}
-		for (const k of ks) {
-			const b = el("button", { type: "button", class: "small", "aria-label": "Revoke screen " + k.name, text: "Revoke" });
-			b.addEventListener("click", async () => {
-				try {
-					await revokeKiosk(k.id);
-					kioskSay("Revoked " + k.name + ": it must be paired again to work.");
-				} catch (e) {
-					kioskSay("Revoke: " + e.message);
-				}
-				$("kiosk-name").focus();
-				scheduleAdmin();
-			});
-			tb.appendChild(el("tr", { "data-kiosk-id": k.id },
-				el("td", { text: k.name }),
-				el("td", { text: fmtTime(k.created_at) }),
-				el("td", null, b)));
-		}
+		renderRevocable($("kiosk-rows"), r.error ? r : r.kiosks || [], {
+			what: "the screens", none: "No screens paired yet.", verb: "Revoke", attr: "data-kiosk-id",
+			id: (k) => k.id,
+			cells: (k) => [el("td", { text: k.name }), el("td", { text: fmtTime(k.created_at) })],
+			revoke: async (k) => { await revokeKiosk(k.id); return "Revoked " + k.name + ": it must be paired again to work."; },
+			say: kioskSay, focus: "kiosk-name",
+		});
 	}
 
 	function wireKiosks() {
@@ -901,35 +879,42 @@
 
 	function renderFlowCreds(r) {
 		$("flowcred-endpoint").textContent = location.origin + "/api/label-fulfill";
-		const tb = $("flowcred-rows");
+		renderRevocable($("flowcred-rows"), r.error ? r : r.credentials || [], {
+			what: "the credentials", none: "No Flow credentials yet.", verb: "Delete", attr: "data-client-id",
+			id: (c) => c.client_id,
+			cells: (c) => [el("td", { text: c.name }), el("td", null, el("code", { text: c.client_id })), el("td", { text: fmtTime(c.created_at) })],
+			revoke: async (c) => { await deleteFlowCred(c.client_id); return "Deleted " + c.name + ": its secret no longer works."; },
+			say: flowCredSay, focus: "flowcred-name",
+		});
+	}
+
+	// renderRevocable fills a table of credentials (Flow credentials, bench
+	// screens), each row with a button that revokes it; items is the list or
+	// {error}. The row of the focused button is left alone.
+	function renderRevocable(tb, items, o) {
 		if (tb.contains(document.activeElement)) return;
 		tb.textContent = "";
-		if (r.error) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "Could not load the credentials: " + r.error })));
+		const cols = String(tb.closest("table").querySelectorAll("thead th").length);
+		if (items.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: cols, class: "empty", text: "Could not load " + o.what + ": " + items.error })));
 			return;
 		}
-		const creds = r.credentials || [];
-		if (!creds.length) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "No Flow credentials yet." })));
+		if (!items.length) {
+			tb.appendChild(el("tr", null, el("td", { colspan: cols, class: "empty", text: o.none })));
 			return;
 		}
-		for (const c of creds) {
-			const b = el("button", { type: "button", class: "small", "aria-label": "Delete credential " + c.name, text: "Delete" });
+		for (const it of items) {
+			const b = el("button", { type: "button", class: "small", "aria-label": o.verb + " " + it.name, text: o.verb });
 			b.addEventListener("click", async () => {
 				try {
-					await deleteFlowCred(c.client_id);
-					flowCredSay("Deleted " + c.name + ": its secret no longer works.");
+					o.say(await o.revoke(it));
 				} catch (e) {
-					flowCredSay("Delete: " + e.message);
+					o.say(o.verb + ": " + e.message);
 				}
-				$("flowcred-name").focus();
+				$(o.focus).focus();
 				scheduleAdmin();
 			});
-			tb.appendChild(el("tr", { "data-client-id": c.client_id },
-				el("td", { text: c.name }),
-				el("td", null, el("code", { text: c.client_id })),
-				el("td", { text: fmtTime(c.created_at) }),
-				el("td", null, b)));
+			tb.appendChild(el("tr", { [o.attr]: o.id(it) }, ...o.cells(it), el("td", null, b)));
 		}
 	}
 
