@@ -175,7 +175,9 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}. " +
 				"A Host header that is not one of the bench's names or addresses gets 421 host_not_allowed; a body over " +
 				"[api] max_body gets 413 body_too_large and the connection closes; a connection over [api] max_connections " +
-				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items.",
+				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items. " +
+				"A paired bench screen sends its kiosk token (POST /api/v1/kiosks/pair) like a key: it is accepted on the " +
+				"operations marked x-packbench-kiosk (scan, weigh, print) and refused with 403 forbidden on every other.",
 		},
 		"security": []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}},
 		"paths":    paths,
