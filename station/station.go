@@ -145,6 +145,9 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
 	}
 	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
+	if err := s.restoreLastLabel(context.Background()); err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
 	s.feedbackLocked()
 	return s, nil
 }
