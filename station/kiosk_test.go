@@ -54,8 +54,9 @@ func TestKioskPairing(t *testing.T) {
 		}
 		return err
 	})
-	secret := k.Token[strings.LastIndex(k.Token, "_")+1:]
-	if len(raw) != 1 || strings.Contains(raw[0], secret) {
+	// The id is hex; the secret (base64url) may hold "_" itself.
+	_, secret, _ := strings.Cut(strings.TrimPrefix(k.Token, KioskTokenPrefix), "_")
+	if len(raw) != 1 || len(secret) != 43 || strings.Contains(raw[0], secret) {
 		t.Fatalf("stored %q", raw)
 	}
 
