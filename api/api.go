@@ -109,6 +109,11 @@ type Options struct {
 	PrintURLMaxBytes int64
 	// PDFToZPL makes PDF print jobs printable; nil: PDF is 415.
 	PDFToZPL PDFToZPL
+	// TrustLoopback lets requests from loopback (a browser on the bench's
+	// own display) call the packer's routes without a key or kiosk token
+	// ([api] trust_loopback, off by default). Leave it off behind a
+	// reverse proxy on the same machine: every request would be loopback.
+	TrustLoopback bool
 }
 
 // MinKeyLen is the shortest API key accepted: shorter keys are guessable
@@ -136,6 +141,8 @@ type Server struct {
 	streams atomic.Int64 // open event streams
 
 	idemFlight inFlight // creates running under an Idempotency-Key
+
+	kioskStreams kioskStreams // event streams of kiosk tokens (kiosk.go)
 
 	labelURLs chan struct{} // label URL answers being made (packrooster.go)
 
@@ -283,21 +290,16 @@ func (s *Server) wrap(rt route) http.Handler {
 		var c caller
 		if rt.auth != authNone {
 			var ae *apiError
-			var digest [sha256.Size]byte
-			switch rt.auth {
-			case authFlow:
-				digest, ae = s.authFlowOrKey(r)
-			case authPrint, authPrintQuery:
-				c, ae = s.authPrint(r, rt.auth == authPrintQuery)
-			default:
-				digest, ae = s.authKey(r, rt.auth == authKeyQuery)
-			}
+			var kiosk string
+			c, kiosk, ae = s.authRoute(r, rt)
 			if ae != nil {
 				writeAPIError(w, ae)
 				return
 			}
-			if c.scope == "" {
-				c.scope = idemScope(digest)
+			if kiosk != "" && rt.auth == authKeyQuery {
+				var done func()
+				r, done = s.kioskStreams.watch(r, kiosk)
+				defer done()
 			}
 			r = r.WithContext(withCaller(r.Context(), c))
 		}
@@ -326,12 +328,10 @@ func (s *Server) authenticate(r *http.Request, queryOK bool) *apiError {
 // authKey is authenticate that also returns the accepted key's digest
 // (Idempotency-Keys are scoped by it).
 func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *apiError) {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if scheme, _, ok := strings.Cut(h, " "); !ok || !strings.EqualFold(scheme, "Bearer") {
-			return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "Authorization: want \"Bearer <key>\"")
-		}
+	key, ae := credential(r, queryOK)
+	if ae != nil {
+		return [sha256.Size]byte{}, ae
 	}
-	key := credential(r, queryOK)
 	if key == "" {
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key required: send Authorization: Bearer <key> or X-Api-Key: <key>")
 	}
@@ -345,24 +345,6 @@ func (s *Server) authKey(r *http.Request, queryOK bool) ([sha256.Size]byte, *api
 		return [sha256.Size]byte{}, errorf(http.StatusUnauthorized, CodeUnauthorized, "API key not accepted")
 	}
 	return sum, nil
-}
-
-// credential is the key or token a request carries: Authorization:
-// Bearer, X-Api-Key, or ?key= where allowed.
-func credential(r *http.Request, queryOK bool) string {
-	if h := r.Header.Get("Authorization"); h != "" {
-		if scheme, tok, ok := strings.Cut(h, " "); ok && strings.EqualFold(scheme, "Bearer") {
-			return strings.TrimSpace(tok)
-		}
-		return ""
-	}
-	if h := r.Header.Get("X-Api-Key"); h != "" {
-		return h
-	}
-	if queryOK {
-		return r.URL.Query().Get("key")
-	}
-	return ""
 }
 
 // ServeHTTP recovers panics, logs and measures every request, and answers

@@ -29,6 +29,7 @@ const (
 	CodeInvalidJSON      = "invalid_json"
 	CodeInvalidField     = "invalid_field"
 	CodeUnauthorized     = "unauthorized"
+	CodeForbidden        = "forbidden" // a kiosk token on a route that needs the key
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"
 	CodeConflict         = "conflict"

@@ -33,6 +33,9 @@ type opDoc struct {
 	// idempotent: a create that takes an Idempotency-Key (idempotency.go);
 	// the flag wires the handler and documents the header.
 	idempotent bool
+	// kiosk: a packer's route, which a paired screen's kiosk token (and,
+	// with [api] trust_loopback, a loopback request) may call too.
+	kiosk bool
 }
 
 type param struct {
@@ -150,6 +153,11 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 		default:
 			errs = append(errs, http.StatusUnauthorized)
 		}
+		if d.kiosk {
+			op["x-packbench-kiosk"] = true
+		} else if rt.auth != authNone {
+			errs = append(errs, http.StatusForbidden) // a kiosk token
+		}
 		// Every route: a Host that is not the bench's (DNS rebinding).
 		errs = append(errs, http.StatusMisdirectedRequest)
 		for _, c := range errs {
@@ -174,7 +182,9 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 				"headers) also accepts ?key=<key>. Errors are always {\"error\":{\"code\",\"message\",\"field\"}}. " +
 				"A Host header that is not one of the bench's names or addresses gets 421 host_not_allowed; a body over " +
 				"[api] max_body gets 413 body_too_large and the connection closes; a connection over [api] max_connections " +
-				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items.",
+				"gets 503 too_many_connections. List pages end early, with next set, at 1 MiB of items. " +
+				"A paired bench screen sends its kiosk token (POST /api/v1/kiosks/pair) like a key: it is accepted on the " +
+				"operations marked x-packbench-kiosk (scan, weigh, print) and refused with 403 forbidden on every other.",
 		},
 		"security": []any{map[string]any{"bearer": []string{}}, map[string]any{"apiKeyHeader": []string{}}},
 		"paths":    paths,

@@ -77,7 +77,7 @@ func (s *Server) authPrint(r *http.Request, queryOK bool) (caller, *apiError) {
 	if ae == nil {
 		return caller{scope: idemScope(digest)}, nil
 	}
-	cred := credential(r, queryOK)
+	cred, _ := credential(r, queryOK) // a malformed header failed authKey above
 	if !strings.HasPrefix(cred, PrintTokenPrefix) {
 		return caller{}, ae
 	}

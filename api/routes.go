@@ -53,12 +53,12 @@ func (s *Server) routeTable() []route {
 		{"GET", prefix + "/health", authNone, s.getHealth, opDoc{
 			summary: "Health of the bench: queue, printers, scale, flow. Without a key: status words and counts only (no order, reading, tracking number, printer reason or link error); with a key: the whole report", tag: tagBench,
 			resp: Health{}, errors: unavailable, respDesc: "ok or degraded (503 with the same body when down)"}},
-		{"GET", prefix + "/printers", authKey, s.listPrinters, opDoc{
+		{"GET", prefix + "/printers", authKey, s.listPrinters, opDoc{kiosk: true,
 			summary: "Configured printers and their last status", tag: tagBench,
 			resp: struct {
 				Printers []PrinterInfo `json:"printers"`
 			}{}}},
-		{"POST", prefix + "/printers/{name}/test", authKey, s.testPrint, opDoc{
+		{"POST", prefix + "/printers/{name}/test", authKey, s.testPrint, opDoc{kiosk: true,
 			summary: "Queue a test label for this printer (held while it needs paper, printed when it is back)", tag: tagBench,
 			status: http.StatusCreated, resp: queue.Job{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}, idempotent: true}},
 		{"GET", prefix + "/config", authKey, s.getConfig, opDoc{
@@ -70,16 +70,16 @@ func (s *Server) routeTable() []route {
 			summary: "Prometheus metrics (text exposition format); scrape with the key as a bearer token", tag: tagMeta,
 			respType: "text/plain"}},
 
-		{"GET", prefix + "/scale", authKey, s.getScale, opDoc{
+		{"GET", prefix + "/scale", authKey, s.getScale, opDoc{kiosk: true,
 			summary: "The scale's latest reading", tag: tagScale, resp: scale.Reading{}, errors: unavailable}},
-		{"GET", pathEvents, authKeyQuery, s.streamEvents, opDoc{
+		{"GET", pathEvents, authKeyQuery, s.streamEvents, opDoc{kiosk: true,
 			summary: "Live Server-Sent Events: reading (a scale.Reading, on change), flow (the flow state), job (a queue event); " +
 				"a heartbeat comment every 15 s; 503 too_many_streams over [api] max_streams. EventSource cannot set headers, so this route alone also takes ?key=", tag: tagScale,
 			query:    []param{{name: "key", desc: "the API key, for EventSource clients", typ: "string"}},
 			respType: "text/event-stream", errors: []int{http.StatusServiceUnavailable}}},
-		{"POST", prefix + "/scale/zero", authKey, s.zeroScale, opDoc{
+		{"POST", prefix + "/scale/zero", authKey, s.zeroScale, opDoc{kiosk: true,
 			summary: "Zero the scale", tag: tagScale, resp: okBody{}, errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
-		{"POST", prefix + "/scale/tare", authKey, s.tareScale, opDoc{
+		{"POST", prefix + "/scale/tare", authKey, s.tareScale, opDoc{kiosk: true,
 			summary: "Tare the scale", tag: tagScale, resp: okBody{}, errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
 		{"POST", prefix + "/scale/sim", authKey, s.simScale, opDoc{
 			summary: "Drive the simulated scale: {\"grams\":1200,\"status\":\"stable\"}, {\"remove\":true} or {\"script\":\"place 1200g; bounce; settle\"} (202, runs in the background)",
@@ -113,27 +113,27 @@ func (s *Server) routeTable() []route {
 			summary: "The print tokens (never the tokens themselves)", tag: tagJobs, resp: printTokenList{}}},
 		{"DELETE", prefix + "/print-tokens/{id}", authKey, s.deletePrintToken, opDoc{
 			summary: "Revoke a print token", tag: tagJobs, resp: PrintToken{}, errors: notFound}},
-		{"POST", prefix + "/jobs/{id}/cancel", authKey, s.jobAction((*queue.DB).Cancel), opDoc{
+		{"POST", prefix + "/jobs/{id}/cancel", authKey, s.jobAction((*queue.DB).Cancel), opDoc{kiosk: true,
 			summary: "Cancel a queued, failed or uncertain job", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
-		{"POST", prefix + "/jobs/{id}/retry", authKey, s.jobAction((*queue.DB).Retry), opDoc{
+		{"POST", prefix + "/jobs/{id}/retry", authKey, s.jobAction((*queue.DB).Retry), opDoc{kiosk: true,
 			summary: "Queue a failed, uncertain or sent job again", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
-		{"POST", prefix + "/jobs/{id}/mark-printed", authKey, s.jobAction((*queue.DB).MarkPrinted), opDoc{
+		{"POST", prefix + "/jobs/{id}/mark-printed", authKey, s.jobAction((*queue.DB).MarkPrinted), opDoc{kiosk: true,
 			summary: "Record that a failed, uncertain or sent job did print", tag: tagJobs, body: reasonBody{}, bodyOpt: true, resp: queue.Job{}, errors: conflict}},
 
-		{"POST", prefix + "/jobs/{id}/reprint", authKey, s.reprintJob, opDoc{
+		{"POST", prefix + "/jobs/{id}/reprint", authKey, s.reprintJob, opDoc{kiosk: true,
 			summary: "Print a job's label again: same tracking number, a new job marked as a reprint (the answer)", tag: tagJobs,
 			body: reprintBody{}, bodyOpt: true, status: http.StatusCreated, resp: queue.Job{},
 			errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}, idempotent: true}},
 
-		{"GET", prefix + "/flow", authKey, s.getFlow, opDoc{
+		{"GET", prefix + "/flow", authKey, s.getFlow, opDoc{kiosk: true,
 			summary: "The hands-free flow's state", tag: tagFlow, resp: station.FlowState{}, errors: unavailable}},
-		{"POST", prefix + "/flow/scan", authKey, s.scan, opDoc{
+		{"POST", prefix + "/flow/scan", authKey, s.scan, opDoc{kiosk: true,
 			summary: "A scanned code (order id, partner order id, LPN): arms its order", tag: tagFlow,
 			body: scanRequest{}, resp: station.FlowState{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
-		{"POST", prefix + "/flow/arm", authKey, s.arm, opDoc{
+		{"POST", prefix + "/flow/arm", authKey, s.arm, opDoc{kiosk: true,
 			summary: "Arm an order by id: the next stable weight labels its next package", tag: tagFlow,
 			body: armRequest{}, resp: station.FlowState{}, errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusServiceUnavailable}}},
-		{"POST", prefix + "/flow/disarm", authKey, s.disarm, opDoc{
+		{"POST", prefix + "/flow/disarm", authKey, s.disarm, opDoc{kiosk: true,
 			summary: "Disarm the flow (409 busy while a label is being made)", tag: tagFlow,
 			resp: station.FlowState{}, errors: []int{http.StatusConflict, http.StatusServiceUnavailable}}},
 
@@ -185,7 +185,7 @@ func (s *Server) routeTable() []route {
 				"each label is printed unless [fulfil] no_print. packages[].amount may be given twice (the seed's example does): the last value wins",
 			tag: tagFulfil, body: station.FulfilLabelRequest{}, resp: station.FulfilLabelResponse{},
 			errors: []int{http.StatusConflict, http.StatusUnprocessableEntity, http.StatusServiceUnavailable}}},
-		{"GET", prefix + "/labels/{file}", authKey, s.getLabel, opDoc{
+		{"GET", prefix + "/labels/{file}", authKey, s.getLabel, opDoc{kiosk: true,
 			summary: "A stored label: {id}.zpl (printer-ready ZPL) or {id}.png (preview); id is a package reference, tracking number or job id",
 			tag:     tagLabels, respType: "application/octet-stream", respDesc: "application/zpl or image/png",
 			errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
@@ -200,5 +200,5 @@ func (s *Server) routeTable() []route {
 		{"GET", pathShipiumOrder + "/{id}", authKey, s.getShipiumOrder, opDoc{
 			summary: "Shipium Pack App: one order by shipiumOrderId or partnerOrderId", tag: tagShipium,
 			resp: ShipiumOrder{}, errors: []int{http.StatusNotFound, http.StatusServiceUnavailable}}},
-	}, slices.Concat(s.tracktorRoutes(), s.webhookRoutes(), s.shopifyRoutes(), s.packroosterRoutes(), s.firmwareRoutes())...)
+	}, slices.Concat(s.tracktorRoutes(), s.webhookRoutes(), s.shopifyRoutes(), s.packroosterRoutes(), s.firmwareRoutes(), s.kioskRoutes())...)
 }

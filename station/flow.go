@@ -211,8 +211,10 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	if !o.shippable() && s.armed == o.ID {
 		s.armed = "" // every package is labelled: the next order is armed after removal
 	}
+	last := flowLast{LabelID: p.LabelID, TrackingNumber: p.TrackingNumber, JobID: p.JobID, Weight: s.flow.Weight}
 	s.publishLocked()
 	s.mu.Unlock()
+	s.rememberLastLabel(last)
 
 	// The job may have finished before the flow knew its id.
 	if j, err := s.db.Job(ctx, p.JobID); err == nil && j.State != queue.StateQueued {

@@ -107,18 +107,11 @@ func (s *Station) FlowCredentials(ctx context.Context) ([]FlowCredential, error)
 	}
 	out := []FlowCredential{}
 	err := s.db.View(func(tx *queue.Tx) error {
-		recs, err := tx.ListRecords(kindFlowCreds, queue.RecordPage{})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			var c flowCredRecord
-			if err := json.Unmarshal(r.Value, &c); err != nil {
-				return fmt.Errorf("decode flow credential %q: %w", r.Key, err)
-			}
+		recs, err := listJSON[flowCredRecord](tx, kindFlowCreds)
+		for _, c := range recs {
 			out = append(out, c.FlowCredential)
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("station: flow credentials: %w", err)
@@ -134,14 +127,8 @@ func (s *Station) DeleteFlowCredential(ctx context.Context, clientID string) err
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.Update(func(tx *queue.Tx) error {
-		if _, err := tx.GetRecord(kindFlowCreds, clientID); err != nil {
-			return err
-		}
-		return tx.DeleteRecord(kindFlowCreds, clientID)
-	})
-	if err != nil {
-		return fmt.Errorf("station: delete flow credential %q: %w", clientID, notFound(err))
+	if err := s.deleteRecord(kindFlowCreds, clientID); err != nil {
+		return fmt.Errorf("station: delete flow credential %q: %w", clientID, err)
 	}
 	s.log.Info("flow credential deleted", "client_id", clientID)
 	return nil
@@ -154,23 +141,62 @@ func (s *Station) CheckFlowCredential(ctx context.Context, clientID, secret stri
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
+	ok, err := s.secretMatches(kindFlowCreds, clientID, clientID != "" && len(clientID) <= maxFlowClientIDLn, secret)
+	if err != nil {
+		return false, fmt.Errorf("station: check flow credential: %w", err)
+	}
+	return ok, nil
+}
+
+// secretMatches reports whether secret's SHA-256 is the digest stored in
+// the record kind/id (its "secret_sha256"), compared in constant time; an
+// unknown or malformed id (idOK false) costs the same comparison.
+func (s *Station) secretMatches(kind, id string, idOK bool, secret string) (bool, error) {
 	want := make([]byte, sha256.Size) // an unknown id compares against zeros
-	if clientID != "" && len(clientID) <= maxFlowClientIDLn {
+	if idOK {
 		err := s.db.View(func(tx *queue.Tx) error {
-			var c flowCredRecord
-			if err := getJSON(tx, kindFlowCreds, clientID, &c); err != nil {
+			var rec struct {
+				SecretSHA256 string `json:"secret_sha256"`
+			}
+			if err := getJSON(tx, kind, id, &rec); err != nil {
 				return err
 			}
-			b, err := hex.DecodeString(c.SecretSHA256)
-			if err == nil && len(b) == sha256.Size {
+			if b, err := hex.DecodeString(rec.SecretSHA256); err == nil && len(b) == sha256.Size {
 				want = b
 			}
 			return nil
 		})
 		if err != nil && !errors.Is(err, queue.ErrNotFound) {
-			return false, fmt.Errorf("station: check flow credential: %w", err)
+			return false, err
 		}
 	}
 	got := sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(got[:], want) == 1 && secret != "", nil
+}
+
+// deleteRecord deletes the record kind/id; ErrNotFound when there is none.
+func (s *Station) deleteRecord(kind, id string) error {
+	return notFound(s.db.Update(func(tx *queue.Tx) error {
+		if _, err := tx.GetRecord(kind, id); err != nil {
+			return err
+		}
+		return tx.DeleteRecord(kind, id)
+	}))
+}
+
+// listJSON decodes every record of kind.
+func listJSON[T any](tx *queue.Tx, kind string) ([]T, error) {
+	recs, err := tx.ListRecords(kind, queue.RecordPage{})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]T, 0, len(recs))
+	for _, r := range recs {
+		var v T
+		if err := json.Unmarshal(r.Value, &v); err != nil {
+			return nil, fmt.Errorf("decode %s %q: %w", kind, r.Key, err)
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -69,6 +69,8 @@ type Station struct {
 	feedMu sync.Mutex
 	scale  ScaleControl // nil: no tare/zero commands
 	about  string
+	// pairing are the pending kiosk pairing codes (kiosk.go).
+	pairing pairingBook
 
 	mu     sync.Mutex // guards the fields below
 	flow   FlowState
@@ -143,6 +145,9 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
 	}
 	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
+	if err := s.restoreLastLabel(context.Background()); err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
 	s.feedbackLocked()
 	return s, nil
 }

@@ -6,11 +6,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/packbench/packbench/internal/clock"
+	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/station"
 )
 
 // Client is an operator's or a script's connection to the broker: push
@@ -71,11 +74,7 @@ func (cl *Client) Lost() <-chan struct{} { return cl.lost }
 // of site when site is set, and returns after the broker's PUBACK. The job
 // is checked first (Validate); an empty ID gets a random one.
 func (cl *Client) Push(ctx context.Context, bench, site string, job *PushJob) error {
-	if job.ID == "" {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		job.ID = "cli-" + hex.EncodeToString(b[:])
-	}
+	job.ensureID()
 	if err := job.Validate(); err != nil {
 		return err
 	}
@@ -193,4 +192,117 @@ func (cl *Client) Command(ctx context.Context, bench, verb string, args any) (js
 	case <-time.After(cl.timeout):
 		return nil, fmt.Errorf("uplink: %s on %s: %w (is the bench online?)", verb, bench, ErrTimeout)
 	}
+}
+
+// ensureID gives a push without an id a random one.
+func (j *PushJob) ensureID() {
+	if j.ID == "" {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		j.ID = "cli-" + hex.EncodeToString(b[:])
+	}
+}
+
+// PushAnswer is a bench's answer to a push, read from its events topic.
+type PushAnswer struct {
+	// Bench is the device id of the bench that answered (for a pool, the
+	// one that took the job).
+	Bench string
+	// Event is the answer: job.queued (order.created for an order) or
+	// push.rejected.
+	Event Event
+	// Rejected is the rejection's field and rule; nil when queued.
+	Rejected *RejectedData
+}
+
+// PushAndWait is Push that then waits up to wait for the bench's answer:
+// the job.queued event of the push's job (order.created for an order), or
+// its push.rejected event. For a pool (site set) any bench under the
+// topic prefix may answer. The subscription is made before the push, so
+// no answer is missed. A push whose id the bench already had queues
+// nothing new and so gets no answer: that, and a bench that is offline,
+// end in ErrTimeout once the push is with the broker.
+func (cl *Client) PushAndWait(ctx context.Context, bench, site string, job *PushJob, wait time.Duration) (PushAnswer, error) {
+	job.ensureID()
+	if err := job.Validate(); err != nil {
+		return PushAnswer{}, err
+	}
+	topic := BenchTopic(cl.cfg.TopicPrefix, "+", "events")
+	if site == "" {
+		if err := validLevel("bench", bench); err != nil {
+			return PushAnswer{}, err
+		}
+		topic = BenchTopic(cl.cfg.TopicPrefix, bench, "events")
+	}
+	queuedType, queuedKey := queue.EventJobQueued, job.Key()
+	if job.Type == PushOrder {
+		queuedType, queuedKey = station.EventOrderCreated, pushedOrderID(*job)
+	}
+	got := make(chan PushAnswer, 1)
+	handler := func(_ paho.Client, m paho.Message) {
+		var ev Event
+		if json.Unmarshal(m.Payload(), &ev) != nil {
+			return
+		}
+		a := PushAnswer{Event: ev, Bench: benchOfTopic(cl.cfg.TopicPrefix, m.Topic())}
+		switch ev.Type {
+		case queuedType:
+			if ev.Key != queuedKey {
+				return
+			}
+		case EventPushRejected:
+			var d RejectedData
+			if json.Unmarshal(ev.Data, &d) != nil || (d.PushID != job.ID && ev.Key != job.Key()) {
+				return
+			}
+			a.Rejected = &d
+		default:
+			return
+		}
+		select {
+		case got <- a:
+		default:
+		}
+	}
+	if err := waitToken(ctx, clock.Real{}, cl.c.Subscribe(topic, 1, handler), cl.timeout, cl.lost); err != nil {
+		return PushAnswer{}, fmt.Errorf("subscribe %s: %w", topic, err)
+	}
+	defer cl.c.Unsubscribe(topic)
+	if err := cl.Push(ctx, bench, site, job); err != nil {
+		return PushAnswer{}, err
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case a := <-got:
+		return a, nil
+	case <-ctx.Done():
+		return PushAnswer{}, ctx.Err()
+	case <-cl.lost:
+		return PushAnswer{}, fmt.Errorf("waiting for the answer on %s: %w", topic, ErrNotConnected)
+	case <-timer.C:
+		return PushAnswer{}, fmt.Errorf("no answer on %s within %s: %w", topic, wait, ErrTimeout)
+	}
+}
+
+// pushedOrderID is the id the order of an order push gets: its own "id",
+// else the push id (StationIntake.pushOrder).
+func pushedOrderID(j PushJob) string {
+	var o struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(j.Order, &o) == nil && o.ID != "" {
+		return o.ID
+	}
+	return j.ID
+}
+
+// benchOfTopic is the device id level of a bench topic.
+func benchOfTopic(prefix, topic string) string {
+	if prefix == "" {
+		prefix = DefaultTopicPrefix
+	}
+	rest, _ := strings.CutPrefix(topic, prefix+"/")
+	id, _, _ := strings.Cut(rest, "/")
+	return id
 }

@@ -5,12 +5,18 @@
 "use strict";
 
 (function () {
-	const KEY_STORE = "packbench.apiKey";
+	const KEY_STORE = "packbench.apiKey"; // the API key, or this screen's kiosk token
+	const KIOSK_PREFIX = "pbk_"; // how a kiosk token starts (station.KioskTokenPrefix)
 	const API = "/api/v1";
 	const $ = (id) => document.getElementById(id);
 
 	const state = {
 		key: null,
+		// trusted: no credential, and the bench lets its own display in
+		// ([api] trust_loopback); kiosk: a paired screen or that display,
+		// which may scan, weigh and print but not see the admin view.
+		trusted: false,
+		kiosk: false,
 		health: null,
 		flow: null,
 		reading: null,
@@ -60,7 +66,8 @@
 	}
 
 	async function fetchImage(path) {
-		const resp = await fetch(path, { headers: { "Authorization": "Bearer " + state.key }, cache: "no-store" });
+		const headers = state.key ? { "Authorization": "Bearer " + state.key } : {};
+		const resp = await fetch(path, { headers, cache: "no-store" });
 		if (!resp.ok) {
 			let msg = resp.statusText;
 			try { msg = (await resp.json()).error.message; } catch (e) { /* not JSON */ }
@@ -154,7 +161,7 @@
 	function problems() {
 		const out = [];
 		// A short gap (page load, a daemon restart) is not worth a red box.
-		if (state.key && !state.streamUp && Date.now() - state.streamDownSince > 3000) {
+		if (authed() && !state.streamUp && Date.now() - state.streamDownSince > 3000) {
 			out.push({ id: "stream", title: "Lost the connection to the bench.", todo: "Wait a moment: the page reconnects by itself." });
 		}
 		for (const p of state.printers) {
@@ -319,7 +326,8 @@
 		$("btn-cancel").disabled = !(f && (jobLive || f.state === "armed"));
 		$("btn-reprint").disabled = !(f && f.job_id && f.label_id);
 		$("btn-test").disabled = state.printers.length === 0;
-		if (f && f.label_id && f.label_id !== state.labelShown && ["printing", "printed"].includes(f.state)) {
+		// The last label stays on screen (also after a reload) until the next.
+		if (f && f.label_id && f.label_id !== state.labelShown) {
 			showLabel(f.label_id, f.tracking_number);
 		}
 	}
@@ -379,7 +387,7 @@
 	// nothing else has focus (a keyboard user tabbing through the buttons, or
 	// someone typing in the admin view, keeps theirs).
 	function refocus(force) {
-		if (!state.key || !isPacker()) return;
+		if (!authed() || !isPacker()) return;
 		const a = document.activeElement;
 		if (force || !a || a === document.body || a === document.documentElement) {
 			$("scan").focus({ preventScroll: true });
@@ -440,8 +448,37 @@
 		} catch (e) { /* the banner and the problems say enough */ }
 	}
 
+	// confirmed asks before a button acts: the first press turns it into
+	// the question ("Tare now? Press again"), a second press within 4 s
+	// acts. No dialog: kiosk browsers may block them, and a glove can
+	// press the same spot twice.
+	function confirmed(btn, question) {
+		if (btn.dataset.ask === "1") {
+			clearTimeout(Number(btn.dataset.timer));
+			btn.dataset.ask = "";
+			btn.textContent = btn.dataset.label;
+			btn.classList.remove("confirm");
+			return true;
+		}
+		btn.dataset.label = btn.dataset.label || btn.textContent;
+		btn.dataset.ask = "1";
+		btn.textContent = question + " Press again";
+		btn.classList.add("confirm");
+		btn.dataset.timer = String(setTimeout(() => {
+			btn.dataset.ask = "";
+			btn.textContent = btn.dataset.label;
+			btn.classList.remove("confirm");
+		}, 4000));
+		return false;
+	}
+
 	function wireActions() {
 		wireFlowCreds();
+		wireKiosks();
+		$("pair-form").addEventListener("submit", (ev) => {
+			ev.preventDefault();
+			pairScreen($("pair-input").value);
+		});
 		$("scan-form").addEventListener("submit", (ev) => {
 			ev.preventDefault();
 			const input = $("scan");
@@ -455,7 +492,7 @@
 			const job = await call("POST", API + "/jobs/" + f.job_id + "/reprint", {});
 			return "Reprinting (" + job.id + ")";
 		}));
-		$("btn-cancel").addEventListener("click", () => act("Cancel", async () => {
+		$("btn-cancel").addEventListener("click", () => confirmed($("btn-cancel"), "Cancel this print?") && act("Cancel", async () => {
 			const f = state.flow;
 			if (!f) return "";
 			if (f.job_id && ["queued", "failed", "uncertain"].includes(f.job_state)) {
@@ -470,11 +507,11 @@
 			}
 			return "Nothing to cancel.";
 		}));
-		$("btn-tare").addEventListener("click", () => act("Tare", async () => {
+		$("btn-tare").addEventListener("click", () => confirmed($("btn-tare"), "Tare now?") && act("Tare", async () => {
 			await call("POST", API + "/scale/tare");
 			return "Tared";
 		}));
-		$("btn-zero").addEventListener("click", () => act("Zero", async () => {
+		$("btn-zero").addEventListener("click", () => confirmed($("btn-zero"), "Zero now?") && act("Zero", async () => {
 			await call("POST", API + "/scale/zero");
 			return "Zeroed";
 		}));
@@ -488,6 +525,7 @@
 			localStorage.removeItem(KEY_STORE);
 			stop();
 			state.key = null;
+			state.kiosk = false;
 			showGate("");
 		});
 		$("key-form").addEventListener("submit", (ev) => {
@@ -495,7 +533,7 @@
 			const key = $("key-input").value.trim();
 			tryKey(key);
 		});
-		window.addEventListener("hashchange", showView);
+		window.addEventListener("hashchange", () => { if (!pairFromAddress()) showView(); });
 		// A click on empty space must not strand the scanner without a field.
 		document.addEventListener("click", (ev) => {
 			if (ev.target === document.body || ev.target.closest(".step-box, .weight-box, .preview, .problems")) refocus(true);
@@ -510,9 +548,40 @@
 		$("admin").hidden = true;
 		$("tabs").hidden = true;
 		$("forget-key").hidden = true;
-		setText("key-error", msg);
+		setText("key-error", state.kiosk ? "" : msg);
+		setText("pair-error", state.kiosk ? msg : "");
 		$("key-input").value = "";
-		$("key-input").focus();
+		$("pair-input").value = "";
+		// A bench screen's scanner types a scanned QR code here.
+		$("pair-input").focus();
+	}
+
+	function authed() { return !!state.key || state.trusted; }
+
+	// pairCode is the code in what was typed or scanned: the bare code
+	// ("1234 5678") or the QR code's address (…/#pair=12345678).
+	function pairCode(text) {
+		const m = /#pair=([0-9 ]+)/.exec(text);
+		return (m ? m[1] : text).replace(/\s+/g, "");
+	}
+
+	async function pairScreen(text) {
+		const code = pairCode(text.trim());
+		if (!/^[0-9]{8}$/.test(code)) {
+			setText("pair-error", "A pairing code has 8 digits.");
+			return;
+		}
+		setText("pair-error", "Pairing…");
+		try {
+			const k = await call("POST", API + "/kiosks/pair", { code });
+			setText("pair-error", "");
+			await tryKey(k.token);
+		} catch (e) {
+			$("pair-input").value = "";
+			setText("pair-error", e.status === 401
+				? "That code did not work: it is wrong, used or expired. Make a new one on the admin page."
+				: "The bench did not answer: " + e.message);
+		}
 	}
 
 	function onKeyRefused() {
@@ -520,7 +589,8 @@
 		localStorage.removeItem(KEY_STORE);
 		stop();
 		state.key = null;
-		showGate("The bench did not accept that key. Enter it again.");
+		showGate(state.kiosk ? "The bench no longer accepts this screen (its pairing was revoked). Pair it again."
+			: "The bench did not accept that key. Enter it again.");
 	}
 
 	async function tryKey(key) {
@@ -529,6 +599,7 @@
 			return;
 		}
 		state.key = key;
+		state.kiosk = key.startsWith(KIOSK_PREFIX);
 		try {
 			const p = await call("GET", API + "/printers");
 			state.printers = p.printers || [];
@@ -544,8 +615,9 @@
 	}
 
 	function showView() {
-		if (!state.key) return;
-		const admin = location.hash === "#admin";
+		if (!authed()) return;
+		const admin = location.hash === "#admin" && !state.kiosk;
+		$("tab-admin").hidden = state.kiosk; // a bench screen has no admin view
 		$("keygate").hidden = true;
 		$("tabs").hidden = false;
 		$("forget-key").hidden = !admin; // not on the packer's screen, where a tap would lock it
@@ -563,7 +635,7 @@
 	function start() {
 		showView();
 		openStream();
-		loadBenchConfig();
+		if (!state.kiosk) loadBenchConfig(); // the configuration is the admin's
 		refreshPrinters();
 		state.timers.push(setInterval(refreshPrinters, 2000));
 		state.timers.push(setInterval(() => { if (!isPacker()) refreshAdmin(); }, 5000));
@@ -580,7 +652,7 @@
 
 	function openStream() {
 		state.streamDownSince = Date.now();
-		const es = new EventSource(API + "/scale/events?key=" + encodeURIComponent(state.key));
+		const es = new EventSource(API + "/scale/events" + (state.key ? "?key=" + encodeURIComponent(state.key) : ""));
 		state.events = es;
 		es.addEventListener("open", () => { state.streamUp = true; renderProblems(); });
 		es.addEventListener("error", () => {
@@ -623,7 +695,7 @@
 	async function refreshHealth() {
 		try {
 			// Health answers without a key; with it, it also says why a link is down.
-			const headers = state.key ? { "Authorization": "Bearer " + state.key } : {};
+			const headers = state.key && !state.kiosk ? { "Authorization": "Bearer " + state.key } : {};
 			const resp = await fetch(API + "/health", { headers, cache: "no-store" });
 			state.health = await resp.json();
 		} catch (e) {
@@ -633,7 +705,7 @@
 	}
 
 	async function refreshPrinters() {
-		if (!state.key) return;
+		if (!authed()) return;
 		let changed = false;
 		try {
 			const p = await call("GET", API + "/printers");
@@ -700,9 +772,9 @@
 	}
 
 	async function refreshAdmin() {
-		if (!state.key) return;
+		if (!state.key || state.kiosk) return;
 		await refreshHealth();
-		const [jobs, ships, config, hooks, shopify, creds, firmware] = await Promise.all([
+		const [jobs, ships, config, hooks, shopify, creds, firmware, kiosks] = await Promise.all([
 			loadRecent(API + "/jobs", "jobs"),
 			loadRecent(API + "/shipments", "shipments"),
 			call("GET", API + "/config").catch((e) => ({ error: e.message })),
@@ -710,6 +782,7 @@
 			call("GET", API + "/shopify").catch((e) => ({ error: e.message })),
 			call("GET", API + "/flow-credentials").catch((e) => ({ error: e.message })),
 			call("GET", API + "/firmware").catch((e) => ({ error: e.message })),
+			call("GET", API + "/kiosks").catch((e) => ({ error: e.message })),
 		]);
 		renderBenchFacts();
 		renderShopify(shopify);
@@ -718,6 +791,7 @@
 		renderShipments(ships);
 		renderWebhooks(hooks);
 		renderFlowCreds(creds);
+		renderKiosks(kiosks);
 		renderConfig(config);
 		renderFirmware(firmware);
 		refreshCommands();
@@ -761,6 +835,43 @@
 		if (!hooks.length) tb.appendChild(el("tr", null, el("td", { colspan: "7", class: "empty", text: "No subscriptions." })));
 	}
 
+	// ---- bench screens (kiosk tokens) ------------------------------------------
+
+	const makePairing = (name) => call("POST", API + "/kiosks/pairing", name ? { name } : {});
+	const revokeKiosk = (id) => call("DELETE", API + "/kiosks/" + encodeURIComponent(id));
+
+	function kioskSay(msg) { $("kiosk-msg").textContent = msg; }
+
+	function renderKiosks(r) {
+		renderRevocable($("kiosk-rows"), r.error ? r : r.kiosks || [], {
+			what: "the screens", none: "No screens paired yet.", verb: "Revoke", attr: "data-kiosk-id",
+			id: (k) => k.id,
+			cells: (k) => [el("td", { text: k.name }), el("td", { text: fmtTime(k.created_at) })],
+			revoke: async (k) => { await revokeKiosk(k.id); return "Revoked " + k.name + ": it must be paired again to work."; },
+			say: kioskSay, focus: "kiosk-name",
+		});
+	}
+
+	function wireKiosks() {
+		$("kiosk-form").addEventListener("submit", async (ev) => {
+			ev.preventDefault();
+			const input = $("kiosk-name");
+			try {
+				const pc = await makePairing(input.value.trim());
+				$("kiosk-code").textContent = pc.code.slice(0, 4) + " " + pc.code.slice(4);
+				$("kiosk-code").dataset.code = pc.code;
+				$("kiosk-expires").textContent = "for " + pc.name + ", valid until " + fmtClock(pc.expires_at) + ", once";
+				$("kiosk-qr").src = "data:image/png;base64," + pc.qr_png;
+				$("kiosk-qr").alt = "QR code for pairing code " + pc.code;
+				$("kiosk-code-box").hidden = false;
+				input.value = "";
+				kioskSay("On the bench screen, type the code or scan the QR code.");
+			} catch (e) {
+				kioskSay("Pairing code: " + e.message);
+			}
+		});
+	}
+
 	// ---- Flow credentials (Packrooster endpoints) ------------------------------
 
 	const createFlowCred = (name) => call("POST", API + "/flow-credentials", { name });
@@ -770,35 +881,42 @@
 
 	function renderFlowCreds(r) {
 		$("flowcred-endpoint").textContent = location.origin + "/api/label-fulfill";
-		const tb = $("flowcred-rows");
+		renderRevocable($("flowcred-rows"), r.error ? r : r.credentials || [], {
+			what: "the credentials", none: "No Flow credentials yet.", verb: "Delete", attr: "data-client-id",
+			id: (c) => c.client_id,
+			cells: (c) => [el("td", { text: c.name }), el("td", null, el("code", { text: c.client_id })), el("td", { text: fmtTime(c.created_at) })],
+			revoke: async (c) => { await deleteFlowCred(c.client_id); return "Deleted " + c.name + ": its secret no longer works."; },
+			say: flowCredSay, focus: "flowcred-name",
+		});
+	}
+
+	// renderRevocable fills a table of credentials (Flow credentials, bench
+	// screens), each row with a button that revokes it; items is the list or
+	// {error}. The row of the focused button is left alone.
+	function renderRevocable(tb, items, o) {
 		if (tb.contains(document.activeElement)) return;
 		tb.textContent = "";
-		if (r.error) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "Could not load the credentials: " + r.error })));
+		const cols = String(tb.closest("table").querySelectorAll("thead th").length);
+		if (items.error) {
+			tb.appendChild(el("tr", null, el("td", { colspan: cols, class: "empty", text: "Could not load " + o.what + ": " + items.error })));
 			return;
 		}
-		const creds = r.credentials || [];
-		if (!creds.length) {
-			tb.appendChild(el("tr", null, el("td", { colspan: "4", class: "empty", text: "No Flow credentials yet." })));
+		if (!items.length) {
+			tb.appendChild(el("tr", null, el("td", { colspan: cols, class: "empty", text: o.none })));
 			return;
 		}
-		for (const c of creds) {
-			const b = el("button", { type: "button", class: "small", "aria-label": "Delete credential " + c.name, text: "Delete" });
+		for (const it of items) {
+			const b = el("button", { type: "button", class: "small", "aria-label": o.verb + " " + it.name, text: o.verb });
 			b.addEventListener("click", async () => {
 				try {
-					await deleteFlowCred(c.client_id);
-					flowCredSay("Deleted " + c.name + ": its secret no longer works.");
+					o.say(await o.revoke(it));
 				} catch (e) {
-					flowCredSay("Delete: " + e.message);
+					o.say(o.verb + ": " + e.message);
 				}
-				$("flowcred-name").focus();
+				$(o.focus).focus();
 				scheduleAdmin();
 			});
-			tb.appendChild(el("tr", { "data-client-id": c.client_id },
-				el("td", { text: c.name }),
-				el("td", null, el("code", { text: c.client_id })),
-				el("td", { text: fmtTime(c.created_at) }),
-				el("td", null, b)));
+			tb.appendChild(el("tr", { [o.attr]: o.id(it) }, ...o.cells(it), el("td", null, b)));
 		}
 	}
 
@@ -885,10 +1003,12 @@
 		]);
 
 		const links = h.links || [];
+		// The bench's MQTT id: what push --bench and watch --bench take.
+		const id = ["Bench id", el("code", { id: "device-id", text: h.device_id || "" })];
 		if (!links.length) {
-			facts($("mqtt-facts"), [["State", "not configured (no [mqtt] url)"]]);
+			facts($("mqtt-facts"), [id, ["State", "not configured (no [mqtt] url)"]]);
 		} else {
-			const rows = [];
+			const rows = [id];
 			for (const l of links) {
 				rows.push([l.name, el("span", { class: badgeClass(l.state), text: l.state })]);
 				if (l.since) rows.push(["since", fmtTime(l.since)]);
@@ -1066,7 +1186,12 @@
 			const s = problemSection(p);
 			(probs[s] = probs[s] || []).push(p);
 		}
+		let hidden = 0;
 		for (const [section, value] of Object.entries(cfg || {})) {
+			if (!inUse(section, value) && !(probs[section] || []).length) {
+				hidden++;
+				continue;
+			}
 			const fs = el("fieldset", { id: "config-" + section });
 			fs.appendChild(el("legend", { text: section }));
 			for (const p of probs[section] || []) {
@@ -1081,6 +1206,23 @@
 			fs.appendChild(list);
 			box.appendChild(fs);
 		}
+		if (hidden) box.appendChild(el("p", { class: "hint", id: "config-hidden", text: hidden + " sections not in use are not shown (no [mqtt] url, no [raw9100] listen, …)." }));
+	}
+
+	// inUse: a section the bench does not use is left out of the
+	// configuration view ([mqtt] without a url, [raw9100] without listen,
+	// [gpio] without pins, no scanners); the values shown are the
+	// effective ones, defaults included (GET /api/v1/config).
+	function inUse(section, value) {
+		if (value == null) return false;
+		if (Array.isArray(value)) return value.length > 0;
+		if (typeof value !== "object") return true;
+		switch (section) {
+		case "mqtt": return !!value.url;
+		case "raw9100": return !!value.listen;
+		case "gpio": return !!(value.button || value.led || value.buzzer);
+		}
+		return Object.keys(value).length > 0;
 	}
 
 	function flatten(v, prefix, out) {
@@ -1152,6 +1294,21 @@
 		});
 	}
 
+	// pairFromAddress pairs the screen when the page was opened from the
+	// pairing QR code (…/#pair=12345678), and drops the code from the
+	// address (it is used up anyway).
+	function pairFromAddress() {
+		const m = /^#pair=([0-9 %]+)$/.exec(location.hash);
+		if (!m) return false;
+		history.replaceState(null, "", location.pathname + "#bench");
+		stop();
+		state.key = null;
+		state.trusted = false;
+		showGate("");
+		pairScreen(decodeURIComponent(m[1]));
+		return true;
+	}
+
 	function main() {
 		document.addEventListener("keydown", unlockAudio);
 		document.addEventListener("pointerdown", unlockAudio);
@@ -1159,12 +1316,19 @@
 		wireActions();
 		refreshHealth();
 		setInterval(refreshHealth, 5000);
+		if (pairFromAddress()) return;
 		const key = localStorage.getItem(KEY_STORE);
 		if (key) {
 			tryKey(key);
-		} else {
-			showGate("");
+			return;
 		}
+		// The bench's own display may need nothing ([api] trust_loopback).
+		fetch(API + "/flow", { cache: "no-store" }).then((resp) => {
+			if (!resp.ok) throw new Error(resp.statusText);
+			state.trusted = true;
+			state.kiosk = true;
+			start();
+		}).catch(() => showGate(""));
 	}
 
 	if (document.readyState === "loading") {

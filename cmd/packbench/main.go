@@ -39,6 +39,7 @@ func commands() []command {
 		{"weigh", "read weights from a scale", runWeigh},
 		{"status", "show a running packbenchd: health, printers, scale, flow, job counts", runStatus},
 		{"scan", "scan an order code (LPN, order id) at a running packbenchd, or read codes from stdin", runScan},
+		{"pair", "make a pairing code (and QR code) for a screen at the bench, which then needs no API key", runPair},
 		{"stock", "list, set or adjust the stock ledger of a running packbenchd", runStock},
 		{"push", "publish a print job to a bench or a fleet pool over MQTT", runPush},
 		{"watch", "follow a bench's events over MQTT", runWatch},

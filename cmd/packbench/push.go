@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -39,8 +40,11 @@ func (f *mqttFlags) config() (uplink.Config, error) {
 		CAFile: f.caFile, CertFile: f.certFile, KeyFile: f.keyFile, TopicPrefix: f.prefix}, nil
 }
 
-// runPush publishes one job to a bench or to a site's pool at QoS 1 and
-// prints its id once the broker has it.
+// runPush publishes one job to a bench or to a site's pool at QoS 1, then
+// waits for the bench's answer on its events topic: it prints the job id
+// and exits 0 once the job is queued, and fails with the bench's reason
+// when the push is rejected. --no-wait prints the id once the broker has
+// the push, as before.
 func runPush(ctx context.Context, std *stdio, args []string) error {
 	fs := flag.NewFlagSet("push", flag.ContinueOnError)
 	fs.SetOutput(std.err)
@@ -52,8 +56,10 @@ func runPush(ctx context.Context, std *stdio, args []string) error {
 	id := fs.String("id", "", "job id, the idempotency key (default: random)")
 	copies := fs.Int("copies", 0, "copies (0 means 1)")
 	printer := fs.String("printer", "", "target printer on the bench")
+	noWait := fs.Bool("no-wait", false, "return once the broker has the push, without waiting for the bench's answer")
+	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the bench's job.queued or push.rejected event")
 	fs.Usage = func() {
-		fmt.Fprintln(std.err, "usage: packbench push --url mqtt://HOST [--bench ID | --pool SITE] [--type label|zpl|png|order] [flags] FILE|-")
+		fmt.Fprintln(std.err, "usage: packbench push --url mqtt://HOST [--bench ID | --pool SITE] [--type label|zpl|png|order] [--no-wait] [flags] FILE|-")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -116,9 +122,39 @@ func runPush(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer cl.Close()
-	if err := cl.Push(ctx, *bench, *pool, &job); err != nil {
+	if *noWait {
+		if err := cl.Push(ctx, *bench, *pool, &job); err != nil {
+			return err
+		}
+		fmt.Fprintln(std.out, job.ID)
+		return nil
+	}
+	where := "bench " + *bench
+	if *pool != "" {
+		where = "a bench of pool " + *pool
+	}
+	fmt.Fprintf(std.err, "push: waiting up to %s for %s to queue or reject %s\n", *wait, where, job.ID)
+	a, err := cl.PushAndWait(ctx, *bench, *pool, &job, *wait)
+	if errors.Is(err, uplink.ErrTimeout) {
+		return fmt.Errorf("push: %s is with the broker, but %s did not answer within %s: "+
+			"the bench may be offline (it takes the job when it is back), or already had a job with this id "+
+			"(a repeated id queues nothing new): check with packbench watch or packbench jobs", job.ID, where, *wait)
+	}
+	if err != nil {
 		return err
 	}
+	if r := a.Rejected; r != nil {
+		reason := r.Rule
+		if r.Field != "" {
+			reason = r.Field + ": " + r.Rule
+		}
+		return fmt.Errorf("push: bench %s rejected %s: %s", a.Bench, job.ID, reason)
+	}
 	fmt.Fprintln(std.out, job.ID)
+	if a.Event.JobID != 0 {
+		fmt.Fprintf(std.err, "push: queued on bench %s as job %s\n", a.Bench, a.Event.JobID)
+	} else {
+		fmt.Fprintf(std.err, "push: order %s taken by bench %s; it prints when its parcel is weighed\n", a.Event.Key, a.Bench)
+	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -91,7 +92,7 @@ func TestPushAndWatch(t *testing.T) {
 
 	var out lockedBuffer
 	std := &stdio{in: strings.NewReader(""), out: &out, err: &out, log: slog.New(slog.DiscardHandler)}
-	if err := runPush(ctx, std, []string{"--url", url, "--bench", "b1", "--id", "order-1", "--copies", "2", zpl}); err != nil {
+	if err := runPush(ctx, std, []string{"--url", url, "--bench", "b1", "--id", "order-1", "--copies", "2", "--no-wait", zpl}); err != nil {
 		t.Fatalf("push: %v", err)
 	}
 	if strings.TrimSpace(out.String()) != "order-1" {
@@ -104,7 +105,7 @@ func TestPushAndWatch(t *testing.T) {
 	}
 	// To a pool, from stdin, with a generated id.
 	std.in = strings.NewReader(`{"size":"4x6"}`)
-	if err := runPush(ctx, std, []string{"--url", url, "--pool", "hall", "--type", "label", "-"}); err != nil {
+	if err := runPush(ctx, std, []string{"--url", url, "--pool", "hall", "--type", "label", "--no-wait", "-"}); err != nil {
 		t.Fatalf("push to pool: %v", err)
 	}
 	m = <-got
@@ -143,8 +144,68 @@ func TestPushAndWatch(t *testing.T) {
 	if !r.add(1) || r.add(1) || !r.add(2) || !r.add(3) || !r.add(1) {
 		t.Error("recentIDs: a repeat within the window must be dropped, one after it kept")
 	}
-	line := strings.SplitN(wout.String(), "\n", 2)[0]
+	// stdout and stderr share wout: the first line says what watch waits for.
+	lines := strings.SplitN(wout.String(), "\n", 3)
+	if !strings.Contains(lines[0], "waiting for the events of bench b1") || !strings.Contains(lines[0], "packbench/b1/events") {
+		t.Errorf("watch did not say what it waits for: %q", lines[0])
+	}
+	line := lines[1]
 	if !strings.Contains(line, "job.state") || !strings.Contains(line, "sending→printed") {
 		t.Errorf("watch line %q", line)
+	}
+}
+
+// TestPushWaitsForTheBench pushes to a real daemon through a real broker:
+// a valid job returns once the bench has queued it; a job the bench
+// rejects fails with the bench's reason.
+func TestPushWaitsForTheBench(t *testing.T) {
+	url, _ := startTestBroker(t)
+	const key = "push-wait-key-0123456789abcdef0123456789abcdef"
+	api := runDaemon(t, t.TempDir(), "PACKBENCH_MQTT_URL="+url, "PACKBENCH_DEVICE_ID=b7", "PACKBENCH_API_KEY="+key)
+	// The bench must be subscribed before a push reaches it: wait for its
+	// link (an outside process: polled).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var h struct {
+			Links []struct {
+				State string `json:"state"`
+			} `json:"links"`
+		}
+		req, _ := http.NewRequest("GET", api+"/api/v1/health", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			json.NewDecoder(resp.Body).Decode(&h)
+			resp.Body.Close()
+		}
+		if len(h.Links) > 0 && h.Links[0].State == "connected" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the bench's MQTT link did not connect: %+v", h)
+		}
+		time.Sleep(50 * time.Millisecond) // polling another process
+	}
+	zpl := filepath.Join(t.TempDir(), "label.zpl")
+	if err := os.WriteFile(zpl, []byte("^XA^FO50,50^A0N,40,40^FDhi^FS^XZ"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, err := cli(t, runPush, "", "--url", url, "--bench", "b7", "--id", "wait-ok-1", zpl)
+	if err != nil || strings.TrimSpace(out) != "wait-ok-1" {
+		t.Fatalf("valid push: %v, out %q, err %q", err, out, errOut)
+	}
+	if !strings.Contains(errOut, "waiting up to 30s for bench b7") || !strings.Contains(errOut, "queued on bench b7 as job") {
+		t.Errorf("valid push said %q", errOut)
+	}
+
+	out, errOut, err = cli(t, runPush, "", "--url", url, "--bench", "b7", "--id", "wait-bad-1", "--printer", "nosuch", zpl)
+	if err == nil || !strings.Contains(err.Error(), "bench b7 rejected wait-bad-1: printer: ") || out != "" {
+		t.Fatalf("rejected push: %v, out %q, err %q", err, out, errOut)
+	}
+
+	// A repeated id queues nothing new: no answer, said so at the timeout.
+	_, _, err = cli(t, runPush, "", "--url", url, "--bench", "b7", "--id", "wait-ok-1", "--wait", "300ms", zpl)
+	if err == nil || !strings.Contains(err.Error(), "did not answer within 300ms") {
+		t.Fatalf("repeated push: %v", err)
 	}
 }

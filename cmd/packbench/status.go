@@ -98,6 +98,10 @@ func printHealth(w io.Writer, url string, h benchHealth) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
 	row("daemon", fmt.Sprintf("%s (%s, version %s, up %s)", url, h.Status, cell(h.Version, 40), (time.Duration(h.UptimeSeconds)*time.Second).String()))
+	if h.DeviceID != "" {
+		// The topic level: what push --bench and watch --bench take.
+		row("bench id (MQTT)", cell(h.DeviceID, 64))
+	}
 	for _, p := range h.Problems {
 		row("problem", cell(p, 0))
 	}

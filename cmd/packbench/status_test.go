@@ -64,3 +64,16 @@ func lightLine(out string) string {
 	}
 	return ""
 }
+
+// TestStatusShowsDeviceID: the bench's MQTT id, which push and watch take.
+func TestStatusShowsDeviceID(t *testing.T) {
+	var out bytes.Buffer
+	printHealth(&out, "http://127.0.0.1:8080", benchHealth{Health: api.Health{Status: api.HealthOK, DeviceID: "bench-7"}})
+	found := false
+	for _, l := range strings.Split(out.String(), "\n") {
+		found = found || strings.Join(strings.Fields(l), " ") == "bench id (MQTT): bench-7"
+	}
+	if !found {
+		t.Fatalf("status output:\n%s", out.String())
+	}
+}

@@ -41,6 +41,8 @@ func runWatch(ctx context.Context, std *stdio, args []string) error {
 		return err
 	}
 	defer cl.Close()
+	fmt.Fprintf(std.err, "watch: waiting for the events of bench %s on %s (topic %s); Ctrl-C stops\n",
+		*bench, cfg.URL, uplink.BenchTopic(cfg.TopicPrefix, *bench, "events"))
 	seen := newRecentIDs(4096)
 	return cl.Watch(ctx, *bench, func(raw []byte, ev uplink.Event) {
 		if ev.ID != 0 && !*dups && !seen.add(ev.ID) {

@@ -205,7 +205,8 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 		MaxBody: cfg.API.MaxBody, WriteTimeout: cfg.API.WriteTimeout.Std(), MaxStreams: cfg.API.MaxStreams,
 		Hosts:       slices.Concat(apiHosts(cfg.API, os.Hostname), shopifyHosts(cfg.Shopify), publicHost(cfg.Packrooster.PublicURL), mdnsHosts(cfg.MDNS, os.Hostname)),
 		CORSOrigins: cfg.API.CORSOrigins, PrintURLTimeout: cfg.API.PrintURLTimeout.Std(), PrintURLMaxBytes: cfg.API.PrintURLMaxBytes,
-		PDFToZPL: b.station.PDFToZPL,
+		PDFToZPL:      b.station.PDFToZPL,
+		TrustLoopback: cfg.API.TrustLoopback,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
@@ -480,7 +481,12 @@ func (v *printerView) Printers() []api.PrinterInfo {
 func (c Config) view() any {
 	v := c
 	v.API.Key = ""
-	v.Config = c.Config.Redacted()
+	// Effective values, not blanks: the page shows what the bench does
+	// (the 20 g minimum, the 300 ms settle) where the file is silent.
+	v.Config = c.Config.WithDefaults().Redacted()
+	if f, err := scale.NewFilter(&c.Scale.Filter); err == nil {
+		v.Scale.Filter = f.Options()
+	}
 	return v
 }
 

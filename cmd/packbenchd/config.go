@@ -78,6 +78,9 @@ type APIConfig struct {
 	// (default 10s) and this size (default 4 MiB).
 	PrintURLTimeout  duration.Duration `toml:"print_url_timeout" json:"print_url_timeout"`
 	PrintURLMaxBytes int64             `toml:"print_url_max_bytes" json:"print_url_max_bytes"`
+	// TrustLoopback lets a browser on the bench itself (loopback) use the
+	// packer's routes with no key or kiosk token; off by default.
+	TrustLoopback bool `toml:"trust_loopback" json:"trust_loopback"`
 	// Limits; zero means the default (see packbench.example.toml).
 	MaxConnections int               `toml:"max_connections" json:"max_connections"`   // 128, and at most the file limit less a reserve
 	MaxStreams     int               `toml:"max_streams" json:"max_streams"`           // 16 event streams
