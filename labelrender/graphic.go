@@ -80,7 +80,16 @@ func appendZ64(b []byte, data []byte) []byte {
 func CRC16XMODEM(data []byte) uint16 {
 	var crc uint16
 	for _, c := range data {
-		crc ^= uint16(c) << 8
+		crc = crc<<8 ^ crc16Table[byte(crc>>8)^c]
+	}
+	return crc
+}
+
+// crc16Table holds the CRC of each byte value (one table lookup per byte
+// instead of eight shifts); it is built once and only read.
+var crc16Table = func() (t [256]uint16) {
+	for i := range t {
+		crc := uint16(i) << 8
 		for range 8 {
 			if crc&0x8000 != 0 {
 				crc = crc<<1 ^ 0x1021
@@ -88,9 +97,10 @@ func CRC16XMODEM(data []byte) uint16 {
 				crc <<= 1
 			}
 		}
+		t[i] = crc
 	}
-	return crc
-}
+	return t
+}()
 
 // appendACS writes the bitmap as ZPL compressed hex, row by row: ":" when a
 // row repeats the previous one, "," when the rest of a row is zeros, and
