@@ -219,16 +219,17 @@ func toGray(img image.Image) *image.Gray {
 }
 
 // rgbaRowToGray converts a row of RGBA (premultiplied) or NRGBA pixels to
-// grey, composited over white.
+// grey, composited over white: Y(r+w, g+w, b+w) with w = 255-a, which is
+// Y(r, g, b) + w since the weights add up to 65536.
 func rgbaRowToGray(dst, src []byte, premul bool) {
 	src = src[:4*len(dst)]
 	for x := range dst {
-		r, gr, bl, a := uint32(src[4*x]), uint32(src[4*x+1]), uint32(src[4*x+2]), uint32(src[4*x+3])
-		if !premul {
+		p := src[4*x : 4*x+4 : 4*x+4]
+		r, gr, bl, a := uint32(p[0]), uint32(p[1]), uint32(p[2]), uint32(p[3])
+		if !premul && a != 255 {
 			r, gr, bl = r*a/255, gr*a/255, bl*a/255
 		}
-		white := 255 - a // composite over white
-		dst[x] = uint8((19595*(r+white) + 38470*(gr+white) + 7471*(bl+white) + 1<<15) >> 16)
+		dst[x] = uint8((19595*r+38470*gr+7471*bl+1<<15)>>16 + (255 - a))
 	}
 }
 
