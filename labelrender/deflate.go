@@ -2,7 +2,6 @@ package labelrender
 
 import (
 	"encoding/binary"
-	"hash/adler32"
 	"math/bits"
 	"slices"
 )
@@ -19,7 +18,7 @@ func zlibBitmap(dst, data []byte, stride int) []byte {
 	dst = append(dst, 0x78, 0xda) // deflate, 32 KB window, maximum compression
 	e := deflater{data: data, stride: stride, out: dst}
 	e.compress()
-	return binary.BigEndian.AppendUint32(e.out, adler32.Checksum(data))
+	return binary.BigEndian.AppendUint32(e.out, adler32Update(1, data))
 }
 
 // The search's effort, tuned on the carrier label and the reference label

@@ -2,7 +2,7 @@ package labelrender
 
 import (
 	"bytes"
-	"compress/zlib"
+	"compress/flate"
 	"encoding/binary"
 	"hash/crc32"
 	"image/color"
@@ -164,11 +164,16 @@ func pngToBitsFast(data []byte, w, h int, t uint8) (bm *Bitmap, ok bool) {
 // thresholds the row into the bitmap. The stream must hold exactly the rows
 // and end exactly with the data, as image/png requires of a lone image.
 func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t uint8) (*Bitmap, bool) {
-	src := bytes.NewReader(idat) // a ByteReader: inflate reads no byte past its stream
-	zr, err := zlib.NewReader(src)
-	if err != nil {
+	// The zlib wrapper as compress/zlib checks it (RFC 1950): deflate, a
+	// window of at most 32 KB, the header check, no preset dictionary. The
+	// Adler-32 is ours (adler32Update), over the rows as they inflate.
+	if len(idat) < 2 || idat[0]&0x0f != 8 || idat[0]>>4 > 7 ||
+		binary.BigEndian.Uint16(idat)%31 != 0 || idat[1]&0x20 != 0 {
 		return nil, false
 	}
+	src := bytes.NewReader(idat[2:]) // a ByteReader: inflate reads no byte past its stream
+	zr := flate.NewReader(src)
+	adler := uint32(1)
 	bm := NewBitmap(w, h)
 	rowLen := (bpp*w + 7) / 8
 	step := (bpp + 7) / 8 // filters work on whole bytes of one pixel
@@ -181,6 +186,7 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 		if _, err := io.ReadFull(zr, cr); err != nil {
 			return nil, false
 		}
+		adler = adler32Update(adler, cr)
 		if !unfilterRow(cr[0], cr[1:], pr[1:], step) {
 			return nil, false
 		}
@@ -219,10 +225,13 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 		}
 		cr, pr = pr, cr
 	}
-	// Nothing may follow the rows in the stream (this also checks Adler-32),
-	// and nothing may follow the stream in the image data.
-	var one [1]byte
-	if n, err := io.ReadFull(zr, one[:]); n != 0 || err != io.EOF || src.Len() != 0 {
+	// Nothing may follow the rows in the stream, then comes the Adler-32,
+	// and nothing may follow it in the image data.
+	var tail [4]byte
+	if n, err := io.ReadFull(zr, tail[:1]); n != 0 || err != io.EOF {
+		return nil, false
+	}
+	if _, err := io.ReadFull(src, tail[:]); err != nil || binary.BigEndian.Uint32(tail[:]) != adler || src.Len() != 0 {
 		return nil, false
 	}
 	return bm, true

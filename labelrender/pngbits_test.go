@@ -300,6 +300,24 @@ func TestPNGToBitsFastRefusesDamage(t *testing.T) {
 			t.Fatalf("took a PNG cut to %d bytes", n)
 		}
 	}
+	// Damage inside the zlib stream under a correct chunk CRC: the
+	// Adler-32, the header check, a preset dictionary flag.
+	for i, damage := range []func(z []byte){
+		func(z []byte) { z[len(z)-1] ^= 1 },
+		func(z []byte) { z[1] ^= 1 },
+		func(z []byte) {
+			z[1] = z[1]&0xc0 | 0x20
+			z[1] |= byte((31 - (uint16(z[0])<<8|uint16(z[1]))%31) % 31)
+		},
+	} {
+		bad := reIDAT(t, good, damage)
+		if _, ok := pngToBitsFast(bad, w, h, 128); ok {
+			t.Fatalf("damage %d: took a damaged zlib stream", i)
+		}
+		if _, err := png.Decode(bytes.NewReader(bad)); err == nil {
+			t.Fatal("image/png took the damaged stream: the case tests nothing")
+		}
+	}
 	// Surplus pixel data after the rows, and trailing IDAT garbage.
 	p := rawPNG{ctype: pngGray, depth: 8, w: 8, h: 2, rows: [][]byte{make([]byte, 8), make([]byte, 8), make([]byte, 8)}}
 	if _, ok := pngToBitsFast(p.encode(), 8, 2, 128); ok {
@@ -349,4 +367,18 @@ func FuzzPNGToBitsFast(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, thr uint8) {
 		differential(t, data, max(thr, 1))
 	})
+}
+
+// reIDAT changes the data of a PNG's single IDAT chunk and fixes its CRC.
+func reIDAT(t *testing.T, data []byte, change func(z []byte)) []byte {
+	t.Helper()
+	out := bytes.Clone(data)
+	i := bytes.Index(out, []byte("IDAT"))
+	if i < 4 || bytes.Count(out, []byte("IDAT")) != 1 {
+		t.Fatal("want one IDAT chunk")
+	}
+	n := int(binary.BigEndian.Uint32(out[i-4:]))
+	change(out[i+4 : i+4+n])
+	binary.BigEndian.PutUint32(out[i+4+n:], crc32.ChecksumIEEE(out[i:i+4+n]))
+	return out
 }
