@@ -382,3 +382,30 @@ func reIDAT(t *testing.T, data []byte, change func(z []byte)) []byte {
 	binary.BigEndian.PutUint32(out[i+4+n:], crc32.ChecksumIEEE(out[i:i+4+n]))
 	return out
 }
+
+// FuzzPNGToBitsFastStream fuzzes the zlib stream under valid chunks (a
+// mutation of a whole PNG mostly breaks a chunk CRC and never reaches the
+// inflater): whatever inflates, the fast path and image/png must agree.
+func FuzzPNGToBitsFastStream(f *testing.F) {
+	for _, c := range pngCases(f) {
+		if i := bytes.Index(c.data, []byte("IDAT")); i >= 4 && bytes.Count(c.data, []byte("IDAT")) == 1 {
+			n := int(binary.BigEndian.Uint32(c.data[i-4:]))
+			f.Add(c.data[16:29], c.data[i+4:i+4+n])
+		}
+	}
+	f.Fuzz(func(t *testing.T, ihdr, stream []byte) {
+		if len(ihdr) != 13 {
+			return
+		}
+		ihdr = bytes.Clone(ihdr)
+		// At most 64×64: the stream decides, not the size.
+		binary.BigEndian.PutUint32(ihdr[0:], 1+(binary.BigEndian.Uint32(ihdr[0:])-1)%64)
+		binary.BigEndian.PutUint32(ihdr[4:], 1+(binary.BigEndian.Uint32(ihdr[4:])-1)%64)
+		b := pngChunk([]byte(pngSignature), "IHDR", ihdr)
+		if ihdr[9] == pngPalette {
+			b = pngChunk(b, "PLTE", bytes.Repeat([]byte{0x80, 0x20, 0xf0}, 1<<min(ihdr[8], 8)))
+		}
+		b = pngChunk(b, "IDAT", stream)
+		differential(t, pngChunk(b, "IEND", nil), 128)
+	})
+}
