@@ -231,7 +231,14 @@ func rgbaRowToGray(dst, src []byte, premul bool) {
 		const lanes = 0x000000ff000000ff
 		for ; x+2 <= len(dst); x += 2 {
 			v := binary.LittleEndian.Uint64(src[4*x:])
-			r, g, b, a := v&lanes, v>>8&lanes, v>>16&lanes, v>>24&lanes
+			r := v & lanes
+			if v == r*0x00010101|0xff000000ff000000 {
+				// Both opaque grey (r = g = b), as black-and-white labels
+				// are: the luma of grey is the grey itself.
+				dst[x], dst[x+1] = byte(r), byte(r>>32)
+				continue
+			}
+			g, b, a := v>>8&lanes, v>>16&lanes, v>>24&lanes
 			y := (19595*r + 38470*g + 7471*b + 0x0000800000008000) >> 16 & 0x0000ffff0000ffff
 			y += lanes - a
 			dst[x], dst[x+1] = byte(y), byte(y>>32)
