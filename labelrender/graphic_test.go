@@ -166,3 +166,29 @@ func TestZ64WithinTenPercentOfZlib9(t *testing.T) {
 		}
 	}
 }
+
+// TestCRC16XMODEMMatchesBitwise holds the table-driven CRC to the plain
+// bit-by-bit definition on inputs of every length up to 300.
+func TestCRC16XMODEMMatchesBitwise(t *testing.T) {
+	rng := rand.New(rand.NewPCG(16, 0x1021))
+	data := make([]byte, 300)
+	for i := range data {
+		data[i] = byte(rng.IntN(256))
+	}
+	for n := range len(data) + 1 {
+		var want uint16
+		for _, c := range data[:n] {
+			want ^= uint16(c) << 8
+			for range 8 {
+				if want&0x8000 != 0 {
+					want = want<<1 ^ 0x1021
+				} else {
+					want <<= 1
+				}
+			}
+		}
+		if got := CRC16XMODEM(data[:n]); got != want {
+			t.Fatalf("length %d: %#04x, want %#04x", n, got, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package labelrender
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"image"
 	"image/color"
@@ -63,11 +64,33 @@ func PNGToBitmap(data []byte, opts *ImageOptions) (*Bitmap, error) {
 	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxSourcePixels {
 		return nil, fmt.Errorf("%w: png is %dx%d pixels (at most %d pixels)", ErrBadGraphic, cfg.Width, cfg.Height, maxSourcePixels)
 	}
+	if bm, ok := pngToBitsFastFor(data, cfg, opts); ok {
+		return bm, nil
+	}
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("%w: png: %v", ErrBadGraphic, err)
 	}
 	return ImageToBitmap(img, opts)
+}
+
+// pngToBitsFastFor takes pngToBitsFast when ImageToBitmap would only
+// threshold the decoded image: valid options, the label's size, no turn, no
+// dither.
+func pngToBitsFastFor(data []byte, cfg image.Config, opts *ImageOptions) (*Bitmap, bool) {
+	var o ImageOptions
+	if opts != nil {
+		o = *opts
+	}
+	r, err := o.Options.resolve()
+	if err != nil || (o.Encoding != Z64 && o.Encoding != ACS) || o.Dither ||
+		(o.Rotate != RotateAuto && o.Rotate != Rotate0) || cfg.Width != r.w || cfg.Height != r.h {
+		return nil, false
+	}
+	if o.Threshold == 0 {
+		o.Threshold = 128
+	}
+	return pngToBitsFast(data, r.w, r.h, o.Threshold)
 }
 
 // ImageToZPL converts any image into a ZPL label holding one ^GF graphic the
@@ -106,8 +129,6 @@ func ImageToBitmap(img image.Image, opts *ImageOptions) (*Bitmap, error) {
 	if sb.Empty() {
 		return nil, fmt.Errorf("%w: empty image", ErrBadGraphic)
 	}
-	gray := toGray(img)
-
 	rot := o.Rotate
 	if rot == RotateAuto {
 		rot = Rotate0
@@ -115,6 +136,10 @@ func ImageToBitmap(img image.Image, opts *ImageOptions) (*Bitmap, error) {
 			rot = Rotate90
 		}
 	}
+	if rot == Rotate0 && sb.Dx() == r.w && sb.Dy() == r.h && !o.Dither {
+		return thresholdImage(img, o.Threshold), nil // the carrier's usual case
+	}
+	gray := toGray(img)
 	switch rot {
 	case Rotate0:
 	case Rotate90, Rotate180, Rotate270:
@@ -189,16 +214,7 @@ func toGray(img image.Image) *image.Gray {
 			pix, stride = p.Pix[p.PixOffset(b.Min.X, b.Min.Y):], p.Stride
 		}
 		for y := 0; y < b.Dy(); y++ {
-			sp := pix[y*stride : y*stride+4*b.Dx()]
-			dp := g.Pix[y*g.Stride : y*g.Stride+b.Dx()]
-			for x := range dp {
-				r, gr, bl, a := uint32(sp[4*x]), uint32(sp[4*x+1]), uint32(sp[4*x+2]), uint32(sp[4*x+3])
-				if !premul {
-					r, gr, bl = r*a/255, gr*a/255, bl*a/255
-				}
-				white := 255 - a // composite over white
-				dp[x] = uint8((19595*(r+white) + 38470*(gr+white) + 7471*(bl+white) + 1<<15) >> 16)
-			}
+			rgbaRowToGray(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], pix[y*stride:y*stride+4*b.Dx()], premul)
 		}
 		return g
 	}
@@ -208,6 +224,73 @@ func toGray(img image.Image) *image.Gray {
 		}
 	}
 	return g
+}
+
+// rgbaRowToGray converts a row of RGBA (premultiplied) or NRGBA pixels to
+// grey, composited over white: Y(r+w, g+w, b+w) with w = 255-a, which is
+// Y(r, g, b) + w since the weights add up to 65536.
+func rgbaRowToGray(dst, src []byte, premul bool) {
+	src = src[:4*len(dst)]
+	x := 0
+	if premul {
+		// Two pixels at a time, one in each 32-bit half of a uint64: no
+		// sum leaves its half (at most 255·65536 + 32768 < 2³²).
+		const lanes = 0x000000ff000000ff
+		for ; x+2 <= len(dst); x += 2 {
+			v := binary.LittleEndian.Uint64(src[4*x:])
+			r := v & lanes
+			if v == r*0x00010101|0xff000000ff000000 {
+				// Both opaque grey (r = g = b), as black-and-white labels
+				// are: the luma of grey is the grey itself.
+				dst[x], dst[x+1] = byte(r), byte(r>>32)
+				continue
+			}
+			g, b, a := v>>8&lanes, v>>16&lanes, v>>24&lanes
+			y := (19595*r + 38470*g + 7471*b + 0x0000800000008000) >> 16 & 0x0000ffff0000ffff
+			y += lanes - a
+			dst[x], dst[x+1] = byte(y), byte(y>>32)
+		}
+	}
+	for ; x < len(dst); x++ {
+		p := src[4*x : 4*x+4 : 4*x+4]
+		r, gr, bl, a := uint32(p[0]), uint32(p[1]), uint32(p[2]), uint32(p[3])
+		if !premul && a != 255 {
+			r, gr, bl = r*a/255, gr*a/255, bl*a/255
+		}
+		dst[x] = uint8((19595*r+38470*gr+7471*bl+1<<15)>>16 + (255 - a))
+	}
+}
+
+// thresholdImage is toGray + thresholdGray row by row, without the grey
+// copy, for the image types carriers' labels decode to.
+func thresholdImage(img image.Image, t uint8) *Bitmap {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var pix []byte
+	var stride int
+	premul := false
+	switch src := img.(type) {
+	case *image.Gray:
+		bm := NewBitmap(w, h)
+		for y := range h {
+			o := src.PixOffset(b.Min.X, b.Min.Y+y)
+			thresholdRow(bm.Bits[y*bm.Stride:(y+1)*bm.Stride], src.Pix[o:o+w], t)
+		}
+		return bm
+	case *image.RGBA:
+		pix, stride, premul = src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], src.Stride, true
+	case *image.NRGBA:
+		pix, stride = src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], src.Stride
+	default:
+		return thresholdGray(toGray(img), t)
+	}
+	bm := NewBitmap(w, h)
+	gray := make([]byte, w)
+	for y := range h {
+		rgbaRowToGray(gray, pix[y*stride:], premul)
+		thresholdRow(bm.Bits[y*bm.Stride:(y+1)*bm.Stride], gray, t)
+	}
+	return bm
 }
 
 // grayOf composites a colour over white and returns its luma.
@@ -269,13 +352,7 @@ func thresholdGray(g *image.Gray, t uint8) *Bitmap {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	bm := NewBitmap(w, h)
 	for y := 0; y < h; y++ {
-		pix := g.Pix[y*g.Stride : y*g.Stride+w]
-		row := bm.Bits[y*bm.Stride : (y+1)*bm.Stride]
-		for x, v := range pix {
-			if v < t {
-				row[x>>3] |= 0x80 >> (x & 7)
-			}
-		}
+		thresholdRow(bm.Bits[y*bm.Stride:(y+1)*bm.Stride], g.Pix[y*g.Stride:y*g.Stride+w], t)
 	}
 	return bm
 }

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -183,6 +184,54 @@ func TestParseSize(t *testing.T) {
 		w, h, err := ParseSize(tc.s, tc.dpi)
 		if (err != nil) != tc.hasErr || w != tc.w || h != tc.h {
 			t.Errorf("ParseSize(%q, %d) = %d, %d, %v", tc.s, tc.dpi, w, h, err)
+		}
+	}
+}
+
+// TestRGBARowToGrayMatchesCompositing holds the shortened formula (luma
+// plus 255-a) to compositing over white channel by channel, as toGray
+// computed it before issue 20, for premultiplied and straight alpha.
+func TestRGBARowToGrayMatchesCompositing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(255, 65536))
+	src := make([]byte, 4*4096)
+	dst := make([]byte, 4096)
+	for round := range 64 {
+		for i := range src {
+			src[i] = byte(rng.IntN(256))
+		}
+		if round%2 == 0 { // corners: opaque, clear, extremes
+			for i := 3; i < len(src); i += 16 {
+				src[i] = 255
+			}
+		}
+		if round%4 == 1 { // opaque grey, as labels are, with some pixels not
+			for i := 0; i < len(src); i += 4 {
+				src[i+1], src[i+2], src[i+3] = src[i], src[i], 255
+			}
+			for i := 0; i < len(src); i += 4 * (1 + rng.IntN(7)) {
+				src[i+1+rng.IntN(3)]--
+			}
+		}
+		for _, premul := range []bool{false, true} {
+			if premul { // valid premultiplied colours: channels ≤ alpha
+				for i := 0; i < len(src); i += 4 {
+					for c := range 3 {
+						src[i+c] = byte(int(src[i+c]) * int(src[i+3]) / 255)
+					}
+				}
+			}
+			rgbaRowToGray(dst, src, premul)
+			for x := range dst {
+				r, g, b, a := uint32(src[4*x]), uint32(src[4*x+1]), uint32(src[4*x+2]), uint32(src[4*x+3])
+				if !premul {
+					r, g, b = r*a/255, g*a/255, b*a/255
+				}
+				white := 255 - a
+				want := uint8((19595*(r+white) + 38470*(g+white) + 7471*(b+white) + 1<<15) >> 16)
+				if dst[x] != want {
+					t.Fatalf("premul %v, pixel %v: %d, want %d", premul, src[4*x:4*x+4], dst[x], want)
+				}
+			}
 		}
 	}
 }
