@@ -30,6 +30,9 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 		}
 		return s.State(), fmt.Errorf("station: scan: %w", err)
 	}
+	if !o.shippable() {
+		return s.State(), fmt.Errorf("station: scan %q: %w", code, s.refuseOrder(ctx, o))
+	}
 	note := ""
 	if open > 1 {
 		// Shared identifiers (Shipium allows them): say which order won.
@@ -49,6 +52,9 @@ func (s *Station) Arm(ctx context.Context, orderID string) (FlowState, error) {
 	o, err := s.Order(ctx, orderID)
 	if err != nil {
 		return s.State(), fmt.Errorf("station: arm: %w", err)
+	}
+	if !o.shippable() {
+		return s.State(), fmt.Errorf("station: arm %s: %w", orderID, s.refuseOrder(ctx, o))
 	}
 	st, err := s.arm(o, true)
 	if err != nil {
@@ -88,13 +94,16 @@ func (s *Station) armNote(o Order, clear bool, note string, scanned bool) (FlowS
 		return s.flow, ErrBusy
 	}
 	if !o.shippable() {
-		msg := fmt.Sprintf("order %s has all its %d package(s) labelled", o.ID, o.Packages)
+		// Scan and Arm refuse first (refuseOrder, with the reprint offer);
+		// this is the re-arm after a removal racing a change of the order.
+		p := s.newProblem(ProblemAlreadyLabelled, fmt.Sprintf("Already labelled: order %s has all its %s labelled.", o.ID, plural(o.Packages, "package")))
 		if o.Status == OrderCancelled {
-			msg = fmt.Sprintf("order %s is cancelled", o.ID)
+			p = s.newProblem(ProblemOrder, fmt.Sprintf("Order %s is cancelled.", o.ID))
 		}
-		s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.clock.Now()}
+		p.err = ErrConflict
+		s.flow.Problem = p
 		s.publishLocked()
-		return s.flow, fmt.Errorf("%w: %s", ErrConflict, msg)
+		return s.flow, p
 	}
 	s.armed = o.ID
 	s.flow.State, s.flow.Order, s.flow.Note = FlowArmed, o.summary(), note
@@ -136,8 +145,14 @@ func (s *Station) WatchScale(ctx context.Context, readings <-chan scale.Reading,
 			if !ok {
 				return nil
 			}
+			before := f.State()
 			if ev := f.Feed(r); ev.Kind != scale.EventNone {
 				s.Feed(ctx, ev)
+			}
+			// A light weight never sends an event: tell the packer from
+			// the filter's state why nothing prints.
+			if after := f.State(); after != before && (after == scale.StateTooLight || before == scale.StateTooLight) {
+				s.tooLight(r, f.Options().MinWeight, after == scale.StateTooLight)
 			}
 		}
 	}
@@ -199,7 +214,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 		if code == ProblemOrder {
 			s.armed, s.flow.State, s.flow.Order = "", FlowIdle, nil
 		}
-		s.flow.Problem = &Problem{Code: code, Message: msg, At: s.clock.Now()}
+		s.flow.Problem = s.newProblem(code, msg)
 		s.publishLocked()
 		s.mu.Unlock()
 		s.log.Warn("flow: no label for the parcel", "order", armed, "problem", code, "err", err)
@@ -231,11 +246,16 @@ func problemOf(err error) (code, msg string) {
 		return ProblemOrder, unwrapMessage(err)
 	case errors.As(err, &fe), errors.Is(err, labelrender.ErrInvalidLabel), errors.Is(err, labelrender.ErrNoRoom),
 		errors.Is(err, labelrender.ErrInvalidOptions), errors.Is(err, labelrender.ErrUnsupported):
-		return ProblemLabel, "the label cannot be drawn: " + err.Error()
+		if errors.As(err, &fe) {
+			return ProblemLabel, "The label cannot be drawn: " + fe.Error() + "."
+		}
+		return ProblemLabel, "The label cannot be drawn: the order's details do not fit the label."
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return ProblemCarrier, "labelling was interrupted: lift the parcel and put it back"
+		return ProblemCarrier, "Labelling was interrupted: lift the parcel and put it back."
 	}
-	return ProblemInternal, "the bench could not store the label: " + err.Error()
+	// The operation chain is for the log (the caller logs err), not the packer.
+	return ProblemInternal, "The bench could not store the label."
+
 }
 
 // unwrapMessage drops the sentinel's own prefix for the packer.

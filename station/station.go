@@ -144,6 +144,11 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	}
 	s.flow = FlowState{State: FlowIdle, Updated: s.clock.Now()}
 	s.feedbackLocked()
+	// A job left uncertain by a stop waits for the packer's decision on
+	// the page ("Printed? Yes / Print again").
+	if err := s.showUncertain(context.Background()); err != nil {
+		return nil, fmt.Errorf("station: new: uncertain jobs: %w", err)
+	}
 	return s, nil
 }
 
