@@ -26,7 +26,14 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 	o, open, err := s.findOrderShared(ctx, code)
 	if err != nil {
 		if errors.Is(err, ErrNoOrder) {
-			s.setProblem(ProblemNoOrder, fmt.Sprintf("no order for this barcode: %q", code))
+			// The packer's words, typed: the page and the CLI show Message.
+			p := s.newProblem(ProblemNoOrder, fmt.Sprintf("Scanned %q: no order for this barcode.", code))
+			p.err = err
+			s.mu.Lock()
+			s.flow.Problem = p
+			s.publishLocked()
+			s.mu.Unlock()
+			return s.State(), fmt.Errorf("station: scan: %w", p)
 		}
 		return s.State(), fmt.Errorf("station: scan: %w", err)
 	}

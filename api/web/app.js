@@ -450,10 +450,19 @@
 	// offerAct carries out a problem's offered button on its job.
 	function offerAct(b) {
 		const words = { reprint: "Reprint", "mark-printed": "Printed", retry: "Print again" };
+		const id = encodeURIComponent(b.job);
 		return act(words[b.act], async () => {
-			const body = b.act === "reprint" ? {} : { reason: b.act === "retry" ? "printed again at the bench" : "confirmed printed at the bench" };
-			const job = await call("POST", API + "/jobs/" + encodeURIComponent(b.job) + "/" + b.act, body);
-			return b.act === "mark-printed" ? "Marked printed" : "Printing again (" + job.id + ")";
+			switch (b.act) {
+			case "reprint":
+				return "Reprinting (" + (await call("POST", API + "/jobs/" + id + "/reprint", {})).id + ")";
+			case "mark-printed":
+				await call("POST", API + "/jobs/" + id + "/mark-printed", { reason: "confirmed printed at the bench" });
+				return "Marked printed";
+			case "retry":
+				await call("POST", API + "/jobs/" + id + "/retry", { reason: "printed again at the bench" });
+				return "Printing again";
+			}
+			return "";
 		});
 	}
 
@@ -465,7 +474,7 @@
 			// The step ("Place the parcel") is the answer; no extra message.
 			state.flow = await call("POST", API + "/flow/scan", { code });
 		} catch (e) {
-			if (e.problem) {
+			if (e.problem && e.code !== "no_order") {
 				// The station's own refusal (already labelled…): shown with its offer.
 				state.flow = Object.assign({}, state.flow, { problem: e.problem });
 			} else if (e.code === "no_order") {

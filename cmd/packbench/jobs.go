@@ -49,7 +49,7 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errUsage
+		return usagef("jobs: give a command: list, show, retry, cancel or mark-printed")
 	}
 	sub, rest := fs.Arg(0), fs.Args()[1:]
 	switch sub {
@@ -64,7 +64,7 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 		return nil
 	}
 	fs.Usage()
-	return fmt.Errorf("jobs: unknown command %q", sub)
+	return usagef("jobs: unknown command %q", sub)
 }
 
 // parseInterleaved parses flags that may come before or after the
