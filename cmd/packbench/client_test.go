@@ -195,7 +195,10 @@ func TestCLIAgainstDaemon(t *testing.T) {
 	// The operator reads the bench's refusals in people's words, with the
 	// next step, and no Go operation chain (issue 19).
 	var msg bytes.Buffer
-	exitCode(func() error { _, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-NOPE"); return err }(), &msg)
+	exitCode(func() error {
+		_, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-NOPE")
+		return err
+	}(), &msg)
 	if m := msg.String(); goPrefix.MatchString(m) || !strings.Contains(m, "no order for this barcode") {
 		t.Errorf("unknown code: %q", m)
 	}
@@ -203,7 +206,10 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg.Reset()
-	exitCode(func() error { _, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-CLI-1"); return err }(), &msg)
+	exitCode(func() error {
+		_, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-CLI-1")
+		return err
+	}(), &msg)
 	if m := msg.String(); goPrefix.MatchString(m) || strings.Contains(m, "conflict:") ||
 		!strings.Contains(m, "Already labelled: order "+o.ID) || !strings.Contains(m, "Press Reprint") {
 		t.Errorf("labelled order: %q", m)
