@@ -230,6 +230,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.flow.State, s.flow.Order = FlowPrinting, o.summary()
 	s.flow.Package, s.flow.Count = p.Index, p.Count
 	s.flow.LabelID, s.flow.TrackingNumber, s.flow.JobID, s.flow.JobState = p.LabelID, p.TrackingNumber, p.JobID, p.JobState
+	s.flow.LabelWeight = p.Weight.Display
 	if !o.shippable() && s.armed == o.ID {
 		s.armed = "" // every package is labelled: the next order is armed after removal
 	}

@@ -290,6 +290,9 @@ type FlowState struct {
 	JobID          queue.JobID `json:"job_id,omitzero"`
 	JobState       queue.State `json:"job_state,omitempty"`
 	Weight         string      `json:"weight,omitempty"` // display of the last placed weight
+	// LabelWeight is the weight the last label (LabelID) was made with;
+	// Weight moves on with the next placement, labelled or not.
+	LabelWeight string `json:"label_weight,omitempty"`
 	// Problem is the last thing that went wrong, in plain words; cleared by
 	// the next successful step.
 	Problem *Problem `json:"problem,omitempty"`

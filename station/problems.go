@@ -103,7 +103,6 @@ func (s *Station) tooLight(r scale.Reading, minMg int64, on bool) {
 	if s.flow.State == FlowLabelling || s.flow.AwaitRemoval {
 		return
 	}
-	s.flow.Weight = r.Display()
 	s.flow.Problem = s.newProblem(ProblemTooLight, "Too light to ship (minimum "+massText(minMg)+").")
 	s.publishLocked()
 }

@@ -169,3 +169,23 @@ func TestUncertainJobOfferedAfterRestart(t *testing.T) {
 	}
 	waitState(t, sub, func(s FlowState) bool { return s.Problem == nil })
 }
+
+// The weight the last label was made with stays in the state after the
+// next placement (which moves Weight); packbench status shows it.
+func TestLabelWeightStays(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{})
+	mustCreate(t, st, Order{ID: "SO5", Packages: 1})
+	if _, err := st.Arm(context.Background(), "SO5"); err != nil {
+		t.Fatal(err)
+	}
+	sc := newFeeder(t, st, clk)
+	sc.place(1200)
+	sc.lift()
+	sc.place(900) // nothing armed: no label
+	s := st.State()
+	if s.LabelWeight != "1200 g" || s.Weight != "900 g" || s.LabelID != "SO5-1" {
+		t.Fatalf("label weight %q, weight %q, label %q", s.LabelWeight, s.Weight, s.LabelID)
+	}
+}
