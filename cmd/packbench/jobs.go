@@ -270,13 +270,14 @@ func jobsShow(ctx context.Context, std *stdio, where jobsWhere, args []string) e
 	}
 	fmt.Fprintln(std.out, "\nhistory:")
 	tw = tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  AT\tFROM\tTO\tEVENT\tREASON")
+	// The outbox event ids are internal (in --json for who needs them).
+	fmt.Fprintln(tw, "  AT\tFROM\tTO\tREASON")
 	for _, h := range j.History {
 		from := string(h.From)
 		if from == "" {
 			from = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", h.At.Local().Format("2006-01-02 15:04:05.000"), from, h.To, h.EventID, cell(h.Reason, 0))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.At.Local().Format("2006-01-02 15:04:05.000"), from, h.To, cell(h.Reason, 0))
 	}
 	return tw.Flush()
 }
