@@ -95,7 +95,7 @@ func runRender(ctx context.Context, std *stdio, args []string) error {
 		if errors.Is(err, labelrender.ErrBadGraphic) {
 			// The decoder's chain ("labelrender: bad graphic: png: png:
 			// invalid format") is for a developer; say what to check.
-			return fmt.Errorf("render: %s is not a label PNG the bench can read: it must be a PNG image of at most 40 megapixels (a carrier's label image)", *fromPNG)
+			return fmt.Errorf("render: %s is not a label image the bench can read: want a png file (a carrier's label) of at most 40 megapixels", *fromPNG)
 		}
 		if err != nil {
 			return fmt.Errorf("render: %s: %w", *fromPNG, err)

@@ -79,7 +79,7 @@ func TestRenderBadPNGPlainWords(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, errOut, code := runMain(t, "", "render", "--from-png", bad, "-o", filepath.Join(t.TempDir(), "out.zpl"))
-	if code != 1 || !strings.Contains(errOut, "is not a label PNG the bench can read") || goPrefix.MatchString(errOut) {
+	if code != 1 || !strings.Contains(errOut, "is not a label image the bench can read: want a png file") || goPrefix.MatchString(errOut) {
 		t.Errorf("exit %d: %s", code, errOut)
 	}
 }
