@@ -3,11 +3,13 @@ package station
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/packbench/packbench/labelrender"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/scale"
 )
@@ -187,5 +189,23 @@ func TestLabelWeightStays(t *testing.T) {
 	s := st.State()
 	if s.LabelWeight != "1200 g" || s.Weight != "900 g" || s.LabelID != "SO5-1" {
 		t.Fatalf("label weight %q, weight %q, label %q", s.LabelWeight, s.Weight, s.LabelID)
+	}
+}
+
+// Every labelling failure reaches the packer in plain words: the Go
+// operation chain stays in the log.
+func TestProblemOfHasNoGoPrefix(t *testing.T) {
+	for _, err := range []error{
+		fmt.Errorf("station: ship SO1: %w", &CarrierError{Carrier: "http", Status: 422, Message: "zip code is invalid"}),
+		fmt.Errorf("station: ship SO1: render: %w", &labelrender.FieldError{Path: "to.zip", Rule: "required"}),
+		fmt.Errorf("station: ship SO1: render: %w: 40 lines", labelrender.ErrNoRoom),
+		fmt.Errorf("station: ship SO1: queue: enqueue: %w", errors.New("bolt: database not open")),
+		fmt.Errorf("station: ship SO1: %w", context.Canceled),
+		fmt.Errorf("station: ship SO1: %w: order SO1 was cancelled while labelling", ErrConflict),
+	} {
+		code, msg := problemOf(err)
+		if goPrefix.MatchString(msg) || msg == "" || ProblemAction(code) == "" {
+			t.Errorf("%v → %s %q", err, code, msg)
+		}
 	}
 }

@@ -4,14 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/packbench/packbench/device/devicetest"
 	"github.com/packbench/packbench/queue"
 	"github.com/packbench/packbench/station"
 )
@@ -32,13 +30,7 @@ func TestBrowserPackerRefusals(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("headless Chromium is needed at %s (%v): run scripts/test, which installs Debian's chromium package", chromiumPath, err)
 	}
-	var pauseAt atomic.Int64
-	var emu *devicetest.Emulator
-	emu, addr := emulator(t, &devicetest.Options{OnLabel: func(n int, _ []byte) {
-		if int64(n) == pauseAt.Load() {
-			emu.SetPaused(true)
-		}
-	}})
+	emu, addr, pauseAt := pausingEmulator(t)
 	dir := t.TempDir()
 	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"bench-words\"\n")
 	key := "browser-words-key-0123456789abcdef0123456789abcdef"

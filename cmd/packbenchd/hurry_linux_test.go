@@ -4,15 +4,11 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/packbench/packbench/device"
-	"github.com/packbench/packbench/device/devicetest"
-	"github.com/packbench/packbench/internal/datadir"
 	"github.com/packbench/packbench/queue"
 )
 
@@ -49,48 +45,10 @@ func (w *watchedLog) String() string {
 func TestShutdownSaysWhatItWaitsForAndHurries(t *testing.T) {
 	ctx, cancelTest := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancelTest()
-	var emu *devicetest.Emulator
-	emu = devicetest.NewEmulator(&devicetest.Options{OnLabel: func(n int, _ []byte) {
-		if n == 1 {
-			emu.SetNotReading(true)
-		}
-	}})
-	defer emu.Close()
-	path, err := emu.OpenPTY()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := loadConfig("", envMap(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cfg.finish(flagValues{dataDir: t.TempDir(), listen: "127.0.0.1:0"}, envMap(nil), noHome, host); err != nil {
-		t.Fatal(err)
-	}
-	cfg.Printers = []device.PrinterConfig{{Name: "serial", Transport: "serial", Device: path,
-		SendTimeout: device.Duration(time.Hour), StatusTimeout: device.Duration(500 * time.Millisecond),
-		Serial: device.SerialConfig{Baud: 115200, DataBits: 8, Parity: "none", StopBits: "1", FlowControl: "none"}, DPI: 203}}
 	logs := &watchedLog{want: "stopping: waiting for the printer to finish its job", written: make(chan struct{})}
 	hurry := make(chan struct{})
 	// A grace far longer than the test: only Hurry can end the stop in time.
-	b, err := newBench(cfg, "test-key-0123456789abcdef0123456789abcdef", newLogger(logs, slog.LevelInfo),
-		&benchOptions{PrinterGrace: time.Hour, Hurry: hurry})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- b.run(runCtx) }()
-
-	data := append([]byte("^XA^FO20,20^A0N,30,30^FDbig^FS^XZ"), bytes.Repeat([]byte(" "), 1<<20)...)
-	j, _, err := b.db.Enqueue(ctx, queue.NewJob{Key: "big", Source: queue.SourceHTTP, Printer: "serial",
-		ContentType: queue.ContentZPL, Payload: data})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := emu.WaitLabels(ctx, 1); err != nil {
-		t.Fatal(err)
-	}
+	_, cfg, j, stop, done := stalledPrinterBench(ctx, t, newLogger(logs, slog.LevelInfo), &benchOptions{PrinterGrace: time.Hour, Hurry: hurry})
 	stop() // the first Ctrl-C
 	select {
 	case <-logs.written:
@@ -117,15 +75,7 @@ func TestShutdownSaysWhatItWaitsForAndHurries(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatalf("a second Ctrl-C did not stop the bench\n%s", logs.String())
 	}
-	db, err := queue.Open(filepath.Join(cfg.Bench.DataDir, datadir.DataFile), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	got, err := db.Job(context.Background(), j.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	got := jobAfterStop(t, cfg, j.ID)
 	if got.State != queue.StateUncertain {
 		t.Fatalf("job after a hurried stop: %s %q, want uncertain", got.State, got.LastError)
 	}
