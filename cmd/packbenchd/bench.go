@@ -342,7 +342,7 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 		// Say what the stop waits for, or it looks like a hang.
 		jobs := b.sendingJobs(r.cfg.Name)
 		b.log.Info("stopping: waiting for the printer to finish its job", "printer", r.cfg.Name, "jobs", jobs,
-			"up_to", time.Until(until).Round(time.Second).String(), "hint", "press Ctrl-C again to stop now: the job is then recorded uncertain")
+			"up_to", time.Until(until).Round(time.Second).String(), "hint", "press Ctrl-C again to stop now: the job is then recorded as it stands (uncertain when cut mid-send, sent when the printer has it all but did not confirm)")
 		select {
 		case <-r.src.Idle():
 		case <-grace.C:
@@ -350,7 +350,7 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 			stopWorkers()
 			return
 		case <-b.opts.Hurry:
-			b.log.Warn("stopping now, as asked: the printer's job is recorded as it stands (uncertain)", "printer", r.cfg.Name, "jobs", jobs)
+			b.log.Warn("stopping now, as asked: the printer's job is recorded as it stands", "printer", r.cfg.Name, "jobs", jobs)
 			stopWorkers()
 			return
 		}
