@@ -209,3 +209,23 @@ func TestProblemOfHasNoGoPrefix(t *testing.T) {
 		}
 	}
 }
+
+// The new codes blink and beep like their kin on a bench without a screen.
+func TestNewProblemsBlinkAndBeep(t *testing.T) {
+	for _, tc := range []struct {
+		code   string
+		blinks int
+		beep   string
+	}{
+		{ProblemTooLight, 2, "weight"},
+		{ProblemUncertain, 5, "printer-error"},
+		{ProblemAlreadyLabelled, 7, "error"},
+	} {
+		if n := BlinkCode(tc.code); n != tc.blinks {
+			t.Errorf("%s blinks %d, want %d", tc.code, n, tc.blinks)
+		}
+		if p := BuzzerPattern(Signal{Kind: SignalError, Code: tc.code}); p.Name != tc.beep {
+			t.Errorf("%s beeps %q, want %q", tc.code, p.Name, tc.beep)
+		}
+	}
+}
