@@ -115,7 +115,7 @@ func (s *Station) armNote(o Order, clear bool, note string, scanned bool) (FlowS
 	s.armed = o.ID
 	s.flow.State, s.flow.Order, s.flow.Note = FlowArmed, o.summary(), note
 	s.flow.Package, s.flow.Count = o.Labelled+1, o.Packages
-	if clear || (s.flow.Problem != nil && s.flow.Problem.Code != ProblemPrinter) {
+	if clear || (s.flow.Problem != nil && !s.flow.Problem.waitsForPerson()) {
 		s.flow.Problem = nil
 	}
 	if scanned {
@@ -327,15 +327,25 @@ func (s *Station) flowJobChanged(ev queue.Event) {
 		if s.flow.State == FlowPrinting {
 			s.flow.State = FlowPrinted
 		}
-		if p := s.flow.Problem; p != nil && p.Code == ProblemPrinter {
+		if p := s.flow.Problem; p != nil && (p.Code == ProblemPrinter || p.Code == ProblemUncertain && p.JobID == ev.JobID) {
 			s.flow.Problem = nil
 		}
-	case queue.StateFailed, queue.StateUncertain:
+	case queue.StateFailed:
 		msg := fmt.Sprintf("the label %s did not print (%s)", s.flow.LabelID, ev.To)
 		if ev.Reason != "" {
 			msg += ": " + ev.Reason
 		}
-		s.flow.Problem = &Problem{Code: ProblemPrinter, Message: msg, At: s.clock.Now()}
+		s.flow.Problem = s.newProblem(ProblemPrinter, msg)
+	case queue.StateUncertain:
+		// Part of it went out: only a look at the printer tells, so the
+		// packer is asked "Printed? Yes / Print again".
+		msg := fmt.Sprintf("The label %s may not have printed", s.flow.LabelID)
+		if ev.Reason != "" {
+			msg += ": " + ev.Reason
+		}
+		p := s.newProblem(ProblemUncertain, msg+".")
+		p.Offer, p.JobID, p.LabelID = OfferConfirmPrinted, s.flow.JobID, s.flow.LabelID
+		s.flow.Problem = p
 	}
 	s.publishLocked()
 }

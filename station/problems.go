@@ -50,6 +50,12 @@ func ProblemAction(code string) string {
 	return ""
 }
 
+// waitsForPerson: a label that did not (or may not have) printed stays on
+// the page until a person acts; a re-arm or a light weight does not hide it.
+func (p *Problem) waitsForPerson() bool {
+	return p.Code == ProblemPrinter || p.Code == ProblemUncertain
+}
+
 // newProblem is a Problem with the code's default action.
 func (s *Station) newProblem(code, msg string) *Problem {
 	return &Problem{Code: code, Message: msg, Action: ProblemAction(code), At: s.clock.Now()}
@@ -100,7 +106,7 @@ func (s *Station) tooLight(r scale.Reading, minMg int64, on bool) {
 		}
 		return
 	}
-	if s.flow.State == FlowLabelling || s.flow.AwaitRemoval {
+	if s.flow.State == FlowLabelling || s.flow.AwaitRemoval || (s.flow.Problem != nil && s.flow.Problem.waitsForPerson()) {
 		return
 	}
 	s.flow.Problem = s.newProblem(ProblemTooLight, "Too light to ship (minimum "+massText(minMg)+").")

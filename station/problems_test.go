@@ -229,3 +229,39 @@ func TestNewProblemsBlinkAndBeep(t *testing.T) {
 		}
 	}
 }
+
+// A flow label cut mid-send asks the packer too, and a re-arm or a light
+// weight does not hide the question; confirming it clears it.
+func TestLiveUncertainAsksThePacker(t *testing.T) {
+	clk := newClock()
+	db := openDB(t, t.TempDir(), clk)
+	st := newStation(t, db, clk, Config{Flow: FlowConfig{AutoArmNext: true}})
+	runStation(t, st)
+	sub, unsub := st.Subscribe()
+	defer unsub()
+	ctx := context.Background()
+	mustCreate(t, st, Order{ID: "SO1"})
+	mustCreate(t, st, Order{ID: "SO2"})
+	sc := newFeeder(t, st, clk)
+	sc.place(700)
+	j, err := db.Claim(ctx, testPrinter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SetState(ctx, j.ID, queue.StateUncertain, "connection lost after 120 bytes"); err != nil {
+		t.Fatal(err)
+	}
+	s := waitState(t, sub, func(s FlowState) bool { return s.Problem != nil && s.Problem.Code == ProblemUncertain })
+	checkPlain(t, "live uncertain", s.Problem)
+	if s.Problem.Offer != OfferConfirmPrinted || s.Problem.JobID != j.ID || !strings.Contains(s.Problem.Message, "SO1-1 may not have printed") {
+		t.Fatalf("problem %+v", s.Problem)
+	}
+	sc.lift() // SO2 is armed automatically; the question stays
+	if p := st.State().Problem; p == nil || p.Code != ProblemUncertain {
+		t.Fatalf("after the re-arm: %+v", p)
+	}
+	if _, err := db.MarkPrinted(ctx, j.ID, "it printed"); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, sub, func(s FlowState) bool { return s.Problem == nil })
+}
