@@ -17,8 +17,7 @@ import (
 // holds a label: the log says which printer and job the stop waits for and
 // how to stop at once; a second Ctrl-C stops at once (not after the grace).
 // The printer has the whole label but never confirmed it: the job is
-// recorded sent, "not confirmed: ..." (cut mid-send it is uncertain:
-// TestShutdownSaysWhatItWaitsForAndHurries) (issue 19).
+// recorded as it stands, uncertain or sent unconfirmed (issue 19).
 func TestSecondCtrlCStopsAtOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -64,9 +63,14 @@ func TestSecondCtrlCStopsAtOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The worker may be stopped while it waits between status reads or
-	// inside one: the reason is "not confirmed: " and which.
-	if got.State != queue.StateSent || !strings.HasPrefix(got.History[len(got.History)-1].Reason, "not confirmed: ") {
-		t.Fatalf("job after the second Ctrl-C: %s %+v, want sent, not confirmed", got.State, got.History)
+	// Recorded as it stands, never printed nor sent again: the worker is
+	// stopped either while its last write is still returning (uncertain,
+	// "connection lost after N of N bytes") or while it waits for the
+	// printer's confirmation (sent, "not confirmed: ..."); which one is
+	// timing, so both count.
+	last := got.History[len(got.History)-1].Reason
+	if !(got.State == queue.StateUncertain && strings.Contains(last, "connection lost") ||
+		got.State == queue.StateSent && strings.HasPrefix(last, "not confirmed: ")) {
+		t.Fatalf("job after the second Ctrl-C: %s %+v, want uncertain or sent, not confirmed", got.State, got.History)
 	}
 }
