@@ -186,6 +186,9 @@ func (a answer) errBody(t testing.TB) (code, message, field string) {
 			Code    string `json:"code"`
 			Message string `json:"message"`
 			Field   string `json:"field"`
+			// A station refusal's next step and typed problem (issue 19).
+			Action  string          `json:"action"`
+			Problem json.RawMessage `json:"problem"`
 		} `json:"error"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(a.body))

@@ -63,6 +63,10 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Action is the next step in people's words, and Problem the station's
+	// typed refusal (code, offer, job), when the station gave one.
+	Action  string           `json:"action,omitempty"`
+	Problem *station.Problem `json:"problem,omitempty"`
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -91,6 +95,16 @@ func toAPIError(err error) *apiError {
 	var fe *station.FieldError
 	if errors.As(err, &fe) {
 		return &apiError{Status: http.StatusBadRequest, Code: CodeInvalidField, Field: fe.Field, Message: fe.Error()}
+	}
+	var sp *station.Problem
+	if errors.As(err, &sp) {
+		// The station's refusal in the packer's words; the status and code
+		// follow its sentinel as before (409 conflict for a labelled order).
+		ae := toAPIError(errors.Unwrap(sp))
+		if ae.Status == http.StatusInternalServerError {
+			ae = &apiError{Status: http.StatusConflict, Code: CodeConflict}
+		}
+		return &apiError{Status: ae.Status, Code: ae.Code, Message: sp.Message, Action: sp.Action, Problem: sp}
 	}
 	var ce *station.CarrierError
 	if errors.As(err, &ce) {

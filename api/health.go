@@ -189,7 +189,7 @@ func (s *Server) health(ctx context.Context, detail bool) (Health, int) {
 	} else {
 		h.Queue.Open, h.Queue.Jobs = true, counts
 		if n := counts[queue.StateUncertain]; n > 0 {
-			degrade("queue: jobs uncertain after a restart need a decision")
+			degrade(fmt.Sprintf("queue: %d label(s) may not have printed before a restart: answer Printed? Yes / Print again on the bench", n))
 		}
 	}
 	if ds, err := s.deps.Queue.DiskSpace(); err == nil && ds.Low() {

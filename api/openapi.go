@@ -63,6 +63,8 @@ func buildOpenAPI(routes []route, version string) ([]byte, error) {
 				"code":    map[string]any{"type": "string", "description": "stable error code (invalid_json, invalid_field, unauthorized, not_found, method_not_allowed, conflict, body_too_large, unsupported_media_type, carrier_error, not_supported, unavailable, not_simulated, no_order, not_armed, busy, idempotency_key_reused, disk_full, host_not_allowed, too_many_streams, too_many_connections, url_refused, origin_not_allowed, internal)"},
 				"message": map[string]any{"type": "string"},
 				"field":   map[string]any{"type": "string", "description": "JSON path of the offending field, e.g. ship_to.zip"},
+				"action":  map[string]any{"type": "string", "description": "the next step in people's words, when the bench refused for a reason a person can act on"},
+				"problem": map[string]any{"type": "object", "description": "the station's typed refusal, as in FlowState.problem: code (already_labelled, too_light, uncertain, ...), message, action, offer (reprint, confirm_printed) and the job_id it acts on"},
 			},
 		}},
 	}

@@ -52,6 +52,11 @@ func (s *Spool) Send(ctx context.Context, data []byte) (int, error) {
 	return s.SendJob(ctx, "job-"+hex.EncodeToString(r[:]), data)
 }
 
+// SpoolFileMode is the mode of every file in a spool folder (the job's
+// .zpl and the daemon's .png preview beside it): readable by whoever
+// collects the labels, written only by the bench.
+const SpoolFileMode = 0o644
+
 // SendJob writes data as <id>.zpl (the worker passes all copies at once).
 // Writing the same id again replaces the file, so a retried job never leaves
 // two files in the folder.
@@ -77,6 +82,9 @@ func (s *Spool) SendJob(ctx context.Context, id string, data []byte) (int, error
 			os.Remove(tmp.Name())
 		}
 	}()
+	if err := tmp.Chmod(SpoolFileMode); err != nil {
+		return 0, fmt.Errorf("spool printer %q: chmod %s: %w", s.name, name, err)
+	}
 	if _, err := tmp.Write(data); err != nil {
 		return 0, fmt.Errorf("spool printer %q: write %s: %w", s.name, name, err)
 	}

@@ -45,3 +45,23 @@ func TestSpool(t *testing.T) {
 		t.Fatalf("status of removed folder = %+v, %v", st, err)
 	}
 }
+
+// Every spool file has the one mode SpoolFileMode (the daemon's PNG
+// previews use it too), whatever the umask (issue 19).
+func TestSpoolFileMode(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewSpool("s", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SendJob(context.Background(), "j00000001", []byte("^XA^XZ")); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "j00000001.zpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != SpoolFileMode {
+		t.Errorf("spool file mode %v, want %v", fi.Mode().Perm(), os.FileMode(SpoolFileMode))
+	}
+}

@@ -25,7 +25,11 @@ func RenderImage(l Label, opts *Options) (*Bitmap, error) {
 	if err != nil {
 		return nil, err
 	}
+	return drawElements(elems, r), nil
+}
 
+// drawElements draws laid-out elements on a bitmap of r's size.
+func drawElements(elems []element, r resolved) *Bitmap {
 	// gg owns the canvas; text is anti-aliased onto it, then thresholded at
 	// half grey. Glyphs go through font.Drawer on gg's RGBA image: gg's own
 	// DrawString resamples every glyph through an affine transform, which
@@ -79,7 +83,7 @@ func RenderImage(l Label, opts *Options) (*Bitmap, error) {
 			drawMatrix(bm, e)
 		}
 	}
-	return bm, nil
+	return bm
 }
 
 // RenderPNG renders the label as a 1-bit PNG (see RenderImage).

@@ -21,6 +21,12 @@ func RenderZPL(l Label, opts *Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return elementsZPL(elems, r, &l), nil
+}
+
+// elementsZPL writes laid-out elements as one ZPL label of r's size; l is
+// the label they were laid out from (MaxiCode's primary message).
+func elementsZPL(elems []element, r resolved, l *Label) []byte {
 	b := make([]byte, 0, 2048)
 	b = append(b, "^XA\n^CI28\n^PW"...)
 	b = strconv.AppendInt(b, int64(r.w), 10)
@@ -28,10 +34,9 @@ func RenderZPL(l Label, opts *Options) ([]byte, error) {
 	b = strconv.AppendInt(b, int64(r.h), 10)
 	b = append(b, "\n^LH0,0\n"...)
 	for i := range elems {
-		b = appendElementZPL(b, &elems[i], &l)
+		b = appendElementZPL(b, &elems[i], l)
 	}
-	b = append(b, "^XZ\n"...)
-	return b, nil
+	return append(b, "^XZ\n"...)
 }
 
 func appendFO(b []byte, x, y int) []byte {

@@ -264,6 +264,10 @@ func (tx *Tx) move(id JobID, to State, reason string, check func(j *Job) error) 
 		j.Attempts++
 	case StateFailed, StateUncertain:
 		j.LastError = reason
+	case StatePrinted:
+		// Printed is the end of the story: an earlier paper-out or timeout
+		// stays in History, not as the job's "last error".
+		j.LastError = ""
 	}
 	ev, err := tx.appendEvent(Event{Type: EventJobState, JobID: id, Key: j.Key, Printer: j.Printer, From: from, To: to, Reason: reason})
 	if err != nil {

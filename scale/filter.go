@@ -69,10 +69,14 @@ const (
 	StateSettling                    // a weight is settling
 	StatePlaced                      // Placed was sent; waiting for the scale to empty
 	StateUnknown                     // the last reading had no weight (fault, over, no value)
+	// StateTooLight: a weight above zero but below MinWeight has settled.
+	// It never prints (Feed sends no event for it); a display polls the
+	// state after each Feed to tell the packer why nothing happens.
+	StateTooLight
 )
 
 func (s FilterState) String() string {
-	return [...]string{"empty", "settling", "placed", "unknown"}[s]
+	return [...]string{"empty", "settling", "placed", "unknown", "too_light"}[s]
 }
 
 // Filter turns readings into one Placed event per parcel.
@@ -98,6 +102,8 @@ type Filter struct {
 	placed   bool
 	unknown  bool
 	settling bool
+	light    bool // the settling window is below MinWeight
+	settled  bool // the light window has settled: StateTooLight
 	anchor   int64
 	start    time.Time
 	last     time.Time
@@ -150,6 +156,8 @@ func (f *Filter) State() FilterState {
 		return StatePlaced
 	case f.unknown:
 		return StateUnknown
+	case f.settled:
+		return StateTooLight
 	case f.settling:
 		return StateSettling
 	}
@@ -177,7 +185,7 @@ func (f *Filter) Feed(r Reading) Event {
 	}
 	f.unknown = false
 	if empty {
-		f.settling = false
+		f.settling, f.settled = false, false
 		if r.Status == StatusMotion || !f.placed {
 			return Event{}
 		}
@@ -187,14 +195,21 @@ func (f *Filter) Feed(r Reading) Event {
 	if f.placed {
 		return Event{}
 	}
-	if r.Status == StatusMotion || r.Milligrams < f.opt.MinWeight {
-		f.settling = false
+	if r.Status == StatusMotion {
+		f.settling, f.settled = false, false
 		return Event{}
 	}
-	if gap || !f.settling || absDiff(r.Milligrams, f.anchor) > f.tolerance(f.anchor) {
-		f.settling, f.anchor, f.start = true, r.Milligrams, r.Time
+	// A light weight settles like a parcel (so the state can say "too
+	// light") but never sends Placed: one label per placement still holds.
+	light := r.Milligrams < f.opt.MinWeight
+	if gap || !f.settling || light != f.light || absDiff(r.Milligrams, f.anchor) > f.tolerance(f.anchor) {
+		f.settling, f.settled, f.light, f.anchor, f.start = true, false, light, r.Milligrams, r.Time
 	}
 	if r.Time.Sub(f.start) < time.Duration(f.opt.Settle) {
+		return Event{}
+	}
+	if light {
+		f.settled = true
 		return Event{}
 	}
 	f.settling, f.placed = false, true

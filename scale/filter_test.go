@@ -240,3 +240,25 @@ func TestFilterThresholds(t *testing.T) {
 		}
 	}
 }
+
+// A settled weight under the minimum is StateTooLight (for the packer's
+// "too light" hint) and still sends no event; a heavier parcel then sends
+// exactly one Placed.
+func TestFilterTooLightState(t *testing.T) {
+	f := mustFilter(t, nil)
+	if evs := feed(f, mustScript(t, "set 15g; settle; settle").Readings(t0, 50*time.Millisecond)); len(evs) != 0 {
+		t.Fatalf("15 g sent %v", kinds(evs))
+	}
+	if f.State() != scale.StateTooLight {
+		t.Fatalf("state %v after a settled 15 g, want too_light", f.State())
+	}
+	evs := feed(f, mustScript(t, "place 800g; settle; settle").Readings(t0.Add(2*time.Second), 50*time.Millisecond))
+	if !eqKinds(kinds(evs), scale.EventPlaced) || f.State() != scale.StatePlaced {
+		t.Fatalf("after 800 g: %v, %v", kinds(evs), f.State())
+	}
+	f = mustFilter(t, nil)
+	feed(f, mustScript(t, "set 15g; settle; set 0g; settle").Readings(t0, 50*time.Millisecond))
+	if f.State() != scale.StateEmpty {
+		t.Errorf("state %v after emptying, want empty", f.State())
+	}
+}

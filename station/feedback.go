@@ -62,13 +62,16 @@ var blinkCodes = map[string]int{
 	ProblemNoOrder:          1,
 	ProblemNotArmed:         2,
 	ProblemBadWeight:        2,
+	ProblemTooLight:         2,
 	AttentionPaperOut:       3,
 	AttentionPrinterOffline: 4,
 	AttentionPrinterError:   5,
 	ProblemPrinter:          5,
+	ProblemUncertain:        5,
 	ProblemCarrier:          6,
 	ProblemLabel:            7,
 	ProblemOrder:            7,
+	ProblemAlreadyLabelled:  7,
 	ProblemInternal:         7,
 	ProblemCommand:          7,
 }
@@ -218,13 +221,13 @@ func BuzzerPattern(sig Signal) device.Pattern {
 	switch sig.Code {
 	case ProblemNoOrder:
 		return beep("unknown-code", 150, 100, 150, 100, 150)
-	case ProblemNotArmed, ProblemBadWeight:
+	case ProblemNotArmed, ProblemBadWeight, ProblemTooLight:
 		return beep("weight", 400, 150, 400)
 	case AttentionPaperOut:
 		return beep("paper-out", 1000)
 	case AttentionPrinterOffline:
 		return beep("printer-offline", 600, 100, 150, 100, 150)
-	case AttentionPrinterError, ProblemPrinter:
+	case AttentionPrinterError, ProblemPrinter, ProblemUncertain:
 		return beep("printer-error", 600, 100, 150)
 	}
 	return beep("error", 60, 60, 60, 60, 60, 60, 60, 60, 60)

@@ -26,9 +26,19 @@ func (s *Station) Scan(ctx context.Context, code string) (FlowState, error) {
 	o, open, err := s.findOrderShared(ctx, code)
 	if err != nil {
 		if errors.Is(err, ErrNoOrder) {
-			s.setProblem(ProblemNoOrder, fmt.Sprintf("no order for this barcode: %q", code))
+			// The packer's words, typed: the page and the CLI show Message.
+			p := s.newProblem(ProblemNoOrder, fmt.Sprintf("Scanned %q: no order for this barcode.", code))
+			p.err = err
+			s.mu.Lock()
+			s.flow.Problem = p
+			s.publishLocked()
+			s.mu.Unlock()
+			return s.State(), fmt.Errorf("station: scan: %w", p)
 		}
 		return s.State(), fmt.Errorf("station: scan: %w", err)
+	}
+	if !o.shippable() {
+		return s.State(), fmt.Errorf("station: scan %q: %w", code, s.refuseOrder(ctx, o))
 	}
 	note := ""
 	if open > 1 {
@@ -49,6 +59,9 @@ func (s *Station) Arm(ctx context.Context, orderID string) (FlowState, error) {
 	o, err := s.Order(ctx, orderID)
 	if err != nil {
 		return s.State(), fmt.Errorf("station: arm: %w", err)
+	}
+	if !o.shippable() {
+		return s.State(), fmt.Errorf("station: arm %s: %w", orderID, s.refuseOrder(ctx, o))
 	}
 	st, err := s.arm(o, true)
 	if err != nil {
@@ -88,18 +101,21 @@ func (s *Station) armNote(o Order, clear bool, note string, scanned bool) (FlowS
 		return s.flow, ErrBusy
 	}
 	if !o.shippable() {
-		msg := fmt.Sprintf("order %s has all its %d package(s) labelled", o.ID, o.Packages)
+		// Scan and Arm refuse first (refuseOrder, with the reprint offer);
+		// this is the re-arm after a removal racing a change of the order.
+		p := s.newProblem(ProblemAlreadyLabelled, fmt.Sprintf("Already labelled: order %s has all its %s labelled.", o.ID, plural(o.Packages, "package")))
 		if o.Status == OrderCancelled {
-			msg = fmt.Sprintf("order %s is cancelled", o.ID)
+			p = s.newProblem(ProblemOrder, fmt.Sprintf("Order %s is cancelled.", o.ID))
 		}
-		s.flow.Problem = &Problem{Code: ProblemOrder, Message: msg, At: s.clock.Now()}
+		p.err = ErrConflict
+		s.flow.Problem = p
 		s.publishLocked()
-		return s.flow, fmt.Errorf("%w: %s", ErrConflict, msg)
+		return s.flow, p
 	}
 	s.armed = o.ID
 	s.flow.State, s.flow.Order, s.flow.Note = FlowArmed, o.summary(), note
 	s.flow.Package, s.flow.Count = o.Labelled+1, o.Packages
-	if clear || (s.flow.Problem != nil && s.flow.Problem.Code != ProblemPrinter) {
+	if clear || (s.flow.Problem != nil && !s.flow.Problem.waitsForPerson()) {
 		s.flow.Problem = nil
 	}
 	if scanned {
@@ -136,8 +152,14 @@ func (s *Station) WatchScale(ctx context.Context, readings <-chan scale.Reading,
 			if !ok {
 				return nil
 			}
+			before := f.State()
 			if ev := f.Feed(r); ev.Kind != scale.EventNone {
 				s.Feed(ctx, ev)
+			}
+			// A light weight never sends an event: tell the packer from
+			// the filter's state why nothing prints.
+			if after := f.State(); after != before && (after == scale.StateTooLight || before == scale.StateTooLight) {
+				s.tooLight(r, f.Options().MinWeight, after == scale.StateTooLight)
 			}
 		}
 	}
@@ -199,7 +221,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 		if code == ProblemOrder {
 			s.armed, s.flow.State, s.flow.Order = "", FlowIdle, nil
 		}
-		s.flow.Problem = &Problem{Code: code, Message: msg, At: s.clock.Now()}
+		s.flow.Problem = s.newProblem(code, msg)
 		s.publishLocked()
 		s.mu.Unlock()
 		s.log.Warn("flow: no label for the parcel", "order", armed, "problem", code, "err", err)
@@ -208,6 +230,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.flow.State, s.flow.Order = FlowPrinting, o.summary()
 	s.flow.Package, s.flow.Count = p.Index, p.Count
 	s.flow.LabelID, s.flow.TrackingNumber, s.flow.JobID, s.flow.JobState = p.LabelID, p.TrackingNumber, p.JobID, p.JobState
+	s.flow.LabelWeight = p.Weight.Display
 	if !o.shippable() && s.armed == o.ID {
 		s.armed = "" // every package is labelled: the next order is armed after removal
 	}
@@ -233,11 +256,16 @@ func problemOf(err error) (code, msg string) {
 		return ProblemOrder, unwrapMessage(err)
 	case errors.As(err, &fe), errors.Is(err, labelrender.ErrInvalidLabel), errors.Is(err, labelrender.ErrNoRoom),
 		errors.Is(err, labelrender.ErrInvalidOptions), errors.Is(err, labelrender.ErrUnsupported):
-		return ProblemLabel, "the label cannot be drawn: " + err.Error()
+		if errors.As(err, &fe) {
+			return ProblemLabel, "The label cannot be drawn: " + fe.Error() + "."
+		}
+		return ProblemLabel, "The label cannot be drawn: the order's details do not fit the label."
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return ProblemCarrier, "labelling was interrupted: lift the parcel and put it back"
+		return ProblemCarrier, "Labelling was interrupted: lift the parcel and put it back."
 	}
-	return ProblemInternal, "the bench could not store the label: " + err.Error()
+	// The operation chain is for the log (the caller logs err), not the packer.
+	return ProblemInternal, "The bench could not store the label."
+
 }
 
 // unwrapMessage drops the sentinel's own prefix for the packer.
@@ -301,15 +329,25 @@ func (s *Station) flowJobChanged(ev queue.Event) {
 		if s.flow.State == FlowPrinting {
 			s.flow.State = FlowPrinted
 		}
-		if p := s.flow.Problem; p != nil && p.Code == ProblemPrinter {
+		if p := s.flow.Problem; p != nil && (p.Code == ProblemPrinter || p.Code == ProblemUncertain && p.JobID == ev.JobID) {
 			s.flow.Problem = nil
 		}
-	case queue.StateFailed, queue.StateUncertain:
+	case queue.StateFailed:
 		msg := fmt.Sprintf("the label %s did not print (%s)", s.flow.LabelID, ev.To)
 		if ev.Reason != "" {
 			msg += ": " + ev.Reason
 		}
-		s.flow.Problem = &Problem{Code: ProblemPrinter, Message: msg, At: s.clock.Now()}
+		s.flow.Problem = s.newProblem(ProblemPrinter, msg)
+	case queue.StateUncertain:
+		// Part of it went out: only a look at the printer tells, so the
+		// packer is asked "Printed? Yes / Print again".
+		msg := fmt.Sprintf("The label %s may not have printed", s.flow.LabelID)
+		if ev.Reason != "" {
+			msg += ": " + ev.Reason
+		}
+		p := s.newProblem(ProblemUncertain, msg+".")
+		p.Offer, p.JobID, p.LabelID = OfferConfirmPrinted, s.flow.JobID, s.flow.LabelID
+		s.flow.Problem = p
 	}
 	s.publishLocked()
 }

@@ -248,6 +248,24 @@ const (
 	ProblemOrder     = "order_problem"   // the order cannot ship (cancelled, all packages done)
 	ProblemInternal  = "internal"        // storage failed; see the log
 	ProblemBadWeight = "bad_weight"      // the reading had no usable weight
+	// ProblemAlreadyLabelled: the scanned order has every package labelled;
+	// Offer is OfferReprint with the last package's job.
+	ProblemAlreadyLabelled = "already_labelled"
+	// ProblemTooLight: a weight settled below the filter's minimum.
+	ProblemTooLight = "too_light"
+	// ProblemUncertain: a flow job was being sent when the bench stopped;
+	// Offer is OfferConfirmPrinted with that job.
+	ProblemUncertain = "uncertain"
+)
+
+// Offers: the button a Problem asks the page to show, acting on JobID.
+const (
+	// OfferReprint: print the label of JobID again (POST /jobs/{id}/reprint).
+	OfferReprint = "reprint"
+	// OfferConfirmPrinted: "Printed? Yes / Print again": Yes marks JobID
+	// printed (POST /jobs/{id}/mark-printed), Print again retries it
+	// (POST /jobs/{id}/retry).
+	OfferConfirmPrinted = "confirm_printed"
 )
 
 // FlowState is the flow as the packer's page shows it (also the SSE stream).
@@ -272,6 +290,9 @@ type FlowState struct {
 	JobID          queue.JobID `json:"job_id,omitzero"`
 	JobState       queue.State `json:"job_state,omitempty"`
 	Weight         string      `json:"weight,omitempty"` // display of the last placed weight
+	// LabelWeight is the weight the last label (LabelID) was made with;
+	// Weight moves on with the next placement, labelled or not.
+	LabelWeight string `json:"label_weight,omitempty"`
 	// Problem is the last thing that went wrong, in plain words; cleared by
 	// the next successful step.
 	Problem *Problem `json:"problem,omitempty"`
@@ -301,9 +322,28 @@ type OrderSummary struct {
 	Labelled       int    `json:"labelled"`
 }
 
-// Problem is a flow problem: a stable code and a sentence for the packer.
+// Problem is a flow problem: a stable code, a sentence for the packer and
+// the next action. A *Problem is also the error the station returns for a
+// refusal a person must read (Scan of a labelled order): callers render
+// Message and Action, found with errors.As, never parse the error chain.
 type Problem struct {
-	Code    string    `json:"code"`
-	Message string    `json:"message"`
-	At      time.Time `json:"at"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Action is the next step in the packer's words ("Press Reprint for
+	// another copy, or scan the next order.").
+	Action string `json:"action,omitempty"`
+	// Offer names the button for the next step (OfferReprint,
+	// OfferConfirmPrinted), acting on JobID; LabelID is that job's label.
+	Offer   string      `json:"offer,omitempty"`
+	JobID   queue.JobID `json:"job_id,omitzero"`
+	LabelID string      `json:"label_id,omitempty"`
+	At      time.Time   `json:"at"`
+
+	err error // the sentinel errors.Is finds (ErrConflict)
 }
+
+// Error is the message for people, without any operation prefix.
+func (p *Problem) Error() string { return p.Message }
+
+// Unwrap lets errors.Is find the sentinel (ErrConflict for a refusal).
+func (p *Problem) Unwrap() error { return p.err }

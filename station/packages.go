@@ -251,6 +251,14 @@ func (s *Station) labelRecord(ctx context.Context, id string, suffixes ...string
 // so following jobs costs no write.
 func (s *Station) jobChanged(ev queue.Event) error {
 	s.flowJobChanged(ev)
+	s.mu.Lock()
+	p := s.flow.Problem
+	decided := p != nil && p.Code == ProblemUncertain && p.JobID == ev.JobID && ev.To != queue.StateUncertain
+	s.mu.Unlock()
+	if decided {
+		// Yes or Print again was pressed: show the next uncertain job, if any.
+		return s.showUncertain(context.Background())
+	}
 	return nil
 }
 

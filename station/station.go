@@ -149,6 +149,11 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
 	s.feedbackLocked()
+	// A job left uncertain by a stop waits for the packer's decision on
+	// the page ("Printed? Yes / Print again").
+	if err := s.showUncertain(context.Background()); err != nil {
+		return nil, fmt.Errorf("station: new: uncertain jobs: %w", err)
+	}
 	return s, nil
 }
 

@@ -24,40 +24,58 @@ func (s *Station) TestPrint(ctx context.Context, printer string, source queue.So
 		// Not found as well as invalid: the printer is the thing asked for.
 		return queue.Job{}, fmt.Errorf("station: test print: %w: %w", ErrNotFound, err)
 	}
-	job, err := s.enqueueOnce(ctx, queue.NewJob{Key: "test-print:", Source: source,
-		Printer: printer, ContentType: queue.ContentZPL, Payload: s.testLabel(printer, about), Ref: "test print"})
+	// Drawn twice from one layout, so the test print has its PNG preview
+	// (the page, the spool folder) like every other label.
+	tl := s.testLabel(printer, about)
+	zpl, err := labelrender.RenderTextZPL(tl, &s.label)
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
+	}
+	png, err := labelrender.RenderTextPNG(tl, &s.label)
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
+	}
+	key, err := onceKey("test-print:")
+	if err != nil {
+		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
+	}
+	job, _, err := s.EnqueueLabel(ctx, queue.NewJob{Key: key, Source: source, Printer: printer, Ref: "test print"},
+		JobLabel{ZPL: zpl, PNG: png})
 	if err != nil {
 		return queue.Job{}, fmt.Errorf("station: test print: %w", err)
 	}
 	return job, nil
 }
 
-// enqueueOnce queues j with a random key after j.Key (its prefix): every
-// press is a new label, never an earlier job.
-func (s *Station) enqueueOnce(ctx context.Context, j queue.NewJob) (queue.Job, error) {
+// onceKey is prefix with a random suffix: every press is a new label,
+// never an earlier job.
+func onceKey(prefix string) (string, error) {
 	var nonce [8]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", err
+	}
+	return prefix + hex.EncodeToString(nonce[:]), nil
+}
+
+// enqueueOnce queues j with a random key after j.Key (its prefix).
+func (s *Station) enqueueOnce(ctx context.Context, j queue.NewJob) (queue.Job, error) {
+	key, err := onceKey(j.Key)
+	if err != nil {
 		return queue.Job{}, err
 	}
-	j.Key += hex.EncodeToString(nonce[:])
+	j.Key = key
 	job, _, err := s.db.Enqueue(ctx, j)
 	return job, err
 }
 
-// testLabel is the test label's ZPL: a title, the printer, about, the time
-// and a Code 128 barcode to show the head prints bars cleanly.
-func (s *Station) testLabel(printer, about string) []byte {
-	field := func(b []byte, x, y, size int, text string) []byte {
-		b = fmt.Appendf(b, "^FO%d,%d^A0N,%d,%d^FH^FD", x, y, size, size)
-		return append(labelrender.AppendFieldData(b, text), "^FS\n"...)
-	}
-	b := []byte("^XA^CI28\n")
-	b = field(b, 40, 60, 64, "PACKBENCH TEST PRINT")
-	b = field(b, 40, 160, 40, "Printer: "+printer)
+// testLabel is the test label: a title, the printer, about, the time and
+// a Code 128 barcode to show the head prints bars cleanly. All text goes
+// through labelrender's escaping, so no name becomes a command.
+func (s *Station) testLabel(printer, about string) labelrender.TextLabel {
+	lines := []labelrender.TextLine{{Text: "PACKBENCH TEST PRINT", Size: 64, Bold: true}, {Text: "Printer: " + printer, Size: 40}}
 	if about != "" {
-		b = field(b, 40, 220, 40, about)
+		lines = append(lines, labelrender.TextLine{Text: about, Size: 40})
 	}
-	b = field(b, 40, 280, 40, s.clock.Now().UTC().Format("2006-01-02 15:04:05 UTC"))
-	b = append(b, "^FO40,350^GB720,4,4^FS\n^FO40,390^BY3^BCN,120,Y,N,N^FD0123456789^FS\n^XZ\n"...)
-	return b
+	lines = append(lines, labelrender.TextLine{Text: s.clock.Now().UTC().Format("2006-01-02 15:04:05 UTC"), Size: 40})
+	return labelrender.TextLabel{Lines: lines, Barcode: "0123456789"}
 }

@@ -61,3 +61,32 @@ func TestTestPrint(t *testing.T) {
 		t.Fatalf("printer name or about leaked into ZPL: %q", p)
 	}
 }
+
+// A test print has its PNG preview like every other label (the page and
+// the spool folder show it), drawn from the same layout as its ZPL.
+func TestTestPrintHasPreview(t *testing.T) {
+	db, err := queue.Open(filepath.Join(t.TempDir(), "q.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st, err := New(db, &Options{Printers: []string{"p1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := st.TestPrint(t.Context(), "", queue.SourceHTTP, "bench-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := st.LabelPNG(t.Context(), j.ID.String())
+	if err != nil {
+		t.Fatalf("test print preview: %v", err)
+	}
+	img, err := pngDecode(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := img.Bounds(); b.Dx() != 812 || b.Dy() != 1218 {
+		t.Errorf("preview %v, want the 4x6 label at 203 dpi", b)
+	}
+}

@@ -36,10 +36,11 @@
 	// ---- API access ----------------------------------------------------
 
 	class APIError extends Error {
-		constructor(status, code, message) {
+		constructor(status, code, message, problem) {
 			super(message);
 			this.status = status;
 			this.code = code;
+			this.problem = problem || null; // the station's typed refusal (code, action, offer, job_id)
 		}
 	}
 
@@ -60,7 +61,7 @@
 		if (!resp.ok) {
 			const err = (data && data.error) || {};
 			if (resp.status === 401 && path !== API + "/health") onKeyRefused();
-			throw new APIError(resp.status, err.code || "http_" + resp.status, err.message || resp.statusText);
+			throw new APIError(resp.status, err.code || "http_" + resp.status, err.message || resp.statusText, err.problem);
 		}
 		return data;
 	}
@@ -103,7 +104,24 @@
 		bad_weight: ["The scale gave no usable weight.", "Lift the parcel and place it again."],
 		internal: ["The bench could not save its work.", "Ask the office to look at the bench's log."],
 		command_error: ["That command barcode did not work.", ""],
+		already_labelled: ["Already labelled — Reprint?", ""],
+		too_light: ["Too light to ship.", ""],
+		uncertain: ["Did this label print?", ""],
 	};
+
+	// The station's problems that carry their own words (message and
+	// action): shown as the station wrote them, with the offered buttons.
+	const OWN_WORDS = ["already_labelled", "too_light", "uncertain"];
+
+	// offerButtons are the buttons of a station problem's offer.
+	function offerButtons(p) {
+		if (!p.job_id) return [];
+		switch (p.offer) {
+		case "reprint": return [{ text: "Reprint", act: "reprint", job: p.job_id }];
+		case "confirm_printed": return [{ text: "Yes, it printed", act: "mark-printed", job: p.job_id }, { text: "Print again", act: "retry", job: p.job_id }];
+		}
+		return [];
+	}
 
 	const SCALE_WORDS = {
 		fault: ["The scale does not answer.", "Check its cable and power; the bench reconnects by itself."],
@@ -179,13 +197,22 @@
 		if (state.flowError) {
 			out.push(state.flowError);
 		} else if (f && f.problem) {
-			const w = FLOW_WORDS[f.problem.code] || ["Something went wrong.", ""];
+			const p = f.problem;
+			const w = FLOW_WORDS[p.code] || ["Something went wrong.", ""];
 			let title = w[0];
+			let todo = w[1];
 			let detail = "";
-			if (["carrier_error", "printer_problem", "command_error"].includes(f.problem.code) || !FLOW_WORDS[f.problem.code]) {
-				detail = f.problem.message; // the carrier's own words
+			if (OWN_WORDS.includes(p.code)) {
+				// The station's sentence names the order, parcel or minimum.
+				title = p.code === "too_light" ? p.message : w[0];
+				// The parcel in the title, which stays in view: "Did label SO1001-1 print?"
+				if (p.code === "uncertain" && p.label_id) title = "Did label " + p.label_id + " print?";
+				detail = p.code === "too_light" ? "" : p.message.replace(/^Already labelled:\s*(.)/, (m, c) => c.toUpperCase());
+				todo = p.action || "";
+			} else if (["carrier_error", "printer_problem", "command_error"].includes(p.code) || !FLOW_WORDS[p.code]) {
+				detail = p.message; // the carrier's own words
 			}
-			out.push({ id: "flow-" + f.problem.code, title, todo: w[1], detail });
+			out.push({ id: "flow-" + p.code, title, todo, detail, buttons: offerButtons(p) });
 		}
 		if (f && f.state === "armed" && f.note) {
 			// A code several open orders share: which one is armed (station FlowState.note).
@@ -346,7 +373,20 @@
 			const strong = document.createElement("strong");
 			strong.textContent = p.title;
 			div.appendChild(strong);
-			const todo = [p.detail, p.todo].filter(Boolean).join(" — ");
+			const offers = p.buttons || [];
+			if (offers.length) {
+				// The buttons right under the title, so they stay in view on
+				// the 800×480 screen; they say the next step themselves.
+				const row = el("div", { class: "problem-actions" });
+				for (const b of offers) {
+					const btn = el("button", { type: "button", text: b.text });
+					btn.dataset.offer = b.act;
+					btn.addEventListener("click", () => offerAct(b));
+					row.appendChild(btn);
+				}
+				div.appendChild(row);
+			}
+			const todo = offers.length ? p.detail : [p.detail, p.todo].filter(Boolean).join(" — ");
 			if (todo) div.appendChild(document.createTextNode(todo));
 			box.appendChild(div);
 		}
@@ -415,6 +455,25 @@
 		}
 	}
 
+	// offerAct carries out a problem's offered button on its job.
+	function offerAct(b) {
+		const words = { reprint: "Reprint", "mark-printed": "Printed", retry: "Print again" };
+		const id = encodeURIComponent(b.job);
+		return act(words[b.act], async () => {
+			switch (b.act) {
+			case "reprint":
+				return "Reprinting (" + (await call("POST", API + "/jobs/" + id + "/reprint", {})).id + ")";
+			case "mark-printed":
+				await call("POST", API + "/jobs/" + id + "/mark-printed", { reason: "confirmed printed at the bench" });
+				return "Marked printed";
+			case "retry":
+				await call("POST", API + "/jobs/" + id + "/retry", { reason: "printed again at the bench" });
+				return "Printing again";
+			}
+			return "";
+		});
+	}
+
 	async function scan(code) {
 		code = code.trim();
 		if (!code) return;
@@ -423,7 +482,10 @@
 			// The step ("Place the parcel") is the answer; no extra message.
 			state.flow = await call("POST", API + "/flow/scan", { code });
 		} catch (e) {
-			if (e.code === "no_order") {
+			if (e.problem && e.code !== "no_order") {
+				// The station's own refusal (already labelled…): shown with its offer.
+				state.flow = Object.assign({}, state.flow, { problem: e.problem });
+			} else if (e.code === "no_order") {
 				state.flowError = { id: "flow-no_order", title: FLOW_WORDS.no_order[0], todo: FLOW_WORDS.no_order[1], detail: "Scanned: " + code };
 			} else {
 				state.flowError = { id: "flow-" + e.code, title: "That scan did not work.", todo: "", detail: e.message };

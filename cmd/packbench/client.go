@@ -140,16 +140,21 @@ type apiError struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 	Field   string `json:"field,omitempty"`
+	// Action is the next step the bench suggests (a station refusal).
+	Action string `json:"action,omitempty"`
 	// Body is the answer when it was not the error document.
 	Body []byte `json:"-"`
 }
 
 func (e *apiError) Error() string {
-	s := fmt.Sprintf("daemon: %s (%d %s)", e.Message, e.Status, e.Code)
-	if e.Field != "" {
-		s = fmt.Sprintf("daemon: %s: %s (%d %s)", e.Field, e.Message, e.Status, e.Code)
+	msg := e.Message
+	if e.Field != "" && !strings.HasPrefix(msg, e.Field+": ") {
+		msg = e.Field + ": " + msg
 	}
-	return s
+	if e.Action != "" {
+		msg += " " + e.Action
+	}
+	return fmt.Sprintf("the bench says: %s (%d %s)", msg, e.Status, e.Code)
 }
 
 // errNoDaemon marks a daemon that could not be reached at all.

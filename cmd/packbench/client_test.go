@@ -208,6 +208,29 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		}
 	}
 
+	// The operator reads the bench's refusals in people's words, with the
+	// next step, and no Go operation chain (issue 19).
+	var msg bytes.Buffer
+	exitCode(func() error {
+		_, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-NOPE")
+		return err
+	}(), &msg)
+	if m := msg.String(); goPrefix.MatchString(m) || !strings.Contains(m, "no order for this barcode") {
+		t.Errorf("unknown code: %q", m)
+	}
+	if err := c.do(context.Background(), "POST", "/api/v1/scale/sim", map[string]any{"remove": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	msg.Reset()
+	exitCode(func() error {
+		_, _, err := cli(t, runScan, "", "--url", url, "--data-dir", dir, "LPN-CLI-1")
+		return err
+	}(), &msg)
+	if m := msg.String(); goPrefix.MatchString(m) || strings.Contains(m, "conflict:") ||
+		!strings.Contains(m, "Already labelled: order "+o.ID) || !strings.Contains(m, "Press Reprint") {
+		t.Errorf("labelled order: %q", m)
+	}
+
 	// jobs: the daemon holds the file, so it goes through the API (found
 	// through PACKBENCH_URL; the key through the data dir).
 	t.Setenv("PACKBENCH_URL", url)

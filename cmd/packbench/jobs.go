@@ -52,7 +52,7 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()
-		return errUsage
+		return usagef("jobs: give a command: list, show, retry, cancel or mark-printed")
 	}
 	sub, rest := fs.Arg(0), fs.Args()[1:]
 	switch sub {
@@ -67,7 +67,7 @@ func runJobs(ctx context.Context, std *stdio, args []string) error {
 		return nil
 	}
 	fs.Usage()
-	return fmt.Errorf("jobs: unknown command %q", sub)
+	return usagef("jobs: unknown command %q", sub)
 }
 
 // parseInterleaved parses flags that may come before or after the
@@ -273,13 +273,14 @@ func jobsShow(ctx context.Context, std *stdio, where jobsWhere, args []string) e
 	}
 	fmt.Fprintln(std.out, "\nhistory:")
 	tw = tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  AT\tFROM\tTO\tEVENT\tREASON")
+	// The outbox event ids are internal (in --json for who needs them).
+	fmt.Fprintln(tw, "  AT\tFROM\tTO\tREASON")
 	for _, h := range j.History {
 		from := string(h.From)
 		if from == "" {
 			from = "-"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%s\n", h.At.Local().Format("2006-01-02 15:04:05.000"), from, h.To, h.EventID, cell(h.Reason, 0))
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", h.At.Local().Format("2006-01-02 15:04:05.000"), from, h.To, cell(h.Reason, 0))
 	}
 	return tw.Flush()
 }

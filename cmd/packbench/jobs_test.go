@@ -105,6 +105,10 @@ func TestJobsListAndShow(t *testing.T) {
 			t.Fatalf("show output lacks %q:\n%s", want, out)
 		}
 	}
+	// Internal columns (the outbox event ids) stay out (issue 19).
+	if strings.Contains(out, "EVENT") {
+		t.Fatalf("show output has the internal event column:\n%s", out)
+	}
 	out, err = runJobsT(t, "show", "j2", "--json", "--data-dir", dir)
 	if err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ func runPush(ctx context.Context, std *stdio, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
-		return errUsage
+		return usagef("push: want one FILE (or - for stdin), got %d", fs.NArg())
 	}
 	if (*bench == "") == (*pool == "") {
 		return fmt.Errorf("push: give exactly one of --bench and --pool")

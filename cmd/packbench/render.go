@@ -138,6 +138,11 @@ func runRender(ctx context.Context, std *stdio, args []string) error {
 		default:
 			return fmt.Errorf("render: --format %q: want zpl, png or zpl-raster", *format)
 		}
+		if errors.Is(err, labelrender.ErrBadGraphic) {
+			// The decoder's chain ("labelrender: bad graphic: png: png:
+			// invalid format") is for a developer; say what to check.
+			return fmt.Errorf("render: %s is not a label image the bench can read: want a png file (a carrier's label) of at most 40 megapixels", *fromPNG)
+		}
 		if err != nil {
 			return fmt.Errorf("render: %s: %w", *fromPNG, err)
 		}

@@ -52,7 +52,7 @@ func runScan(ctx context.Context, std *stdio, args []string) error {
 	}
 	if ops == 0 {
 		fs.Usage()
-		return errUsage
+		return usagef("scan: give a code to scan, --stdin, --arm ORDER or --disarm")
 	}
 	if (*arm != "" || *disarm) && ops > 1 {
 		return errors.New("scan: --arm and --disarm take no codes and exclude each other")

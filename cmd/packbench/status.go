@@ -157,10 +157,14 @@ func printHealth(w io.Writer, url string, h benchHealth) {
 		}
 		row("flow", v)
 		if f.TrackingNumber != "" {
-			row("last label", fmt.Sprintf("%s, job %s %s, %s", cell(f.TrackingNumber, 40), f.JobID, f.JobState, cell(f.Weight, 20)))
+			w := f.LabelWeight
+			if w == "" {
+				w = f.Weight // a daemon from before label_weight
+			}
+			row("last label", fmt.Sprintf("%s, job %s %s, printed at %s", cell(f.TrackingNumber, 40), f.JobID, f.JobState, cell(w, 20)))
 		}
 		if f.Problem != nil {
-			row("flow problem", cell(f.Problem.Message, 0))
+			row("flow problem", cell(strings.TrimSpace(f.Problem.Message+" "+f.Problem.Action), 0))
 		}
 	}
 	tw.Flush()

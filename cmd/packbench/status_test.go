@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/packbench/packbench/api"
+	"github.com/packbench/packbench/station"
 )
 
 // TestStatusShowsLinks: packbench status prints each link out (MQTT) with
@@ -75,5 +76,19 @@ func TestStatusShowsDeviceID(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("status output:\n%s", out.String())
+	}
+}
+
+// TestStatusShowsLabelWeight: the last label's line gives the weight it
+// was printed with, not the scale's later reading; a problem comes with
+// its next step.
+func TestStatusShowsLabelWeight(t *testing.T) {
+	var out bytes.Buffer
+	printHealth(&out, "http://127.0.0.1:8080", benchHealth{Health: api.Health{Status: api.HealthOK},
+		Flow: &station.FlowState{State: station.FlowIdle, TrackingNumber: "PB1", JobID: 7, JobState: "printed", LabelWeight: "1200 g", Weight: "900 g",
+			Problem: &station.Problem{Code: station.ProblemNotArmed, Message: "A parcel is on the scale but no order is armed.", Action: "Scan an order."}}})
+	s := out.String()
+	if !strings.Contains(s, "printed at 1200 g") || strings.Contains(s, "900 g") || !strings.Contains(s, "no order is armed. Scan an order.") {
+		t.Fatalf("status output:\n%s", s)
 	}
 }

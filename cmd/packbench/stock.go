@@ -112,7 +112,10 @@ func runStock(ctx context.Context, std *stdio, args []string) error {
 		}
 	default:
 		fs.Usage()
-		return errUsage
+		if len(pos) == 0 {
+			return usagef("stock: give a command: list, get SKU, set SKU QUANTITY or adjust SKU DELTA")
+		}
+		return usagef("stock: %q with %d argument(s): want list, get SKU, set SKU QUANTITY or adjust SKU DELTA", pos[0], len(pos)-1)
 	}
 	return show(it)
 }

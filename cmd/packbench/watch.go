@@ -30,7 +30,10 @@ func runWatch(ctx context.Context, std *stdio, args []string) error {
 	}
 	if *bench == "" || fs.NArg() != 0 {
 		fs.Usage()
-		return errUsage
+		if *bench == "" {
+			return usagef("watch: --bench ID is required: the bench's MQTT id (packbench status shows it)")
+		}
+		return usagef("watch: unexpected argument %q", fs.Arg(0))
 	}
 	cfg, err := mf.config()
 	if err != nil {

@@ -44,6 +44,10 @@ type benchOptions struct {
 	Getenv func(string) string
 	// PrinterGrace replaces shutdownPrinter when > 0.
 	PrinterGrace time.Duration
+	// Hurry is closed when the operator asks to stop at once (a second
+	// Ctrl-C): shutdown stops waiting for the printers, and a job still
+	// being sent is recorded as it stands (uncertain). nil: never.
+	Hurry <-chan struct{}
 	// CompactHook is the queue's compaction test hook (queue.Options).
 	CompactHook func(step string) error
 	// GPIO injects [gpio]'s pins and clock (gpiotest pins in tests); nil
@@ -374,16 +378,45 @@ func (b *bench) shutdown(stopWorkers context.CancelFunc) {
 	// so shutdown ends whatever the printer does.
 	grace := time.NewTimer(wait)
 	defer grace.Stop()
+	until := time.Now().Add(wait)
 	for _, r := range b.printers {
 		select {
 		case <-r.src.Idle():
+			continue
+		default:
+		}
+		// Say what the stop waits for, or it looks like a hang.
+		jobs := b.sendingJobs(r.cfg.Name)
+		b.log.Info("stopping: waiting for the printer to finish its job", "printer", r.cfg.Name, "jobs", jobs,
+			"up_to", time.Until(until).Round(time.Second).String(), "hint", "press Ctrl-C again to stop now: the job is then recorded as it stands (uncertain when cut mid-send, sent when the printer has it all but did not confirm)")
+		select {
+		case <-r.src.Idle():
 		case <-grace.C:
-			b.log.Warn("printer still busy at shutdown: its job is recorded as it stands", "printer", r.cfg.Name)
+			b.log.Warn("printer still busy at shutdown: its job is recorded as it stands", "printer", r.cfg.Name, "jobs", jobs)
+			stopWorkers()
+			return
+		case <-b.opts.Hurry:
+			b.log.Warn("stopping now, as asked: the printer's job is recorded as it stands", "printer", r.cfg.Name, "jobs", jobs)
 			stopWorkers()
 			return
 		}
 	}
 	stopWorkers()
+}
+
+// sendingJobs names the jobs a printer is sending, for the stop's log.
+func (b *bench) sendingJobs(printer string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	js, err := b.db.List(ctx, queue.ListOptions{State: queue.StateSending, Printer: printer})
+	if err != nil {
+		return nil
+	}
+	ids := make([]string, 0, len(js))
+	for _, j := range js {
+		ids = append(ids, j.ID.String())
+	}
+	return ids
 }
 
 // feedScale hands the scale's readings, through the stable-weight filter,

@@ -250,6 +250,9 @@ func decodeConfig(name string, data []byte) (Config, error) {
 		return Config{}, errors.New(strings.Join(msgs, "\n"))
 	case errors.As(err, &de):
 		row, col := de.Position()
+		if msg, ok := typeErrorWords(de, data); ok {
+			return Config{}, fmt.Errorf("config %s:%d:%d: %s", name, row, col, msg)
+		}
 		return Config{}, fmt.Errorf("config %s:%d:%d: %s", name, row, col, strings.TrimPrefix(de.Error(), "toml: "))
 	case err != nil:
 		return Config{}, fmt.Errorf("config %s: %w", name, err)

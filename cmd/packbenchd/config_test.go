@@ -173,6 +173,12 @@ func TestConfigErrors(t *testing.T) {
 		{"command codes clash", minimalTOML + "[commands]\ntare = \"ZERO\"\nzero = \"zero\"\n", nil, `commands.zero: "zero" is also commands.tare`},
 		{"command code unprintable", minimalTOML + "[commands]\nreprint = \"R\\tP\"\n", nil, "commands.reprint: want printable ASCII"},
 		{"printer name with a slash", "[[printer]]\nname = \"a/b\"\ntransport = \"spool\"\n", nil, `printer[0]: name "a/b": must not contain "/"`},
+		// Type errors in the operator's words: the setting's path, what it
+		// wants, what the file has, the line; no Go struct names (issue 19).
+		{"dpi with a unit", "[bench]\nname = \"b\"\n\n[[printer]]\nname = \"a\"\ntransport = \"spool\"\n[[printer]]\nname = \"z\"\ntransport = \"spool\"\ndpi = \"203dpi\" # the head\n", nil,
+			`printers[1].dpi: want a number like 203, got "203dpi" (line 10)`},
+		{"listen as a number", minimalTOML + "[api]\nlisten = 8080\n", nil, `api.listen: want text in quotes like "8080", got 8080 (line `},
+		{"min weight as a bool", minimalTOML + "[scale.filter]\nmin_weight_mg = true\n", nil, `scale.filter.min_weight_mg: want a number like 10, got true (line `},
 		{"printer name with a bidi override", "[[printer]]\nname = \"zebra\u202e\"\ntransport = \"spool\"\n", nil, `printer[0]: name "zebra\u202e": must not contain U+202E`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -152,18 +152,25 @@ func emulator(t testing.TB, opts *devicetest.Options) (*devicetest.Emulator, str
 	return emu, addr
 }
 
+// pausingEmulator is emulator with a pause: as label number pauseAt
+// arrives the emulator pauses, before it can print it (the hook runs
+// before the label reaches the print engine).
+func pausingEmulator(t testing.TB) (emu *devicetest.Emulator, addr string, pauseAt *atomic.Int64) {
+	pauseAt = new(atomic.Int64)
+	emu, addr = emulator(t, &devicetest.Options{OnLabel: func(n int, _ []byte) {
+		if int64(n) == pauseAt.Load() {
+			emu.SetPaused(true)
+		}
+	}})
+	return emu, addr, pauseAt
+}
+
 // TestEndToEnd drives the real daemon with the printer emulator on
 // loopback TCP and the simulated scale through the API.
 func TestEndToEnd(t *testing.T) {
 	// pauseAt: the emulator pauses as that label arrives, before it can
 	// print it (the hook runs before the label reaches the print engine).
-	var pauseAt atomic.Int64
-	var emu *devicetest.Emulator
-	emu, addr := emulator(t, &devicetest.Options{OnLabel: func(n int, _ []byte) {
-		if int64(n) == pauseAt.Load() {
-			emu.SetPaused(true)
-		}
-	}})
+	emu, addr, pauseAt := pausingEmulator(t)
 	dir := t.TempDir()
 	cfgFile := benchConfig(t, dir, addr, "[bench]\nname = \"e2e\"\n[label]\nweight_unit = \"kg\"\n")
 	key := "e2e-test-key-0123456789abcdef0123456789abcdef"

@@ -46,9 +46,22 @@ func main() {
 }
 
 func run() error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return runDaemon(ctx, os.Args[1:], os.Getenv, os.Stderr)
+	// The first Ctrl-C (or SIGTERM) stops in order, letting a printing
+	// label finish; a second one stops at once (the job is then recorded
+	// uncertain).
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hurry := make(chan struct{})
+	go func() {
+		<-sigs
+		cancel()
+		<-sigs
+		close(hurry)
+	}()
+	return runDaemon(ctx, os.Args[1:], os.Getenv, os.Stderr, hurry)
 }
 
 const usageText = `usage: packbenchd [--config FILE] [--data-dir DIR] [--listen HOST:PORT] [--log-level LEVEL]
@@ -63,7 +76,7 @@ flags:
 `
 
 // runDaemon is the whole daemon with its process inputs passed in.
-func runDaemon(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+func runDaemon(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer, hurry <-chan struct{}) error {
 	fs := flag.NewFlagSet("packbenchd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var f flagValues
@@ -111,7 +124,7 @@ func runDaemon(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	b, err := newBench(cfg, key, log, &benchOptions{FirmwarePending: pending})
+	b, err := newBench(cfg, key, log, &benchOptions{FirmwarePending: pending, Hurry: hurry})
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
@@ -58,7 +59,9 @@ func probe(ctx context.Context, runs []*printerRun, view *printerView, log *slog
 				if st.Reason == "" {
 					st.Reason = err.Error()
 				}
-				log.Warn("printer not ready at start", "printer", r.cfg.Name, "transport", r.cfg.Transport, "state", st.State, "err", err)
+				where, check := printerCheck(r.cfg)
+				log.Warn("printer not ready at start", "printer", r.cfg.Name, "transport", r.cfg.Transport, "address", where,
+					"state", st.State, "check", check, "err", err)
 			} else {
 				log.Info("printer", "printer", r.cfg.Name, "transport", r.cfg.Transport, "state", st.State)
 			}
@@ -189,8 +192,29 @@ func writeFileAtomic(dir, name string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+	if err := os.Chmod(tmp.Name(), device.SpoolFileMode); err != nil {
 		return err
 	}
 	return os.Rename(tmp.Name(), filepath.Join(dir, name))
+}
+
+// printerCheck says where a printer is configured to be and what an
+// operator checks when it does not answer at start.
+func printerCheck(c device.PrinterConfig) (where, check string) {
+	switch c.Transport {
+	case device.TransportTCP:
+		return c.Address, "is the printer switched on and on the network? check its IP address and that port " +
+			"9100 is reachable from the bench (printer.address)"
+	case device.TransportUSB:
+		where = c.Device
+		if where == "" {
+			where = "USB printer matching " + strconv.Quote(c.Match)
+		}
+		return where, "is the printer switched on and its USB cable plugged in? 'packbench printers' lists what the bench sees"
+	case device.TransportSerial:
+		return c.Device, "is the printer switched on? check the cable, the port (printer.device) and the baud rate (printer.serial)"
+	case device.TransportSpool:
+		return c.Path, "does the folder exist and may the bench write to it? (printer.path)"
+	}
+	return c.Address, "check the [[printer]] settings"
 }

@@ -1,0 +1,9 @@
+package station
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+)
+
+func pngDecode(b []byte) (image.Image, error) { return png.Decode(bytes.NewReader(b)) }
