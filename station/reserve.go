@@ -1,6 +1,7 @@
 package station
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -30,13 +31,20 @@ func Reference(orderID string, index int) string { return orderID + "-" + strcon
 
 // reserveLabel is step 1 of ship, one transaction: the package is
 // recorded as requested, and a txCarrier numbers it in the same commit
-// (answered is then true and res its answer).
-func (s *Station) reserveLabel(req ShipRequest, printer string, now time.Time) (o Order, p Package, res LabelResult, answered bool, err error) {
+// (answered is then true and res its answer). When the station draws
+// that label itself as native ZPL (the local carrier: no carrier ZPL, PNG
+// or PDF), it is rendered (tens of microseconds, no I/O) and committed
+// with its job in that same transaction too, and done is true: one commit per label
+// instead of two, which the printer's write-ahead mark then waits behind
+// less (issues 13 and 20). A label that does not render leaves the
+// reservation committed, as before, for ship to report.
+func (s *Station) reserveLabel(ctx context.Context, req ShipRequest, printer string, now time.Time) (o Order, p Package, res LabelResult, art artefacts, answered, done bool, err error) {
 	lc, isTx := s.carrier.(txCarrier)
 	// Batch (shared commit): the function only sets its results, so it
 	// may run again.
 	err = s.db.Batch(func(tx *queue.Tx) error {
 		var err error
+		done = false
 		req := req // a rerun starts again from the caller's request
 		if c := req.create; c != nil {
 			o = c.order
@@ -48,10 +56,25 @@ func (s *Station) reserveLabel(req ShipRequest, printer string, now time.Time) (
 		if o, p, err = s.reserve(tx, req, printer, now); err != nil || !isTx {
 			return err
 		}
-		res, err = lc.labelTx(tx, s.labelRequest(o, p))
-		return err
+		if res, err = lc.labelTx(tx, s.labelRequest(o, p)); err != nil {
+			return err
+		}
+		if len(res.ZPL) > 0 || len(res.PNG) > 0 || len(res.PDF) > 0 || s.cfg.Label.Format != FormatNative {
+			return nil // a raster label takes milliseconds: rendered outside any transaction
+		}
+		lp, lo := p, o
+		s.applyResult(&lp, res)
+		a, rerr := s.renderLabel(ctx, lo, s.shipFrom(lo), lp, res)
+		if rerr != nil {
+			return nil // ship renders again, reports and notes it
+		}
+		if err := s.commit(tx, &lo, &lp, a, now); err != nil {
+			return err
+		}
+		o, p, art, done = lo, lp, a, true
+		return nil
 	})
-	return o, p, res, isTx && err == nil, err
+	return o, p, res, art, isTx && err == nil, done, err
 }
 
 // reserve takes the order's next package (or the one a failed or

@@ -92,12 +92,17 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 
 	// 1. Record the request before asking the carrier: a crash or a failure
 	// resumes with the same reference, so the carrier never makes two.
-	o, p, res, answered, err := s.reserveLabel(req, printer, now)
+	o, p, res, art, answered, done, err := s.reserveLabel(ctx, req, printer, now)
 	if err != nil {
 		return Package{}, Order{}, err
 	}
 	if req.create != nil {
 		s.orderCreated(ctx, o)
+	}
+	if done { // the local carrier: numbered, rendered and committed at once
+		s.logLabelled(o, p)
+		s.LogZPLSettings(p.JobID, "carrier", art.settings)
+		return p, o, nil
 	}
 	// 2. Ask the carrier.
 	if !answered {
@@ -109,7 +114,7 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	}
 	s.applyResult(&p, res)
 	// 3. Render the printer-ready label.
-	art, err := s.renderLabel(ctx, o, s.shipFrom(o), p, res)
+	art, err = s.renderLabel(ctx, o, s.shipFrom(o), p, res)
 	if err != nil {
 		s.log.Warn("label not rendered", "order", o.ID, "reference", p.Reference, "err", err)
 		s.notePackageError(p, err)
