@@ -83,7 +83,7 @@ func pngToBitsFastFor(data []byte, cfg image.Config, opts *ImageOptions) (*Bitma
 		o = *opts
 	}
 	r, err := o.Options.resolve()
-	if err != nil || (o.Encoding != Z64 && o.Encoding != ACS) || o.Dither ||
+	if err != nil || (o.Encoding != Z64 && o.Encoding != ACS) || o.Dither || o.DitherPhotos ||
 		(o.Rotate != RotateAuto && o.Rotate != Rotate0) || cfg.Width != r.w || cfg.Height != r.h {
 		return nil, false
 	}
@@ -136,7 +136,7 @@ func ImageToBitmap(img image.Image, opts *ImageOptions) (*Bitmap, error) {
 			rot = Rotate90
 		}
 	}
-	if rot == Rotate0 && sb.Dx() == r.w && sb.Dy() == r.h && !o.Dither {
+	if rot == Rotate0 && sb.Dx() == r.w && sb.Dy() == r.h && !o.Dither && !o.DitherPhotos {
 		return thresholdImage(img, o.Threshold), nil // the carrier's usual case
 	}
 	gray := toGray(img)
