@@ -414,3 +414,19 @@ func TestMDNSConfig(t *testing.T) {
 		t.Errorf("configured host: %v", h)
 	}
 }
+
+// The config the .deb installs (systemd/packbench.toml) decodes, opens the
+// page and API to the LAN and announces the bench there: a config file
+// starts from zero, so what the embedded default turns on must be in it.
+func TestShippedConfig(t *testing.T) {
+	cfg, err := loadConfig(filepath.Join("..", "..", "systemd", "packbench.toml"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.finish(flagValues{dataDir: t.TempDir()}, envMap(nil), noHome, host); err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.MDNS.Enabled || cfg.API.Listen != "0.0.0.0:8080" {
+		t.Errorf("shipped config: mdns %+v, listen %q; want announced on 0.0.0.0:8080", cfg.MDNS, cfg.API.Listen)
+	}
+}
