@@ -87,8 +87,9 @@ type TransmitRecorder interface {
 }
 
 // BatchSource is implemented by a JobSource that claims several jobs in
-// one go. TryNext hands out the next job it already claimed, never
-// blocking; false when it has none at hand (or intake stopped). The worker
+// one go. TryNext hands out the next job it claimed, or claims the jobs
+// already queued (a commit), never waiting for one to arrive; false when
+// it has none at hand (or intake stopped). The worker
 // then sends the batch's jobs back to back and confirms them with one
 // status poll after the last: the printer's buffer empty after the last
 // job means every job before it printed too.

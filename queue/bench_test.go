@@ -321,3 +321,50 @@ func benchEnqueueDuringCompaction(b *testing.B, compact bool) {
 		b.ReportMetric(float64(compacting.Milliseconds())/float64(n), "compact-ms")
 	}
 }
+
+// BenchmarkTransmitting is the printer worker's write-ahead mark alone: as
+// a bbolt commit (tx.Transmitting, the way before the marks log) and in the
+// marks log (DB.Transmitting), each job claimed beforehand.
+func BenchmarkTransmitting(b *testing.B) {
+	for _, way := range []string{"bbolt-commit", "marks-log"} {
+		b.Run(way, func(b *testing.B) {
+			d := openT(b, filepath.Join(b.TempDir(), "q.db"), nil)
+			ctx := context.Background()
+			if err := fill(d, b.N, 0); err != nil {
+				b.Fatal(err)
+			}
+			ids := make([]JobID, 0, b.N)
+			if err := d.Update(func(tx *Tx) error {
+				for range b.N {
+					j, err := tx.ClaimUnsent("p")
+					if err != nil {
+						return err
+					}
+					ids = append(ids, j.ID)
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for _, id := range ids {
+				t0 := time.Now()
+				var err error
+				if way == "marks-log" {
+					_, err = d.Transmitting(ctx, id)
+				} else {
+					err = d.Update(func(tx *Tx) error { _, err := tx.Transmitting(id); return err })
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(t0))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
+}

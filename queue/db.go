@@ -99,6 +99,10 @@ type Options struct {
 	// error here counts as the directory sync failing, which breaks the
 	// DB for good). A non-nil error is treated as that step failing.
 	CompactHook func(step string) error
+
+	// markSlots is the size of the marks log's ring (tests make it small);
+	// 0 means defaultMarkSlots.
+	markSlots int
 }
 
 func (o *Options) withDefaults() Options {
@@ -136,6 +140,9 @@ func (o *Options) withDefaults() Options {
 	if r.WarnFree.IsZero() {
 		r.WarnFree = DefaultWarnFree
 	}
+	if r.markSlots <= 0 {
+		r.markSlots = defaultMarkSlots
+	}
 	return r
 }
 
@@ -164,6 +171,7 @@ type DB struct {
 	recovered []JobID     // sending → uncertain at Open
 	requeued  []JobID     // sending but Unsent → queued at Open
 	group     groupCommit // Enqueue and Batch calls in flight share commits
+	marks     *markLog    // the printer workers' write-ahead marks (marks.go)
 
 	nmu       sync.Mutex
 	waiters   map[string]chan struct{}
@@ -213,13 +221,20 @@ func Open(path string, opts *Options) (*DB, error) {
 	// We hold the lock now, so nobody else is compacting.
 	_ = os.Remove(path + ".compact")
 	_ = os.Remove(path + ".init")
+	_ = os.Remove(path + ".marks.init")
+	marks, marksSize, err := readMarks(path + ".marks")
+	if err != nil {
+		d.bolt.Close()
+		lock.Close()
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
 	err = d.bolt.Update(func(btx *bolt.Tx) error {
 		if err := migrate(btx); err != nil {
 			return err
 		}
 		tx := d.newTx(btx)
 		var err error
-		if d.recovered, d.requeued, err = tx.recoverSending(); err != nil {
+		if d.recovered, d.requeued, err = tx.recoverSending(marks); err != nil {
 			return err
 		}
 		for _, c := range d.opts.Consumers {
@@ -229,6 +244,10 @@ func Open(path string, opts *Options) (*DB, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		// After the recovery commit: the marks it used are spent.
+		d.marks, err = openMarkLog(path+".marks", d.opts.markSlots, marksSize)
+	}
 	if err != nil {
 		d.bolt.Close()
 		lock.Close()
@@ -357,6 +376,9 @@ func (d *DB) Close() error {
 	if d.bolt != nil {
 		err = d.bolt.Close()
 		d.bolt = nil
+	}
+	if merr := d.marks.close(); err == nil {
+		err = merr
 	}
 	d.lock.Close()
 	d.lock = nil

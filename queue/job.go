@@ -164,14 +164,19 @@ type Job struct {
 	// CopiesSent is how many copies of a multi-copy job the printer worker
 	// wrote (CopySent), so a restart or a Retry never prints one twice.
 	CopiesSent int `json:"copies_sent,omitempty"`
-	// Unsent is set by ClaimUnsent and cleared by Transmitting, which the
-	// printer worker calls before it writes the first byte (write-ahead).
-	// A job found in sending with Unsent set never reached the printer, so
-	// Open puts it back in its queue instead of making it uncertain. It is
-	// a "not yet" flag rather than a "started" one so that a job claimed by
-	// a program that knows nothing of it (an older packbench after a
-	// rollback, plain Claim) is recovered as uncertain, never reprinted.
-	Unsent     bool         `json:"unsent,omitempty"`
+	// Unsent is how a packbench before the marks log recorded a claim not
+	// yet transmitted (ClaimUnsent without Transmitting). Open still puts
+	// a job found in sending with Unsent back in its queue; this version
+	// sets Claim instead.
+	Unsent bool `json:"unsent,omitempty"`
+	// Claim numbers the current claim of a job taken with ClaimUnsent.
+	// While it is set, the job found in sending at Open never reached the
+	// printer unless the marks log holds its write-ahead mark (Transmitting,
+	// marks.go), so Open puts it back in its queue instead of making it
+	// uncertain. It is a field an older packbench does not know, and for
+	// that one a job in sending is uncertain: after a rollback no label
+	// is ever reprinted. Any state change ends the claim (clears it).
+	Claim      uint64       `json:"claim,omitempty"`
 	Ref        string       `json:"ref,omitempty"`
 	Origin     string       `json:"origin,omitempty"` // see NewJob.Origin
 	State      State        `json:"state"`

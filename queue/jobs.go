@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -242,9 +243,9 @@ func (tx *Tx) move(id JobID, to State, reason string, check func(j *Job) error) 
 		return Job{}, fmt.Errorf("job %s: %w", id, err)
 	}
 	from := j.State
-	// Unsent describes one claim: any move ends it (ClaimUnsent's check
-	// sets it again for the next).
-	j.Unsent = false
+	// Unsent and Claim describe one claim: any move ends it (ClaimUnsent's
+	// check sets Claim again for the next).
+	j.Unsent, j.Claim = false, 0
 	if check != nil {
 		if err := check(&j); err != nil {
 			return Job{}, err
@@ -293,11 +294,11 @@ func (d *DB) Claim(ctx context.Context, printer string) (Job, error) {
 }
 
 // ClaimUnsent is Claim for a worker that calls Transmitting before it
-// writes the job's first byte: the job is marked Unsent until then, and if
-// the bench stops before that, Open puts it back at the front of its queue
-// ("never sent") instead of making it uncertain. A printer worker that
-// claims, then finds the printer out of paper, so leaves no trace of a
-// label that never was.
+// writes the job's first byte: the claim is numbered (Job.Claim), and if
+// the bench stops before the claim's mark is written, Open puts the job
+// back at the front of its queue ("never sent") instead of making it
+// uncertain. A printer worker that claims, then finds the printer out of
+// paper, so leaves no trace of a label that never was.
 func (d *DB) ClaimUnsent(ctx context.Context, printer string) (Job, error) {
 	return d.claim(ctx, printer, true)
 }
@@ -320,6 +321,17 @@ func (d *DB) claim(ctx context.Context, printer string, unsent bool) (Job, error
 
 func (tx *Tx) claim(printer string) (Job, error) { return tx.claimJob(printer, false) }
 
+// Queued says whether printer has a job waiting to be claimed: a printer
+// worker looks before it commits a claim that could find nothing.
+func (tx *Tx) Queued(printer string) bool {
+	b := tx.bucket(bFIFO).Bucket([]byte(printer))
+	if b == nil {
+		return false
+	}
+	k, _ := b.Cursor().First()
+	return k != nil
+}
+
 // ClaimUnsent is DB.ClaimUnsent inside a transaction: called n times it
 // claims the n oldest queued jobs of printer, in order, in one commit.
 func (tx *Tx) ClaimUnsent(printer string) (Job, error) {
@@ -338,8 +350,15 @@ func (tx *Tx) claimJob(printer string, unsent bool) (Job, error) {
 	if k == nil {
 		return Job{}, ErrEmpty
 	}
+	var claim uint64
+	if unsent {
+		var err error
+		if claim, err = tx.NextCounter(claimCounter); err != nil {
+			return Job{}, err
+		}
+	}
 	j, err := tx.move(jobIDFromKey(k), StateSending, "", func(j *Job) error {
-		j.Unsent = unsent
+		j.Claim = claim
 		return nil
 	})
 	if err != nil {
@@ -408,12 +427,70 @@ func (d *DB) CopySent(ctx context.Context, id JobID, sent int) (Job, error) {
 // Transmitting records, before the printer worker writes the first byte of
 // a job it took with ClaimUnsent, that the printer may receive it from now
 // on: from here a crash leaves the job uncertain, as after Claim. It must
-// be committed before the write (write-ahead): recorded after, a crash
-// between the write and the record would reprint the label. Like CopySent
-// it is a field of the job record, with neither history entry nor event.
-// A job already transmitting is left as it is.
+// be on disk before the write (write-ahead): recorded after, a crash
+// between the write and the record would reprint the label. The mark goes
+// to the marks log (marks.go), one small write and one fdatasync that
+// wait for no bbolt commit; the job record is not changed, and there is
+// neither history entry nor event. A job not claimed with ClaimUnsent, or
+// already marked in bbolt, is left as it is.
 func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
-	return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, transmitting)
+	if err := ctxErr(ctx); err != nil {
+		return Job{}, err
+	}
+	var j Job
+	err := d.View(func(tx *Tx) error {
+		var err error
+		j, err = tx.job(id, false)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", id, err)
+		}
+		if j.State != StateSending {
+			return fmt.Errorf("job %s is %s: %w (only a job being sent is transmitted)", id, j.State, ErrInvalidTransition)
+		}
+		return nil
+	})
+	if err == nil && j.Unsent {
+		// Claimed by an older packbench before a restart cannot be (Open
+		// recovered every such job), but if it were: mark it its way.
+		return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, transmitting)
+	}
+	if err == nil && j.Claim != 0 {
+		err = d.mark(markKey{id: id, claim: j.Claim})
+	}
+	if err != nil {
+		return Job{}, fmt.Errorf("queue: transmitting: %w", err)
+	}
+	return j, nil
+}
+
+// mark writes k to the marks log. The slot it takes may hold a mark of
+// this process that is still needed (its job still sending under that
+// claim, after a full turn of the ring): that one is made durable in bbolt
+// first, by clearing the job's Claim.
+func (d *DB) mark(k markKey) error {
+	slot, old := d.marks.reserve(k)
+	if old.id != 0 {
+		err := d.update(batchNone, func(tx *Tx) error {
+			j, err := tx.job(old.id, false)
+			if errors.Is(err, ErrNotFound) {
+				return nil
+			}
+			if err != nil || j.State != StateSending || j.Claim != old.claim {
+				return err
+			}
+			_, err = tx.Transmitting(old.id)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("keep mark of job %s: %w", old.id, err)
+		}
+	}
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.bolt == nil {
+		return d.gone()
+	}
+	return d.marks.write(slot, k)
 }
 
 // updateSending changes fields of a job in sending that are no state
@@ -436,9 +513,9 @@ func (d *DB) updateSending(ctx context.Context, op, notSending string, id JobID,
 	return j, nil
 }
 
-// Transmitting is DB.Transmitting inside a transaction, so a printer
-// worker can mark several claimed jobs with one commit before it writes
-// the first byte of the first.
+// Transmitting is DB.Transmitting inside a transaction, with the mark in
+// the job record (its claim ended) rather than in the marks log: durable
+// with the commit, and known to older versions.
 func (tx *Tx) Transmitting(id JobID) (Job, error) {
 	j, err := tx.updateSending("only a job being sent is transmitted", id, transmitting)
 	if err != nil {
@@ -448,8 +525,8 @@ func (tx *Tx) Transmitting(id JobID) (Job, error) {
 }
 
 func transmitting(j *Job) (bool, error) {
-	changed := j.Unsent
-	j.Unsent = false
+	changed := j.Unsent || j.Claim != 0
+	j.Unsent, j.Claim = false, 0
 	return changed, nil
 }
 
@@ -571,9 +648,10 @@ func orDefault(s, def string) string {
 const unsentReason = "never sent: the bench stopped before the first byte went to the printer; queued again"
 
 // recoverSending turns every job left in sending into uncertain, except
-// those still Unsent: no byte of them left, so they go back to their place
-// in the queue, without counting the attempt (as Requeue).
-func (tx *Tx) recoverSending() (uncertain, requeued []JobID, err error) {
+// those still Unsent and those whose Claim has no mark in marks: no byte
+// of them left, so they go back to their place in the queue, without
+// counting the attempt (as Requeue).
+func (tx *Tx) recoverSending(marks map[markKey]bool) (uncertain, requeued []JobID, err error) {
 	b := tx.bucket(bByState).Bucket([]byte(StateSending))
 	if b == nil {
 		return nil, nil, nil
@@ -591,7 +669,7 @@ func (tx *Tx) recoverSending() (uncertain, requeued []JobID, err error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("recover job %s: %w", id, err)
 		}
-		if j.Unsent {
+		if j.Unsent || (j.Claim != 0 && !marks[markKey{id: id, claim: j.Claim}]) {
 			if _, err := tx.move(id, StateQueued, unsentReason, func(j *Job) error {
 				j.Attempts--
 				j.LastError = unsentReason

@@ -421,8 +421,8 @@ func TestNewFileLeavesNoTemporaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	ents, _ := os.ReadDir(dir)
-	if len(ents) != 2 || ents[0].Name() != "q.db" || ents[1].Name() != "q.db.lock" {
-		t.Fatalf("dir holds %v, want only q.db and its lock file q.db.lock", ents)
+	if len(ents) != 3 || ents[0].Name() != "q.db" || ents[1].Name() != "q.db.lock" || ents[2].Name() != "q.db.marks" {
+		t.Fatalf("dir holds %v, want only q.db, its lock file q.db.lock and its marks log q.db.marks", ents)
 	}
 }
 

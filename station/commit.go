@@ -11,8 +11,8 @@ import (
 // commitLabel is the last step of ship, one transaction: the order is
 // read again (the carrier call and the render ran outside any
 // transaction) and, if the package is still the order's pending one, the
-// label is committed.
-func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time) error {
+// label is committed, with what onCommit (ShipRequest.onCommit) adds.
+func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time, onCommit func(*queue.Tx, Package) error) error {
 	// Batch (shared commit): a rerun starts again from the stored order,
 	// and commit only sets fields of o and p.
 	return s.db.Batch(func(tx *queue.Tx) error {
@@ -27,7 +27,10 @@ func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time
 		case o.Pending != p.Index:
 			return fmt.Errorf("%w: package %s was voided while labelling", ErrConflict, p.Reference)
 		}
-		return s.commit(tx, o, p, art, now)
+		if err := s.commit(tx, o, p, art, now); err != nil || onCommit == nil {
+			return err
+		}
+		return onCommit(tx, *p)
 	})
 }
 

@@ -11,8 +11,10 @@ import (
 )
 
 // Batch mode of JobSource (JobSourceOptions.Batch > 1): the worker's
-// commits (claim, write-ahead mark, outcomes, holds) are grouped, and go
-// through queue.DB.Batch, so they also share fsyncs with the station's.
+// commits (claims, outcomes, holds) are grouped, and go through
+// queue.DB.Batch or BatchUrgent, so they also share fsyncs with the
+// station's. The write-ahead mark of each job is no commit: it goes to the
+// queue's marks log (queue.DB.Transmitting).
 
 // notOurs: the job was moved by someone else (an operator); the worker is
 // done with it, as the single-job path treats it.
@@ -63,10 +65,13 @@ func (s *JobSource) commitVia(commit func(func(tx *queue.Tx) error) error, fn fu
 	return nil
 }
 
-// TryNext implements device.BatchSource: the next job of the last claim,
-// without a commit and without blocking; false when the claim is used up,
-// when intake stopped (Next then gives the rest back), and always for a
-// source without batches.
+// TryNext implements device.BatchSource: the next job of the last claim;
+// when that is used up, the jobs queued behind it now, up to Batch, claimed
+// in one commit with the outcomes taken meanwhile (the printer just took a
+// job, so it is ready). False when nothing is queued, when intake stopped
+// (Next then gives the rest back), when the claim fails (Next claims again
+// and reports it), and always for a source without batches. It never waits
+// for a job to arrive.
 func (s *JobSource) TryNext() (device.Job, bool) {
 	if s.batch <= 1 {
 		return device.Job{}, false
@@ -78,7 +83,48 @@ func (s *JobSource) TryNext() (device.Job, bool) {
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
+	if j, ok := s.popClaimedLocked(); ok {
+		return j, true
+	}
+	queued := false
+	if err := s.db.View(func(tx *queue.Tx) error {
+		queued = tx.Queued(s.printer)
+		return nil
+	}); err != nil || !queued {
+		return device.Job{}, false
+	}
+	if err := s.claimLocked(s.batch); err != nil {
+		return device.Job{}, false
+	}
 	return s.popClaimedLocked()
+}
+
+// claimLocked claims up to n queued jobs (ClaimUnsent: each is marked only
+// when its bytes are about to go, so a crash leaves uncertain only jobs
+// whose bytes may have left; issue 12) in one urgent commit, the printer
+// waiting on it, with the outcomes taken. Under wmu.
+func (s *JobSource) claimLocked(n int) error {
+	var jobs []queue.Job
+	err := s.commitVia(s.db.BatchUrgent, func(tx *queue.Tx) error {
+		jobs = jobs[:0]
+		for len(jobs) < n {
+			j, err := tx.ClaimUnsent(s.printer)
+			if errors.Is(err, queue.ErrEmpty) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			jobs = append(jobs, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.setBusy(len(jobs))
+	s.claimed = append(s.claimed, jobs...)
+	return nil
 }
 
 // popClaimedLocked hands out the next claimed job; one that is not ZPL
@@ -102,9 +148,8 @@ func (s *JobSource) popClaimedLocked() (device.Job, bool) {
 
 // nextBatched hands out the jobs of the last claim in order and, when
 // they are all out, claims the head of the queue alone (committing the
-// outcomes taken meanwhile): the rest of a batch is claimed only once the
-// printer was seen ready, with the head's write-ahead mark
-// (transmittingBatched), so a printer out of paper holds one job, as
+// outcomes taken meanwhile): the rest is claimed by TryNext once the head
+// went to the printer, so a printer out of paper holds one job, as
 // without batches.
 func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	s.wmu.Lock()
@@ -130,25 +175,10 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 			return device.Job{}, err
 		}
 		ch := s.db.Wait(s.printer)
-		var jobs []queue.Job
-		err := s.commitBatched(func(tx *queue.Tx) error {
-			jobs = jobs[:0]
-			j, err := tx.ClaimUnsent(s.printer)
-			if errors.Is(err, queue.ErrEmpty) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			jobs = append(jobs, j)
-			return nil
-		})
-		if err != nil {
+		if err := s.claimLocked(1); err != nil {
 			return device.Job{}, fmt.Errorf("claim jobs for printer %q: %w", s.printer, err)
 		}
-		if len(jobs) > 0 {
-			s.setBusy(len(jobs))
-			s.claimed = jobs
+		if len(s.claimed) > 0 {
 			continue
 		}
 		s.wmu.Unlock()
@@ -161,57 +191,25 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	}
 }
 
-// transmittingBatched makes the mark of id durable before its first byte,
-// with the outcomes taken meanwhile. The first mark of a batch also claims
-// the jobs queued behind it up to Batch (the printer was just seen ready),
-// unmarked: each gets its own mark, in its own commit, only when its bytes
-// are about to go. So a crash mid-batch leaves uncertain only jobs whose
-// bytes may have left; the ones never sent go back to their queue (issue
-// 12: a job the printer never received is not uncertain).
+// transmittingBatched makes the mark of id durable before its first byte
+// (queue.DB.Transmitting: the marks log, no commit). Only the worker calls
+// it, so wmu is not held across the fdatasync.
 func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) error {
 	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	if s.marked[id] {
+	marked := s.marked[id]
+	s.wmu.Unlock()
+	if marked {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
 		return err // the worker stopped: it writes nothing either
 	}
-	var marked []queue.JobID
-	var more []queue.Job
-	// Urgent: the printer waits for this commit before each job's bytes,
-	// so it goes ahead of the station's commits waiting (issue 13).
-	err := s.commitVia(s.db.BatchUrgent, func(tx *queue.Tx) error {
-		marked, more = marked[:0], more[:0]
-		if _, err := tx.Transmitting(id); err != nil {
-			return err
-		}
-		marked = append(marked, id)
-		if len(s.claimed) > 0 {
-			return nil // within a batch: the rest is claimed already
-		}
-		for len(more) < s.batch-1 {
-			j, err := tx.ClaimUnsent(s.printer)
-			if errors.Is(err, queue.ErrEmpty) {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			more = append(more, j)
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := s.db.Transmitting(ctx, id); err != nil {
 		return err
 	}
-	for _, m := range marked {
-		s.marked[m] = true
-	}
-	if len(more) > 0 {
-		s.setBusy(len(more))
-		s.claimed = append(s.claimed, more...)
-	}
+	s.wmu.Lock()
+	s.marked[id] = true
+	s.wmu.Unlock()
 	return nil
 }
 

@@ -71,6 +71,11 @@ func (s *Station) reserveLabel(ctx context.Context, req ShipRequest, printer str
 		if err := s.commit(tx, &lo, &lp, a, now); err != nil {
 			return err
 		}
+		if req.onCommit != nil {
+			if err := req.onCommit(tx, lp); err != nil {
+				return err
+			}
+		}
 		o, p, art, done = lo, lp, a, true
 		return nil
 	})
