@@ -173,10 +173,12 @@ type DB struct {
 	group     groupCommit // Enqueue and Batch calls in flight share commits
 	marks     *markLog    // the printer workers' write-ahead marks (marks.go)
 
-	nmu       sync.Mutex
-	waiters   map[string]chan struct{}
-	eventWait chan struct{}
-	closed    bool // under nmu: Wait hands out closed channels
+	nmu            sync.Mutex
+	handoffs       map[string]*Handoff // idle workers by printer (handoff.go)
+	handoffSettled *sync.Cond          // on nmu: a claim for a Handoff committed or rolled back
+	waiters        map[string]chan struct{}
+	eventWait      chan struct{}
+	closed         bool // under nmu: Wait hands out closed channels
 }
 
 // Open opens (creating it and its directory if needed) the data file at
@@ -186,8 +188,9 @@ type DB struct {
 func Open(path string, opts *Options) (*DB, error) {
 	d := &DB{
 		path: path, opts: opts.withDefaults(), waiters: map[string]chan struct{}{}, eventWait: make(chan struct{}),
-		closing: make(chan struct{}), fatal: make(chan struct{}),
+		closing: make(chan struct{}), fatal: make(chan struct{}), handoffs: map[string]*Handoff{},
 	}
+	d.handoffSettled = sync.NewCond(&d.nmu)
 	for _, c := range d.opts.Consumers {
 		if err := validName("consumer", c, MaxKeyLen, false); err != nil {
 			return nil, fmt.Errorf("queue: open %s: %w", path, err)
@@ -503,9 +506,9 @@ func (d *DB) update(batch int, fn func(tx *Tx) error) error {
 	}
 	var err error
 	if batch != batchNone {
-		err = d.group.run(d.bolt, run, batch == batchUrgent)
+		err = d.group.run(d.boltUpdate, run, batch == batchUrgent)
 	} else {
-		err = d.bolt.Update(run)
+		err = d.boltUpdate(run)
 	}
 	if err != nil {
 		return err

@@ -34,11 +34,12 @@ type groupCall struct {
 // other functions' writes (bbolt's Batch does the same).
 var errTrySolo = errors.New("queue: batch function failed, run alone")
 
-// run commits fn together with the calls pending at the same time. An
+// run commits fn together with the calls pending at the same time, through
+// update (bbolt's Update and what the DB adds: DB.boltUpdate). An
 // urgent call (a printer's write-ahead mark, which the printer waits on)
 // goes in the next commit with the other urgent ones only, so it waits for
 // the commit in flight and a small one, not for a large group of others.
-func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error, urgent bool) error {
+func (g *groupCommit) run(update func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error, urgent bool) error {
 	c := &groupCall{fn: fn, urgent: urgent, done: make(chan error, 1), lead: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
@@ -46,7 +47,7 @@ func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error, urgent bool) err
 		g.mu.Unlock()
 		select {
 		case err := <-c.done:
-			return c.solo(db, err)
+			return c.solo(update, err)
 		case <-c.lead:
 		}
 		g.mu.Lock()
@@ -59,7 +60,7 @@ func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error, urgent bool) err
 		var calls []*groupCall
 		calls, g.pending, mine = takeRound(g.pending, c)
 		g.mu.Unlock()
-		commitAll(db, calls)
+		commitAll(update, calls)
 		g.mu.Lock()
 	}
 	if len(g.pending) > 0 {
@@ -68,7 +69,7 @@ func (g *groupCommit) run(db *bolt.DB, fn func(*bolt.Tx) error, urgent bool) err
 		g.leading = false
 	}
 	g.mu.Unlock()
-	return c.solo(db, <-c.done)
+	return c.solo(update, <-c.done)
 }
 
 // takeRound splits pending into the calls of the next commit (the urgent
@@ -90,19 +91,19 @@ func takeRound(pending []*groupCall, c *groupCall) (round, rest []*groupCall, mi
 }
 
 // solo runs the call alone when its shared commit failed because of it.
-func (c *groupCall) solo(db *bolt.DB, err error) error {
+func (c *groupCall) solo(update func(func(*bolt.Tx) error) error, err error) error {
 	if err == errTrySolo {
-		return db.Update(c.fn)
+		return update(c.fn)
 	}
 	return err
 }
 
 // commitAll commits calls in one transaction; a function that fails is
 // taken out (told to run alone) and the rest committed again without it.
-func commitAll(db *bolt.DB, calls []*groupCall) {
+func commitAll(update func(func(*bolt.Tx) error) error, calls []*groupCall) {
 	for len(calls) > 0 {
 		failed := -1
-		err := db.Update(func(btx *bolt.Tx) error {
+		err := update(func(btx *bolt.Tx) error {
 			for i, c := range calls {
 				if err := c.fn(btx); err != nil {
 					failed = i

@@ -181,13 +181,29 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 		if len(s.claimed) > 0 {
 			continue
 		}
+		// Idle: the commit that next queues a job for this printer claims
+		// it for us (queue.Handoff), one commit less before its first
+		// byte. Without a handoff (another source waits for the printer,
+		// or the queue closed) Wait alone wakes us, as before.
+		h, herr := s.db.Handoff(s.printer)
+		var handed <-chan struct{}
+		if herr == nil {
+			handed = h.Ready()
+		}
 		s.wmu.Unlock()
 		select {
+		case <-handed:
 		case <-ch:
 		case <-s.stop:
 		case <-ctx.Done():
 		}
 		s.wmu.Lock()
+		if herr == nil {
+			if j, ok := h.Stop(); ok {
+				s.setBusy(1)
+				s.claimed = append(s.claimed, j)
+			}
+		}
 	}
 }
 
