@@ -3,7 +3,8 @@
 // typed records other packages keep (orders, shipments, counters).
 //
 // Everything that must survive a power cut lives in this one file, written
-// with fsync on every commit (never NoSync). A second process that opens the
+// with fsync on every commit (never NoSync), except the printer workers'
+// write-ahead marks, which live beside it in <file>.marks (see below). A second process that opens the
 // file gets [ErrLocked] after [Options.Timeout] instead of hanging: Open
 // takes an exclusive flock on <file>.lock (every opener, the packbench CLI
 // included) and holds it until Close, whatever compaction does to the file.
@@ -23,9 +24,22 @@
 // (paper out) puts it back at the front. A job found in sending when the
 // file is opened was being sent when the bench stopped; it becomes
 // uncertain: never reprinted silently, never lost. The exception is a job
-// taken with [DB.ClaimUnsent] whose worker had not yet committed
+// taken with [DB.ClaimUnsent] whose worker had not yet recorded
 // [DB.Transmitting], which it does before the first byte (write-ahead): no
 // byte of it left, so it goes back to the front of its queue, "never sent".
+//
+// That mark is on the path of every label, so it is not a bbolt commit
+// (which waits for the commit in flight and pays two fsyncs): it is one
+// 32-byte slot written in place in <file>.marks, a ring of fixed size, and
+// one fdatasync. A claim is numbered ([Job.Claim], from a durable counter),
+// and a slot names job and claim, so an old slot never matches a later
+// claim; Open reads the slots before it recovers. A slot is written over
+// only when its mark is no longer needed, or after that mark was made
+// durable in bbolt.
+//
+// An idle worker does not need a commit of its own to claim either: it
+// registers a [Handoff], and the commit that next queues a job for its
+// printer claims that job for it in the same transaction.
 //
 // Enqueue requires an idempotency key; a second Enqueue with the same key
 // returns the existing job, across restarts, until the job has been

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -71,7 +72,10 @@ type daemon struct {
 	notes  []string      // sd_notify messages, in order
 	noteCh chan struct{} // closed and replaced on every message
 	exited chan struct{}
-	err    error // Wait's result, after exited
+	// notesDone is closed when readNotes has read every datagram the
+	// process sent (it exited first).
+	notesDone chan struct{}
+	err       error // Wait's result, after exited
 
 	readyAt time.Duration // start → READY=1
 }
@@ -87,7 +91,7 @@ func startDaemon(t testing.TB, dataDir string, env []string, args ...string) *da
 // startDaemonBin is startDaemon with another build of packbenchd.
 func startDaemonBin(t testing.TB, bin, dataDir string, env []string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{t: t, dataDir: dataDir, noteCh: make(chan struct{}), exited: make(chan struct{})}
+	d := &daemon{t: t, dataDir: dataDir, noteCh: make(chan struct{}), exited: make(chan struct{}), notesDone: make(chan struct{})}
 	sock := filepath.Join(t.TempDir(), "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})
 	if err != nil {
@@ -173,20 +177,50 @@ func hasFlag(args []string, name string) bool {
 }
 
 func (d *daemon) readNotes(conn *net.UnixConn) {
+	defer close(d.notesDone)
 	buf := make([]byte, 4096)
 	for {
 		n, err := conn.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The process exited (readStderr stopped this read): what it
+			// sent last (STOPPING=1) may still be in the socket's buffer.
+			d.drainNotes(conn, buf)
+			return
+		}
 		if err != nil {
 			return
 		}
-		d.mu.Lock()
-		for _, line := range strings.Split(strings.TrimSpace(string(buf[:n])), "\n") {
-			d.notes = append(d.notes, line)
-		}
-		close(d.noteCh)
-		d.noteCh = make(chan struct{})
-		d.mu.Unlock()
+		d.addNotes(buf[:n])
 	}
+}
+
+// drainNotes reads the datagrams left in conn's buffer without waiting.
+func (d *daemon) drainNotes(conn *net.UnixConn, buf []byte) {
+	conn.SetReadDeadline(time.Time{})
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		n, rerr := 0, error(nil)
+		if err := rc.Read(func(fd uintptr) bool {
+			n, _, rerr = syscall.Recvfrom(int(fd), buf, syscall.MSG_DONTWAIT)
+			return true
+		}); err != nil || rerr != nil {
+			return // EAGAIN: the buffer is empty
+		}
+		d.addNotes(buf[:n])
+	}
+}
+
+func (d *daemon) addNotes(b []byte) {
+	d.mu.Lock()
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		d.notes = append(d.notes, line)
+	}
+	close(d.noteCh)
+	d.noteCh = make(chan struct{})
+	d.mu.Unlock()
 }
 
 func (d *daemon) readStderr(r io.Reader, conn *net.UnixConn) {
@@ -200,6 +234,11 @@ func (d *daemon) readStderr(r io.Reader, conn *net.UnixConn) {
 		d.mu.Unlock()
 	}
 	err := d.cmd.Wait()
+	// Every datagram the process sent is in the buffer now: stop the
+	// blocked read, let readNotes drain the rest, then close. (Closing at
+	// once lost a STOPPING=1 sent just before exit, now and then.)
+	conn.SetReadDeadline(time.Now())
+	<-d.notesDone
 	conn.Close()
 	d.mu.Lock()
 	d.err = err
