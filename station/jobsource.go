@@ -28,6 +28,10 @@ type JobSource struct {
 	claimed []queue.Job          // claimed with the last batch, not yet handed out
 	marked  map[queue.JobID]bool // Transmitting on disk: bytes may go
 	acks    []jobAck             // outcomes Done took, not yet committed
+	// prefetching is closed when the background claim ends (nil: none
+	// runs); prefetchErr is how it ended.
+	prefetching chan struct{}
+	prefetchErr error
 
 	mu     sync.Mutex
 	busy   int           // jobs claimed and not yet done or held
@@ -46,24 +50,24 @@ type JobSourceOptions struct {
 	Stop <-chan struct{}
 	// OnDone, when set, learns each recorded outcome (the printers view).
 	OnDone func(id queue.JobID, st queue.State)
-	// Batch is how many jobs the worker takes per write-ahead commit; 0 or
-	// 1 means one, and every call commits on its own. With more, the
-	// worker's commits are shared across the batch: Next claims the head
-	// of the queue; its Transmitting marks it and, in the same commit,
-	// claims up to Batch-1 jobs behind it, which TryNext then hands out;
-	// each of those is marked (write-ahead) in a commit of its own just
+	// Batch is how many jobs the worker claims per commit; 0 or 1 means
+	// one, and every call commits on its own. With more, Next claims the
+	// head of the queue (or, idle, has it handed over by the commit that
+	// queues it: queue.Handoff); once that job went out, TryNext claims up
+	// to Batch jobs behind it, and claims the next ones in the background
+	// once half of a claim is handed out, so the worker rarely waits for a
+	// commit. Each job is marked (write-ahead, the queue's marks log) just
 	// before its bytes, so a crash leaves uncertain only jobs whose bytes
 	// may have left and puts the others back in the queue. Done keeps the
 	// outcome in memory and commits it with the source's next commit (the
-	// next claim, mark or hold, and before Next waits for work or intake
-	// stops). A crash before that leaves a finished job uncertain, not
-	// reprinted.
+	// next claim or hold, and before Next waits for work or intake stops).
+	// A crash before that leaves a finished job uncertain, not reprinted.
 	Batch int
 }
 
 // DefaultJobBatch is the Batch the daemon uses: large enough to amortise
-// the claim and mark commits, small enough that a crash mid-batch leaves
-// few jobs uncertain.
+// the claim commits, small enough that a crash leaves few printed jobs
+// uncertain (their outcomes ride on the next claim).
 const DefaultJobBatch = 16
 
 // jobAck is an outcome Done took in batch mode.

@@ -32,9 +32,20 @@ func (s *JobSource) commitBatched(fn func(tx *queue.Tx) error) error {
 }
 
 // commitVia is commitBatched through commit (queue.DB.Batch, or BatchUrgent
-// for the write-ahead mark the printer waits on).
+// for a claim the printer waits on). Under wmu.
 func (s *JobSource) commitVia(commit func(func(tx *queue.Tx) error) error, fn func(tx *queue.Tx) error) error {
 	acks := s.acks
+	err := s.commitAcks(commit, acks, fn)
+	if err == nil {
+		s.acks = nil
+	}
+	return err
+}
+
+// commitAcks commits the outcomes acks and fn, then tells OnDone and
+// counts them done. It touches no field under wmu, so a background claim
+// (prefetch) runs it without the lock.
+func (s *JobSource) commitAcks(commit func(func(tx *queue.Tx) error) error, acks []jobAck, fn func(tx *queue.Tx) error) error {
 	var recorded []jobAck
 	err := commit(func(tx *queue.Tx) error {
 		recorded = recorded[:0]
@@ -55,7 +66,6 @@ func (s *JobSource) commitVia(commit func(func(tx *queue.Tx) error) error, fn fu
 	if err != nil {
 		return err
 	}
-	s.acks = nil
 	if s.onDone != nil {
 		for _, a := range recorded {
 			s.onDone(a.id, a.to)
@@ -65,47 +75,104 @@ func (s *JobSource) commitVia(commit func(func(tx *queue.Tx) error) error, fn fu
 	return nil
 }
 
-// TryNext implements device.BatchSource: the next job of the last claim;
-// when that is used up, the jobs queued behind it now, up to Batch, claimed
-// in one commit with the outcomes taken meanwhile (the printer just took a
-// job, so it is ready). False when nothing is queued, when intake stopped
-// (Next then gives the rest back), when the claim fails (Next claims again
-// and reports it), and always for a source without batches. It never waits
-// for a job to arrive.
+// TryNext implements device.BatchSource: the next job claimed. While the
+// worker sends, the jobs queued behind are claimed in the background once
+// half of the last claim is handed out (prefetch), so under load the
+// worker waits for a claim's commit only when it outruns it; a commit
+// takes milliseconds while the printer's station commits (issue 13). False
+// when nothing is claimed or queued, when intake stopped (Next then gives
+// the rest back), when the claim fails (Next claims again and reports it),
+// and always for a source without batches. It never waits for a job to
+// arrive.
 func (s *JobSource) TryNext() (device.Job, bool) {
 	if s.batch <= 1 {
 		return device.Job{}, false
 	}
-	select {
-	case <-s.stop:
-		return device.Job{}, false
-	default:
-	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	if j, ok := s.popClaimedLocked(); ok {
-		return j, true
+	for {
+		select {
+		case <-s.stop:
+			return device.Job{}, false
+		default:
+		}
+		if j, ok := s.popClaimedLocked(); ok {
+			if len(s.claimed) <= s.batch/2 {
+				s.prefetchLocked()
+			}
+			return j, true
+		}
+		if s.prefetching == nil {
+			s.prefetchLocked()
+		}
+		if s.prefetching == nil {
+			return device.Job{}, false // nothing queued
+		}
+		if !s.joinPrefetchLocked() {
+			return device.Job{}, false
+		}
+	}
+}
+
+// prefetchLocked starts claiming, in the background, the jobs queued now
+// up to Batch (ClaimUnsent: each is marked only when its bytes are about
+// to go, so a crash leaves uncertain only jobs whose bytes may have left;
+// issue 12), with the outcomes taken so far; unless a claim runs already
+// or nothing is queued. Under wmu.
+func (s *JobSource) prefetchLocked() {
+	if s.prefetching != nil {
+		return
 	}
 	queued := false
 	if err := s.db.View(func(tx *queue.Tx) error {
 		queued = tx.Queued(s.printer)
 		return nil
 	}); err != nil || !queued {
-		return device.Job{}, false
+		return
 	}
-	if err := s.claimLocked(s.batch); err != nil {
-		return device.Job{}, false
-	}
-	return s.popClaimedLocked()
+	acks := s.acks
+	s.acks = nil
+	done := make(chan struct{})
+	s.prefetching = done
+	s.setBusy(1) // shutdown waits for it, as for a job in the worker's hands
+	go func() {
+		defer close(done)
+		defer s.setBusy(-1)
+		jobs, err := s.claimCommit(acks, s.batch)
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		s.prefetching, s.prefetchErr = nil, err
+		if err != nil {
+			// Taken again for the next commit, unless Done replaced one.
+			for _, a := range acks {
+				if !slices.ContainsFunc(s.acks, func(b jobAck) bool { return b.id == a.id }) {
+					s.acks = append(s.acks, a)
+				}
+			}
+			return
+		}
+		s.claimed = append(s.claimed, jobs...)
+	}()
 }
 
-// claimLocked claims up to n queued jobs (ClaimUnsent: each is marked only
-// when its bytes are about to go, so a crash leaves uncertain only jobs
-// whose bytes may have left; issue 12) in one urgent commit, the printer
-// waiting on it, with the outcomes taken. Under wmu.
-func (s *JobSource) claimLocked(n int) error {
+// joinPrefetchLocked waits for a background claim, with wmu let go; false
+// if it failed. Under wmu.
+func (s *JobSource) joinPrefetchLocked() bool {
+	done := s.prefetching
+	if done == nil {
+		return true
+	}
+	s.wmu.Unlock()
+	<-done
+	s.wmu.Lock()
+	return s.prefetchErr == nil
+}
+
+// claimCommit claims up to n queued jobs in one urgent commit (the printer
+// may be waiting on it) with the outcomes acks. No lock needed.
+func (s *JobSource) claimCommit(acks []jobAck, n int) ([]queue.Job, error) {
 	var jobs []queue.Job
-	err := s.commitVia(s.db.BatchUrgent, func(tx *queue.Tx) error {
+	err := s.commitAcks(s.db.BatchUrgent, acks, func(tx *queue.Tx) error {
 		jobs = jobs[:0]
 		for len(jobs) < n {
 			j, err := tx.ClaimUnsent(s.printer)
@@ -120,9 +187,23 @@ func (s *JobSource) claimLocked(n int) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	s.setBusy(len(jobs))
+	return jobs, nil
+}
+
+// claimLocked claims up to n queued jobs at once, after a background claim
+// in flight. Under wmu.
+func (s *JobSource) claimLocked(n int) error {
+	if s.joinPrefetchLocked() && len(s.claimed) > 0 {
+		return nil
+	}
+	jobs, err := s.claimCommit(s.acks, n)
+	if err != nil {
+		return err
+	}
+	s.acks = nil
 	s.claimed = append(s.claimed, jobs...)
 	return nil
 }
@@ -261,6 +342,7 @@ func (s *JobSource) holdBatched(ctx context.Context, id queue.JobID, reason stri
 // giveBackLocked requeues id (unless 0) and the claimed jobs not handed
 // out, and commits the outcomes taken. Under wmu.
 func (s *JobSource) giveBackLocked(id queue.JobID, reason string) error {
+	s.joinPrefetchLocked() // its jobs go back too
 	back := make([]queue.JobID, 0, len(s.claimed)+1)
 	if id != 0 {
 		back = append(back, id)

@@ -158,3 +158,71 @@ func countState(s []queue.State, want queue.State) int {
 	}
 	return n
 }
+
+// The rest of a batch is claimed in the background while the worker sends
+// (prefetch): every job is handed out once, in queue order; a hold gives
+// back the held job and every job claimed ahead, those of a claim still
+// committing included, so no job is left claimed for a worker that does
+// not hold it.
+func TestJobSourcePrefetch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := openJobQueue(t)
+	var want []queue.JobID
+	for i := range 10 {
+		want = append(want, enqueueJob(t, db, fmt.Sprintf("k%d", i), "z", queue.ContentZPL, []byte("^XA^XZ")).ID)
+	}
+	src := NewJobSource(db, "z", &JobSourceOptions{Batch: 4})
+	j, err := src.Next(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := []string{j.ID}
+	for {
+		j, ok := src.TryNext()
+		if !ok {
+			break
+		}
+		got = append(got, j.ID)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("handed out %v, want %v", got, want)
+	}
+	for _, id := range want {
+		if err := src.Done(ctx, id.String(), device.Result{Outcome: device.Printed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Hold right after a pop that started a background claim.
+	var second []queue.JobID
+	for i := range 10 {
+		second = append(second, enqueueJob(t, db, fmt.Sprintf("h%d", i), "z", queue.ContentZPL, []byte("^XA^XZ")).ID)
+	}
+	head, err := src.Next(ctx) // commits the outcomes, claims second[0]
+	if err != nil || head.ID != second[0].String() {
+		t.Fatalf("Next = %v, %v; want %s", head.ID, err, second[0])
+	}
+	j2, ok := src.TryNext()  // claims 4, waits for them: 3 left
+	j3, ok3 := src.TryNext() // 2 left: the next claim starts in the background
+	if !ok || !ok3 || j2.ID != second[1].String() || j3.ID != second[2].String() {
+		t.Fatalf("TryNext = %v %v, %v %v; want %s, %s", j2.ID, ok, j3.ID, ok3, second[1], second[2])
+	}
+	if err := src.Hold(ctx, j3.ID, "paper out"); err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range second {
+		jb, err := db.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wantState := map[bool]queue.State{true: queue.StateSending, false: queue.StateQueued}[i < 2]; jb.State != wantState {
+			t.Errorf("job %d: %s, want %s (handed out and not held: sending; the rest back in the queue)", i, jb.State, wantState)
+		}
+	}
+	for _, id := range want {
+		if jb, _ := db.Job(ctx, id); jb.State != queue.StatePrinted {
+			t.Errorf("first round job %s: %s, want printed", id, jb.State)
+		}
+	}
+}
