@@ -32,3 +32,22 @@ func TestAdler32UpdateMatchesHashAdler32(t *testing.T) {
 		}
 	}
 }
+
+// TestAdler32ZerosMatchesUpdate: n zero bytes at once, from running states,
+// for n around the modulus too.
+func TestAdler32ZerosMatchesUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 65521))
+	zeros := make([]byte, 3*65521+9)
+	for _, n := range []int{0, 1, 7, 8, 812, 5552, 65520, 65521, 65522, len(zeros)} {
+		for range 4 {
+			prefix := make([]byte, rng.IntN(3000))
+			for i := range prefix {
+				prefix[i] = byte(rng.IntN(256))
+			}
+			start := adler32Update(1, prefix)
+			if got, want := adler32Zeros(start, n), adler32Update(start, zeros[:n]); got != want {
+				t.Fatalf("%d zeros from %#08x: %#08x, want %#08x", n, start, got, want)
+			}
+		}
+	}
+}
