@@ -17,7 +17,12 @@ func TestAdler32UpdateMatchesHashAdler32(t *testing.T) {
 		random[i] = byte(rng.IntN(256))
 	}
 	ff := bytes.Repeat([]byte{0xff}, len(random))
-	for _, data := range [][]byte{random, ff} {
+	// Runs of zeros of every length between bytes, as labels are.
+	sparse := make([]byte, len(random))
+	for i := 0; i < len(sparse); i += 1 + rng.IntN(80) {
+		sparse[i] = byte(1 + rng.IntN(255))
+	}
+	for _, data := range [][]byte{random, ff, sparse} {
 		for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 5551, 5552, 5553, 5560, 11104, 11111, len(data)} {
 			if got, want := adler32Update(1, data[:n]), adler32.Checksum(data[:n]); got != want {
 				t.Fatalf("%d bytes: %#08x, want %#08x", n, got, want)

@@ -190,9 +190,11 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 	cr, pr := make([]byte, 1+rowLen), make([]byte, 1+rowLen)
 	// 8-bit grey, the carriers' usual PNG, unfilters and thresholds in one
 	// pass over gray8, the row above (zeros above the first).
-	var gray8 []byte
+	var gray8, gray8Above []byte
 	if ctype == pngGray && bpp == 8 {
 		gray8 = make([]byte, w)
+		// The bits of the zeros above the first row, for unfilterGray8Row.
+		gray8Above = bytes.Repeat([]byte{threshold8(0, uint64(t)*0x0101010101010101)}, bm.Stride)
 	}
 	var gray []byte
 	if ctype == pngRGB || ctype == pngRGBA || ctype == pngGrayAlpha {
@@ -219,6 +221,9 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 		}
 		adler = adler32Update(adler, cr)
 		if gray8 != nil {
+			if y == 0 {
+				above = gray8Above
+			}
 			if !unfilterGray8Row(cr[0], cr[1:], gray8, dst, above, t) {
 				return nil, false
 			}
@@ -280,21 +285,15 @@ var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewRead
 // unfilterGray8Row undoes the filter of one row of 8-bit grey, res, in
 // place over line, which holds the row above unfiltered (zeros above the
 // first row), and thresholds the row into dst, eight pixels at a time.
-// above is the row above's bits (nil for the first row): where a filter
-// leaves eight pixels as they were above, which in a label is nearly
-// everywhere (the carrier's Up rows are 98 % zero words), the bits above
-// are copied and the pixels neither rewritten nor thresholded again.
+// above is the bits of line's whole groups of eight: where a filter leaves
+// eight pixels as they were above, which in a label is nearly everywhere
+// (the carrier's Up rows are 98 % zero words), their bits are copied and
+// the pixels neither rewritten nor thresholded again.
 func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 	const ones = 0x0101010101010101
 	tt := uint64(t) * ones
 	full := len(line) &^ 7
-	// same gives the bits of eight pixels the filter left as above.
-	same := func(k int) byte {
-		if above != nil {
-			return above[k]
-		}
-		return threshold8(binary.LittleEndian.Uint64(line[k*8:]), tt)
-	}
+	above = above[:full/8]
 	switch filter {
 	case 0: // None
 		copy(line, res)
@@ -324,7 +323,7 @@ func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 		for i := 0; i < full; i += 8 {
 			r := binary.LittleEndian.Uint64(res[i:])
 			if r == 0 {
-				dst[i>>3] = same(i >> 3)
+				dst[i>>3] = above[i>>3]
 				continue
 			}
 			v := addBytes(binary.LittleEndian.Uint64(line[i:]), r)
@@ -338,7 +337,7 @@ func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 		a := byte(0)
 		for i := 0; i < full; i += 8 {
 			if binary.LittleEndian.Uint64(res[i:]) == 0 && binary.LittleEndian.Uint64(line[i:]) == uint64(a)*ones {
-				dst[i>>3] = same(i >> 3) // the mean of a and a is a
+				dst[i>>3] = above[i>>3] // the mean of a and a is a
 				continue
 			}
 			for j := i; j < i+8; j++ {
@@ -372,7 +371,7 @@ func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 			// the pixel above (pb = 0 ≤ pc = pa, and pa = 0 only when b == c),
 			// so with no residue the eight pixels stay as above.
 			if a == c && binary.LittleEndian.Uint64(res[i:]) == 0 {
-				dst[i>>3] = same(i >> 3)
+				dst[i>>3] = above[i>>3]
 				a = int(line[i+7])
 				c = a
 				continue

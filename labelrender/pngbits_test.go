@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -437,4 +438,36 @@ func FuzzPNGToBitsFastStream(f *testing.F) {
 		b = pngChunk(b, "IDAT", stream)
 		differential(t, pngChunk(b, "IEND", nil), 128)
 	})
+}
+
+// TestPNGToZ64Concurrent: conversions at the same time share the pooled
+// inflaters and Z64 encoders without mixing them up (run with -race).
+func TestPNGToZ64Concurrent(t *testing.T) {
+	cases := pngCases(t)
+	convert := func(c pngCase) []byte {
+		w, h, _ := pngDims(c.data)
+		bm, ok := pngToBitsFast(c.data, w, h, 128)
+		if !ok {
+			return nil
+		}
+		return AppendGraphicField(nil, bm, Z64)
+	}
+	want := make([][]byte, len(cases))
+	for i, c := range cases {
+		want[i] = convert(c)
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for r := range 3 {
+				for k := range cases {
+					i := (k + g + r) % len(cases) // each goroutine in another order
+					if got := convert(cases[i]); !bytes.Equal(got, want[i]) {
+						t.Errorf("%s: another answer when converted alongside others", cases[i].name)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
