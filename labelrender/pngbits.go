@@ -234,8 +234,6 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 		}
 		row := cr[1:]
 		switch {
-		case ctype == pngGray && bpp == 8:
-			thresholdRow(dst, row, t)
 		case ctype == pngGray && bpp == 1:
 			// 0 is black, 1 white: the bitmap is the row inverted.
 			for i, c := range row {
@@ -352,17 +350,9 @@ func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 		}
 	case 4: // Paeth
 		a, c := 0, 0 // left and upper left
-		paeth := func(j int) {
+		unfilter := func(j int) {
 			b := int(line[j])
-			pa, pb, pc := b-c, a-c, a+b-2*c
-			pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
-			pred := c
-			if pa <= pb && pa <= pc {
-				pred = a
-			} else if pb <= pc {
-				pred = b
-			}
-			a = int(res[j] + uint8(pred))
+			a = int(res[j] + uint8(paeth(a, b, c)))
 			line[j] = uint8(a)
 			c = b
 		}
@@ -377,12 +367,12 @@ func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
 				continue
 			}
 			for j := i; j < i+8; j++ {
-				paeth(j)
+				unfilter(j)
 			}
 			dst[i>>3] = threshold8(binary.LittleEndian.Uint64(line[i:]), tt)
 		}
 		for j := full; j < len(line); j++ {
-			paeth(j)
+			unfilter(j)
 		}
 	default:
 		return false
@@ -430,17 +420,7 @@ func unfilterRow(filter byte, cur, prev []byte, bpp int) bool {
 			cur[i] += prev[i] // a = c = 0: the predictor is b
 		}
 		for i := bpp; i < len(cur); i++ {
-			a, b, c := int(cur[i-bpp]), int(prev[i]), int(prev[i-bpp])
-			pa, pb, pc := b-c, a-c, a+b-2*c
-			pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
-			switch {
-			case pa <= pb && pa <= pc:
-				cur[i] += uint8(a)
-			case pb <= pc:
-				cur[i] += uint8(b)
-			default:
-				cur[i] += uint8(c)
-			}
+			cur[i] += uint8(paeth(int(cur[i-bpp]), int(prev[i]), int(prev[i-bpp])))
 		}
 	default:
 		return false
@@ -448,25 +428,31 @@ func unfilterRow(filter byte, cur, prev []byte, bpp int) bool {
 	return true
 }
 
-// unfilterPaeth1 is the Paeth filter for one byte per pixel (8-bit grey,
-// the carriers' usual PNG), with the left and upper-left bytes kept in
+// unfilterPaeth1 is the Paeth filter for one byte per pixel (palettes, grey
+// of fewer than 8 bits), with the left and upper-left bytes kept in
 // registers.
 func unfilterPaeth1(cur, prev []byte) {
 	a, c := 0, 0
 	for i, p := range prev[:len(cur)] {
 		b := int(p)
-		pa, pb, pc := b-c, a-c, a+b-2*c
-		pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
-		pred := c
-		if pa <= pb && pa <= pc {
-			pred = a
-		} else if pb <= pc {
-			pred = b
-		}
-		a = int(cur[i] + uint8(pred))
+		a = int(cur[i] + uint8(paeth(a, b, c)))
 		cur[i] = uint8(a)
 		c = b
 	}
+}
+
+// paeth is the Paeth predictor (PNG spec 9.4) from the bytes to the left
+// (a), above (b) and upper left (c).
+func paeth(a, b, c int) int {
+	pa, pb, pc := b-c, a-c, a+b-2*c
+	pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
+	if pa <= pb && pa <= pc {
+		return a
+	}
+	if pb <= pc {
+		return b
+	}
+	return c
 }
 
 // lookupRow thresholds a row of 1, 2, 4 or 8-bit samples through black.
