@@ -20,6 +20,11 @@ func adler32Update(adler uint32, p []byte) uint32 {
 		p = p[len(q):]
 		for len(q) >= 8 {
 			v := binary.LittleEndian.Uint64(q)
+			if v == 0 { // most of a label's pixels and bits
+				s2 += 8 * s1
+				q = q[8:]
+				continue
+			}
 			even, odd := v&lanes, v>>8&lanes // bytes 0,2,4,6 and 1,3,5,7
 			sum := (even + odd) * ones >> 48
 			// Byte i weighs 8-i: the top lane of the product gathers them.
@@ -36,4 +41,13 @@ func adler32Update(adler uint32, p []byte) uint32 {
 		s2 %= mod
 	}
 	return s2<<16 | s1
+}
+
+// adler32Zeros is adler32Update over n zero bytes: the sum stays, the
+// weighted sum gains n times it.
+func adler32Zeros(adler uint32, n int) uint32 {
+	const mod = 65521
+	s1, s2 := uint64(adler&0xffff), uint64(adler>>16)
+	s2 = (s2 + uint64(n%mod)*s1) % mod
+	return uint32(s2)<<16 | uint32(s1)
 }

@@ -7,10 +7,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -160,6 +162,34 @@ func TestHuffLengthsLimitedAndComplete(t *testing.T) {
 		}
 		if kraft != 1<<tc.limit || used < tc.minSyms {
 			t.Fatalf("%+v: Kraft sum %d/%d with %d codes", tc, kraft, 1<<tc.limit, used)
+		}
+	}
+}
+
+// TestZlibBitmapSameAfterReuse: the pooled encoder gives every bitmap the
+// same stream whatever it compressed before (its hash tables hold the last
+// label's positions), and the stream inflates to the bitmap.
+func TestZlibBitmapSameAfterReuse(t *testing.T) {
+	bms := deflateBitmaps(t)
+	names := slices.Sorted(maps.Keys(bms))
+	first := map[string][]byte{}
+	for _, name := range names {
+		first[name] = zlibBitmap(nil, bms[name].Bits, bms[name].Stride)
+	}
+	slices.Reverse(names)
+	for _, name := range names {
+		for _, other := range names { // every other bitmap just before
+			zlibBitmap(nil, bms[other].Bits, bms[other].Stride)
+			if got := zlibBitmap(nil, bms[name].Bits, bms[name].Stride); !bytes.Equal(got, first[name]) {
+				t.Fatalf("%s after %s: another stream than the first time", name, other)
+			}
+		}
+		zr, err := zlib.NewReader(bytes.NewReader(first[name]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(zr); err != nil || !bytes.Equal(got, bms[name].Bits) {
+			t.Fatalf("%s: does not inflate to the bitmap (%v)", name, err)
 		}
 	}
 }

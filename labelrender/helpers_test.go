@@ -288,7 +288,7 @@ func interopTool(t testing.TB) (node, dir string) {
 		t.Fatal("node is not installed: run scripts/test, which installs nodejs and the interop packages")
 	}
 	dir = filepath.Join(repoRoot(t), "tools", "interop")
-	for _, pkg := range []string{"zpl-renderer-js", "zpl-image"} {
+	for _, pkg := range []string{"zpl-renderer-js", "zpl-image", "pngjs"} {
 		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg)); err != nil {
 			t.Fatalf("tools/interop/node_modules/%s is missing: run scripts/test (it runs npm ci in tools/interop)", pkg)
 		}

@@ -271,12 +271,7 @@ func thresholdImage(img image.Image, t uint8) *Bitmap {
 	premul := false
 	switch src := img.(type) {
 	case *image.Gray:
-		bm := NewBitmap(w, h)
-		for y := range h {
-			o := src.PixOffset(b.Min.X, b.Min.Y+y)
-			thresholdRow(bm.Bits[y*bm.Stride:(y+1)*bm.Stride], src.Pix[o:o+w], t)
-		}
-		return bm
+		pix, stride = src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], src.Stride
 	case *image.RGBA:
 		pix, stride, premul = src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], src.Stride, true
 	case *image.NRGBA:
@@ -285,10 +280,24 @@ func thresholdImage(img image.Image, t uint8) *Bitmap {
 		return thresholdGray(toGray(img), t)
 	}
 	bm := NewBitmap(w, h)
-	gray := make([]byte, w)
+	rowLen := w
+	var gray []byte
+	if _, ok := img.(*image.Gray); !ok {
+		rowLen, gray = 4*w, make([]byte, w)
+	}
 	for y := range h {
-		rgbaRowToGray(gray, pix[y*stride:], premul)
-		thresholdRow(bm.Bits[y*bm.Stride:(y+1)*bm.Stride], gray, t)
+		row, dst := pix[y*stride:y*stride+rowLen], bm.Bits[y*bm.Stride:(y+1)*bm.Stride]
+		// Most rows of a label repeat the one above: their bits are its bits.
+		if y > 0 && bytes.Equal(row, pix[(y-1)*stride:(y-1)*stride+rowLen]) {
+			copy(dst, bm.Bits[(y-1)*bm.Stride:y*bm.Stride])
+			continue
+		}
+		if gray == nil {
+			thresholdRow(dst, row, t)
+			continue
+		}
+		rgbaRowToGray(gray, row, premul)
+		thresholdRow(dst, gray, t)
 	}
 	return bm
 }

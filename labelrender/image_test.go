@@ -235,3 +235,47 @@ func TestRGBARowToGrayMatchesCompositing(t *testing.T) {
 		}
 	}
 }
+
+// TestThresholdImageMatchesGrayPath: the same-size path (rows that repeat
+// the row above take its bits) gives what converting to grey and
+// thresholding gives, for sub-images too, whose rows lie apart in a larger
+// image and start past its left edge.
+func TestThresholdImageMatchesGrayPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 20))
+	whole := image.Rect(0, 0, 80, 50)
+	gray, rgba, nrgba := image.NewGray(whole), image.NewRGBA(whole), image.NewNRGBA(whole)
+	var prev []color.NRGBA
+	for y := range whole.Dy() {
+		row := make([]color.NRGBA, whole.Dx())
+		for x := 0; x < len(row); {
+			v := [...]uint8{0, 255, uint8(rng.IntN(256))}[rng.IntN(3)]
+			c := color.NRGBA{v, v, v, [...]uint8{255, 255, uint8(rng.IntN(256))}[rng.IntN(3)]}
+			for n := 1 + rng.IntN(20); n > 0 && x < len(row); n-- {
+				row[x] = c
+				x++
+			}
+		}
+		if prev != nil && rng.IntN(2) == 0 {
+			copy(row, prev)
+			if rng.IntN(2) == 0 { // one pixel off the row above, often at an edge
+				x := [...]int{0, 7, 7 + 60, len(row) - 1, rng.IntN(len(row))}[rng.IntN(5)]
+				row[x].R, row[x].G, row[x].B = ^row[x].R, ^row[x].G, ^row[x].B
+			}
+		}
+		for x, c := range row {
+			nrgba.SetNRGBA(x, y, c)
+			rgba.Set(x, y, c)
+			gray.Set(x, y, c)
+		}
+		prev = row
+	}
+	sub := image.Rect(7, 3, 7+61, 3+44)
+	for _, img := range []image.Image{gray, rgba, nrgba, gray.SubImage(sub), rgba.SubImage(sub), nrgba.SubImage(sub)} {
+		for _, thr := range []uint8{1, 100, 128, 255} {
+			got, want := thresholdImage(img, thr), thresholdGray(toGray(img), thr)
+			if got.Width != want.Width || got.Height != want.Height || !bytes.Equal(got.Bits, want.Bits) {
+				t.Fatalf("%T %v, threshold %d: differs from the grey path", img, img.Bounds(), thr)
+			}
+		}
+	}
+}

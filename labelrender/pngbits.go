@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"image/color"
 	"io"
+	"sync"
 )
 
 // pngSignature starts every PNG file.
@@ -174,29 +175,65 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 	// klauspost's inflate, a fork of compress/flate with the same checks,
 	// is about 15 % faster on a megabyte of 8-bit pixels.
 	src := bytes.NewReader(idat[2:]) // a ByteReader: inflate reads no byte past its stream
-	zr := flate.NewReader(src)
+	zr := inflaters.Get().(io.ReadCloser)
+	defer func() {
+		zr.(flate.Resetter).Reset(bytes.NewReader(nil), nil) // let go of the PNG
+		inflaters.Put(zr)
+	}()
+	if err := zr.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, false
+	}
 	adler := uint32(1)
 	bm := NewBitmap(w, h)
 	rowLen := (bpp*w + 7) / 8
 	step := (bpp + 7) / 8 // filters work on whole bytes of one pixel
 	cr, pr := make([]byte, 1+rowLen), make([]byte, 1+rowLen)
+	// 8-bit grey, the carriers' usual PNG, unfilters and thresholds in one
+	// pass over gray8, the row above (zeros above the first).
+	var gray8, gray8Above []byte
+	if ctype == pngGray && bpp == 8 {
+		gray8 = make([]byte, w)
+		// The bits of the zeros above the first row, for unfilterGray8Row.
+		gray8Above = bytes.Repeat([]byte{threshold8(0, uint64(t)*0x0101010101010101)}, bm.Stride)
+	}
 	var gray []byte
 	if ctype == pngRGB || ctype == pngRGBA || ctype == pngGrayAlpha {
 		gray = make([]byte, w)
 	}
+	zeros := make([]byte, rowLen)
 	for y := range h {
 		if _, err := io.ReadFull(zr, cr); err != nil {
 			return nil, false
 		}
+		dst := bm.Bits[y*bm.Stride : (y+1)*bm.Stride]
+		var above []byte
+		if y > 0 {
+			above = bm.Bits[(y-1)*bm.Stride : y*bm.Stride]
+		}
+		// A row filtered Up or Paeth to nothing but zeros is the row above
+		// (for Paeth each left pixel is then as above, which makes the
+		// pixel above the predictor): most rows of a label. pr, the row
+		// above, stays as it is.
+		if y > 0 && (cr[0] == 2 || cr[0] == 4) && bytes.Equal(cr[1:], zeros) {
+			adler = adler32Zeros(adler32Update(adler, cr[:1]), rowLen)
+			copy(dst, above)
+			continue
+		}
 		adler = adler32Update(adler, cr)
+		if gray8 != nil {
+			if y == 0 {
+				above = gray8Above
+			}
+			if !unfilterGray8Row(cr[0], cr[1:], gray8, dst, above, t) {
+				return nil, false
+			}
+			continue
+		}
 		if !unfilterRow(cr[0], cr[1:], pr[1:], step) {
 			return nil, false
 		}
 		row := cr[1:]
-		dst := bm.Bits[y*bm.Stride : (y+1)*bm.Stride]
 		switch {
-		case ctype == pngGray && bpp == 8:
-			thresholdRow(dst, row, t)
 		case ctype == pngGray && bpp == 1:
 			// 0 is black, 1 white: the bitmap is the row inverted.
 			for i, c := range row {
@@ -239,6 +276,121 @@ func pngRowsToBits(idat []byte, w, h, bpp int, ctype byte, black *[256]bool, t u
 	return bm, true
 }
 
+// inflaters keeps inflate's 32 KB window and tables from one PNG to the
+// next.
+var inflaters = sync.Pool{New: func() any { return flate.NewReader(bytes.NewReader(nil)) }}
+
+// unfilterGray8Row undoes the filter of one row of 8-bit grey, res, in
+// place over line, which holds the row above unfiltered (zeros above the
+// first row), and thresholds the row into dst, eight pixels at a time.
+// above is the bits of line's whole groups of eight: where a filter leaves
+// eight pixels as they were above, which in a label is nearly everywhere
+// (the carrier's Up rows are 98 % zero words), their bits are copied and
+// the pixels neither rewritten nor thresholded again.
+func unfilterGray8Row(filter byte, res, line, dst, above []byte, t uint8) bool {
+	const ones = 0x0101010101010101
+	tt := uint64(t) * ones
+	full := len(line) &^ 7
+	above = above[:full/8]
+	switch filter {
+	case 0: // None
+		copy(line, res)
+		for i := 0; i < full; i += 8 {
+			dst[i>>3] = threshold8(binary.LittleEndian.Uint64(line[i:]), tt)
+		}
+	case 1: // Sub
+		a := byte(0)
+		for i := 0; i < full; i += 8 {
+			if binary.LittleEndian.Uint64(res[i:]) == 0 {
+				v := uint64(a) * ones
+				binary.LittleEndian.PutUint64(line[i:], v)
+				dst[i>>3] = threshold8(v, tt)
+				continue
+			}
+			for j := i; j < i+8; j++ {
+				a += res[j]
+				line[j] = a
+			}
+			dst[i>>3] = threshold8(binary.LittleEndian.Uint64(line[i:]), tt)
+		}
+		for j := full; j < len(line); j++ {
+			a += res[j]
+			line[j] = a
+		}
+	case 2: // Up
+		for i := 0; i < full; i += 8 {
+			r := binary.LittleEndian.Uint64(res[i:])
+			if r == 0 {
+				dst[i>>3] = above[i>>3]
+				continue
+			}
+			v := addBytes(binary.LittleEndian.Uint64(line[i:]), r)
+			binary.LittleEndian.PutUint64(line[i:], v)
+			dst[i>>3] = threshold8(v, tt)
+		}
+		for j := full; j < len(line); j++ {
+			line[j] += res[j]
+		}
+	case 3: // Average
+		a := byte(0)
+		for i := 0; i < full; i += 8 {
+			if binary.LittleEndian.Uint64(res[i:]) == 0 && binary.LittleEndian.Uint64(line[i:]) == uint64(a)*ones {
+				dst[i>>3] = above[i>>3] // the mean of a and a is a
+				continue
+			}
+			for j := i; j < i+8; j++ {
+				a = res[j] + uint8((int(a)+int(line[j]))/2)
+				line[j] = a
+			}
+			dst[i>>3] = threshold8(binary.LittleEndian.Uint64(line[i:]), tt)
+		}
+		for j := full; j < len(line); j++ {
+			a = res[j] + uint8((int(a)+int(line[j]))/2)
+			line[j] = a
+		}
+	case 4: // Paeth
+		a, c := 0, 0 // left and upper left
+		unfilter := func(j int) {
+			b := int(line[j])
+			a = int(res[j] + uint8(paeth(a, b, c)))
+			line[j] = uint8(a)
+			c = b
+		}
+		for i := 0; i < full; i += 8 {
+			// With the left pixel as it was above (a == c) the predictor is
+			// the pixel above (pb = 0 ≤ pc = pa, and pa = 0 only when b == c),
+			// so with no residue the eight pixels stay as above.
+			if a == c && binary.LittleEndian.Uint64(res[i:]) == 0 {
+				dst[i>>3] = above[i>>3]
+				a = int(line[i+7])
+				c = a
+				continue
+			}
+			for j := i; j < i+8; j++ {
+				unfilter(j)
+			}
+			dst[i>>3] = threshold8(binary.LittleEndian.Uint64(line[i:]), tt)
+		}
+		for j := full; j < len(line); j++ {
+			unfilter(j)
+		}
+	default:
+		return false
+	}
+	for x := full; x < len(line); x++ {
+		if line[x] < t {
+			dst[x>>3] |= 0x80 >> (x & 7)
+		}
+	}
+	return true
+}
+
+// addBytes adds eight bytes to eight bytes, each modulo 256.
+func addBytes(x, y uint64) uint64 {
+	const hi = 0x8080808080808080
+	return (x&^hi + y&^hi) ^ (x^y)&hi
+}
+
 // unfilterRow undoes a PNG row filter in place (PNG spec 9.2); prev is the
 // unfiltered row above, all zeros for the first.
 func unfilterRow(filter byte, cur, prev []byte, bpp int) bool {
@@ -268,17 +420,7 @@ func unfilterRow(filter byte, cur, prev []byte, bpp int) bool {
 			cur[i] += prev[i] // a = c = 0: the predictor is b
 		}
 		for i := bpp; i < len(cur); i++ {
-			a, b, c := int(cur[i-bpp]), int(prev[i]), int(prev[i-bpp])
-			pa, pb, pc := b-c, a-c, a+b-2*c
-			pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
-			switch {
-			case pa <= pb && pa <= pc:
-				cur[i] += uint8(a)
-			case pb <= pc:
-				cur[i] += uint8(b)
-			default:
-				cur[i] += uint8(c)
-			}
+			cur[i] += uint8(paeth(int(cur[i-bpp]), int(prev[i]), int(prev[i-bpp])))
 		}
 	default:
 		return false
@@ -286,25 +428,31 @@ func unfilterRow(filter byte, cur, prev []byte, bpp int) bool {
 	return true
 }
 
-// unfilterPaeth1 is the Paeth filter for one byte per pixel (8-bit grey,
-// the carriers' usual PNG), with the left and upper-left bytes kept in
+// unfilterPaeth1 is the Paeth filter for one byte per pixel (palettes, grey
+// of fewer than 8 bits), with the left and upper-left bytes kept in
 // registers.
 func unfilterPaeth1(cur, prev []byte) {
 	a, c := 0, 0
 	for i, p := range prev[:len(cur)] {
 		b := int(p)
-		pa, pb, pc := b-c, a-c, a+b-2*c
-		pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
-		pred := c
-		if pa <= pb && pa <= pc {
-			pred = a
-		} else if pb <= pc {
-			pred = b
-		}
-		a = int(cur[i] + uint8(pred))
+		a = int(cur[i] + uint8(paeth(a, b, c)))
 		cur[i] = uint8(a)
 		c = b
 	}
+}
+
+// paeth is the Paeth predictor (PNG spec 9.4) from the bytes to the left
+// (a), above (b) and upper left (c).
+func paeth(a, b, c int) int {
+	pa, pb, pc := b-c, a-c, a+b-2*c
+	pa, pb, pc = max(pa, -pa), max(pb, -pb), max(pc, -pc)
+	if pa <= pb && pa <= pc {
+		return a
+	}
+	if pb <= pc {
+		return b
+	}
+	return c
 }
 
 // lookupRow thresholds a row of 1, 2, 4 or 8-bit samples through black.
@@ -320,24 +468,30 @@ func lookupRow(dst, row []byte, w, bpp int, black *[256]bool) {
 	}
 }
 
-// thresholdRow sets the bit of every grey value below t. Eight pixels at a
-// time: a bytewise unsigned compare in one uint64 (the high bit of each byte
-// of lt says gray < t), then one multiply gathers the eight high bits into
-// a byte, first pixel in the top bit.
+// thresholdRow sets the bit of every grey value below t, eight pixels at a
+// time (threshold8).
 func thresholdRow(dst, gray []byte, t uint8) {
-	const hi = 0x8080808080808080
 	tt := uint64(t) * 0x0101010101010101
 	full := len(gray) &^ 7
 	for i := 0; i < full; i += 8 {
-		x := binary.LittleEndian.Uint64(gray[i:])
-		low := (x | hi) - (tt &^ hi)                    // high bit: x&0x7f >= t&0x7f, byte by byte
-		ge := (x&^tt | ^(x^tt)&low) & hi                // x >= t
-		lt := (ge ^ hi) >> 7                            // bit 8k: pixel k is black
-		dst[i>>3] = byte(lt * 0x8040201008040201 >> 56) // pixel k to bit 7-k
+		dst[i>>3] = threshold8(binary.LittleEndian.Uint64(gray[i:]), tt)
 	}
 	for x := full; x < len(gray); x++ {
 		if gray[x] < t {
 			dst[x>>3] |= 0x80 >> (x & 7)
 		}
 	}
+}
+
+// threshold8 gives the bits of eight grey pixels (the first in the lowest
+// byte of x) against tt, the threshold in every byte: a bytewise unsigned
+// compare in one uint64 (the high bit of each byte of lt says gray < t),
+// then one multiply gathers the eight high bits into a byte, first pixel
+// in the top bit.
+func threshold8(x, tt uint64) byte {
+	const hi = 0x8080808080808080
+	low := (x | hi) - (tt &^ hi)               // high bit: x&0x7f >= t&0x7f, byte by byte
+	ge := (x&^tt | ^(x^tt)&low) & hi           // x >= t
+	lt := (ge ^ hi) >> 7                       // bit 8k: pixel k is black
+	return byte(lt * 0x8040201008040201 >> 56) // pixel k to bit 7-k
 }

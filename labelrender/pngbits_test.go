@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 )
 
@@ -176,6 +177,35 @@ func pngCases(t testing.TB) []pngCase {
 	add("rgb8", rawPNG{ctype: pngRGB, depth: 8, extra: true}, true)
 	add("rgb8-plte", rawPNG{ctype: pngRGB, depth: 8, plte: randBytes(12)}, true)
 	add("rgba8", rawPNG{ctype: pngRGBA, depth: 8, split: 1}, true)
+	// 8-bit grey as labels come: long runs of black and white with a little
+	// grey at the edges, most rows repeating, 25 whole groups of eight and a
+	// tail, under every filter (the shortcuts of unfilterGray8Row).
+	blocky := rawPNG{ctype: pngGray, depth: 8, w: 8*25 + 5, h: 200}
+	for y := range blocky.h {
+		row := make([]byte, blocky.w)
+		for i := 0; i < len(row); {
+			n := 1 + rng.IntN(30)
+			v := [...]byte{0, 255, 255, byte(rng.IntN(256))}[rng.IntN(4)]
+			for ; n > 0 && i < len(row); n-- {
+				row[i] = v
+				i++
+			}
+		}
+		if y > 0 && rng.IntN(2) == 0 {
+			copy(row, blocky.rows[y-1])
+		}
+		if y%5 == 3 && y%2 == 0 {
+			// Filtered Average to nothing but zeros, yet unlike the row
+			// above: only Up and Paeth rows of zeros repeat the row above.
+			a := 0
+			for i, b := range blocky.rows[y-1] {
+				a = (a + int(b)) / 2
+				row[i] = byte(a)
+			}
+		}
+		blocky.rows = append(blocky.rows, row)
+	}
+	cases = append(cases, pngCase{"gray8-blocky", blocky.encode(), true})
 	// Fallbacks: image/png decodes these.
 	add("gray16", rawPNG{ctype: pngGray, depth: 16}, false)
 	add("rgba16", rawPNG{ctype: pngRGBA, depth: 16}, false)
@@ -408,4 +438,36 @@ func FuzzPNGToBitsFastStream(f *testing.F) {
 		b = pngChunk(b, "IDAT", stream)
 		differential(t, pngChunk(b, "IEND", nil), 128)
 	})
+}
+
+// TestPNGToZ64Concurrent: conversions at the same time share the pooled
+// inflaters and Z64 encoders without mixing them up (run with -race).
+func TestPNGToZ64Concurrent(t *testing.T) {
+	cases := pngCases(t)
+	convert := func(c pngCase) []byte {
+		w, h, _ := pngDims(c.data)
+		bm, ok := pngToBitsFast(c.data, w, h, 128)
+		if !ok {
+			return nil
+		}
+		return AppendGraphicField(nil, bm, Z64)
+	}
+	want := make([][]byte, len(cases))
+	for i, c := range cases {
+		want[i] = convert(c)
+	}
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for r := range 3 {
+				for k := range cases {
+					i := (k + g + r) % len(cases) // each goroutine in another order
+					if got := convert(cases[i]); !bytes.Equal(got, want[i]) {
+						t.Errorf("%s: another answer when converted alongside others", cases[i].name)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
