@@ -55,8 +55,8 @@ type JobSourceOptions struct {
 	// head of the queue (or, idle, has it handed over by the commit that
 	// queues it: queue.Handoff); once that job went out, TryNext claims up
 	// to Batch jobs behind it, and claims the next ones in the background
-	// once half of a claim is handed out, so the worker rarely waits for a
-	// commit. Each job is marked (write-ahead, the queue's marks log) just
+	// whenever fewer than Batch are at hand, so the worker rarely waits for
+	// a commit. Each job is marked (write-ahead, the queue's marks log) just
 	// before its bytes, so a crash leaves uncertain only jobs whose bytes
 	// may have left and puts the others back in the queue. Done keeps the
 	// outcome in memory and commits it with the source's next commit (the

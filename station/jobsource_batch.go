@@ -76,8 +76,8 @@ func (s *JobSource) commitAcks(commit func(func(tx *queue.Tx) error) error, acks
 }
 
 // TryNext implements device.BatchSource: the next job claimed. While the
-// worker sends, the jobs queued behind are claimed in the background once
-// half of the last claim is handed out (prefetch), so under load the
+// worker sends, the jobs queued behind are claimed in the background
+// whenever fewer than Batch are at hand (prefetch), so under load the
 // worker waits for a claim's commit only when it outruns it; a commit
 // takes milliseconds while the printer's station commits (issue 13). False
 // when nothing is claimed or queued, when intake stopped (Next then gives
@@ -97,7 +97,7 @@ func (s *JobSource) TryNext() (device.Job, bool) {
 		default:
 		}
 		if j, ok := s.popClaimedLocked(); ok {
-			if len(s.claimed) <= s.batch/2 {
+			if len(s.claimed) < s.batch {
 				s.prefetchLocked()
 			}
 			return j, true

@@ -203,8 +203,8 @@ func TestJobSourcePrefetch(t *testing.T) {
 	if err != nil || head.ID != second[0].String() {
 		t.Fatalf("Next = %v, %v; want %s", head.ID, err, second[0])
 	}
-	j2, ok := src.TryNext()  // claims 4, waits for them: 3 left
-	j3, ok3 := src.TryNext() // 2 left: the next claim starts in the background
+	j2, ok := src.TryNext()  // claims 4 and waits for them; 3 left: the next claim starts in the background
+	j3, ok3 := src.TryNext() // 2 or more left, a claim perhaps still committing
 	if !ok || !ok3 || j2.ID != second[1].String() || j3.ID != second[2].String() {
 		t.Fatalf("TryNext = %v %v, %v %v; want %s, %s", j2.ID, ok, j3.ID, ok3, second[1], second[2])
 	}
