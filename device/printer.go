@@ -92,6 +92,22 @@ type streamConn struct {
 	// writes work, status cannot be read.
 	readless bool
 	shut     sync.Once
+	// asked: SendAsk wrote a ~HS after the job whose reply is not read
+	// yet; the next status query reads it instead of asking again. Under
+	// the printer's turn.
+	asked bool
+}
+
+// drainFrames drops replies nobody waits for (late ones): frames read
+// after a request are its reply. Called with the turn held.
+func (c *streamConn) drainFrames() {
+	for {
+		select {
+		case <-c.frames:
+		default:
+			return
+		}
+	}
 }
 
 func newStream(cfg PrinterConfig, dial dialFunc) *streamPrinter {
@@ -307,6 +323,41 @@ func (p *streamPrinter) Send(ctx context.Context, data []byte) (int, error) {
 	return n, nil
 }
 
+// SendAsk is Send followed by a ~HS request, whose reply the next Status
+// reads instead of asking again: a status is read after every job (the
+// next job's check or the confirmation), and this way its round trip runs
+// while the worker records the outcome and takes the next job (issue 13).
+// A printer processes ~HS on receipt, so the reply tells its state once
+// it has the job, as a ~HS written a moment later would. If the request
+// cannot be written the job is still out: the next Status asks anew.
+func (p *streamPrinter) SendAsk(ctx context.Context, data []byte) (int, error) {
+	if err := p.acquire(ctx); err != nil {
+		return 0, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
+	}
+	defer p.release()
+	c, err := p.connect(ctx)
+	if err != nil {
+		return 0, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.SendTimeout))
+	defer cancel()
+	n, err := c.write(wctx, data)
+	if err != nil {
+		p.drop(c)
+		return n, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
+	}
+	if p.cfg.NoStatus || c.noBackChannel() {
+		return n, nil
+	}
+	c.drainFrames() // a late reply to an earlier query is not this one's
+	if _, err := c.write(wctx, []byte("~HS")); err != nil {
+		p.drop(c)
+		return n, nil
+	}
+	c.asked = true
+	return n, nil
+}
+
 func writeAll(w io.Writer, b []byte) (int, error) {
 	total := 0
 	for total < len(b) {
@@ -387,21 +438,20 @@ func (e *notReadingError) Unwrap() error { return e.err }
 // Frames left over from an earlier, late reply are discarded first. Called
 // with the turn held.
 func (p *streamPrinter) query(ctx context.Context, c *streamConn, cmd string, n int) ([][]byte, error) {
-	for drained := false; !drained; {
-		select {
-		case <-c.frames:
-		default:
-			drained = true
-		}
-	}
 	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
 	defer cancel()
-	if _, err := c.write(qctx, []byte(cmd)); err != nil {
-		p.drop(c)
-		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return nil, &notReadingError{fmt.Errorf("status %s to printer %q: %w: request not taken: %w", cmd, p.cfg.Name, ErrNoReply, err)}
+	if cmd == "~HS" && c.asked {
+		c.asked = false // SendAsk wrote it: its reply is on its way
+	} else {
+		c.asked = false
+		c.drainFrames()
+		if _, err := c.write(qctx, []byte(cmd)); err != nil {
+			p.drop(c)
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return nil, &notReadingError{fmt.Errorf("status %s to printer %q: %w: request not taken: %w", cmd, p.cfg.Name, ErrNoReply, err)}
+			}
+			return nil, fmt.Errorf("status %s to printer %q: %w", cmd, p.cfg.Name, err)
 		}
-		return nil, fmt.Errorf("status %s to printer %q: %w", cmd, p.cfg.Name, err)
 	}
 	out := make([][]byte, 0, n)
 	for len(out) < n {
@@ -424,3 +474,5 @@ func (p *streamPrinter) query(ctx context.Context, c *streamConn, cmd string, n 
 	}
 	return out, nil
 }
+
+var _ statusAsker = (*streamPrinter)(nil)

@@ -436,11 +436,23 @@ func (w *Worker) send(ctx context.Context, job Job, copiesLeft int) (int, int, e
 		}
 		return n, copiesLeft, nil
 	}
-	n, err := w.p.Send(ctx, job.Data)
+	send := w.p.Send
+	if a, ok := w.p.(statusAsker); ok && copiesLeft == 1 {
+		// A status is read after the last copy (the next job's check or
+		// the confirmation): asked now, its round trip overlaps the rest.
+		send = a.SendAsk
+	}
+	n, err := send(ctx, job.Data)
 	if err != nil {
 		return n, 0, err
 	}
 	return n, 1, nil
+}
+
+// statusAsker is a Printer that can ask for its status right behind a job
+// (streamPrinter.SendAsk).
+type statusAsker interface {
+	SendAsk(ctx context.Context, data []byte) (int, error)
 }
 
 // recordTransmitting tells a TransmitRecorder source that the job's bytes
