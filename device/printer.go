@@ -305,22 +305,7 @@ func (c *streamConn) write(ctx context.Context, b []byte) (int, error) {
 // ctx ends; a connection that fails mid-write is dropped so the next call
 // reconnects.
 func (p *streamPrinter) Send(ctx context.Context, data []byte) (int, error) {
-	if err := p.acquire(ctx); err != nil {
-		return 0, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
-	}
-	defer p.release()
-	c, err := p.connect(ctx)
-	if err != nil {
-		return 0, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.SendTimeout))
-	defer cancel()
-	n, err := c.write(wctx, data)
-	if err != nil {
-		p.drop(c)
-		return n, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
-	}
-	return n, nil
+	return p.send(ctx, data, false)
 }
 
 // SendAsk is Send followed by a ~HS request, whose reply the next Status
@@ -331,6 +316,10 @@ func (p *streamPrinter) Send(ctx context.Context, data []byte) (int, error) {
 // it has the job, as a ~HS written a moment later would. If the request
 // cannot be written the job is still out: the next Status asks anew.
 func (p *streamPrinter) SendAsk(ctx context.Context, data []byte) (int, error) {
+	return p.send(ctx, data, true)
+}
+
+func (p *streamPrinter) send(ctx context.Context, data []byte, ask bool) (int, error) {
 	if err := p.acquire(ctx); err != nil {
 		return 0, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
 	}
@@ -346,7 +335,7 @@ func (p *streamPrinter) SendAsk(ctx context.Context, data []byte) (int, error) {
 		p.drop(c)
 		return n, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)
 	}
-	if p.cfg.NoStatus || c.noBackChannel() {
+	if !ask || p.cfg.NoStatus || c.noBackChannel() {
 		return n, nil
 	}
 	c.drainFrames() // a late reply to an earlier query is not this one's
