@@ -212,7 +212,7 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.publishLocked()
 	s.mu.Unlock()
 
-	p, o, err := s.ship(ctx, ShipRequest{OrderID: armed, Weight: Weight{Milligrams: r.Milligrams, Display: r.Display(), Unit: r.Unit.String()}})
+	p, o, err := s.ship(ctx, ShipRequest{OrderID: armed, Weight: Weight{Milligrams: r.Milligrams, Display: r.Display(), Unit: r.Unit.String()}, flow: true})
 
 	s.mu.Lock()
 	if err != nil {
@@ -234,10 +234,8 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	if !o.shippable() && s.armed == o.ID {
 		s.armed = "" // every package is labelled: the next order is armed after removal
 	}
-	last := flowLast{LabelID: p.LabelID, TrackingNumber: p.TrackingNumber, JobID: p.JobID, Weight: s.flow.Weight}
 	s.publishLocked()
 	s.mu.Unlock()
-	s.rememberLastLabel(last)
 
 	// The job may have finished before the flow knew its id.
 	if j, err := s.db.Job(ctx, p.JobID); err == nil && j.State != queue.StateQueued {

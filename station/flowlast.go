@@ -10,8 +10,8 @@ import (
 
 // The flow's last label survives a restart: the packer's page shows it,
 // with Reprint, until the next one (issue 19). It is one small record,
-// written after the label's own commit (the label is durable already;
-// losing this record in a crash only loses the page's reminder).
+// written in the label's own commit (a commit of its own after it took
+// the database's writer from the printer's claim: issue 20).
 const (
 	kindFlowLast = "flow-last"
 	keyFlowLast  = "last"
@@ -24,13 +24,9 @@ type flowLast struct {
 	Weight         string      `json:"weight,omitempty"`
 }
 
-// rememberLastLabel stores the flow's last label; a failure is logged,
-// never the packer's problem.
-func (s *Station) rememberLastLabel(l flowLast) {
-	err := s.db.Update(func(tx *queue.Tx) error { return putJSON(tx, kindFlowLast, keyFlowLast, l) })
-	if err != nil {
-		s.log.Warn("flow: could not remember the last label for the page", "label", l.LabelID, "err", err)
-	}
+// lastLabelOf is what the page remembers of a package the flow labelled.
+func lastLabelOf(p Package) flowLast {
+	return flowLast{LabelID: p.LabelID, TrackingNumber: p.TrackingNumber, JobID: p.JobID, Weight: p.Weight.Display}
 }
 
 // restoreLastLabel puts the stored last label into the idle flow state,

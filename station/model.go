@@ -221,6 +221,9 @@ type ShipRequest struct {
 	// commit that reserves its first package (Fulfil /label: one commit
 	// less per label); OrderID is then the order's once created.
 	create *newOrder
+	// flow marks the flow's own placement: the page's last label
+	// (flowLast) is stored in the label's commit, not in one after it.
+	flow bool
 }
 
 // newOrder is an order ship creates (ShipRequest.create).
