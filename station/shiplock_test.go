@@ -120,6 +120,23 @@ func (c *watchedCtx) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
+// awaitPackage waits until the package ref is stored with status want:
+// a condition wait (it yields between reads), bounded like await.
+func awaitPackage(t *testing.T, st *Station, ref string, want PackageStatus) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p, err := st.Package(context.Background(), ref)
+		if err == nil && p.Status == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("package %s: %+v, %v; still not %s after 10s", ref, p, err, want)
+		}
+		runtime.Gosched()
+	}
+}
+
 func lockedOrders(st *Station) int {
 	st.shipLocks.mu.Lock()
 	defer st.shipLocks.mu.Unlock()
@@ -319,6 +336,9 @@ func TestVoidAndCancelWaitForTheOrdersLabel(t *testing.T) {
 
 	shipped := shipAsync(st, context.Background(), a.ID)
 	await(t, c.arrived, "the carrier asked for A's label")
+	// The carrier is asked while the reservation commits (earlyLabel):
+	// the void below names the package, so it must be recorded first.
+	awaitPackage(t, st, ref, PackageRequested)
 
 	// A cancel whose caller gives up leaves the order alone.
 	cctx, ccancel := newWatchedCtx(context.Background())
