@@ -120,18 +120,23 @@ func (c *watchedCtx) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
-// awaitPackage waits until the package ref is stored with status want:
-// a condition wait (it yields between reads), bounded like await.
+// awaitPackage waits until the package ref is stored with status want.
 func awaitPackage(t *testing.T, st *Station, ref string, want PackageStatus) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	eventually(t, "package "+ref+" "+string(want), func() bool {
 		p, err := st.Package(context.Background(), ref)
-		if err == nil && p.Status == want {
-			return
-		}
+		return err == nil && p.Status == want
+	})
+}
+
+// eventually waits until cond holds: a condition wait for a state that no
+// channel announces (it yields between reads), bounded like await.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("package %s: %+v, %v; still not %s after 10s", ref, p, err, want)
+			t.Fatalf("%s: still not so after 10s", what)
 		}
 		runtime.Gosched()
 	}
