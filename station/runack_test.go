@@ -34,8 +34,8 @@ func strandedJob(t *testing.T, db *queue.DB, key string) queue.Job {
 // Run handles job events at once but acknowledges them (a commit of its
 // own, which took the database's writer from the printer's claim) only
 // once the outbox has been quiet for ackQuiet, after ackEvery events, or
-// when it stops; a station started on the same file handles again what
-// was not acknowledged.
+// when it stops; a station started on the same file reads its state from
+// the file and does not replay what was not acknowledged.
 func TestRunAcknowledgesJobStatesWhenQuiet(t *testing.T) {
 	clk := newClock()
 	db := openDB(t, t.TempDir(), clk)
@@ -61,11 +61,14 @@ func TestRunAcknowledgesJobStatesWhenQuiet(t *testing.T) {
 	if c := stationCursor(t, db); c != start {
 		t.Fatalf("cursor %d right after handling, want %d (no commit yet)", c, start)
 	}
-	// A second station on the file (a restart after a crash) handles the
-	// unacknowledged event again.
+	// A second station on the file (a restart after a crash) reads the
+	// stranded job from the file and replays no old event over it.
 	again := newStation(t, db, clk, Config{})
-	if n, err := again.drainEvents(ctx); err != nil || n == 0 {
-		t.Fatalf("restarted station handled %d events, %v", n, err)
+	if u := again.Unprintable(); len(u) != 1 || u[0] != (Unprintable{"elsewhere", 1}) {
+		t.Fatalf("restarted station: unprintable %v", u)
+	}
+	if n, err := again.drainEvents(ctx); err != nil || n != 0 {
+		t.Fatalf("restarted station handled %d old events, %v; want none", n, err)
 	}
 
 	clk.Advance(ackQuiet)

@@ -145,11 +145,20 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := db.AddConsumer(context.Background(), Consumer); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
+	// What Run keeps in memory is read from the file below (the stranded
+	// jobs, the last label's job state, an uncertain job): events up to
+	// now are in it already, and handling them again would replay old
+	// job states over the ones read (issue 20: Run acknowledges lazily).
+	// Taken first, so an event committed during the reads is still handled.
+	last, err := db.LastEventID(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
 	cons, err := db.Consumers(context.Background())
 	if err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
-	s.events = eventCursor{handled: cons[Consumer], acked: cons[Consumer]}
+	s.events = eventCursor{handled: max(last, cons[Consumer]), acked: cons[Consumer]}
 	if err := s.scanUnprintable(context.Background()); err != nil {
 		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
 	}
@@ -179,8 +188,8 @@ func (s *Station) Printer() string { return s.printer }
 // the database's writer (two fsyncs) just when the printer worker wanted
 // it for a label's claim and write-ahead mark (issue 20). What Run does
 // with the events is kept in memory only (the flow's job states, the
-// unprintable count), so after a crash it handles again what was not
-// acknowledged, as it always did for the batch in hand.
+// unprintable count), which New reads from the file: after a crash the
+// cursor only holds back events that housekeeping would delete.
 const (
 	ackEvery = 200
 	ackQuiet = time.Second
