@@ -1,0 +1,83 @@
+package station
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/packbench/packbench/queue"
+)
+
+// The carrier is asked while the package's reservation commits
+// (earlyLabel). A crash after the carrier answered but before the
+// reservation reached the disk leaves the order as it was, and the next
+// Ship asks for the same reference: the same parcel, one job.
+func TestEarlyLabelCrashBeforeTheReservationCommits(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	db := openDB(t, dir, clk)
+	ok := okAnswer(base64.StdEncoding.EncodeToString(carrierPNG(t, 400, 600)))
+	var crashed []byte // the file as a crash during the first answer leaves it
+	snapped := make(chan error, 1)
+	f, url := startFulfil(t, func(w http.ResponseWriter, r *http.Request, attempt int) {
+		if attempt == 1 {
+			var err error
+			crashed, err = os.ReadFile(filepath.Join(dir, "packbench.db"))
+			snapped <- err
+		}
+		ok(w, r, attempt)
+	})
+	cfg := Config{Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: HTTPCarrierConfig{URL: url}}}
+	st := newStation(t, db, clk, cfg)
+	o := mustCreate(t, st, Order{})
+	ref := o.ID + "-1"
+
+	// The test holds the database's writer: the reservation cannot commit
+	// while the carrier is asked and answers.
+	held, release := make(chan struct{}), newGate(t)
+	holding := make(chan error, 1)
+	go func() {
+		holding <- db.Update(func(*queue.Tx) error {
+			close(held)
+			<-release.ch
+			return nil
+		})
+	}()
+	await(t, held, "the test holding the writer")
+	shipped := shipAsync(st, context.Background(), o.ID)
+	if err := await(t, snapped, "the carrier asked while the reservation waits"); err != nil {
+		t.Fatal(err)
+	}
+	release.open()
+	if err := await(t, holding, "the test's transaction"); err != nil {
+		t.Fatal(err)
+	}
+	if r := await(t, shipped, "Ship"); r.err != nil || r.p.Reference != ref {
+		t.Fatalf("Ship before the crash: %+v, %v", r.p, r.err)
+	}
+
+	// Restart from the file as the crash left it.
+	dir2 := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir2, "packbench.db"), crashed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db2 := openDB(t, dir2, clk)
+	st2 := newStation(t, db2, clk, cfg)
+	if p, err := st2.Package(context.Background(), ref); err == nil {
+		t.Fatalf("the reservation was on disk before the carrier answered: %+v", p)
+	}
+	p, err := st2.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 700_000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, _ := f.seen()
+	if len(refs) != 2 || refs[0] != ref || refs[1] != ref || p.Reference != ref || p.TrackingNumber != "1Z999AA10123456784" {
+		t.Errorf("upstream saw %v; package %s, tracking %s", refs, p.Reference, p.TrackingNumber)
+	}
+	if js := jobs(t, db2); len(js) != 1 || js[0].Key != ref {
+		t.Errorf("jobs %+v, want the one label", js)
+	}
+}
