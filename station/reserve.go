@@ -167,13 +167,18 @@ func (s *Station) applyResult(p *Package, res LabelResult) {
 
 // notePackageError keeps the last error on the requested package for the API.
 func (s *Station) notePackageError(p Package, cause error) {
-	msg := cause.Error()
-	var ce *CarrierError
-	if errors.As(cause, &ce) {
-		msg = ce.Message
-	}
-	p.Error, p.UpdatedAt = msg, s.clock.Now().UTC()
+	p.Error, p.UpdatedAt = packageErrorText(cause), s.clock.Now().UTC()
 	if err := s.db.Update(func(tx *queue.Tx) error { return putJSON(tx, kindPackages, pkgKey(p.OrderID, p.Index), p) }); err != nil {
 		s.log.Error("station: recording a package error", "reference", p.Reference, "err", err)
 	}
+}
+
+// packageErrorText is what a package keeps of the error that kept it from
+// its label: a carrier's own message, else the error.
+func packageErrorText(cause error) string {
+	var ce *CarrierError
+	if errors.As(cause, &ce) {
+		return ce.Message
+	}
+	return cause.Error()
 }

@@ -58,10 +58,10 @@ type txCarrier interface {
 //
 // Only the order's lock (see orderLocks) is held across the slow part;
 // no transaction is: (1) the package is reserved in one transaction,
-// (2) the carrier is asked and (3) the label rendered outside any (for
-// an existing order, while (1) commits: earlyLabel), and (4) the job,
-// package, label and events are committed in another. So other orders,
-// the printer worker and the API keep writing meanwhile.
+// (2) the carrier is asked and (3) the label rendered outside any, and
+// (4) the job, package, label and events are committed in another (for
+// an existing order, (1) is folded into (4): shipOneCommit). So other
+// orders, the printer worker and the API keep writing meanwhile.
 func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, error) {
 	if req.create == nil {
 		// A new order (req.create) has no lock yet: nobody knows it before
@@ -91,12 +91,11 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	}
 	now := s.clock.Now().UTC()
 
-	// 1. Record the request before the carrier's answer is used: a crash
-	// or a failure resumes with the same reference, so the carrier never
-	// makes two. Where that is safe, the carrier is asked (and its label
-	// rendered) while the record commits (earlyLabel).
-	early := s.startEarlyLabel(ctx, req, printer, now)
-	defer early.abandon()
+	if s.oneCommit(req) {
+		return s.shipOneCommit(ctx, req, printer, now)
+	}
+	// 1. Record the request before asking the carrier: a crash or a failure
+	// resumes with the same reference, so the carrier never makes two.
 	o, p, res, art, answered, done, err := s.reserveLabel(ctx, req, printer, now)
 	if err != nil {
 		return Package{}, Order{}, err
@@ -110,20 +109,8 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 		return p, o, nil
 	}
 	// 2. Ask the carrier.
-	rendered, renderErr := false, error(nil)
 	if !answered {
-		lr := s.labelRequest(o, p)
-		if early != nil && early.answerFor(lr) {
-			res, err = early.res, early.err
-			art, rendered, renderErr = early.art, early.rendered, early.renderErr
-		} else {
-			if early != nil {
-				s.log.Error("station: the order changed under its lock while the carrier was asked: asking again",
-					"order", o.ID, "asked", early.req.Reference, "reserved", p.Reference)
-			}
-			res, err = s.carrier.Label(ctx, lr)
-		}
-		if err != nil {
+		if res, err = s.carrier.Label(ctx, s.labelRequest(o, p)); err != nil {
 			s.log.Warn("carrier refused a label", "order", o.ID, "reference", p.Reference, "err", err)
 			s.notePackageError(p, err)
 			return Package{}, Order{}, err
@@ -131,10 +118,8 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	}
 	s.applyResult(&p, res)
 	// 3. Render the printer-ready label.
-	if !rendered {
-		art, renderErr = s.renderLabel(ctx, o, s.shipFrom(o), p, res)
-	}
-	if err := renderErr; err != nil {
+	art, err = s.renderLabel(ctx, o, s.shipFrom(o), p, res)
+	if err != nil {
 		s.log.Warn("label not rendered", "order", o.ID, "reference", p.Reference, "err", err)
 		s.notePackageError(p, err)
 		return Package{}, Order{}, err

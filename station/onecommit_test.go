@@ -11,11 +11,11 @@ import (
 	"github.com/packbench/packbench/queue"
 )
 
-// The carrier is asked while the package's reservation commits
-// (earlyLabel). A crash after the carrier answered but before the
-// reservation reached the disk leaves the order as it was, and the next
-// Ship asks for the same reference: the same parcel, one job.
-func TestEarlyLabelCrashBeforeTheReservationCommits(t *testing.T) {
+// A package of an existing order is reserved in its label's commit
+// (shipOneCommit), after the carrier answered. A crash between the answer
+// and that commit leaves the order as it was, and the next Ship asks for
+// the same reference: the same parcel, one job.
+func TestOneCommitCrashBeforeTheLabelCommits(t *testing.T) {
 	clk := newClock()
 	dir := t.TempDir()
 	db := openDB(t, dir, clk)
@@ -35,8 +35,8 @@ func TestEarlyLabelCrashBeforeTheReservationCommits(t *testing.T) {
 	o := mustCreate(t, st, Order{})
 	ref := o.ID + "-1"
 
-	// The test holds the database's writer: the reservation cannot commit
-	// while the carrier is asked and answers.
+	// The test holds the database's writer: nothing of the package can
+	// commit while the carrier is asked and answers.
 	held, release := make(chan struct{}), newGate(t)
 	holding := make(chan error, 1)
 	go func() {
@@ -48,7 +48,7 @@ func TestEarlyLabelCrashBeforeTheReservationCommits(t *testing.T) {
 	}()
 	await(t, held, "the test holding the writer")
 	shipped := shipAsync(st, context.Background(), o.ID)
-	if err := await(t, snapped, "the carrier asked while the reservation waits"); err != nil {
+	if err := await(t, snapped, "the carrier asked with no commit"); err != nil {
 		t.Fatal(err)
 	}
 	release.open()
@@ -67,7 +67,7 @@ func TestEarlyLabelCrashBeforeTheReservationCommits(t *testing.T) {
 	db2 := openDB(t, dir2, clk)
 	st2 := newStation(t, db2, clk, cfg)
 	if p, err := st2.Package(context.Background(), ref); err == nil {
-		t.Fatalf("the reservation was on disk before the carrier answered: %+v", p)
+		t.Fatalf("the package was on disk before the carrier answered: %+v", p)
 	}
 	p, err := st2.Ship(context.Background(), ShipRequest{OrderID: o.ID, Weight: Weight{Milligrams: 700_000}})
 	if err != nil {
