@@ -3,12 +3,14 @@ package station
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/packbench/packbench/queue"
+	"github.com/packbench/packbench/scale"
 )
 
 // A package of an existing order is reserved in its label's commit
@@ -79,5 +81,53 @@ func TestOneCommitCrashBeforeTheLabelCommits(t *testing.T) {
 	}
 	if js := jobs(t, db2); len(js) != 1 || js[0].Key != ref {
 		t.Errorf("jobs %+v, want the one label", js)
+	}
+}
+
+// commits is how many write transactions the bbolt file has committed: the
+// higher txid of its two meta pages (bbolt's on-disk layout: a 16-byte
+// page header, then magic, version, page size, flags, the root bucket (16
+// bytes), the freelist and high-water page ids, then the txid).
+func commits(t *testing.T, path string) uint64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := int(binary.LittleEndian.Uint32(data[24:]))
+	return max(binary.LittleEndian.Uint64(data[64:]), binary.LittleEndian.Uint64(data[pageSize+64:]))
+}
+
+// A parcel placed for an existing order with the http carrier costs one
+// commit: the package reserved, the job, the label, the events and the
+// page's last label together (it cost three: the reservation, the label,
+// then the last label), so the printer's claim waits behind none of them.
+func TestCarrierLabelIsOneCommit(t *testing.T) {
+	_, url := startFulfil(t, okAnswer(base64.StdEncoding.EncodeToString(carrierPNG(t, 400, 600))))
+	clk := newClock()
+	dir := t.TempDir()
+	db := openDB(t, dir, clk)
+	st := newStation(t, db, clk, Config{Carrier: CarrierConfig{Kind: CarrierHTTP, HTTP: HTTPCarrierConfig{URL: url}}})
+	mustCreate(t, st, Order{AssociatedIdentifiers: []string{"LPN-1"}})
+	if _, err := st.Scan(context.Background(), "LPN-1"); err != nil {
+		t.Fatal(err)
+	}
+	sc := newFeeder(t, st, clk)
+	sc.hold(0, scale.StatusZero, 3)
+	path := filepath.Join(dir, "packbench.db")
+	before := commits(t, path)
+	sc.place(1200)
+	after := commits(t, path)
+	s := st.State()
+	if s.State != FlowPrinting || s.JobID == 0 {
+		t.Fatalf("no label: %+v", s)
+	}
+	if after-before != 1 {
+		t.Errorf("%d commits for the label, want 1", after-before)
+	}
+	db.Close()
+	db = openDB(t, dir, clk)
+	if again := newStation(t, db, clk, Config{}).State(); again.LabelID != s.LabelID || again.JobID != s.JobID {
+		t.Errorf("after a restart the page's last label is %+v, want %s / %s", again, s.LabelID, s.JobID)
 	}
 }
