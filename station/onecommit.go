@@ -77,6 +77,9 @@ func (s *Station) shipOneCommit(ctx context.Context, req ShipRequest, printer st
 		return nil
 	})
 	if err != nil {
+		// The carrier made this label: the operator may have to void it there.
+		s.log.Error("station: the carrier's label was not stored", "order", o.ID, "reference", p.Reference,
+			"tracking", res.TrackingNumber, "err", err)
 		return Package{}, Order{}, err
 	}
 	s.logLabelled(o, p)
