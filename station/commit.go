@@ -11,8 +11,8 @@ import (
 // commitLabel is the last step of ship, one transaction: the order is
 // read again (the carrier call and the render ran outside any
 // transaction) and, if the package is still the order's pending one, the
-// label is committed.
-func (s *Station) commitLabel(req ShipRequest, o *Order, p *Package, art artefacts, now time.Time) error {
+// label is committed, with what onCommit (ShipRequest.onCommit) adds.
+func (s *Station) commitLabel(o *Order, p *Package, art artefacts, now time.Time, onCommit func(*queue.Tx, Package) error) error {
 	// Batch (shared commit): a rerun starts again from the stored order,
 	// and commit only sets fields of o and p.
 	return s.db.Batch(func(tx *queue.Tx) error {
@@ -27,15 +27,17 @@ func (s *Station) commitLabel(req ShipRequest, o *Order, p *Package, art artefac
 		case o.Pending != p.Index:
 			return fmt.Errorf("%w: package %s was voided while labelling", ErrConflict, p.Reference)
 		}
-		return s.commit(tx, req, o, p, art, now)
+		if err := s.commit(tx, o, p, art, now); err != nil || onCommit == nil {
+			return err
+		}
+		return onCommit(tx, *p)
 	})
 }
 
 // commit enqueues the one print job keyed by the package reference (none
 // for a package without a printer: [fulfil] no_print) and stores the
-// package, its label, the order and the events, and for the flow's own
-// placement (req.flow) the page's last label.
-func (s *Station) commit(tx *queue.Tx, req ShipRequest, o *Order, p *Package, art artefacts, now time.Time) error {
+// package, its label, the order and the events.
+func (s *Station) commit(tx *queue.Tx, o *Order, p *Package, art artefacts, now time.Time) error {
 	key := pkgKey(o.ID, p.Index)
 	if p.Printer != "" {
 		job, _, err := tx.Enqueue(queue.NewJob{Key: p.Reference, Source: queue.SourceFlow, Printer: p.Printer,
@@ -75,11 +77,6 @@ func (s *Station) commit(tx *queue.Tx, req ShipRequest, o *Order, p *Package, ar
 	}
 	if err := tx.PutRecord(kindPackages, key, pj); err != nil {
 		return err
-	}
-	if req.flow {
-		if err := putJSON(tx, kindFlowLast, keyFlowLast, lastLabelOf(*p)); err != nil {
-			return err
-		}
 	}
 	o.Labelled++
 	if o.Labelled == 1 { // the shipment's first label: its lines leave the stock ledger

@@ -25,9 +25,9 @@
 //  3. the label is rendered printer-ready (labelrender: native ZPL, a ^GF
 //     raster, a carrier PNG as a Z64 graphic, or a carrier's ZPL checked);
 //  4. ONE print job keyed by the package reference is committed with the
-//     package, the label and a package.labelled event (and, for the flow,
-//     the page's last label), so a retried call never queues a second
-//     label.
+//     package, the label and a package.labelled event (and what
+//     ShipRequest.onCommit adds: the flow's last label for the page), so a
+//     retried call never queues a second label.
 //
 // A caller that gives its own package reference (ShipRequest.Reference)
 // can retry Ship safely: the same reference and content return the package

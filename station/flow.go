@@ -212,7 +212,11 @@ func (s *Station) placed(ctx context.Context, r scale.Reading) {
 	s.publishLocked()
 	s.mu.Unlock()
 
-	p, o, err := s.ship(ctx, ShipRequest{OrderID: armed, Weight: Weight{Milligrams: r.Milligrams, Display: r.Display(), Unit: r.Unit.String()}, flow: true})
+	weight := r.Display() // as s.flow.Weight, set above
+	p, o, err := s.ship(ctx, ShipRequest{OrderID: armed, Weight: Weight{Milligrams: r.Milligrams, Display: r.Display(), Unit: r.Unit.String()},
+		onCommit: func(tx *queue.Tx, p Package) error {
+			return rememberLastLabelTx(tx, flowLast{LabelID: p.LabelID, TrackingNumber: p.TrackingNumber, JobID: p.JobID, Weight: weight})
+		}})
 
 	s.mu.Lock()
 	if err != nil {

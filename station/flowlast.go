@@ -10,8 +10,9 @@ import (
 
 // The flow's last label survives a restart: the packer's page shows it,
 // with Reprint, until the next one (issue 19). It is one small record,
-// written in the label's own commit (a commit of its own after it took
-// the database's writer from the printer's claim: issue 20).
+// written in the label's own commit (ShipRequest.onCommit): a commit of
+// its own, right after, made the printer worker's claim wait behind it
+// (issue 20).
 const (
 	kindFlowLast = "flow-last"
 	keyFlowLast  = "last"
@@ -24,9 +25,9 @@ type flowLast struct {
 	Weight         string      `json:"weight,omitempty"`
 }
 
-// lastLabelOf is what the page remembers of a package the flow labelled.
-func lastLabelOf(p Package) flowLast {
-	return flowLast{LabelID: p.LabelID, TrackingNumber: p.TrackingNumber, JobID: p.JobID, Weight: p.Weight.Display}
+// rememberLastLabelTx stores the flow's last label in tx.
+func rememberLastLabelTx(tx *queue.Tx, l flowLast) error {
+	return putJSON(tx, kindFlowLast, keyFlowLast, l)
 }
 
 // restoreLastLabel puts the stored last label into the idle flow state,

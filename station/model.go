@@ -221,9 +221,10 @@ type ShipRequest struct {
 	// commit that reserves its first package (Fulfil /label: one commit
 	// less per label); OrderID is then the order's once created.
 	create *newOrder
-	// flow marks the flow's own placement: the page's last label
-	// (flowLast) is stored in the label's commit, not in one after it.
-	flow bool
+	// onCommit, when set, writes more in the transaction that commits the
+	// label (the flow's last label for the page), so the printer worker's
+	// claim does not wait behind a commit of its own.
+	onCommit func(tx *queue.Tx, p Package) error
 }
 
 // newOrder is an order ship creates (ShipRequest.create).

@@ -70,8 +70,13 @@ func (s *Station) shipOneCommit(ctx context.Context, req ShipRequest, printer st
 			return fmt.Errorf("%w: order %s changed while its package %s was labelled", ErrConflict, ro.ID, rp.Reference)
 		}
 		s.applyResult(&rp, res)
-		if err := s.commit(tx, req, &ro, &rp, art, now); err != nil {
+		if err := s.commit(tx, &ro, &rp, art, now); err != nil {
 			return err
+		}
+		if req.onCommit != nil {
+			if err := req.onCommit(tx, rp); err != nil {
+				return err
+			}
 		}
 		o, p = ro, rp
 		return nil

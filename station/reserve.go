@@ -68,8 +68,13 @@ func (s *Station) reserveLabel(ctx context.Context, req ShipRequest, printer str
 		if rerr != nil {
 			return nil // ship renders again, reports and notes it
 		}
-		if err := s.commit(tx, req, &lo, &lp, a, now); err != nil {
+		if err := s.commit(tx, &lo, &lp, a, now); err != nil {
 			return err
+		}
+		if req.onCommit != nil {
+			if err := req.onCommit(tx, lp); err != nil {
+				return err
+			}
 		}
 		o, p, art, done = lo, lp, a, true
 		return nil

@@ -125,7 +125,7 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 		return Package{}, Order{}, err
 	}
 	// 4. Commit the job, the package, the label and the events together.
-	if err := s.commitLabel(req, &o, &p, art, now); err != nil {
+	if err := s.commitLabel(&o, &p, art, now, req.onCommit); err != nil {
 		return Package{}, Order{}, err
 	}
 	s.logLabelled(o, p)
