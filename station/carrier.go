@@ -45,3 +45,7 @@ type LabelResult struct {
 	PDF         []byte // a finished PDF label from the carrier, one label per page
 	ZPL         []byte // a finished ZPL label from the carrier (checked before printing)
 }
+
+// finished tells whether the carrier answered with a label of its own
+// (ZPL, PNG or PDF) rather than leaving the layout to the station.
+func (r LabelResult) finished() bool { return len(r.ZPL) > 0 || len(r.PNG) > 0 || len(r.PDF) > 0 }

@@ -10,9 +10,13 @@
 //
 // Labelling one package (Ship, or a stable weight while an order is armed):
 //
-//  1. the package is recorded as "requested" under its reference
-//     ("SO000001-1"), before the carrier is asked, so a crash or a failure
-//     resumes with the same reference;
+//  1. the package's reference ("SO000001-1") is the order's pending
+//     package or its next index: a failure records it as "requested", so
+//     a retry resumes with the same reference, and a crash before step 4
+//     leaves the order as it was, so the next attempt asks the same one.
+//     For an existing order it is recorded in step 4's commit (one commit
+//     per label); a new order, or a caller's own reference, is recorded
+//     in a commit of its own before the carrier is asked;
 //  2. the carrier gives the tracking number, the cost and maybe a finished
 //     label. "local" numbers parcels offline (SSCC-18 or prefix + durable
 //     sequence + check digit) and prices them from a rate table; "http"
@@ -21,8 +25,9 @@
 //  3. the label is rendered printer-ready (labelrender: native ZPL, a ^GF
 //     raster, a carrier PNG as a Z64 graphic, or a carrier's ZPL checked);
 //  4. ONE print job keyed by the package reference is committed with the
-//     package, the label and a package.labelled event, so a retried call
-//     never queues a second label.
+//     package, the label and a package.labelled event (and what
+//     ShipRequest.onCommit adds: the flow's last label for the page), so a
+//     retried call never queues a second label.
 //
 // A caller that gives its own package reference (ShipRequest.Reference)
 // can retry Ship safely: the same reference and content return the package

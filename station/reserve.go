@@ -59,7 +59,7 @@ func (s *Station) reserveLabel(ctx context.Context, req ShipRequest, printer str
 		if res, err = lc.labelTx(tx, s.labelRequest(o, p)); err != nil {
 			return err
 		}
-		if len(res.ZPL) > 0 || len(res.PNG) > 0 || len(res.PDF) > 0 || s.cfg.Label.Format != FormatNative {
+		if res.finished() || s.cfg.Label.Format != FormatNative {
 			return nil // a raster label takes milliseconds: rendered outside any transaction
 		}
 		lp, lo := p, o
@@ -85,30 +85,11 @@ func (s *Station) reserveLabel(ctx context.Context, req ShipRequest, printer str
 // reserve takes the order's next package (or the one a failed or
 // interrupted attempt left pending) and records it as requested.
 func (s *Station) reserve(tx *queue.Tx, req ShipRequest, printer string, now time.Time) (Order, Package, error) {
-	var o Order
-	var p Package
-	if err := getJSON(tx, kindOrders, req.OrderID, &o); err != nil {
-		return o, p, fmt.Errorf("order %q: %w", req.OrderID, notFound(err))
-	}
-	switch {
-	case o.Status == OrderCancelled:
-		return o, p, fmt.Errorf("%w: order %s is cancelled", ErrConflict, o.ID)
-	case !o.shippable():
-		return o, p, fmt.Errorf("%w: order %s already has its %d package(s) labelled", ErrConflict, o.ID, o.Packages)
-	}
-	// Refused before the carrier is asked: no tracking number is spent on
-	// a label that could not be committed.
-	if err := tx.CheckSpace(); err != nil {
+	o, p, fresh, err := s.nextPackage(tx, req, printer, now)
+	if err != nil {
 		return o, p, err
 	}
-	if o.Pending > 0 {
-		if err := getJSON(tx, kindPackages, pkgKey(o.ID, o.Pending), &p); err != nil {
-			return o, p, fmt.Errorf("pending package %d: %w", o.Pending, err)
-		}
-	} else {
-		o.LastIndex++
-		o.Pending = o.LastIndex
-		p = Package{Reference: Reference(o.ID, o.Pending), OrderID: o.ID, Index: o.Pending, Status: PackageRequested, CreatedAt: now}
+	if fresh {
 		if err := tx.PutRecord(kindPackageRef, refByReference+p.Reference, []byte(pkgKey(o.ID, p.Index))); err != nil {
 			return o, p, err
 		}
@@ -121,16 +102,47 @@ func (s *Station) reserve(tx *queue.Tx, req ShipRequest, printer string, now tim
 			return o, p, err
 		}
 	}
-	p.Count = max(o.Packages, p.Index)
-	p.Weight, p.Dimensions, p.Printer, p.UpdatedAt = req.Weight, req.Dimensions, printer, now
 	if err := claimShipRef(tx, req, &p); err != nil {
 		return o, p, err
 	}
+	return o, p, putJSON(tx, kindPackages, pkgKey(o.ID, p.Index), p)
+}
+
+// nextPackage is what reserve records, read only: the order and its next
+// package (fresh: a new index, the order's Pending now) or its pending one,
+// as they would be stored.
+func (s *Station) nextPackage(tx *queue.Tx, req ShipRequest, printer string, now time.Time) (o Order, p Package, fresh bool, err error) {
+	if err := getJSON(tx, kindOrders, req.OrderID, &o); err != nil {
+		return o, p, false, fmt.Errorf("order %q: %w", req.OrderID, notFound(err))
+	}
+	switch {
+	case o.Status == OrderCancelled:
+		return o, p, false, fmt.Errorf("%w: order %s is cancelled", ErrConflict, o.ID)
+	case !o.shippable():
+		return o, p, false, fmt.Errorf("%w: order %s already has its %d package(s) labelled", ErrConflict, o.ID, o.Packages)
+	}
+	// Refused before the carrier is asked: no tracking number is spent on
+	// a label that could not be committed.
+	if err := tx.CheckSpace(); err != nil {
+		return o, p, false, err
+	}
+	if o.Pending > 0 {
+		if err := getJSON(tx, kindPackages, pkgKey(o.ID, o.Pending), &p); err != nil {
+			return o, p, false, fmt.Errorf("pending package %d: %w", o.Pending, err)
+		}
+	} else {
+		o.LastIndex++
+		o.Pending = o.LastIndex
+		p = Package{Reference: Reference(o.ID, o.Pending), OrderID: o.ID, Index: o.Pending, Status: PackageRequested, CreatedAt: now}
+		fresh = true
+	}
+	p.Count = max(o.Packages, p.Index)
+	p.Weight, p.Dimensions, p.Printer, p.UpdatedAt = req.Weight, req.Dimensions, printer, now
 	p.Service = o.Service
 	if p.Service == "" {
 		p.Service = s.cfg.Carrier.Service
 	}
-	return o, p, putJSON(tx, kindPackages, pkgKey(o.ID, p.Index), p)
+	return o, p, fresh, nil
 }
 
 func (s *Station) shipFrom(o Order) Address {
@@ -160,13 +172,18 @@ func (s *Station) applyResult(p *Package, res LabelResult) {
 
 // notePackageError keeps the last error on the requested package for the API.
 func (s *Station) notePackageError(p Package, cause error) {
-	msg := cause.Error()
-	var ce *CarrierError
-	if errors.As(cause, &ce) {
-		msg = ce.Message
-	}
-	p.Error, p.UpdatedAt = msg, s.clock.Now().UTC()
+	p.Error, p.UpdatedAt = packageErrorText(cause), s.clock.Now().UTC()
 	if err := s.db.Update(func(tx *queue.Tx) error { return putJSON(tx, kindPackages, pkgKey(p.OrderID, p.Index), p) }); err != nil {
 		s.log.Error("station: recording a package error", "reference", p.Reference, "err", err)
 	}
+}
+
+// packageErrorText is what a package keeps of the error that kept it from
+// its label: a carrier's own message, else the error.
+func packageErrorText(cause error) string {
+	var ce *CarrierError
+	if errors.As(cause, &ce) {
+		return ce.Message
+	}
+	return cause.Error()
 }

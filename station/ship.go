@@ -59,8 +59,9 @@ type txCarrier interface {
 // Only the order's lock (see orderLocks) is held across the slow part;
 // no transaction is: (1) the package is reserved in one transaction,
 // (2) the carrier is asked and (3) the label rendered outside any, and
-// (4) the job, package, label and events are committed in another. So
-// other orders, the printer worker and the API keep writing meanwhile.
+// (4) the job, package, label and events are committed in another (for
+// an existing order, (1) is folded into (4): shipOneCommit). So other
+// orders, the printer worker and the API keep writing meanwhile.
 func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, error) {
 	if req.create == nil {
 		// A new order (req.create) has no lock yet: nobody knows it before
@@ -90,6 +91,9 @@ func (s *Station) ship(ctx context.Context, req ShipRequest) (Package, Order, er
 	}
 	now := s.clock.Now().UTC()
 
+	if s.oneCommit(req) {
+		return s.shipOneCommit(ctx, req, printer, now)
+	}
 	// 1. Record the request before asking the carrier: a crash or a failure
 	// resumes with the same reference, so the carrier never makes two.
 	o, p, res, art, answered, done, err := s.reserveLabel(ctx, req, printer, now)

@@ -120,6 +120,19 @@ func (c *watchedCtx) Done() <-chan struct{} {
 	return c.Context.Done()
 }
 
+// eventually waits until cond holds: a condition wait for a state that no
+// channel announces (it yields between reads), bounded like await.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: still not so after 10s", what)
+		}
+		runtime.Gosched()
+	}
+}
+
 func lockedOrders(st *Station) int {
 	st.shipLocks.mu.Lock()
 	defer st.shipLocks.mu.Unlock()

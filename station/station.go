@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/packbench/packbench/internal/clock"
 	"github.com/packbench/packbench/labelrender"
@@ -71,6 +72,9 @@ type Station struct {
 	about  string
 	// pairing are the pending kiosk pairing codes (kiosk.go).
 	pairing pairingBook
+	// events is how far Run has handled and acknowledged the outbox; only
+	// Run's goroutine (drainEvents) touches it.
+	events eventCursor
 
 	mu     sync.Mutex // guards the fields below
 	flow   FlowState
@@ -141,6 +145,20 @@ func New(db *queue.DB, opts *Options) (*Station, error) {
 	if err := db.AddConsumer(context.Background(), Consumer); err != nil {
 		return nil, fmt.Errorf("station: new: %w", err)
 	}
+	// What Run keeps in memory is read from the file below (the stranded
+	// jobs, the last label's job state, an uncertain job): events up to
+	// now are in it already, and handling them again would replay old
+	// job states over the ones read (issue 20: Run acknowledges lazily).
+	// Taken first, so an event committed during the reads is still handled.
+	last, err := db.LastEventID(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
+	cons, err := db.Consumers(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("station: new: %w", err)
+	}
+	s.events = eventCursor{handled: max(last, cons[Consumer]), acked: cons[Consumer]}
 	if err := s.scanUnprintable(context.Background()); err != nil {
 		return nil, fmt.Errorf("station: new: queued jobs: %w", err)
 	}
@@ -164,10 +182,29 @@ func (s *Station) Config() Config { return s.cfg.Redacted() }
 // Printer is the printer flow labels go to.
 func (s *Station) Printer() string { return s.printer }
 
+// The station's outbox cursor is acknowledged (a commit of its own) once
+// ackEvery events are handled since the last ack, or once no event came
+// for ackQuiet, and when Run ends: not after every batch, as each ack took
+// the database's writer (two fsyncs) just when the printer worker wanted
+// it for a label's claim and write-ahead mark (issue 20). What Run does
+// with the events is kept in memory only (the flow's job states, the
+// unprintable count), which New reads from the file: after a crash the
+// cursor only holds back events that housekeeping would delete.
+const (
+	ackEvery = 200
+	ackQuiet = time.Second
+)
+
+// eventCursor is Run's position in the outbox: the last event handled and
+// the last one acknowledged.
+type eventCursor struct{ handled, acked uint64 }
+
 // Run follows job state changes through the outbox (consumer "station")
 // and reflects them in packages and the flow state, until ctx is done.
 // It returns ctx.Err(), or the error that stopped it (queue closed).
 func (s *Station) Run(ctx context.Context) error {
+	defer s.ackEvents(context.WithoutCancel(ctx))
+	var quiet <-chan time.Time
 	for {
 		wait := s.db.WaitEvents()
 		n, err := s.drainEvents(ctx)
@@ -181,19 +218,28 @@ func (s *Station) Run(ctx context.Context) error {
 			s.log.Warn("station: following job states", "err", err)
 		}
 		if n > 0 {
+			quiet = nil
 			continue
+		}
+		if quiet == nil && s.events.handled > s.events.acked {
+			quiet = s.clock.After(ackQuiet)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-wait:
+		case <-quiet:
+			quiet = nil
+			if err := s.ackEvents(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("station: acknowledging job states", "err", err)
+			}
 		}
 	}
 }
 
 // drainEvents handles one batch of outbox events; it returns how many.
 func (s *Station) drainEvents(ctx context.Context) (int, error) {
-	evs, err := s.db.Events(ctx, Consumer, 200)
+	evs, err := s.db.EventsAfter(ctx, s.events.handled, 200)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
@@ -206,10 +252,25 @@ func (s *Station) drainEvents(ctx context.Context) (int, error) {
 			return 0, err
 		}
 	}
-	if err := s.db.Ack(ctx, Consumer, evs[len(evs)-1].ID); err != nil {
-		return 0, err
+	s.events.handled = evs[len(evs)-1].ID
+	if s.events.handled-s.events.acked >= ackEvery {
+		if err := s.ackEvents(ctx); err != nil {
+			return 0, err
+		}
 	}
 	return len(evs), nil
+}
+
+// ackEvents acknowledges the events handled so far, if any are not yet.
+func (s *Station) ackEvents(ctx context.Context) error {
+	if s.events.handled <= s.events.acked {
+		return nil
+	}
+	if err := s.db.Ack(ctx, Consumer, s.events.handled); err != nil {
+		return err
+	}
+	s.events.acked = s.events.handled
+	return nil
 }
 
 // Subscribe returns a channel that receives the flow state after every

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/packbench/packbench/queue"
 )
@@ -24,6 +25,15 @@ func (s *Station) VoidPackage(ctx context.Context, id, reason string) (Package, 
 	var orderID string
 	err := s.db.View(func(tx *queue.Tx) error {
 		key, err := packageKey(tx, id)
+		if errors.Is(err, ErrNotFound) {
+			// A package of an existing order is recorded only with its
+			// label (shipOneCommit): while it is labelled, its reference
+			// names no record yet, but its order's lock is held.
+			if oid, ok := referenceOrder(tx, id); ok {
+				orderID = oid
+				return nil
+			}
+		}
 		orderID = orderOfKey(key)
 		return err
 	})
@@ -123,4 +133,18 @@ func (s *Station) voidLocked(tx *queue.Tx, o *Order, p *Package, reason string) 
 	}
 	return appendEvent(tx, EventPackageVoided, p.Reference, map[string]any{
 		"reference": p.Reference, "order_id": p.OrderID, "tracking_number": p.TrackingNumber, "reason": reason})
+}
+
+// referenceOrder is the existing order whose package reference (see
+// Reference) id could be.
+func referenceOrder(tx *queue.Tx, id string) (string, bool) {
+	i := strings.LastIndexByte(id, '-')
+	if i <= 0 || !isDigits(id[i+1:]) {
+		return "", false
+	}
+	var o Order
+	if err := getJSON(tx, kindOrders, id[:i], &o); err != nil {
+		return "", false
+	}
+	return o.ID, true
 }
