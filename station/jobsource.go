@@ -65,10 +65,13 @@ type JobSourceOptions struct {
 	Batch int
 }
 
-// DefaultJobBatch is the Batch the daemon uses: large enough to amortise
-// the claim commits, small enough that a crash leaves few printed jobs
-// uncertain (their outcomes ride on the next claim).
-const DefaultJobBatch = 16
+// DefaultJobBatch is the Batch the daemon uses. Outcomes ride on the
+// claims, so after a crash up to about this many labels that did print
+// may be found uncertain (never reprinted: a person decides); fewer,
+// larger claims leave the station's commits more of the disk (issue 13:
+// 16 printed 919 – 970 labels/s under 32 HTTP clients, 32 printed 1,011 –
+// 1,085).
+const DefaultJobBatch = 32
 
 // jobAck is an outcome Done took in batch mode.
 type jobAck struct {

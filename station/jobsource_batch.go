@@ -98,12 +98,12 @@ func (s *JobSource) TryNext() (device.Job, bool) {
 		}
 		if j, ok := s.popClaimedLocked(); ok {
 			if len(s.claimed) < s.batch {
-				s.prefetchLocked()
+				s.prefetchLocked(false)
 			}
 			return j, true
 		}
 		if s.prefetching == nil {
-			s.prefetchLocked()
+			s.prefetchLocked(true) // the printer waits for it
 		}
 		if s.prefetching == nil {
 			return device.Job{}, false // nothing queued
@@ -118,8 +118,10 @@ func (s *JobSource) TryNext() (device.Job, bool) {
 // up to Batch (ClaimUnsent: each is marked only when its bytes are about
 // to go, so a crash leaves uncertain only jobs whose bytes may have left;
 // issue 12), with the outcomes taken so far; unless a claim runs already
-// or nothing is queued. Under wmu.
-func (s *JobSource) prefetchLocked() {
+// or nothing is queued. A claim ahead of need shares the station's next
+// commit (queue.DB.Batch); one the printer waits for goes ahead of them
+// (urgent). Under wmu.
+func (s *JobSource) prefetchLocked(urgent bool) {
 	if s.prefetching != nil {
 		return
 	}
@@ -138,7 +140,11 @@ func (s *JobSource) prefetchLocked() {
 	go func() {
 		defer close(done)
 		defer s.setBusy(-1)
-		jobs, err := s.claimCommit(acks, s.batch)
+		commit := s.db.Batch
+		if urgent {
+			commit = s.db.BatchUrgent
+		}
+		jobs, err := s.claimCommit(commit, acks, s.batch)
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 		s.prefetching, s.prefetchErr = nil, err
@@ -168,11 +174,12 @@ func (s *JobSource) joinPrefetchLocked() bool {
 	return s.prefetchErr == nil
 }
 
-// claimCommit claims up to n queued jobs in one urgent commit (the printer
-// may be waiting on it) with the outcomes acks. No lock needed.
-func (s *JobSource) claimCommit(acks []jobAck, n int) ([]queue.Job, error) {
+// claimCommit claims up to n queued jobs in one commit (queue.DB.Batch for
+// a claim ahead of need, sharing the station's commits; BatchUrgent when
+// the printer waits on it) with the outcomes acks. No lock needed.
+func (s *JobSource) claimCommit(commit func(func(*queue.Tx) error) error, acks []jobAck, n int) ([]queue.Job, error) {
 	var jobs []queue.Job
-	err := s.commitAcks(s.db.BatchUrgent, acks, func(tx *queue.Tx) error {
+	err := s.commitAcks(commit, acks, func(tx *queue.Tx) error {
 		jobs = jobs[:0]
 		for len(jobs) < n {
 			j, err := tx.ClaimUnsent(s.printer)
@@ -199,7 +206,7 @@ func (s *JobSource) claimLocked(n int) error {
 	if s.joinPrefetchLocked() && len(s.claimed) > 0 {
 		return nil
 	}
-	jobs, err := s.claimCommit(s.acks, n)
+	jobs, err := s.claimCommit(s.db.BatchUrgent, s.acks, n)
 	if err != nil {
 		return err
 	}
