@@ -319,6 +319,40 @@ func (p *streamPrinter) SendAsk(ctx context.Context, data []byte) (int, error) {
 	return p.send(ctx, data, true)
 }
 
+// Ask writes a ~HS request now; the next Status reads its reply instead
+// of asking again. The worker asks before a job's bytes when another job
+// follows, so that the next job's check overlaps this job's write-ahead
+// mark (issue 13); the reply then tells the state from before this job's
+// bytes, which is why the worker never confirms a job with it.
+func (p *streamPrinter) Ask(ctx context.Context) error {
+	if p.cfg.NoStatus {
+		return ErrNoStatus
+	}
+	if err := p.acquire(ctx); err != nil {
+		return fmt.Errorf("status of printer %q: %w", p.cfg.Name, err)
+	}
+	defer p.release()
+	c, err := p.connect(ctx)
+	if err != nil {
+		return err
+	}
+	if c.noBackChannel() {
+		return ErrNoStatus
+	}
+	if c.asked {
+		return nil
+	}
+	c.drainFrames()
+	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
+	defer cancel()
+	if _, err := c.write(qctx, []byte("~HS")); err != nil {
+		p.drop(c)
+		return fmt.Errorf("status ~HS to printer %q: %w", p.cfg.Name, err)
+	}
+	c.asked = true
+	return nil
+}
+
 func (p *streamPrinter) send(ctx context.Context, data []byte, ask bool) (int, error) {
 	if err := p.acquire(ctx); err != nil {
 		return 0, fmt.Errorf("send to printer %q: %w", p.cfg.Name, err)

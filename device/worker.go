@@ -190,6 +190,9 @@ type Worker struct {
 	// ahead are jobs of a batch written in full and not yet confirmed
 	// (BatchSource); only Run's goroutine touches it.
 	ahead []aheadJob
+	// askedEarly: a ~HS was asked before the last job's bytes (Ask), for
+	// the next job's check; its reply is no confirmation. Run's goroutine.
+	askedEarly bool
 }
 
 type aheadJob struct {
@@ -296,6 +299,7 @@ func (w *Worker) handleOne(ctx context.Context, job Job, next *Job, more *bool) 
 	transmitting := false // recorded for this claim
 	for {
 		st, err := w.readStatus(ctx)
+		w.askedEarly = false // that read took the reply, if one was asked
 		if ctx.Err() != nil {
 			w.settleAhead(ctx)
 			return w.holdOnExit(job, "worker stopped")
@@ -321,6 +325,7 @@ func (w *Worker) handleOne(ctx context.Context, job Job, next *Job, more *bool) 
 		var n int
 		var sendErr, recErr error
 		if !transmitting && pr.copiesDone < copies {
+			w.askEarly(ctx)
 			if sendErr = w.recordTransmitting(ctx, job.ID); sendErr == nil {
 				transmitting = true
 			} else {
@@ -437,7 +442,7 @@ func (w *Worker) send(ctx context.Context, job Job, copiesLeft int) (int, int, e
 		return n, copiesLeft, nil
 	}
 	send := w.p.Send
-	if a, ok := w.p.(statusAsker); ok && copiesLeft == 1 {
+	if a, ok := w.p.(statusAsker); ok && copiesLeft == 1 && !w.askedEarly {
 		// A status is read after the last copy (the next job's check or
 		// the confirmation): asked now, its round trip overlaps the rest.
 		send = a.SendAsk
@@ -449,10 +454,34 @@ func (w *Worker) send(ctx context.Context, job Job, copiesLeft int) (int, int, e
 	return n, 1, nil
 }
 
-// statusAsker is a Printer that can ask for its status right behind a job
-// (streamPrinter.SendAsk).
+// statusAsker is a Printer that can ask for its status ahead of reading
+// it: right behind a job (streamPrinter.SendAsk) or now (Ask).
 type statusAsker interface {
 	SendAsk(ctx context.Context, data []byte) (int, error)
+	Ask(ctx context.Context) error
+}
+
+// moreSource is a BatchSource that tells whether another job is at hand
+// (claimed) behind the one being sent.
+type moreSource interface {
+	More() bool
+}
+
+// askEarly asks the printer's status before the job's write-ahead mark when
+// another job is at hand: that job's check then reads a reply that came in
+// during the mark's fsync, instead of waiting a round trip after this
+// job's bytes (issue 13). The state it tells is from just before this
+// job's bytes, as fresh for the next job's check as a request right after
+// them; confirm never takes it as a confirmation.
+func (w *Worker) askEarly(ctx context.Context) {
+	a, ok := w.p.(statusAsker)
+	if !ok || w.askedEarly {
+		return
+	}
+	if m, ok := w.src.(moreSource); !ok || !m.More() {
+		return
+	}
+	w.askedEarly = a.Ask(ctx) == nil
 }
 
 // recordTransmitting tells a TransmitRecorder source that the job's bytes
@@ -535,6 +564,11 @@ func (w *Worker) finish(ctx context.Context, id string, r Result) error {
 
 // confirm polls status after a job was written.
 func (w *Worker) confirm(ctx context.Context) Result {
+	if w.askedEarly {
+		// That reply predates the last job's bytes: take it and drop it.
+		w.askedEarly = false
+		w.readStatus(ctx)
+	}
 	deadline := w.o.Clock.Now().Add(w.o.ConfirmTimeout)
 	// A short label on a fast printer is out in milliseconds, a 6 in label
 	// at 6 ips in a second: poll quickly first, then back off to PollInterval.

@@ -1,6 +1,8 @@
 package device_test
 
 import (
+	"bytes"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -106,5 +108,80 @@ func TestWorkerBatchPaperOutMidBatch(t *testing.T) {
 	assertAllPrinted(t, src.Source, jobIDs(1, 4))
 	if got := labelIDs(emu.Labels()); strings.Join(got, " ") != strings.Join(jobIDs(1, 4), " ") {
 		t.Fatalf("labels %v, want job-01..job-04 once each, in order", got)
+	}
+}
+
+// moreSource says another job is at hand although TryNext then finds
+// none (as when intake stops between the two).
+type moreSource struct{ *devicetest.Source }
+
+func (m moreSource) TryNext() (device.Job, bool) { return device.Job{}, false }
+func (m moreSource) More() bool                  { return true }
+
+// A status asked early, before a job's bytes, for the next job's check is
+// never taken as that job's confirmation: the printer here answers each
+// ~HS with the formats in its buffer, a label counting as one until one
+// reply was given after it. The job may end printed only after a reply
+// given once its label was in.
+func TestWorkerNeverConfirmsWithAStatusAskedBeforeTheJob(t *testing.T) {
+	ctx := testCtx(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var mu sync.Mutex
+	repliesAfterLabel := 0
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		var in []byte
+		labels, pending := 0, false
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if err != nil {
+				return
+			}
+			in = append(in, buf[:n]...)
+			for {
+				hs, xz := bytes.Index(in, []byte("~HS")), bytes.Index(in, []byte("^XZ"))
+				switch {
+				case hs >= 0 && (xz < 0 || hs < xz):
+					in = in[hs+3:]
+					formats := 0
+					if pending {
+						formats, pending = 1, false
+					}
+					mu.Lock()
+					if labels > 0 {
+						repliesAfterLabel++
+					}
+					mu.Unlock()
+					c.Write(device.FormatHostStatus(device.Status{FormatsInBuffer: formats}))
+					continue
+				case xz >= 0:
+					in = in[xz+3:]
+					labels, pending = labels+1, true
+					continue
+				}
+				break
+			}
+		}
+	}()
+	src := moreSource{devicetest.NewSource()}
+	addJobs(src.Source, 1, 1, 40)
+	runWorker(t, device.NewWorker(tcpPrinter(t, ln.Addr().String()), src, fastOpts(nil)))
+	ev, err := src.WaitJob(ctx, "done", "job-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if ev.Result.Outcome != device.Printed || repliesAfterLabel < 2 {
+		t.Fatalf("job ended %s after %d replies given once its label was in; want printed after 2 (buffer 1, then empty)", ev.Result.Outcome, repliesAfterLabel)
 	}
 }

@@ -215,6 +215,14 @@ func (s *JobSource) claimLocked(n int) error {
 	return nil
 }
 
+// More tells the worker whether a claimed job is at hand behind the one
+// it is sending (it then asks the printer's status early).
+func (s *JobSource) More() bool {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	return len(s.claimed) > 0
+}
+
 // popClaimedLocked hands out the next claimed job; one that is not ZPL
 // fails without reaching the printer (its outcome goes with the next
 // commit). Under wmu.
