@@ -92,10 +92,11 @@ type streamConn struct {
 	// writes work, status cannot be read.
 	readless bool
 	shut     sync.Once
-	// asked: SendAsk wrote a ~HS after the job whose reply is not read
-	// yet; the next status query reads it instead of asking again. Under
-	// the printer's turn.
-	asked bool
+	// asked: Ask or SendAsk wrote a ~HS (at askedAt) whose reply is not
+	// read yet; the next status query reads it instead of asking again,
+	// if it is fresh (askFresh). Under the printer's turn.
+	asked   bool
+	askedAt time.Time
 }
 
 // drainFrames drops replies nobody waits for (late ones): frames read
@@ -339,17 +340,19 @@ func (p *streamPrinter) Ask(ctx context.Context) error {
 	if c.noBackChannel() {
 		return ErrNoStatus
 	}
-	if c.asked {
+	if c.asked && time.Since(c.askedAt) <= askFresh {
 		return nil
 	}
-	c.drainFrames()
 	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
 	defer cancel()
+	if err := p.dropAsked(qctx, ctx, c); err != nil {
+		return err
+	}
 	if _, err := c.write(qctx, []byte("~HS")); err != nil {
 		p.drop(c)
 		return fmt.Errorf("status ~HS to printer %q: %w", p.cfg.Name, err)
 	}
-	c.asked = true
+	c.asked, c.askedAt = true, time.Now()
 	return nil
 }
 
@@ -372,12 +375,15 @@ func (p *streamPrinter) send(ctx context.Context, data []byte, ask bool) (int, e
 	if !ask || p.cfg.NoStatus || c.noBackChannel() {
 		return n, nil
 	}
-	c.drainFrames() // a late reply to an earlier query is not this one's
+	// A reply to an earlier request is not this one's.
+	if err := p.dropAsked(wctx, ctx, c); err != nil {
+		return n, nil
+	}
 	if _, err := c.write(wctx, []byte("~HS")); err != nil {
 		p.drop(c)
 		return n, nil
 	}
-	c.asked = true
+	c.asked, c.askedAt = true, time.Now()
 	return n, nil
 }
 
@@ -464,18 +470,50 @@ func (p *streamPrinter) query(ctx context.Context, c *streamConn, cmd string, n 
 	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
 	defer cancel()
 	if cmd == "~HS" && c.asked {
-		c.asked = false // SendAsk wrote it: its reply is on its way
-	} else {
-		c.asked = false
-		c.drainFrames()
-		if _, err := c.write(qctx, []byte(cmd)); err != nil {
-			p.drop(c)
-			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-				return nil, &notReadingError{fmt.Errorf("status %s to printer %q: %w: request not taken: %w", cmd, p.cfg.Name, ErrNoReply, err)}
-			}
-			return nil, fmt.Errorf("status %s to printer %q: %w", cmd, p.cfg.Name, err)
+		c.asked = false // asked ahead (Ask, SendAsk): its reply is on its way
+		if time.Since(c.askedAt) <= askFresh {
+			return p.collect(qctx, ctx, c, cmd, n)
+		}
+		// Asked too long ago to tell the state now: its reply comes first
+		// (in order), so wait for it, drop it and ask again.
+		if _, err := p.collect(qctx, ctx, c, cmd, n); err != nil {
+			return nil, err
 		}
 	}
+	if err := p.dropAsked(qctx, ctx, c); err != nil {
+		return nil, err
+	}
+	if _, err := c.write(qctx, []byte(cmd)); err != nil {
+		p.drop(c)
+		if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return nil, &notReadingError{fmt.Errorf("status %s to printer %q: %w: request not taken: %w", cmd, p.cfg.Name, ErrNoReply, err)}
+		}
+		return nil, fmt.Errorf("status %s to printer %q: %w", cmd, p.cfg.Name, err)
+	}
+	return p.collect(qctx, ctx, c, cmd, n)
+}
+
+// dropAsked reads and drops the reply to a request asked ahead, if any
+// (replies come in order: the next one is then the next request's), and
+// drops replies nobody waits for. Called with the turn held.
+func (p *streamPrinter) dropAsked(qctx, ctx context.Context, c *streamConn) error {
+	if c.asked {
+		c.asked = false
+		if _, err := p.collect(qctx, ctx, c, "~HS", 3); err != nil {
+			return err
+		}
+	}
+	c.drainFrames()
+	return nil
+}
+
+// askFresh is how old a status asked ahead may be and still be read as
+// the state now.
+const askFresh = 50 * time.Millisecond
+
+// collect reads the n frames of cmd's reply, until qctx ends. Called with
+// the turn held.
+func (p *streamPrinter) collect(qctx, ctx context.Context, c *streamConn, cmd string, n int) ([][]byte, error) {
 	out := make([][]byte, 0, n)
 	for len(out) < n {
 		select {

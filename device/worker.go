@@ -461,6 +461,17 @@ type statusAsker interface {
 	Ask(ctx context.Context) error
 }
 
+// AskStatus asks p for its status now, if it can ask ahead of reading
+// (a TCP, USB or serial printer with a back channel): the next status read
+// takes the reply, if it is fresh. The queue hands a job to an idle worker
+// in the commit that queues it and says so before that commit's fsync; a
+// status asked then is in by the time the job is (issue 20).
+func AskStatus(ctx context.Context, p Printer) {
+	if a, ok := p.(statusAsker); ok {
+		a.Ask(ctx) //nolint: the read that follows asks again if this failed
+	}
+}
+
 // moreSource is a BatchSource that tells whether another job is at hand
 // (claimed) behind the one being sent.
 type moreSource interface {

@@ -24,6 +24,7 @@ type Handoff struct {
 	d       *DB
 	printer string
 	ready   chan struct{} // closed when a job was handed over
+	coming  chan struct{} // closed when a transaction first claimed for it
 
 	// Under d.nmu.
 	inflight bool // a transaction claimed for it and is committing
@@ -53,13 +54,18 @@ func (d *DB) Handoff(printer string) (*Handoff, error) {
 	if _, ok := d.handoffs[printer]; ok {
 		return nil, fmt.Errorf("queue: handoff %s: %w", printer, errHandoffBusy)
 	}
-	h := &Handoff{d: d, printer: printer, ready: make(chan struct{})}
+	h := &Handoff{d: d, printer: printer, ready: make(chan struct{}), coming: make(chan struct{})}
 	d.handoffs[printer] = h
 	return h, nil
 }
 
 // Ready is closed when a job was handed over (Stop returns it).
 func (h *Handoff) Ready() <-chan struct{} { return h.ready }
+
+// Coming is closed when a transaction claimed a job for the handoff, before
+// it commits: the worker can ask its printer's status during the commit
+// (the transaction may still roll back; Ready tells).
+func (h *Handoff) Coming() <-chan struct{} { return h.coming }
 
 // Stop ends the handoff and returns the job handed over, if any. A claim
 // for it still committing is waited for, so that no claimed job is left
@@ -112,6 +118,13 @@ func (d *DB) claimForHandoffs(btx *bolt.Tx) ([]handoffClaim, error) {
 			continue
 		}
 		claims = append(claims, handoffClaim{h: h, job: j})
+		d.nmu.Lock()
+		select {
+		case <-h.coming:
+		default:
+			close(h.coming)
+		}
+		d.nmu.Unlock()
 	}
 	if err != nil {
 		d.settleHandoffs(claims, err)

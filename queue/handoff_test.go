@@ -175,3 +175,30 @@ func TestHandoffUnderConcurrentCommits(t *testing.T) {
 		t.Fatalf("counts %v, want all %d printed and none left sending or queued", counts, total)
 	}
 }
+
+// Coming tells an idle worker that a transaction claimed a job for it (it
+// is closed before that commit's fsync; here seen after it), and stays
+// open when nothing was claimed for it.
+func TestHandoffComing(t *testing.T) {
+	t.Parallel()
+	d := openT(t, filepath.Join(t.TempDir(), "q.db"), nil)
+	h, err := d.Handoff("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustEnqueue(t, d, zpl("other printer", "q"))
+	select {
+	case <-h.Coming():
+		t.Fatal("Coming closed by a job for another printer")
+	default:
+	}
+	mustEnqueue(t, d, zpl("mine", "p"))
+	select {
+	case <-h.Coming():
+	default:
+		t.Fatal("Coming not closed after a job was claimed for the worker")
+	}
+	if _, ok := h.Stop(); !ok {
+		t.Fatal("no job handed over")
+	}
+}

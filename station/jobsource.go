@@ -21,6 +21,8 @@ type JobSource struct {
 	stop    <-chan struct{}
 	onDone  func(id queue.JobID, st queue.State)
 	batch   int
+	// askStatus: JobSourceOptions.AskStatus.
+	askStatus func(ctx context.Context)
 
 	// Batch mode (batch > 1) state, touched only by the worker's calls,
 	// which come one at a time; wmu guards it anyway.
@@ -63,6 +65,11 @@ type JobSourceOptions struct {
 	// next claim or hold, and before Next waits for work or intake stops).
 	// A crash before that leaves a finished job uncertain, not reprinted.
 	Batch int
+	// AskStatus, when set, is called (by the worker's goroutine, in Next)
+	// when the commit that will hand the idle worker its next job is about
+	// to be made durable: the printer's status is then asked while it is
+	// (device.AskStatus), and the job's check reads the reply.
+	AskStatus func(ctx context.Context)
 }
 
 // DefaultJobBatch is the Batch the daemon uses. Outcomes ride on the
@@ -84,7 +91,7 @@ type jobAck struct {
 func NewJobSource(db *queue.DB, printer string, opts *JobSourceOptions) *JobSource {
 	s := &JobSource{db: db, printer: printer, idleCh: make(chan struct{})}
 	if opts != nil {
-		s.stop, s.onDone, s.batch = opts.Stop, opts.OnDone, opts.Batch
+		s.stop, s.onDone, s.batch, s.askStatus = opts.Stop, opts.OnDone, opts.Batch, opts.AskStatus
 	}
 	s.marked = map[queue.JobID]bool{}
 	close(s.idleCh)

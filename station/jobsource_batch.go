@@ -282,16 +282,27 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 		// byte. Without a handoff (another source waits for the printer,
 		// or the queue closed) Wait alone wakes us, as before.
 		h, herr := s.db.Handoff(s.printer)
-		var handed <-chan struct{}
+		var handed, coming <-chan struct{}
 		if herr == nil {
 			handed = h.Ready()
+			if s.askStatus != nil {
+				coming = h.Coming()
+			}
 		}
 		s.wmu.Unlock()
-		select {
-		case <-handed:
-		case <-ch:
-		case <-s.stop:
-		case <-ctx.Done():
+	wait:
+		for {
+			select {
+			case <-coming:
+				s.askStatus(ctx) // during the commit that brings the job
+				coming = nil
+				continue
+			case <-handed:
+			case <-ch:
+			case <-s.stop:
+			case <-ctx.Done():
+			}
+			break wait
 		}
 		s.wmu.Lock()
 		if herr == nil {

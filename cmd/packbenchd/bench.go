@@ -161,9 +161,10 @@ func newBench(cfg Config, key string, log *slog.Logger, opts *benchOptions) (_ *
 			return nil, fmt.Errorf("printer %q: %w", pc.Name, err)
 		}
 		r := &printerRun{cfg: pc, printer: p, src: station.NewJobSource(b.db, pc.Name, &station.JobSourceOptions{
-			Stop:   b.stopIntake,
-			OnDone: func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) },
-			Batch:  station.DefaultJobBatch,
+			Stop:      b.stopIntake,
+			OnDone:    func(id queue.JobID, st queue.State) { b.view.setJob(pc.Name, id, st) },
+			Batch:     station.DefaultJobBatch,
+			AskStatus: func(ctx context.Context) { device.AskStatus(ctx, p) },
 		})}
 		r.worker = device.NewWorker(p, r.src, &device.WorkerOptions{
 			Logger: log,
