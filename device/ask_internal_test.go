@@ -8,19 +8,16 @@ import (
 	"time"
 )
 
-// A status asked ahead (Ask) is read by the next Status while fresh; one
-// asked longer than askFresh ago is read, dropped and asked again, so a
-// check never takes an old state for the state now. The printer here
-// answers its first ~HS "paper out" and later ones "ready".
-func TestAskedStatusIsUsedOnlyWhileFresh(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+// statusCounter is a printer that answers its first ~HS "paper out" and
+// later ones "ready"; got receives all it read once the connection ends.
+func statusCounter(t *testing.T) (addr string, got <-chan string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	got := make(chan string, 1)
+	t.Cleanup(func() { ln.Close() })
+	ch := make(chan string, 1)
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
@@ -33,7 +30,7 @@ func TestAskedStatusIsUsedOnlyWhileFresh(t *testing.T) {
 		for {
 			n, err := c.Read(buf)
 			if err != nil {
-				got <- all.String()
+				ch <- all.String()
 				return
 			}
 			all.Write(buf[:n])
@@ -42,11 +39,47 @@ func TestAskedStatusIsUsedOnlyWhileFresh(t *testing.T) {
 			}
 		}
 	}()
-	pr, err := Open(PrinterConfig{Name: "t", Transport: "tcp", Address: ln.Addr().String(), StatusTimeout: Duration(5 * time.Second)})
+	return ln.Addr().String(), ch
+}
+
+func openCounted(t *testing.T) (*streamPrinter, <-chan string, context.Context) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	addr, got := statusCounter(t)
+	pr, err := Open(PrinterConfig{Name: "t", Transport: "tcp", Address: addr, StatusTimeout: Duration(5 * time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := pr.(*streamPrinter)
+	t.Cleanup(func() { pr.Close() })
+	return pr.(*streamPrinter), got, ctx
+}
+
+// SendAsk writes ~HS right behind the job, and the next Status reads that
+// reply instead of asking again; the one after asks anew.
+func TestSendAskStatusReadsTheReplyAskedWithTheJob(t *testing.T) {
+	p, got, ctx := openCounted(t)
+	job := []byte("^XA^FO20,20^FDone^FS^XZ")
+	if n, err := p.SendAsk(ctx, job); err != nil || n != len(job) {
+		t.Fatalf("SendAsk = %d, %v; want %d bytes", n, err, len(job))
+	}
+	if st, err := p.Status(ctx); err != nil || st.State != StatePaperOut {
+		t.Fatalf("first Status = %s, %v; want the reply asked with the job (paper out)", st.State, err)
+	}
+	if st, err := p.Status(ctx); err != nil || st.State != StateReady {
+		t.Fatalf("second Status = %s, %v; want a new reply (ready)", st.State, err)
+	}
+	p.Close()
+	if all := <-got; all != string(job)+"~HS~HS" {
+		t.Fatalf("printer received %q, want the job, ~HS, ~HS", all)
+	}
+}
+
+// A status asked ahead (Ask) is read by the next Status while fresh; one
+// asked longer than askFresh ago is read, dropped and asked again, so a
+// check never takes an old state for the state now.
+func TestAskedStatusIsUsedOnlyWhileFresh(t *testing.T) {
+	p, got, ctx := openCounted(t)
 	if err := p.Ask(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package device_test
 
 import (
-	"context"
 	"errors"
 	"net"
 	"os"
@@ -220,59 +219,4 @@ func TestWorkerUSBReplugAsAnotherNode(t *testing.T) {
 		t.Fatalf("labels %v", got)
 	}
 	assertAllPrinted(t, src, jobIDs(1, 6))
-}
-
-// SendAsk writes ~HS right behind the job, and the next Status reads that
-// reply instead of asking again; the one after asks anew. The printer here
-// answers its first ~HS "paper out" and later ones "ready", and counts them.
-func TestSendAskStatusReadsTheReplyAskedWithTheJob(t *testing.T) {
-	ctx := testCtx(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	got := make(chan string, 1)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		var all strings.Builder
-		asked := 0
-		buf := make([]byte, 4096)
-		for {
-			n, err := c.Read(buf)
-			if err != nil {
-				got <- all.String()
-				return
-			}
-			all.Write(buf[:n])
-			for ; strings.Count(all.String(), "~HS") > asked; asked++ {
-				c.Write(device.FormatHostStatus(device.Status{PaperOut: asked == 0}))
-			}
-		}
-	}()
-	p := tcpPrinter(t, ln.Addr().String())
-	a, ok := p.(interface {
-		SendAsk(context.Context, []byte) (int, error)
-	})
-	if !ok {
-		t.Fatal("the TCP printer cannot ask for its status behind a job")
-	}
-	job := label("one", 100)
-	if n, err := a.SendAsk(ctx, job); err != nil || n != len(job) {
-		t.Fatalf("SendAsk = %d, %v; want %d bytes", n, err, len(job))
-	}
-	if st, err := p.Status(ctx); err != nil || st.State != device.StatePaperOut {
-		t.Fatalf("first Status = %s, %v; want the reply asked with the job (paper out)", st.State, err)
-	}
-	if st, err := p.Status(ctx); err != nil || st.State != device.StateReady {
-		t.Fatalf("second Status = %s, %v; want a new reply (ready)", st.State, err)
-	}
-	p.Close()
-	if all := <-got; all != string(job)+"~HS~HS" {
-		t.Fatalf("printer received %q, want the job, ~HS, ~HS", all)
-	}
 }
