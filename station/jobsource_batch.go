@@ -78,8 +78,8 @@ func (s *JobSource) commitAcks(commit func(func(tx *queue.Tx) error) error, acks
 // TryNext implements device.BatchSource: the next job claimed. While the
 // worker sends, the jobs queued behind are claimed in the background
 // whenever fewer than Batch are at hand (prefetch), so under load the
-// worker waits for a claim's commit only when it outruns it; a commit
-// takes milliseconds while the printer's station commits (issue 13). False
+// worker waits for a claim's commit only when it outruns it (a commit
+// takes milliseconds while the station commits labels: issue 13). False
 // when nothing is claimed or queued, when intake stopped (Next then gives
 // the rest back), when the claim fails (Next claims again and reports it),
 // and always for a source without batches. It never waits for a job to
