@@ -91,9 +91,14 @@ func TestBatchCrash(t *testing.T) {
 
 			killChildAt(ctx, t, []string{batchChildEnv + "=" + path, batchChildEnv + "_ADDR=" + addr,
 				batchChildEnv + "_STOP=" + tc.stop.String()}, "stopped at "+tc.stop.String())
-			// The worker read ~HS before asking to transmit the stop job, and
-			// the emulator answers it only after the labels written before it
-			// on the connection: they are all in the emulator.
+			// The labels before the stop job were written in full before the
+			// worker asked to transmit it (the ~HS that cleared the stop job
+			// may have been asked before the last of them: the worker asks
+			// early when another job is at hand), so the emulator gets them
+			// all; the stop job's bytes never left.
+			if err := emu.WaitLabels(ctx, tc.out); err != nil {
+				t.Fatalf("%d labels out before the kill, want %d: %v", len(emu.Labels()), tc.out, err)
+			}
 			if got := len(emu.Labels()); got != tc.out {
 				t.Fatalf("%d labels out before the kill, want %d", got, tc.out)
 			}
