@@ -169,7 +169,7 @@ type DB struct {
 	fatal     chan struct{} // closed when the DB breaks
 
 	recovered []JobID     // sending → uncertain at Open
-	requeued  []JobID     // sending but Unsent → queued at Open
+	requeued  []JobID     // sending but never marked → queued at Open
 	group     groupCommit // Enqueue and Batch calls in flight share commits
 	marks     *markLog    // the printer workers' write-ahead marks (marks.go)
 
@@ -461,7 +461,7 @@ func (d *DB) Batch(fn func(tx *Tx) error) error {
 }
 
 // BatchUrgent is Batch for a call something waits on byte by byte (a
-// printer worker's write-ahead mark): it shares its commit only with other
+// printer worker's claim of the job it is about to send): it shares its commit only with other
 // urgent calls, ahead of the Batch calls waiting, so it waits for the
 // commit in flight and a small one, not for a large group of others.
 func (d *DB) BatchUrgent(fn func(tx *Tx) error) error {

@@ -36,7 +36,7 @@ var errTrySolo = errors.New("queue: batch function failed, run alone")
 
 // run commits fn together with the calls pending at the same time, through
 // update (bbolt's Update and what the DB adds: DB.boltUpdate). An
-// urgent call (a printer's write-ahead mark, which the printer waits on)
+// urgent call (a printer worker's claim, which the printer waits on)
 // goes in the next commit with the other urgent ones only, so it waits for
 // the commit in flight and a small one, not for a large group of others.
 func (g *groupCommit) run(update func(func(*bolt.Tx) error) error, fn func(*bolt.Tx) error, urgent bool) error {

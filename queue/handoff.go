@@ -91,50 +91,34 @@ func (h *Handoff) Stop() (Job, bool) {
 // waiting with no claim in flight whose printer now has a job queued, it
 // claims the head of that queue in btx.
 func (d *DB) claimForHandoffs(btx *bolt.Tx) ([]handoffClaim, error) {
+	tx := d.newTx(btx)
+	tx.log = d.changes // d.mu is held for reading by the caller's update
 	d.nmu.Lock()
-	var waiting []*Handoff
+	var claims []handoffClaim
 	for _, h := range d.handoffs {
-		if !h.inflight && !h.stopped && h.job == nil {
+		if !h.inflight && !h.stopped && h.job == nil && tx.Queued(h.printer) {
 			h.inflight = true
-			waiting = append(waiting, h)
+			claims = append(claims, handoffClaim{h: h})
 		}
 	}
 	d.nmu.Unlock()
-	if len(waiting) == 0 {
-		return nil, nil
-	}
-	tx := d.newTx(btx)
-	tx.log = d.changes // d.mu is held for reading by the caller's update
-	var claims []handoffClaim
-	var err error
-	for _, h := range waiting {
-		if err != nil || !tx.Queued(h.printer) {
-			d.settleHandoffs([]handoffClaim{{h: h}}, errNoClaim)
-			continue
+	for i := range claims {
+		j, err := tx.claimJob(claims[i].h.printer, true)
+		if err != nil {
+			d.settleHandoffs(claims, err)
+			return nil, fmt.Errorf("claim for a waiting worker: %w", err)
 		}
-		var j Job
-		if j, err = tx.claimJob(h.printer, true); err != nil {
-			d.settleHandoffs([]handoffClaim{{h: h}}, err)
-			continue
-		}
-		claims = append(claims, handoffClaim{h: h, job: j})
+		claims[i].job = j
 		d.nmu.Lock()
 		select {
-		case <-h.coming:
+		case <-claims[i].h.coming:
 		default:
-			close(h.coming)
+			close(claims[i].h.coming)
 		}
 		d.nmu.Unlock()
 	}
-	if err != nil {
-		d.settleHandoffs(claims, err)
-		return nil, fmt.Errorf("claim for a waiting worker: %w", err)
-	}
 	return claims, nil
 }
-
-// errNoClaim settles a handoff for which nothing was claimed.
-var errNoClaim = errors.New("nothing claimed")
 
 // settleHandoffs ends the claims of a transaction: handed over if it
 // committed (err nil), forgotten if it rolled back.

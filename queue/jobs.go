@@ -449,11 +449,6 @@ func (d *DB) Transmitting(ctx context.Context, id JobID) (Job, error) {
 		}
 		return nil
 	})
-	if err == nil && j.Unsent {
-		// Claimed by an older packbench before a restart cannot be (Open
-		// recovered every such job), but if it were: mark it its way.
-		return d.updateSending(ctx, "transmitting", "only a job being sent is transmitted", id, transmitting)
-	}
 	if err == nil && j.Claim != 0 {
 		err = d.mark(markKey{id: id, claim: j.Claim})
 	}
