@@ -469,17 +469,12 @@ func (e *notReadingError) Unwrap() error { return e.err }
 func (p *streamPrinter) query(ctx context.Context, c *streamConn, cmd string, n int) ([][]byte, error) {
 	qctx, cancel := context.WithTimeout(ctx, time.Duration(p.cfg.StatusTimeout))
 	defer cancel()
-	if cmd == "~HS" && c.asked {
+	if cmd == "~HS" && c.asked && time.Since(c.askedAt) <= askFresh {
 		c.asked = false // asked ahead (Ask, SendAsk): its reply is on its way
-		if time.Since(c.askedAt) <= askFresh {
-			return p.collect(qctx, ctx, c, cmd, n)
-		}
-		// Asked too long ago to tell the state now: its reply comes first
-		// (in order), so wait for it, drop it and ask again.
-		if _, err := p.collect(qctx, ctx, c, cmd, n); err != nil {
-			return nil, err
-		}
+		return p.collect(qctx, ctx, c, cmd, n)
 	}
+	// A request asked too long ago to tell the state now (or another
+	// command): its reply comes first, in order, so it is read and dropped.
 	if err := p.dropAsked(qctx, ctx, c); err != nil {
 		return nil, err
 	}
