@@ -27,9 +27,8 @@ type JobSource struct {
 	// Batch mode (batch > 1) state, touched only by the worker's calls,
 	// which come one at a time; wmu guards it anyway.
 	wmu     sync.Mutex
-	claimed []queue.Job          // claimed with the last batch, not yet handed out
-	marked  map[queue.JobID]bool // Transmitting on disk: bytes may go
-	acks    []jobAck             // outcomes Done took, not yet committed
+	claimed []queue.Job // claimed with the last batch, not yet handed out
+	acks    []jobAck    // outcomes Done took, not yet committed
 	// prefetching is closed when the background claim ends (nil: none
 	// runs); prefetchErr is how it ended.
 	prefetching chan struct{}
@@ -93,7 +92,6 @@ func NewJobSource(db *queue.DB, printer string, opts *JobSourceOptions) *JobSour
 	if opts != nil {
 		s.stop, s.onDone, s.batch, s.askStatus = opts.Stop, opts.OnDone, opts.Batch, opts.AskStatus
 	}
-	s.marked = map[queue.JobID]bool{}
 	close(s.idleCh)
 	return s
 }
@@ -161,15 +159,13 @@ func (s *JobSource) CopySent(ctx context.Context, id string, sent int) error {
 }
 
 // Transmitting records durably, before the worker writes the job's first
-// byte, that the printer may receive it from now on. The worker's context
-// is kept: if it ended, the worker writes nothing either.
+// byte, that the printer may receive it from now on (the queue's marks
+// log: no commit, in batch mode as without). The worker's context is
+// kept: if it ended, the worker writes nothing either.
 func (s *JobSource) Transmitting(ctx context.Context, id string) error {
 	jid, err := queue.ParseJobID(id)
 	if err != nil {
 		return err
-	}
-	if s.batch > 1 {
-		return s.transmittingBatched(ctx, jid)
 	}
 	_, err = s.db.Transmitting(ctx, jid)
 	return err

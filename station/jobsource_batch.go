@@ -314,28 +314,6 @@ func (s *JobSource) nextBatched(ctx context.Context) (device.Job, error) {
 	}
 }
 
-// transmittingBatched makes the mark of id durable before its first byte
-// (queue.DB.Transmitting: the marks log, no commit). Only the worker calls
-// it, so wmu is not held across the fdatasync.
-func (s *JobSource) transmittingBatched(ctx context.Context, id queue.JobID) error {
-	s.wmu.Lock()
-	marked := s.marked[id]
-	s.wmu.Unlock()
-	if marked {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err // the worker stopped: it writes nothing either
-	}
-	if _, err := s.db.Transmitting(ctx, id); err != nil {
-		return err
-	}
-	s.wmu.Lock()
-	s.marked[id] = true
-	s.wmu.Unlock()
-	return nil
-}
-
 // doneBatched takes an outcome, to be committed with the source's next
 // commit; at once when the worker is stopping (its context ended), with
 // the jobs of the batch it will not hand out given back, so that what
@@ -350,7 +328,6 @@ func (s *JobSource) doneBatched(ctx context.Context, a jobAck) error {
 	} else {
 		s.acks = append(s.acks, a)
 	}
-	delete(s.marked, a.id)
 	if ctx.Err() == nil {
 		return nil
 	}
@@ -397,9 +374,6 @@ func (s *JobSource) giveBackLocked(id queue.JobID, reason string) error {
 	})
 	if err != nil {
 		return err
-	}
-	for _, b := range back {
-		delete(s.marked, b)
 	}
 	s.claimed = nil
 	s.setBusy(-len(back))
